@@ -1,0 +1,55 @@
+"""Describe the machine a benchmark ran on, and write results atomically under benchmarks/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """CPU model, cores, memory, Python and library versions; the GPU if torch sees one."""
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        info["memory_gib"] = round(mem_kb / 2**20, 1)
+    except OSError:
+        pass
+    import numpy
+
+    info["numpy"] = numpy.__version__
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        pass
+    return info
+
+
+def machine_tag(info: dict) -> str:
+    """A short file-name tag: 'cpu2' for this 2-core box, or the GPU name."""
+    gpu = info.get("gpu")
+    return gpu.replace(" ", "-").lower() if gpu else f"cpu{info['cores']}"
+
+
+def write_result(name: str, record: dict, table: str) -> tuple[Path, Path]:
+    """Write ``<name>_<tag>.json`` (record + machine) and ``.md`` (table + machine) atomically."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = record.setdefault("machine", machine())
+    stem = RESULTS / f"{name}_{machine_tag(info)}"
+    paths = (stem.with_suffix(".json"), stem.with_suffix(".md"))
+    md = f"{table}\n\nMachine: {json.dumps(info)}\n"
+    for path, text in zip(paths, (json.dumps(record, indent=2), md)):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return paths

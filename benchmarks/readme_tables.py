@@ -1,0 +1,34 @@
+"""Copy result tables from benchmarks/results/*.md into the README between markers.
+
+    python -m benchmarks.readme_tables
+
+A block ``<!-- table:NAME -->`` ... ``<!-- /table -->`` in README.md is replaced by the table of
+``benchmarks/results/NAME.md`` (its lines up to the first blank line).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"<!-- table:(?P<name>[\w.-]+) -->\n.*?<!-- /table -->", re.S)
+
+
+def table(name: str) -> str:
+    text = (ROOT / "benchmarks" / "results" / f"{name}.md").read_text()
+    return text.split("\n\n", 1)[0].strip()
+
+
+def fill(readme: str) -> str:
+    return BLOCK.sub(lambda m: f"<!-- table:{m['name']} -->\n{table(m['name'])}\n<!-- /table -->", readme)
+
+
+def main() -> None:
+    path = ROOT / "README.md"
+    path.write_text(fill(path.read_text()))
+    print(f"updated {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Generate a dataset folder: chunks simulated and rendered in worker processes, written atomically.
+
+Determinism: trajectory i of split s draws from ``np.random.default_rng([seed, crc32(s), i])`` (physics first,
+then its colours) and the
+chunk layout depends only on the config, so the files are byte-identical whatever the number of workers.
+Atomicity: everything is written into a hidden ``.NAME.partial-*`` folder beside the target, ``meta.json`` last,
+then renamed into place; a killed generation never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import zlib
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .dataset_config import DatasetConfig
+from .errors import DatasetError
+from .render import object_colors, render
+from .storage import SCHEMA_VERSION, sha256_file, write_json_atomic
+
+CHUNK_BYTES = 1 << 26  # frame bytes per chunk: bounds worker memory whatever N is
+
+
+def trajectory_rngs(seed: int, split: str, start: int, stop: int) -> list[np.random.Generator]:
+    """Independent generators for trajectories start..stop-1 of a split."""
+    code = zlib.crc32(split.encode())
+    return [np.random.default_rng([seed, code, i]) for i in range(start, stop)]
+
+
+def chunk_size(config: DatasetConfig) -> int:
+    """Trajectories per chunk, from the config alone (never from the worker count)."""
+    r = config.render
+    per_traj = config.n_frames * r.size * r.size * r.channels
+    return max(1, min(4096, CHUNK_BYTES // per_traj))
+
+
+def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Simulate and draw trajectories start..stop-1 of one split.
+
+    Returns:
+        dict with frames (n, T, H, W, C) uint8, states (n, T, D), params (n, P) and, if present, inputs (n, T, U).
+    """
+    system = config.build_system(ood=split in config.ood_splits)
+    rngs = trajectory_rngs(config.seed, split, start, stop)
+    traj = system.simulate(rngs, config.n_frames, config.dt)
+    colors = object_colors(config.render, rngs, system.n_objects)  # drawn after the physics, same streams
+    out = {
+        "frames": render(system.scene(traj), colors, config.render),
+        "states": traj.states,
+        "params": traj.params,
+    }
+    if traj.inputs is not None:
+        out["inputs"] = traj.inputs
+    return out
+
+
+def _array_shapes(config: DatasetConfig, n: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    system = config.build_system()
+    r, t = config.render, config.n_frames
+    shapes = {
+        "frames": ((n, t, r.size, r.size, r.channels), "uint8"),
+        "states": ((n, t, len(system.state_names)), "float64"),
+        "params": ((n, len(system.param_names)), "float64"),
+    }
+    if system.input_names:
+        shapes["inputs"] = ((n, t, len(system.input_names)), "float64")
+    return shapes
+
+
+def generate(
+    config: DatasetConfig,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Generate every split of ``config`` into the folder ``out``.
+
+    Args:
+        config: the dataset description (validated here).
+        out: target folder; must not exist unless ``overwrite``.
+        jobs: worker processes (1: in this process).
+        overwrite: replace an existing folder (only once the new one is complete).
+        progress: called with the number of trajectories finished after each chunk.
+
+    Returns:
+        The dataset folder.
+    """
+    config.validate()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise DatasetError(
+            f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        arrays = _fill(config, tmp, jobs, progress)
+        write_json_atomic(tmp / "meta.json", _meta(config, tmp, arrays))
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+@dataclass(frozen=True)
+class _ArrayFile:
+    """An .npy file whose header is written and whose rows are written in blocks at their byte offsets, by any
+    process (plain writes: the page cache, not a process, holds the data, so memory stays flat as N grows)."""
+
+    path: Path
+    shape: tuple[int, ...]
+    dtype: str
+    offset: int
+
+    @classmethod
+    def create(cls, path: Path, shape: tuple[int, ...], dtype: str) -> _ArrayFile:
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        offset = header.offset
+        del header
+        return cls(path, shape, dtype, offset)
+
+    def sync(self) -> None:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def write(self, start: int, rows: np.ndarray) -> None:
+        row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(
+                fd, np.ascontiguousarray(rows, dtype=self.dtype).tobytes(), self.offset + start * row_bytes
+            )
+        finally:
+            os.close(fd)
+
+
+def write_chunk(
+    config: DatasetConfig, files: dict[str, _ArrayFile], split: str, start: int, stop: int
+) -> int:
+    """Make one chunk and write its rows into the split's files; returns the number of trajectories."""
+    for name, value in make_chunk(config, split, start, stop).items():
+        files[name].write(start, value)
+    return stop - start
+
+
+def _fill(config, tmp: Path, jobs: int, progress) -> dict[str, dict[str, _ArrayFile]]:
+    arrays: dict[str, dict[str, _ArrayFile]] = {}
+    tasks = []
+    size = chunk_size(config)
+    for split, n in config.splits.items():
+        (tmp / split).mkdir()
+        arrays[split] = {
+            name: _ArrayFile.create(tmp / split / f"{name}.npy", shape, dtype)
+            for name, (shape, dtype) in _array_shapes(config, n).items()
+        }
+        tasks += [(arrays[split], split, s, min(n, s + size)) for s in range(0, n, size)]
+    if jobs <= 1:
+        for task in tasks:
+            done = write_chunk(config, *task)
+            if progress:
+                progress(done)
+    else:
+        _run_parallel(config, tasks, jobs, progress)
+    for files in arrays.values():
+        for f in files.values():
+            f.sync()
+    return arrays
+
+
+def _run_parallel(config, tasks, jobs: int, progress) -> None:
+    """Run chunks in ``jobs`` processes that write their own rows; at most 2 × jobs in flight."""
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        pending: set[Future] = set()
+        queue = list(reversed(tasks))
+        while queue or pending:
+            while queue and len(pending) < 2 * jobs:
+                pending.add(pool.submit(write_chunk, config, *queue.pop()))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                n = fut.result()
+                if progress:
+                    progress(n)
+
+
+def _meta(config: DatasetConfig, root: Path, arrays) -> dict:
+    system = config.build_system()
+    splits = {}
+    for split, named in arrays.items():
+        entries = {}
+        for name, arr in named.items():
+            path = root / split / f"{name}.npy"
+            entries[name] = {
+                "file": f"{split}/{name}.npy",
+                "shape": list(arr.shape),
+                "dtype": arr.dtype,
+                "sha256": sha256_file(path),
+            }
+        splits[split] = {
+            "n": int(named["frames"].shape[0]),
+            "ood": split in config.ood_splits,
+            "arrays": entries,
+        }
+    r = config.render
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "system": config.system,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "dt": config.dt,
+        "n_frames": config.n_frames,
+        "frame_shape": [r.size, r.size, r.channels],
+        "binarized": r.binarize,
+        "state_names": system.state_names,
+        "state_units": system.state_units,
+        "param_names": system.param_names,
+        "input_names": system.input_names,
+        "splits": splits,
+    }
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)

@@ -1,0 +1,178 @@
+"""The dataset folder: one sub-folder of .npy arrays per split and a ``meta.json`` that describes and checksums them.
+
+Layout::
+
+    DIR/meta.json                    schema version, full config, Δt, state names and units, shapes, checksums
+    DIR/<split>/frames.npy           (N, T, H, W, C) uint8
+    DIR/<split>/states.npy           (N, T, D) float64, the state each frame shows
+    DIR/<split>/params.npy           (N, P) float64
+    DIR/<split>/inputs.npy           (N, T, U) float64, only for systems with control inputs
+
+Arrays are opened memory-mapped, so a dataset larger than memory loads lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dataset_config import DatasetConfig
+from .errors import DatasetError
+
+SCHEMA_VERSION = 1
+ARRAYS = ("frames", "states", "params", "inputs")
+
+
+def sha256_file(path: Path, block: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file, read in blocks (constant memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Split:
+    """One split of a dataset, arrays memory-mapped.
+
+    Attributes:
+        name: split name ("train", "test", ...).
+        frames: (N, T, H, W, C) uint8.
+        states: (N, T, D) float64, the state shown in each frame.
+        params: (N, P) float64 per-sequence parameters.
+        inputs: (N, T, U) float64 control inputs, or None.
+        state_names, state_units, param_names, input_names: column names and units.
+        dt: time between frames.
+        ood: whether this split was drawn from the out-of-distribution config.
+    """
+
+    name: str
+    frames: np.ndarray
+    states: np.ndarray
+    params: np.ndarray
+    inputs: np.ndarray | None
+    state_names: list[str]
+    state_units: list[str]
+    param_names: list[str]
+    input_names: list[str]
+    dt: float
+    ood: bool = False
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+
+class Dataset:
+    """A dataset folder opened for reading. ``dataset["train"]`` gives a Split."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path, self.meta = path, meta
+        self.config = DatasetConfig.from_dict(meta["config"])
+        self._splits: dict[str, Split] = {}
+
+    @property
+    def split_names(self) -> list[str]:
+        return list(self.meta["splits"])
+
+    @property
+    def dt(self) -> float:
+        return float(self.meta["dt"])
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.meta["state_names"])
+
+    def __getitem__(self, name: str) -> Split:
+        if name not in self.meta["splits"]:
+            raise DatasetError(f"dataset {self.path} has no split {name!r}; it has {self.split_names}")
+        if name not in self._splits:
+            self._splits[name] = self._open(name)
+        return self._splits[name]
+
+    def _open(self, name: str) -> Split:
+        info, m = self.meta["splits"][name], self.meta
+        arrays = {
+            k: _open_array(self.path, info["arrays"][k]) if k in info["arrays"] else None for k in ARRAYS
+        }
+        return Split(
+            name=name,
+            **arrays,
+            state_names=m["state_names"],
+            state_units=m["state_units"],
+            param_names=m["param_names"],
+            input_names=m["input_names"],
+            dt=float(m["dt"]),
+            ood=bool(info.get("ood", False)),
+        )
+
+
+def _open_array(root: Path, entry: dict) -> np.ndarray:
+    path = root / entry["file"]
+    if not path.is_file():
+        raise DatasetError(f"array file {path} is missing")
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except ValueError as e:
+        raise DatasetError(f"array file {path} is truncated or corrupted: {e}") from e
+    if list(arr.shape) != entry["shape"] or str(arr.dtype) != entry["dtype"]:
+        raise DatasetError(
+            f"array file {path} holds {arr.dtype}{list(arr.shape)}, meta.json expects {entry['dtype']}{entry['shape']}"
+        )
+    return arr
+
+
+def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
+    """Open a dataset folder written by ``generate`` (or ``physvae import``).
+
+    Args:
+        path: the dataset folder.
+        verify: check every array's SHA-256 against meta.json (reads each file once, in constant memory).
+
+    Raises:
+        DatasetError: missing folder or meta.json, another schema version, a missing, truncated or corrupted array.
+    """
+    root = Path(path)
+    meta_path = root / "meta.json"
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} does not exist")
+    if not meta_path.is_file():
+        raise DatasetError(f"{meta_path} is missing: {root} is not a complete dataset folder")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{meta_path} is not valid JSON: {e}") from e
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise DatasetError(
+            f"{meta_path} has schema_version {version!r}; this physvae reads version {SCHEMA_VERSION}"
+        )
+    if verify:
+        verify_checksums(root, meta)
+    return Dataset(root, meta)
+
+
+def verify_checksums(root: Path, meta: dict) -> None:
+    """Raise DatasetError naming the first array file whose SHA-256 differs from meta.json."""
+    for split, info in meta["splits"].items():
+        for name, entry in info["arrays"].items():
+            path = root / entry["file"]
+            if not path.is_file():
+                raise DatasetError(f"array file {path} (split {split!r}, {name}) is missing")
+            if sha256_file(path) != entry["sha256"]:
+                raise DatasetError(f"checksum mismatch in {path}: the file is corrupted or was changed")

@@ -1,0 +1,161 @@
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulators as S
+from simulators.generate import make_chunk
+
+
+def _small(name="dvbf_pendulum16", **kw):
+    return S.preset(name, splits={"train": 7, "test": 5}, **kw)
+
+
+@pytest.fixture(scope="module")
+def pend_dir(tmp_path_factory):
+    return S.generate(_small(ood=True), tmp_path_factory.mktemp("d") / "pend")
+
+
+def test_same_config_and_seed_give_identical_files_whatever_the_workers(tmp_path):
+    cfg = _small("kvae_box32")
+    a = S.generate(cfg, tmp_path / "a", jobs=1)
+    b = S.generate(cfg, tmp_path / "b", jobs=2)
+    for f in sorted(p.relative_to(a) for p in a.rglob("*.npy")):
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert json.loads((a / "meta.json").read_text()) == json.loads((b / "meta.json").read_text())
+
+
+def test_round_trip_generate_write_load(pend_dir):
+    cfg = _small(ood=True)
+    data = S.load_dataset(pend_dir)
+    for split, n in cfg.splits.items():
+        direct = make_chunk(cfg, split, 0, n)
+        s = data[split]
+        for name in ("frames", "states", "params", "inputs"):
+            np.testing.assert_array_equal(np.asarray(getattr(s, name)), direct[name])
+    assert data.config == cfg
+    assert data["train"].state_names[:2] == ["theta", "omega"] and data["train"].dt == cfg.dt
+    assert data["test_ood"].ood and not data["test"].ood
+
+
+def test_ood_split_lies_outside_training_ranges(pend_dir):
+    data = S.load_dataset(pend_dir)
+    lo, hi = data.config.params.omega0
+    assert np.all(np.abs(data["train"].states[:, 0, 1]) <= max(-lo, hi))
+    assert np.all(np.abs(data["test_ood"].states[:, 0, 1]) >= max(-lo, hi))
+
+
+def test_dataset_config_round_trip():
+    cfg = S.preset("dm_pendulum_colors32", size=16, seed=3, ood=True)
+    assert S.DatasetConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    subprocess.run(["cp", "-r", str(src), str(dst)], check=True)
+    return dst
+
+
+def test_flipped_byte_is_caught_by_checksum(pend_dir, tmp_path):
+    d = _copy(pend_dir, tmp_path / "c")
+    f = d / "train" / "frames.npy"
+    raw = bytearray(f.read_bytes())
+    raw[-3] ^= 0xFF
+    f.write_bytes(bytes(raw))
+    with pytest.raises(S.DatasetError, match="checksum mismatch in .*train/frames.npy"):
+        S.load_dataset(d)
+
+
+def test_truncated_array_is_named(pend_dir, tmp_path):
+    d = _copy(pend_dir, tmp_path / "c")
+    f = d / "test" / "states.npy"
+    f.write_bytes(f.read_bytes()[:-40])
+    with pytest.raises(S.DatasetError, match="test/states.npy"):
+        S.load_dataset(d, verify=False)["test"]
+
+
+def test_other_schema_version_is_refused(pend_dir, tmp_path):
+    d = _copy(pend_dir, tmp_path / "c")
+    meta = json.loads((d / "meta.json").read_text())
+    meta["schema_version"] = 99
+    (d / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(S.DatasetError, match="schema_version 99"):
+        S.load_dataset(d)
+
+
+def test_missing_split_and_folder(pend_dir, tmp_path):
+    with pytest.raises(S.DatasetError, match="no split 'val'"):
+        S.load_dataset(pend_dir)["val"]
+    with pytest.raises(S.DatasetError, match="does not exist"):
+        S.load_dataset(tmp_path / "nothing")
+
+
+def test_existing_output_is_not_overwritten_silently(pend_dir):
+    with pytest.raises(S.DatasetError, match="already exists"):
+        S.generate(_small(), pend_dir)
+
+
+def test_killed_generation_leaves_no_complete_looking_folder(tmp_path):
+    out = tmp_path / "big"
+    code = f"import simulators as S; S.generate(S.preset('kvae_box32', splits={{'train': 200000}}), {str(out)!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".big.partial-*/train/frames.npy")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait()
+    assert list(tmp_path.glob(".big.partial-*")), "the generation should have been killed midway"
+    assert not out.exists()
+    with pytest.raises(S.DatasetError):
+        S.load_dataset(out)
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("params.radius", (-1.0, 2.0), "balls.radius must be > 0"),
+        ("params.radius", (0.0, 0.0), "balls.radius must be > 0"),
+        ("params.mass", (0.0, 1.0), "balls.mass must be > 0"),
+        ("params.n_balls", 40, "cannot fit in balls.box"),
+        ("params.radius", (17.0, 17.0), "cannot fit in balls.box"),
+        ("render.size", 4, "render.size must be an integer >= 8"),
+        ("dt", 0.0, "dt must be a finite number > 0"),
+        ("dt", -0.1, "dt must be a finite number > 0"),
+    ],
+)
+def test_bad_balls_input_names_the_field(field, value, match):
+    cfg = _small("kvae_box32")
+    obj, attr = (cfg, field) if "." not in field else (getattr(cfg, field.split(".")[0]), field.split(".")[1])
+    setattr(obj, attr, value)
+    with pytest.raises(S.ConfigError, match=match):
+        cfg.validate()
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("length", (0.0, 1.0), "pendulum.length must be > 0"),
+        ("mass", (-1.0, 1.0), "pendulum.mass must be > 0"),
+        ("init", "random", "pendulum.init must be one of"),
+    ],
+)
+def test_bad_pendulum_input_names_the_field(field, value, match):
+    cfg = _small()
+    setattr(cfg.params, field, value)
+    with pytest.raises(S.ConfigError, match=match):
+        cfg.validate()
+
+
+def test_unknown_system_preset_and_key():
+    with pytest.raises(S.ConfigError, match="unknown system 'spring'"):
+        S.DatasetConfig(system="spring")
+    with pytest.raises(S.ConfigError, match="unknown preset 'kvae'"):
+        S.preset("kvae")
+    with pytest.raises(S.ConfigError, match="unknown key 'params.radiuss'"):
+        S.DatasetConfig.from_dict({"system": "balls", "params": {"radiuss": [1, 2]}})
+    with pytest.raises(S.ConfigError, match="n_frames must be an integer"):
+        S.DatasetConfig.from_dict({"n_frames": "ten"})
