@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from simulators.errors import ConfigError, DatasetError
+
+from .train import TrainingDiverged
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -57,6 +60,41 @@ def _show(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def _dotted_overrides(extra: list[str]) -> list[str]:
+    """['--model.transition=neural_ode', '--train.steps', '50'] -> ['model.transition=neural_ode', 'train.steps=50']."""
+    out, i = [], 0
+    while i < len(extra):
+        tok = extra[i]
+        if not tok.startswith("--") or "." not in tok:
+            raise ConfigError(
+                f"unrecognized argument {tok!r}; config overrides look like --section.key=value"
+            )
+        if "=" in tok:
+            out.append(tok[2:])
+            i += 1
+        elif i + 1 < len(extra):
+            out.append(f"{tok[2:]}={extra[i + 1]}")
+            i += 2
+        else:
+            raise ConfigError(f"override {tok!r} has no value")
+    return out
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .config import RunConfig
+    from .train import fit
+
+    if args.resume:
+        run = fit(RunConfig(), args.resume, resume=True, progress=not args.quiet)
+    else:
+        if not args.out:
+            raise ConfigError("give --out RUN_DIR (or --resume RUN_DIR)")
+        cfg = RunConfig.load(args.config) if args.config else RunConfig()
+        overrides = _dotted_overrides(args.extra) + [f"train.data={json.dumps(args.data)}"] * bool(args.data)
+        run = fit(cfg.with_overrides(overrides), args.out, progress=not args.quiet)
+    print(f"trained {run.path}: {json.dumps(run.summary().get('final', {}))}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -94,14 +132,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=4, help="sequences to show")
     s.add_argument("--out", help="output folder (default: DATA/preview)")
     s.set_defaults(func=_show)
+
+    t = sub.add_parser(
+        "train",
+        help="train a temporal VAE on a dataset folder",
+        epilog="Any config field can be set as --section.key=value, e.g. --model.transition=neural_ode",
+    )
+    t.add_argument("--config", help="a config.toml (default: the built-in defaults)")
+    t.add_argument("--data", help="dataset folder (same as --train.data=...)")
+    t.add_argument("--out", help="run folder to create")
+    t.add_argument("--resume", metavar="RUN", help="continue a killed run from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train, extra=[])
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         args.func(args)
-    except (ConfigError, DatasetError) as e:
+    except (ConfigError, DatasetError, TrainingDiverged) as e:
         print(f"physvae {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -1,0 +1,53 @@
+"""Locally linear transition (Kalman VAE, DVBF-LL): a state-dependent mixture of K linear maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import Transition
+
+
+@dataclass
+class LocallyLinearConfig:
+    """Locally linear transition settings."""
+
+    regimes: int = 16  # K linear maps mixed by α(z)
+    hidden: int = 64  # width of the network computing α(z)
+    init_scale: float = 0.01  # A_k start at I + init_scale · N(0, 1): an untrained model is stable
+    init_noise: float = 0.05  # initial process-noise std
+
+
+class LocallyLinear(Transition):
+    """p(z_t | z_{t−1}) = N(A(z_{t−1}) z_{t−1} + B(z_{t−1}) u_{t−1} + c, diag σ²).
+
+    A(z) = Σ_k α_k(z) A_k and B(z) = Σ_k α_k(z) B_k with α = softmax(MLP(z)); σ is learned.
+    """
+
+    config_class = LocallyLinearConfig
+
+    def __init__(self, latent_dim: int, input_dim: int = 0, config: LocallyLinearConfig | None = None):
+        cfg = config or LocallyLinearConfig()
+        super().__init__(latent_dim, input_dim, cfg.init_noise)
+        k, d = cfg.regimes, latent_dim
+        self.A = nn.Parameter(torch.eye(d).expand(k, d, d) + cfg.init_scale * torch.randn(k, d, d))
+        self.B = nn.Parameter(torch.zeros(k, d, max(input_dim, 1)))
+        self.c = nn.Parameter(torch.zeros(d))
+        self.alpha = nn.Sequential(nn.Linear(d, cfg.hidden), nn.Tanh(), nn.Linear(cfg.hidden, k))
+
+    def weights(self, z: torch.Tensor) -> torch.Tensor:
+        """Regime weights α(z) (B, K), summing to 1."""
+        return torch.softmax(self.alpha(z), dim=-1)
+
+    def matrices(self, z: torch.Tensor) -> torch.Tensor:
+        """A(z) (B, D, D)."""
+        return torch.einsum("bk,kij->bij", self.weights(z), self.A)
+
+    def step(self, z, state, dt, u):
+        alpha = self.weights(z)
+        mean = torch.einsum("bk,kij,bj->bi", alpha, self.A, z) + self.c
+        if u is not None and self.input_dim:
+            mean = mean + torch.einsum("bk,kij,bj->bi", alpha, self.B, u)
+        return mean, self.noise().expand_as(mean), state

@@ -1,0 +1,17 @@
+import pytest
+
+import simulators as S
+
+
+@pytest.fixture(scope="session")
+def pend16(tmp_path_factory):
+    """A tiny DVBF-style pendulum dataset (16×16, 15 frames, torques)."""
+    cfg = S.preset("dvbf_pendulum16", splits={"train": 24, "val": 8, "test": 8})
+    return S.generate(cfg, tmp_path_factory.mktemp("data") / "pend16")
+
+
+@pytest.fixture(scope="session")
+def box32(tmp_path_factory):
+    """A tiny KVAE-style binarized box (32×32, 20 frames)."""
+    cfg = S.preset("kvae_box32", splits={"train": 16, "test": 8})
+    return S.generate(cfg, tmp_path_factory.mktemp("data") / "box32")

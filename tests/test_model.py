@@ -1,0 +1,130 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import physvae
+import simulators as S
+from physvae import ModelConfig, TemporalVAE
+from physvae.data import SequenceDataset
+from physvae.model import DataSpec
+from physvae.transitions import TRANSITIONS
+
+
+def _tiny(transition: str, input_dim=1, likelihood="gaussian") -> ModelConfig:
+    cfg = ModelConfig(
+        transition=transition, latent_dim=2, channels=2, features=4, rnn_hidden=3, likelihood=likelihood
+    )
+    cfg.locally_linear.regimes, cfg.locally_linear.hidden = 2, 3
+    cfg.neural_ode.hidden, cfg.gru.hidden = 3, 3
+    return cfg
+
+
+SPEC = DataSpec(size=16, channels=1, input_dim=1, dt=0.1, binarized=False, state_names=["x"])
+
+
+@pytest.mark.parametrize("name", sorted(TRANSITIONS))
+def test_gradcheck_through_one_elbo_in_float64(name):
+    """Gradients of the ELBO with respect to the frames and to every transition parameter, by finite differences."""
+    torch.manual_seed(0)
+    model = TemporalVAE(SPEC, _tiny(name)).double()
+    inputs = torch.randn(1, 3, 1, dtype=torch.float64)
+    names = [n for n, p in model.transition.named_parameters() if p.requires_grad]
+    params = tuple(model.transition.get_parameter(n).detach().clone().requires_grad_() for n in names)
+
+    def elbo(x, *ps):
+        torch.manual_seed(1)  # the same reparameterization noise on every call
+        override = {f"transition.{n}": p for n, p in zip(names, ps)}
+        return torch.func.functional_call(model, override, (x, inputs), strict=False, tie_weights=False)
+
+    model.forward = lambda x, u: model.elbo(x, u)["loss"]
+    x = torch.rand(1, 3, 1, 16, 16, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(elbo, (x, *params), eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=True)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSITIONS))
+def test_each_transition_overfits_one_small_batch(name, pend16):
+    torch.manual_seed(0)
+    data = SequenceDataset(S.load_dataset(pend16)["train"])
+    batch = data.batch(np.arange(4))
+    cfg = ModelConfig(transition=name, latent_dim=4, channels=8, features=32, rnn_hidden=32)
+    model = TemporalVAE(DataSpec.from_dataset(S.load_dataset(pend16)), cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = model.elbo(batch.frames, batch.inputs)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.25 * losses[0], (losses[0], losses[-5:])
+
+
+def test_hidden_frames_are_filled_by_the_transition_alone():
+    torch.manual_seed(0)
+    model = TemporalVAE(SPEC, _tiny("locally_linear")).eval()
+    frames = torch.rand(2, 5, 1, 16, 16)
+    mask = torch.ones(2, 5)
+    mask[:, 2:] = 0
+    other = frames.clone()
+    other[:, 2:] = torch.rand(2, 3, 1, 16, 16)  # change only the hidden frames
+    a = model.infer(frames, mask, sample=False)
+    b = model.infer(other, mask, sample=False)
+    torch.testing.assert_close(a.z, b.z)
+    torch.testing.assert_close(a.q_mean[:, 2:], a.p_mean[:, 2:])
+
+
+def test_predict_extends_past_the_training_length():
+    model = TemporalVAE(SPEC, _tiny("neural_ode")).eval()
+    frames, z = model.predict(
+        torch.rand(2, 4, 1, 16, 16), n_context=4, horizon=30, inputs=torch.zeros(2, 34, 1)
+    )
+    assert frames.shape == (2, 34, 1, 16, 16) and z.shape == (2, 34, 2)
+    assert torch.all((frames >= 0) & (frames <= 1))
+
+
+def test_torch_dataset_items_and_windows(pend16, box32):
+    split = S.load_dataset(pend16)["train"]
+    ds = SequenceDataset(split, window=5)
+    item = ds[3]
+    assert item["frames"].shape == (5, 1, 16, 16) and item["frames"].dtype == torch.float32
+    assert 0 <= item["frames"].min() and item["frames"].max() <= 1
+    assert item["states"].shape == (5, 7) and item["inputs"].shape == (5, 1)
+    full = SequenceDataset(split)[3]
+    starts = [i for i in range(11) if torch.equal(full["frames"][i : i + 5], item["frames"])]
+    assert starts and torch.equal(full["states"][starts[0] : starts[0] + 5], item["states"])
+    box = SequenceDataset(S.load_dataset(box32)["train"])[0]["frames"]
+    assert set(box.unique().tolist()) == {0.0, 1.0}
+
+
+def test_bad_data_inputs(pend16, tmp_path):
+    split = S.load_dataset(pend16)["train"]
+    with pytest.raises(S.ConfigError, match="window of 40 frames is longer"):
+        SequenceDataset(split, window=40)
+    empty = copy.copy(split)
+    empty.frames = split.frames[:0]
+    with pytest.raises(S.DatasetError, match="is empty"):
+        SequenceDataset(empty)
+    odd = S.generate(S.preset("dvbf_pendulum16", size=24, splits={"train": 2}), tmp_path / "odd")
+    with pytest.raises(S.ConfigError, match="24×24 is not supported"):
+        DataSpec.from_dataset(S.load_dataset(odd))
+    with pytest.raises(S.ConfigError, match="unknown transition 'spring'"):
+        TemporalVAE(SPEC, ModelConfig(transition="spring"))
+    with pytest.raises(S.ConfigError, match="even latent_dim"):
+        TemporalVAE(SPEC, ModelConfig(transition="neural_ode", latent_dim=3))
+
+
+def test_likelihood_follows_the_data(box32, pend16):
+    assert isinstance(
+        TemporalVAE(
+            DataSpec.from_dataset(S.load_dataset(box32)), _tiny("static", likelihood="auto")
+        ).likelihood,
+        physvae.likelihoods.Bernoulli,
+    )
+    assert isinstance(
+        TemporalVAE(
+            DataSpec.from_dataset(S.load_dataset(pend16)), _tiny("static", likelihood="auto")
+        ).likelihood,
+        physvae.likelihoods.Gaussian,
+    )

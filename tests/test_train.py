@@ -1,0 +1,134 @@
+import json
+
+import pytest
+import torch
+
+import physvae
+from physvae import RunConfig, TrainingDiverged, fit
+from physvae.checkpoint import load as load_ckpt
+from physvae.cli import main
+from simulators import ConfigError
+
+
+def _config(data, **train) -> RunConfig:
+    cfg = RunConfig()
+    cfg.model.channels, cfg.model.features, cfg.model.rnn_hidden = 4, 16, 16
+    cfg.train.data, cfg.train.batch_size, cfg.train.steps = str(data), 4, 6
+    cfg.train.checkpoint_every, cfg.train.log_every, cfg.train.threads = 2, 1, 1
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    return cfg
+
+
+class Killed(Exception):
+    pass
+
+
+def _kill_at(step):
+    def callback(s, metrics):
+        if s == step:
+            raise Killed
+
+    return callback
+
+
+@pytest.mark.parametrize("transition", sorted(physvae.TRANSITIONS))
+def test_resumed_run_ends_with_the_same_parameters(pend16, tmp_path, transition):
+    cfg = _config(pend16, mask_prob=0.2)
+    cfg.model.transition = transition
+    full = fit(cfg, tmp_path / "full", progress=False)
+    with pytest.raises(Killed):
+        fit(cfg, tmp_path / "killed", progress=False, callback=_kill_at(5))  # last checkpoint: step 4
+    assert load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")["step"] == 4
+    resumed = fit(RunConfig(), tmp_path / "killed", resume=True, progress=False)
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert [m["step"] for m in resumed.metrics()] == [1, 2, 3, 4, 5, 6]
+    assert [m["loss"] for m in resumed.metrics()] == [m["loss"] for m in full.metrics()]
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(pend16, tmp_path):
+    def poison(step, metrics):
+        if step == 3:
+            with torch.no_grad():
+                next(run_model[0].parameters()).fill_(float("nan"))
+
+    run_model = []
+    orig = physvae.run.Run.build_model
+
+    def build(self):
+        run_model.append(orig(self))
+        return run_model[-1]
+
+    physvae.run.Run.build_model = build
+    try:
+        with pytest.raises(TrainingDiverged, match="at step 4"):
+            fit(_config(pend16), tmp_path / "r", progress=False, callback=poison)
+    finally:
+        physvae.run.Run.build_model = orig
+    state = load_ckpt(tmp_path / "r" / "checkpoints" / "last.pt")
+    assert state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    assert not (tmp_path / "r" / "model.pt").exists()
+
+
+def test_config_save_load_identical(tmp_path):
+    cfg = RunConfig().with_overrides(
+        ["model.transition=neural_ode", "model.neural_ode.order=1", "train.lr=0.003"]
+    )
+    path = cfg.save(tmp_path / "c.toml")
+    assert RunConfig.load(path) == cfg
+    assert RunConfig.load(path).model.neural_ode.order == 1
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ("model.latent=3", "unknown key 'model.latent'"),
+        ("train.steps=ten", "train.steps must be an integer"),
+        ("train.steps=1.5", "train.steps must be an integer"),
+        ("model.neural_ode.adjoint=3", "must be a bool"),
+        ("nothing=1", "unknown key 'nothing'"),
+    ],
+)
+def test_overrides_are_type_checked(override, match):
+    with pytest.raises(ConfigError, match=match):
+        RunConfig().with_overrides([override])
+
+
+def test_load_gives_a_model_ready_to_evaluate(pend16, tmp_path):
+    run = fit(_config(pend16), tmp_path / "r", progress=False)
+    again = physvae.load(tmp_path / "r")
+    assert not again.model.training
+    frames = torch.rand(2, 15, 1, 16, 16)
+    a, _ = run.model.reconstruct(frames, inputs=torch.zeros(2, 15, 1))
+    b, _ = again.model.reconstruct(frames, inputs=torch.zeros(2, 15, 1))
+    torch.testing.assert_close(a, b)
+    assert again.summary()["steps"] == 6 and again.metrics()[-1]["step"] == 6
+
+
+def test_cli_train_resume_and_errors(pend16, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--data",
+        str(pend16),
+        "--out",
+        str(out),
+        "--quiet",
+        "--model.transition=gru",
+        "--model.channels",
+        "4",
+        "--train.steps=2",
+        "--train.batch_size=2",
+    ]
+    assert main(args) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 2
+    assert main(args) == 2 and "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert (
+        main(["train", "--data", str(pend16), "--out", str(tmp_path / "x"), "--model.transition=spring"]) == 2
+    )
+    assert "unknown transition 'spring'" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import expm
+
+from physvae import gaussian
+from physvae.transitions import TRANSITIONS, LocallyLinear, LocallyLinearConfig, NeuralODE, NeuralODEConfig
+from physvae.transitions.neural_ode import SolverStalled
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def test_locally_linear_with_one_regime_and_no_noise_rolls_out_as_matrix_powers():
+    torch.manual_seed(0)
+    tr = LocallyLinear(3, 0, LocallyLinearConfig(regimes=1, init_scale=0.3))
+    z0 = torch.randn(5, 3)
+    A = tr.A[0].detach()
+    out = tr.rollout(z0, 6, dt=0.1)
+    for t in range(6):
+        expected = z0 @ torch.linalg.matrix_power(A, t + 1).T
+        torch.testing.assert_close(out[:, t], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_locally_linear_uses_controls():
+    torch.manual_seed(0)
+    tr = LocallyLinear(2, 1, LocallyLinearConfig(regimes=1))
+    with torch.no_grad():
+        tr.B.fill_(0.5)
+    z = torch.zeros(1, 2)
+    mean, _, _ = tr.step(z, None, 0.1, torch.tensor([[2.0]]))
+    torch.testing.assert_close(mean, torch.tensor([[1.0, 1.0]]))
+
+
+def _linear_ode(order: int, solver: str, A: np.ndarray) -> NeuralODE:
+    d = A.shape[0]
+    tr = NeuralODE(d, 0, NeuralODEConfig(order=order, solver=solver, substeps=8, rtol=1e-10, atol=1e-10))
+    k = d if order == 1 else d // 2
+    lin = torch.nn.Linear(d, k, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(A if order == 1 else A[k:]))
+    tr.func.net = lin
+    return tr
+
+
+@pytest.mark.parametrize("solver,tol", [("rk4", 1e-7), ("dopri5", 1e-8)])
+def test_neural_ode_with_linear_field_matches_expm(solver, tol):
+    A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
+    tr = _linear_ode(1, solver, A)
+    z0 = torch.tensor([[1.0, 0.5], [-0.3, 2.0]])
+    out = tr.rollout(z0, 10, dt=0.1).detach().numpy()
+    for t in range(10):
+        np.testing.assert_allclose(out[:, t], z0.numpy() @ expm(A * 0.1 * (t + 1)).T, atol=tol)
+    assert tr.nfe > 0
+
+
+def test_second_order_ode_is_a_damped_oscillator():
+    """q̇ = v, v̇ = −ω² q − γ v: the full-state matrix [[0, 1], [−ω², −γ]]."""
+    A = np.array([[0.0, 1.0], [-4.0, -0.3]])
+    tr = _linear_ode(2, "rk4", A)
+    z0 = torch.tensor([[1.0, 0.0]])
+    out = tr.rollout(z0, 20, dt=0.05).detach().numpy()
+    np.testing.assert_allclose(out[0, -1], expm(A * 1.0) @ z0.numpy()[0], atol=1e-7)
+
+
+def test_neural_ode_step_matches_rollout():
+    torch.manual_seed(0)
+    tr = NeuralODE(4, 0, NeuralODEConfig())
+    torch.nn.init.normal_(tr.func.net[-1].weight, std=0.3)
+    z = torch.randn(3, 4)
+    mean, std, _ = tr.step(z, None, 0.2, None)
+    torch.testing.assert_close(mean, tr.rollout(z, 1, 0.2)[:, 0])
+    assert std.shape == (3, 4)
+
+
+def test_adaptive_solver_that_stalls_raises_a_clear_error():
+    tr = _linear_ode(1, "dopri5", np.array([[-1e6, 0.0], [0.0, -1e6]]))
+    tr.cfg.max_steps = 5
+    with pytest.raises(SolverStalled, match="more than 5 steps"):
+        tr.rollout(torch.ones(1, 2), 2, dt=1.0)
+
+
+def test_gaussian_kl_matches_monte_carlo():
+    torch.manual_seed(0)
+    mq, sq = torch.tensor([0.3, -1.0]), torch.tensor([0.5, 1.5])
+    mp, sp = torch.tensor([0.0, 0.5]), torch.tensor([1.0, 0.8])
+    z = gaussian.sample(mq.expand(400_000, 2), sq.expand(400_000, 2))
+    mc = (gaussian.log_prob(z, mq, sq) - gaussian.log_prob(z, mp, sp)).mean(0)
+    torch.testing.assert_close(gaussian.kl(mq, sq, mp, sp), mc, atol=5e-3, rtol=0)
+
+
+def test_fuse_is_the_product_of_gaussians():
+    m, s = gaussian.fuse(torch.tensor([0.0]), torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor([1.0]))
+    torch.testing.assert_close(m, torch.tensor([1.0]))
+    torch.testing.assert_close(s, torch.tensor([0.5**0.5]))
+
+
+@pytest.mark.parametrize("name", sorted(TRANSITIONS))
+def test_every_transition_steps_and_rolls_out(name):
+    tr = TRANSITIONS[name](4, 1)
+    state = tr.init_state(3, torch.device("cpu"), torch.get_default_dtype())
+    mean, std, state = tr.step(torch.randn(3, 4), state, 0.1, torch.randn(3, 1))
+    assert mean.shape == std.shape == (3, 4) and torch.all(std > 0)
+    assert tr.rollout(torch.randn(3, 4), 5, 0.1, torch.randn(3, 5, 1)).shape == (3, 5, 4)
