@@ -95,6 +95,25 @@ def _train(args: argparse.Namespace) -> None:
     print(f"trained {run.path}: {json.dumps(run.summary().get('final', {}))}")
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(
+        n_context=args.n_context,
+        horizon=args.horizon,
+        poly_probe=not args.no_poly,
+        test_split=args.split,
+        max_sequences=args.max_sequences,
+    )
+    out = Path(args.out) if args.out else Path(args.run) / "eval"
+    m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures)
+    r2 = m["physics"]["linear"]["r2"]
+    print(f"wrote {out}/metrics.json")
+    print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+    p = m["prediction"]
+    print(f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -144,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN", help="continue a killed run from its last checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train, extra=[])
+
+    e = sub.add_parser("evaluate", help="frame and physics metrics, latents and figures of a trained run")
+    e.add_argument("run", help="run folder")
+    e.add_argument("--data", help="dataset folder (default: the training data; may hold longer sequences)")
+    e.add_argument("--out", help="output folder (default: RUN/eval)")
+    e.add_argument("--split", default="test", help="split to score")
+    e.add_argument("--n-context", type=int, default=5, help="prediction: frames conditioned on")
+    e.add_argument(
+        "--horizon", type=int, default=0, help="prediction: frames predicted (0: rest of the sequence)"
+    )
+    e.add_argument("--max-sequences", type=int, default=1000, help="sequences scored per split")
+    e.add_argument("--no-poly", action="store_true", help="skip the polynomial Lasso probe")
+    e.add_argument("--no-figures", action="store_true", help="metrics and latents only")
+    e.set_defaults(func=_evaluate)
     return p
 
 

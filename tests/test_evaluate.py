@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+
+from physvae import RunConfig, fit
+from physvae.cli import main
+from physvae.evaluate import EvalConfig, evaluate
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(pend16, box32, tmp_path_factory):
+    runs = {}
+    for name, data, transition in [("pend", pend16, "locally_linear"), ("box", box32, "neural_ode")]:
+        cfg = RunConfig().with_overrides(
+            [
+                f"train.data={json.dumps(str(data))}",
+                f"model.transition={transition}",
+                "model.channels=4",
+                "model.features=16",
+                "model.rnn_hidden=16",
+                "train.steps=3",
+                "train.batch_size=4",
+            ]
+        )
+        runs[name] = fit(cfg, tmp_path_factory.mktemp("runs") / name, progress=False)
+    return runs
+
+
+def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
+    m = evaluate(tiny_runs["pend"], out=tmp_path, cfg=EvalConfig(n_context=4, drop_probs=[0.5], gaps=[3]))
+    assert set(m) >= {
+        "reconstruction",
+        "prediction",
+        "imputation",
+        "physics",
+        "dynamics",
+        "intrinsic_dimension",
+    }
+    assert m["prediction"]["horizon"] == 11 and len(m["prediction"]["mse_curve"]) == 11
+    assert 0 <= m["prediction"]["vpt_median"] <= 11
+    assert set(m["physics"]["linear"]["r2"]) == {"omega", "sin_theta", "cos_theta", "x", "y", "energy"}
+    assert m["physics"]["dvbf_ll_published"]["omega"] == 0.916
+    assert m["imputation"]["metric"] == "mse" and set(m["imputation"]["gap"]) == {"3"}
+    assert m["dynamics"]["true_damping"] == 0.5 and "mean_map" in m["dynamics"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["protocol"]["n_context"] == 4
+    lat = np.load(tmp_path / "latents.npz")
+    assert lat["z"].shape == (8, 15, 4) and lat["states"].shape == (8, 15, 7)
+    assert list(lat["state_names"])[:2] == ["theta", "omega"]
+    for f in (
+        "video.gif",
+        "state_scatter.png",
+        "prediction_curves.png",
+        "phase_portrait.png",
+        "traversals.png",
+        "eigenvalues.png",
+    ):
+        assert (tmp_path / f).stat().st_size > 0, f
+
+
+def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
+    out = tmp_path / "ev"
+    assert (
+        main(["evaluate", str(tiny_runs["box"].path), "--out", str(out), "--no-poly", "--n-context", "4"])
+        == 0
+    )
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["imputation"]["metric"] == "hamming" and 0 < m["imputation"]["baseline_consecutive_hamming"] < 1
+    assert "poly" not in m["physics"] and (out / "phase_portrait.png").exists()
+    assert "state recovery" in capsys.readouterr().out

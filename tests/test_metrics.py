@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from physvae.metrics import frames as fm
+from physvae.metrics.dynamics import modes, oscillation
+from physvae.metrics.intrinsic import pca_dimension, two_nn
+from physvae.metrics.probe import linear_probe, poly_probe
+
+from .problems import damped_oscillator_map
+
+
+def test_psnr_of_a_known_mse():
+    truth = torch.full((2, 3, 1, 8, 8), 0.5)
+    assert torch.allclose(fm.mse(truth + 0.1, truth), torch.full((2, 3), 0.01))
+    assert torch.allclose(fm.psnr(truth + 0.1, truth), torch.full((2, 3), 20.0))
+
+
+def test_ssim_identical_is_one_and_drops_with_noise():
+    x = torch.rand(4, 1, 16, 16)
+    assert torch.allclose(fm.ssim(x, x), torch.ones(4))
+    assert torch.all(fm.ssim((x + 0.3 * torch.randn_like(x)).clamp(0, 1), x) < 0.9)
+    with pytest.raises(ValueError, match="window 7 is larger"):
+        fm.ssim(torch.rand(1, 1, 5, 5), torch.rand(1, 1, 5, 5))
+
+
+def test_vpt_on_a_constructed_error_curve():
+    errors = np.array(
+        [[0.0, 0.01, 0.02, 0.03, 0.5], [0.0] * 5, [0.1, 0, 0, 0, 0], [0.0, 0.025, 0.0251, 0, 0]]
+    )
+    np.testing.assert_array_equal(fm.valid_prediction_time(errors), [3, 5, 0, 2])
+
+
+def test_normalized_error_matches_definition():
+    gt, pred = torch.full((1, 1, 2, 2), 0.5), torch.full((1, 1, 2, 2), 0.4)
+    assert torch.allclose(fm.normalized_error(pred, gt), torch.tensor([0.01 / 0.25]))
+
+
+def test_hamming_on_known_masks():
+    truth = torch.zeros(1, 1, 4, 4)
+    pred = truth.clone()
+    pred[0, 0, :2, :] = 0.7  # 8 of 16 pixels cross 0.5
+    pred[0, 0, 3, 0] = 0.49  # stays below
+    assert fm.hamming(pred, truth).item() == 0.5
+    seq = torch.zeros(1, 3, 1, 4, 4)
+    seq[0, 1, 0, 0, :] = 1  # 4 pixels differ between frames 0 and 1, and 1 and 2
+    assert fm.consecutive_hamming_baseline(seq) == 0.25
+
+
+def test_linear_probe_is_one_on_a_linear_transform_and_zero_on_noise():
+    rng = np.random.default_rng(0)
+    s_tr, s_te = rng.normal(size=(50, 10, 3)), rng.normal(size=(50, 10, 3))
+    M = rng.normal(size=(3, 5))
+    names = ["a", "b", "c"]
+    r = linear_probe(s_tr @ M, s_tr, s_te @ M, s_te, names)
+    assert all(v > 1 - 1e-9 for v in r.r2.values())
+    noise = linear_probe(rng.normal(size=(50, 10, 5)), s_tr, rng.normal(size=(50, 10, 5)), s_te, names)
+    assert all(abs(v) < 0.05 for v in noise.r2.values())
+
+
+def test_linear_probe_skips_the_wrapped_angle():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(20, 5, 2))
+    r = linear_probe(s, s, s, s, ["theta", "omega"])
+    assert list(r.r2) == ["omega"]
+
+
+def test_poly_probe_recovers_a_quadratic_state():
+    rng = np.random.default_rng(1)
+    z_tr, z_te = rng.uniform(-1, 1, size=(40, 10, 2)), rng.uniform(-1, 1, size=(40, 10, 2))
+    s = lambda z: np.stack([z[..., 0] ** 2 + z[..., 1], z[..., 0] * z[..., 1]], -1)  # noqa: E731
+    lin = linear_probe(z_tr, s(z_tr), z_te, s(z_te), ["p", "q"])
+    poly = poly_probe(z_tr, s(z_tr), z_te, s(z_te), ["p", "q"], var_train=np.full_like(z_tr, 0.01))
+    assert lin.r2["q"] < 0.2 and poly.degree == 2 and min(poly.r2.values()) > 0.99
+
+
+def test_eigen_analysis_returns_the_oscillators_frequency_and_damping():
+    omega0, gamma, dt = 3.0, 0.4, 0.1
+    osc = oscillation(damped_oscillator_map(omega0, gamma, dt), dt)
+    assert osc["frequency"] == pytest.approx(np.sqrt(omega0**2 - gamma**2 / 4), rel=1e-9)
+    assert osc["damping"] == pytest.approx(gamma, rel=1e-9)
+    assert osc["natural_frequency"] == pytest.approx(omega0, rel=1e-9)
+    assert oscillation(np.diag([0.9, 0.5]), dt) is None
+    assert [m.decay for m in modes(np.diag([0.9, 0.5]), dt)] == pytest.approx(-np.log([0.9, 0.5]) / dt)
+
+
+def test_intrinsic_dimension_of_a_plane_in_five_dimensions():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(3000, 2)) @ rng.normal(size=(2, 5))
+    assert two_nn(x) == pytest.approx(2.0, abs=0.2)
+    assert pca_dimension(x) == 2
