@@ -114,6 +114,16 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import load_suite, run_suite
+
+    suite = load_suite(args.suite)
+    out = Path(args.out) if args.out else Path("bench_out") / suite.name
+    run_suite(suite, out, jobs=args.jobs, device=args.device)
+    print(f"wrote {out}/results.md, results.csv, results.json, comparison.png")
+    print((out / "results.md").read_text())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -177,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-poly", action="store_true", help="skip the polynomial Lasso probe")
     e.add_argument("--no-figures", action="store_true", help="metrics and latents only")
     e.set_defaults(func=_evaluate)
+
+    b = sub.add_parser("bench", help="run a benchmark suite: data, training, evaluation, tables")
+    b.add_argument("--suite", required=True, help="smoke, quick, paper, or a suite .toml file")
+    b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
+    b.add_argument(
+        "--jobs", type=int, default=1, help="worker processes on CPU (cells run in sequence on a GPU)"
+    )
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    b.set_defaults(func=_bench)
     return p
 
 

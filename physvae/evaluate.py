@@ -172,16 +172,29 @@ def imputation(model: TemporalVAE, split: Split, cfg: EvalConfig, binarized: boo
     return out
 
 
+def _future_states(split: Split, cfg: EvalConfig, n: int) -> np.ndarray:
+    return np.asarray(split.states[:n], dtype=np.float32)
+
+
 def physics(
-    train: Latents, test: Latents, state_names: list[str], pred_z: np.ndarray, n_context: int, cfg: EvalConfig
+    train: Latents,
+    test: Latents,
+    state_names: list[str],
+    pred_z: np.ndarray,
+    n_context: int,
+    cfg: EvalConfig,
+    pred_states: np.ndarray,
 ) -> dict:
-    """State recovery R² (linear and polynomial probes), and from the predicted latents after the context."""
+    """State recovery R² (linear and polynomial probes), and from the predicted latents after the context.
+
+    ``pred_states`` (N, T, S) are the true states of the sequences ``pred_z`` (N, H, D) was predicted for.
+    """
     lin = linear_probe(train.z, train.states, test.z, test.states, state_names)
     out = {"linear": lin.to_dict()}
     if cfg.poly_probe:
         out["poly"] = poly_probe(train.z, train.states, test.z, test.states, state_names, train.var).to_dict()
     horizon = pred_z.shape[1]
-    future = test.states[: len(pred_z), n_context : n_context + horizon]
+    future = pred_states[:, n_context : n_context + horizon]
     out["rollout_linear"] = linear_probe(train.z, train.states, pred_z, future, state_names).to_dict()
     if "omega" in state_names:
         out["dvbf_ll_published"] = DVBF_LL
@@ -219,6 +232,7 @@ def evaluate(
     out: str | Path | None = None,
     cfg: EvalConfig | None = None,
     figures: bool = True,
+    predict_data: str | Path | None = None,
 ) -> dict:
     """Evaluate a run on a dataset folder and write ``metrics.json``, ``latents.npz`` and figures into ``out``.
 
@@ -228,6 +242,8 @@ def evaluate(
         out: output folder (default: RUN/eval).
         cfg: the protocol.
         figures: also draw the PNG figures and the GIF.
+        predict_data: a dataset folder of longer sequences (same physics) whose test split the prediction and
+            the rollout probe use; default: ``data``.
     """
     run = run if isinstance(run, Run) else Run(run)
     cfg = cfg or EvalConfig()
@@ -237,7 +253,9 @@ def evaluate(
     model = run.model
     test = data[cfg.test_split]
     lat_train, lat_test = latents(model, data[cfg.train_split], cfg), latents(model, test, cfg)
-    pred, pred_z = prediction(model, test, cfg)
+    pred_split = simulators.load_dataset(predict_data)[cfg.test_split] if predict_data else test
+    pred, pred_z = prediction(model, pred_split, cfg)
+    pred["data"] = str(predict_data or data.path)
     metrics = {
         "run": str(run.path),
         "data": str(data.path),
@@ -246,7 +264,15 @@ def evaluate(
         "reconstruction": reconstruction(model, test, cfg),
         "prediction": pred,
         "imputation": imputation(model, test, cfg, bool(data.meta.get("binarized"))),
-        "physics": physics(lat_train, lat_test, data.state_names, pred_z, cfg.n_context, cfg),
+        "physics": physics(
+            lat_train,
+            lat_test,
+            data.state_names,
+            pred_z,
+            cfg.n_context,
+            cfg,
+            _future_states(pred_split, cfg, len(pred_z)),
+        ),
         "dynamics": learned_dynamics(model, lat_test, test),
         "intrinsic_dimension": {
             "two_nn": two_nn(lat_test.z.reshape(-1, lat_test.z.shape[-1])[:5000]),

@@ -69,7 +69,7 @@ def prediction_curves(pred: dict, path: Path) -> Path:
 
 def phase_portrait(model, lat, state_names, path: Path) -> Path:
     """Latent trajectories in their two leading principal components, coloured by a true state variable; for a
-    neural ODE, the learned vector field projected on the same plane."""
+    neural ODE, the learned vector field (with zero control) projected on the same plane."""
     z = lat.z.reshape(-1, lat.z.shape[-1])
     pca = PCA(n_components=min(2, z.shape[1])).fit(z)
     colour = "omega" if "omega" in state_names else state_names[0]
@@ -94,7 +94,9 @@ def _quiver(ax, tr: NeuralODE, pca: PCA, pts: np.ndarray) -> None:
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 15), np.linspace(lo[1], hi[1], 15))
     grid = pca.inverse_transform(np.stack([g1.ravel(), g2.ravel()], -1))
     with torch.no_grad():
-        tr.func.u = None
+        tr.func.u = (
+            torch.zeros(len(grid), tr.input_dim) if tr.input_dim else None
+        )  # the field with no control
         v = tr.func(torch.tensor(0.0), torch.from_numpy(grid).float()).numpy()
     dv = v @ pca.components_.T
     ax.quiver(

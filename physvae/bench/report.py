@@ -1,0 +1,159 @@
+"""Suite results as results.json, results.csv, results.md (mean ± spread over seeds, anchors beside) and a figure."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+ANCHORS = {  # preset -> [(label, {column: published value})], from shared/REFERENCE.md
+    "dvbf_pendulum16": [
+        (
+            "DVBF-LL (Karl et al. 2017, with controls)",
+            {"r2_linear.sin_theta": 0.961, "r2_linear.cos_theta": 0.982, "r2_linear.omega": 0.916},
+        ),
+        (
+            "DKF (Karl et al. 2017)",
+            {"r2_linear.sin_theta": 0.929, "r2_linear.cos_theta": 0.979, "r2_linear.omega": 0.035},
+        ),
+    ],
+}
+IMPUTATION_KEYS = (("drop", "0.5"), ("gap", "5"), ("baseline_consecutive_hamming",))
+
+
+def _get(record: dict, dotted: str):
+    node = record
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def flatten(record: dict, suite_metrics: list[str]) -> dict[str, float]:
+    """The numbers a table shows for one cell: {column: value}; per-variable R² become one column each."""
+    from .suite import METRICS
+
+    row: dict[str, float] = {}
+    for name in suite_metrics:
+        path = METRICS[name]
+        value = _get(record, path) if path == "train_seconds" else _get(record["metrics"], path)
+        if name == "imputation" and isinstance(value, dict):
+            metric = value.get("metric", "")
+            for keys in IMPUTATION_KEYS:
+                v = value
+                for k in keys:
+                    v = v.get(k) if isinstance(v, dict) else None
+                if v is not None:
+                    row[f"imputation_{metric}." + "_".join(keys)] = float(v)
+        elif isinstance(value, dict):
+            row.update({f"{name}.{k}": float(v) for k, v in value.items()})
+        elif value is not None:
+            row[name] = float(value)
+    return row
+
+
+def _cell(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def tables(suite, records: list[dict]) -> str:
+    """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics."""
+    out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
+    by_data = defaultdict(list)
+    for r in records:
+        by_data[(r["dataset"], r["preset"])].append(r)
+    for (dataset, preset), recs in by_data.items():
+        rows = defaultdict(list)
+        for r in recs:
+            rows[r["model"]].append(flatten(r, suite.metrics))
+        columns = list(dict.fromkeys(k for rs in rows.values() for row in rs for k in row))
+        out += [
+            f"## {dataset} (`{preset}`)",
+            "",
+            "| model | seeds | " + " | ".join(columns) + " |",
+            "|---" * (len(columns) + 2) + "|",
+        ]
+        for model, rs in rows.items():
+            cells = [
+                _cell([row[c] for row in rs if c in row]) if any(c in row for row in rs) else ""
+                for c in columns
+            ]
+            out.append(f"| {model} | {len(rs)} | " + " | ".join(cells) + " |")
+        for label, values in ANCHORS.get(preset, []):
+            cells = [f"*{values[c]:.3f}*" if c in values else "" for c in columns]
+            out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
+        device = recs[0]["device"]
+        steps = recs[0]["steps"]
+        out += ["", f"Device: {device}; {steps} training steps per cell.", ""]
+    return "\n".join(out)
+
+
+def comparison_figure(suite, records: list[dict], path: Path) -> Path:
+    """Grouped bars of linear-probe R² per state variable, one panel per dataset."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.2), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        recs = [r for r in records if r["dataset"] == dataset]
+        models = list(dict.fromkeys(r["model"] for r in recs))
+        names = list(recs[0]["metrics"]["physics"]["linear"]["r2"])
+        width = 0.8 / len(models)
+        for i, m in enumerate(models):
+            vals = [
+                np.mean([r["metrics"]["physics"]["linear"]["r2"][n] for r in recs if r["model"] == m])
+                for n in names
+            ]
+            ax.bar(np.arange(len(names)) + i * width, np.clip(vals, -0.1, 1), width, label=m)
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, fontsize=7)
+        ax.set_ylim(-0.1, 1.05), ax.set_title(f"{dataset}: state R² (linear probe)", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_report(suite, records: list[dict], out: Path) -> list[Path]:
+    out = Path(out)
+    _atomic_text(out / "results.json", json.dumps(records, indent=2))
+    rows = [
+        {
+            "dataset": r["dataset"],
+            "model": r["model"],
+            "seed": r["seed"],
+            "device": r["device"],
+            "train_seconds": r["train_seconds"],
+            **flatten(r, suite.metrics),
+        }
+        for r in records
+    ]
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    tmp = out / ".results.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, out / "results.csv")
+    _atomic_text(out / "results.md", tables(suite, records))
+    return [
+        out / "results.json",
+        out / "results.csv",
+        out / "results.md",
+        comparison_figure(suite, records, out / "comparison.png"),
+    ]

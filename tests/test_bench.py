@@ -1,0 +1,104 @@
+import csv
+import json
+
+import pytest
+
+from physvae.bench import load_suite, run_suite
+from physvae.bench.suite import METRICS
+from physvae.cli import main
+from simulators import ConfigError
+
+
+@pytest.fixture(scope="module")
+def smoke_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "smoke"
+    assert main(["bench", "--suite", "smoke", "--out", str(out), "--jobs", "2"]) == 0
+    return out
+
+
+def test_smoke_suite_end_to_end(smoke_out):
+    suite = load_suite("smoke")
+    records = json.loads((smoke_out / "results.json").read_text())
+    assert len(records) == len(suite.datasets) * len(suite.models) * len(suite.seeds) == 8
+    for r in records:
+        assert set(r) >= {
+            "suite",
+            "cell",
+            "dataset",
+            "preset",
+            "model",
+            "transition",
+            "seed",
+            "train_seconds",
+            "steps",
+            "device",
+            "versions",
+            "metrics",
+        }
+        m = r["metrics"]
+        assert set(m["physics"]["linear"]["r2"]) and m["prediction"]["horizon"] > 0
+        assert r["versions"]["torch"] and r["device"] == "cpu"
+    pend = [r for r in records if r["dataset"] == "pendulum"]
+    assert all(r["metrics"]["prediction"]["horizon"] == 12 - 3 for r in pend)  # the long test set
+    rows = list(csv.DictReader(open(smoke_out / "results.csv")))
+    assert len(rows) == 8 and "r2_linear.omega" in rows[0]
+    md = (smoke_out / "results.md").read_text()
+    assert "DVBF-LL" in md and "| LocallyLinear | 1 |" in md and "## box" in md
+    assert (smoke_out / "comparison.png").stat().st_size > 0
+
+
+def test_rerun_skips_finished_cells_and_redoes_missing_ones(smoke_out):
+    cells = smoke_out / "cells"
+    keep, redo = cells / "pendulum__Static__s0.json", cells / "box__GRU__s0.json"
+    before = keep.stat().st_mtime_ns
+    redo.unlink()
+    logs = []
+    run_suite(load_suite("smoke"), smoke_out, jobs=1, log=logs.append)
+    assert any("7 already done" in line for line in logs)
+    assert keep.stat().st_mtime_ns == before and redo.is_file()
+    assert any(line.startswith("done box__GRU__s0") for line in logs)
+
+
+def test_killed_cell_resumes_from_its_checkpoint(smoke_out):
+    run_dir = smoke_out / "work" / "runs" / "pendulum__GRU__s0"
+    (run_dir / "model.pt").unlink()
+    (smoke_out / "cells" / "pendulum__GRU__s0.json").unlink()
+    run_suite(load_suite("smoke"), smoke_out, jobs=1, log=lambda s: None)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["resumed_from"] == 4  # the last checkpoint; nothing retrained
+
+
+def _suite_file(tmp_path, **changes):
+    text = (load_suite.__globals__["SUITES_DIR"] / "smoke.toml").read_text()
+    for old, new in changes.items():
+        text = text.replace(old, new)
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "old,new,match",
+    [
+        ('transition = "gru"', 'transition = "lstm"', "model 'GRU': unknown transition 'lstm'"),
+        ('preset = "kvae_box32"', 'preset = "kvae_box64"', "dataset 'box': unknown preset 'kvae_box64'"),
+        ('"recon_mse"', '"fvd"', "unknown metric 'fvd'"),
+        ("steps = 4", "stepz = 4", "unknown key 'train.stepz'"),
+        ("rnn_hidden = 16", 'rnn_hidden = "big"', "model.rnn_hidden must be an integer"),
+    ],
+)
+def test_bad_suite_fails_before_training_naming_the_entry(tmp_path, old, new, match):
+    with pytest.raises(ConfigError, match=match):
+        load_suite(_suite_file(tmp_path, **{old: new}))
+    assert not (tmp_path / "bench_out").exists()
+
+
+def test_unknown_suite_name():
+    with pytest.raises(ConfigError, match="known suites: .*quick.*smoke"):
+        load_suite("nonesuch")
+
+
+def test_every_suite_file_is_valid():
+    for name in ("smoke", "quick", "paper"):
+        suite = load_suite(name)
+        assert set(suite.metrics) <= set(METRICS)
