@@ -124,6 +124,23 @@ def _bench(args: argparse.Namespace) -> None:
     print((out / "results.md").read_text())
 
 
+def _import(args: argparse.Namespace) -> None:
+    from .importer import import_video
+
+    names = args.state_names.split(",") if args.state_names else None
+    out = import_video(
+        args.source,
+        args.out,
+        states=args.states,
+        state_names=names,
+        dt=args.dt,
+        size=args.size,
+        test_fraction=args.test_fraction,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -196,6 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.set_defaults(func=_bench)
+
+    i = sub.add_parser("import", help="make a dataset folder from your own frames or video")
+    i.add_argument(
+        "source", help="a .npy/.npz of frames (N, T, H, W[, C]), a folder of image folders, or video(s)"
+    )
+    i.add_argument("--out", required=True, help="dataset folder to write")
+    i.add_argument("--states", help="optional .npy of true states (N, T, D)")
+    i.add_argument("--state-names", help="comma-separated names of the D state columns")
+    i.add_argument("--dt", type=float, default=1.0, help="time between frames")
+    i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
+    i.add_argument("--test-fraction", type=float, default=0.2, help="share of sequences in the test split")
+    i.add_argument("--overwrite", action="store_true")
+    i.set_defaults(func=_import)
     return p
 
 

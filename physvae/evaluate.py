@@ -189,6 +189,10 @@ def physics(
 
     ``pred_states`` (N, T, S) are the true states of the sequences ``pred_z`` (N, H, D) was predicted for.
     """
+    if not state_names:
+        return {
+            "skipped": "the dataset has no true states (imported video without states): no physics metrics"
+        }
     lin = linear_probe(train.z, train.states, test.z, test.states, state_names)
     out = {"linear": lin.to_dict()}
     if cfg.poly_probe:

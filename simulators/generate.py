@@ -24,7 +24,7 @@ import numpy as np
 from .dataset_config import DatasetConfig
 from .errors import DatasetError
 from .render import object_colors, render
-from .storage import SCHEMA_VERSION, sha256_file, write_json_atomic
+from .storage import SCHEMA_VERSION, array_entry, move_into_place, write_json_atomic
 
 CHUNK_BYTES = 1 << 26  # frame bytes per chunk: bounds worker memory whatever N is
 
@@ -107,7 +107,7 @@ def generate(
         tmp.mkdir()
         arrays = _fill(config, tmp, jobs, progress)
         write_json_atomic(tmp / "meta.json", _meta(config, tmp, arrays))
-        _move_into_place(tmp, out)
+        move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -203,13 +203,7 @@ def _meta(config: DatasetConfig, root: Path, arrays) -> dict:
     for split, named in arrays.items():
         entries = {}
         for name, arr in named.items():
-            path = root / split / f"{name}.npy"
-            entries[name] = {
-                "file": f"{split}/{name}.npy",
-                "shape": list(arr.shape),
-                "dtype": arr.dtype,
-                "sha256": sha256_file(path),
-            }
+            entries[name] = array_entry(root, split, name, arr.shape, arr.dtype)
         splits[split] = {
             "n": int(named["frames"].shape[0]),
             "ood": split in config.ood_splits,
@@ -231,13 +225,3 @@ def _meta(config: DatasetConfig, root: Path, arrays) -> dict:
         "input_names": system.input_names,
         "splits": splits,
     }
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)

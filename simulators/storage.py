@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +85,9 @@ class Dataset:
 
     def __init__(self, path: Path, meta: dict):
         self.path, self.meta = path, meta
-        self.config = DatasetConfig.from_dict(meta["config"])
+        self.config = (
+            DatasetConfig.from_dict(meta["config"]) if meta.get("config") else None
+        )  # None: imported
         self._splits: dict[str, Split] = {}
 
     @property
@@ -176,3 +180,60 @@ def verify_checksums(root: Path, meta: dict) -> None:
                 raise DatasetError(f"array file {path} (split {split!r}, {name}) is missing")
             if sha256_file(path) != entry["sha256"]:
                 raise DatasetError(f"checksum mismatch in {path}: the file is corrupted or was changed")
+
+
+def move_into_place(tmp: Path, out: Path) -> None:
+    """Rename a finished temporary folder to ``out``, replacing an old one only after the new one is complete."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def array_entry(root: Path, split: str, name: str, shape, dtype) -> dict:
+    """meta.json's description of one array file, with its SHA-256."""
+    return {
+        "file": f"{split}/{name}.npy",
+        "shape": list(shape),
+        "dtype": str(dtype),
+        "sha256": sha256_file(root / split / f"{name}.npy"),
+    }
+
+
+def write_dataset(
+    out: str | Path, splits: dict[str, dict[str, np.ndarray]], meta: dict, overwrite: bool = False
+):
+    """Write in-memory arrays as a dataset folder, atomically (hidden temporary folder, then a rename).
+
+    Args:
+        out: target folder.
+        splits: {split: {"frames": (N, T, H, W, C) uint8, "states": (N, T, D), "params": (N, P), ...}}.
+        meta: the rest of meta.json (schema_version and the per-split array entries are added here).
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise DatasetError(
+            f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        entries = {}
+        for split, arrays in splits.items():
+            (tmp / split).mkdir(parents=True)
+            for name, arr in arrays.items():
+                np.save(tmp / split / f"{name}.npy", arr)
+            entries[split] = {
+                "n": len(arrays["frames"]),
+                "ood": False,
+                "arrays": {k: array_entry(tmp, split, k, a.shape, a.dtype) for k, a in arrays.items()},
+            }
+        write_json_atomic(tmp / "meta.json", {"schema_version": SCHEMA_VERSION, **meta, "splits": entries})
+        move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

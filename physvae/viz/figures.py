@@ -146,10 +146,13 @@ def draw_all(model, split, lat, metrics: dict, out: Path, cfg) -> list[Path]:
     names = split.state_names
     paths = [
         video(model, split, cfg, out / "video.gif"),
-        state_scatter(lat, names, metrics["physics"]["linear"]["r2"], out / "state_scatter.png"),
         prediction_curves(metrics["prediction"], out / "prediction_curves.png"),
-        phase_portrait(model, lat, names, out / "phase_portrait.png"),
         traversals(model, lat, out / "traversals.png"),
         eigenvalues(model, metrics["dynamics"], out / "eigenvalues.png"),
     ]
+    if names:  # figures against the true state
+        paths += [
+            state_scatter(lat, names, metrics["physics"]["linear"]["r2"], out / "state_scatter.png"),
+            phase_portrait(model, lat, names, out / "phase_portrait.png"),
+        ]
     return [p for p in paths if p is not None]
