@@ -30,7 +30,7 @@ class ModelConfig:
     """The temporal VAE: encoder, inference network, transition, decoder."""
 
     transition: str = "locally_linear"  # key of physvae.transitions.TRANSITIONS
-    latent_dim: int = 16  # D, size of z_t (wide enough that a linear probe can read a curved state manifold)
+    latent_dim: int = 32  # D, size of z_t (wide enough that a linear probe can read a curved state manifold)
     inference: str = "smoother"  # "filter": RNN over x_≤t; "smoother": bidirectional RNN over x_1:T
     likelihood: str = "auto"  # "auto" (Bernoulli for binarized data, else Gaussian), "bernoulli", "gaussian"
     obs_std: float = 0.0  # Gaussian likelihood: fixed pixel std in [0, 1] units; 0 learns it

@@ -24,3 +24,18 @@ class InferenceRNN(nn.Module):
         h, _ = self.rnn(torch.cat([feats * m, m], dim=-1))
         mean, raw = self.head(h).chunk(2, dim=-1)
         return mean, nn.functional.softplus(raw) + 1e-3
+
+
+class FrameInference(nn.Module):
+    """Per-frame evidence: e_t (B, T, F) -> N(μ_t, σ_t²) from frame t alone (the per-frame VAE's q(z_t | x_t)).
+
+    Used with the Static transition, so that baseline cannot see velocity through neighbouring frames.
+    """
+
+    def __init__(self, features: int, hidden: int, latent_dim: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(features, hidden), nn.SiLU(), nn.Linear(hidden, 2 * latent_dim))
+
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, raw = self.net(feats).chunk(2, dim=-1)
+        return mean, nn.functional.softplus(raw) + 1e-3

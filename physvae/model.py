@@ -24,7 +24,7 @@ from simulators.errors import ConfigError
 
 from . import gaussian
 from .config import ModelConfig
-from .inference import InferenceRNN
+from .inference import FrameInference, InferenceRNN
 from .likelihoods import Bernoulli, Gaussian
 from .nets import FrameDecoder, FrameEncoder, n_downsamplings
 from .transitions import TRANSITIONS
@@ -80,7 +80,12 @@ class TemporalVAE(nn.Module):
         d = cfg.latent_dim
         self.encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
         self.decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d)
-        self.inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother")
+        if cfg.transition == "static":  # the per-frame VAE: q(z_t | x_t) only, whatever model.inference says
+            self.inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
+        else:
+            self.inference = InferenceRNN(
+                cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother"
+            )
         self.transition = TRANSITIONS[cfg.transition](d, spec.input_dim, cfg.transition_config())
         bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
         self.likelihood = Bernoulli() if bernoulli else Gaussian(cfg.obs_std)

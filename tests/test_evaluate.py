@@ -45,7 +45,7 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     assert m["dynamics"]["true_damping"] == 0.5 and "mean_map" in m["dynamics"]
     assert json.loads((tmp_path / "metrics.json").read_text())["protocol"]["n_context"] == 4
     lat = np.load(tmp_path / "latents.npz")
-    assert lat["z"].shape == (8, 15, 16) and lat["states"].shape == (8, 15, 7)
+    assert lat["z"].shape == (8, 15, 32) and lat["states"].shape == (8, 15, 7)
     assert list(lat["state_names"])[:2] == ["theta", "omega"]
     for f in (
         "video.gif",

@@ -128,3 +128,14 @@ def test_likelihood_follows_the_data(box32, pend16):
         ).likelihood,
         physvae.likelihoods.Gaussian,
     )
+
+
+def test_static_model_sees_one_frame_only():
+    """The per-frame baseline: changing other frames never moves z_t (else velocity would leak into it)."""
+    torch.manual_seed(0)
+    model = TemporalVAE(SPEC, _tiny("static")).eval()
+    frames = torch.rand(1, 5, 1, 16, 16)
+    other = frames.clone()
+    other[:, [0, 1, 3, 4]] = torch.rand(1, 4, 1, 16, 16)
+    a, b = model.infer(frames, sample=False), model.infer(other, sample=False)
+    torch.testing.assert_close(a.z[:, 2], b.z[:, 2])

@@ -15,7 +15,10 @@ class StaticConfig:
 
 
 class Static(Transition):
-    """p(z_t | z_<t) = N(0, I): a per-frame VAE, which cannot know velocities (only what one frame shows)."""
+    """p(z_t | z_<t) = N(0, I): a per-frame VAE, which cannot know velocities (only what one frame shows).
+
+    TemporalVAE pairs it with per-frame inference q(z_t | x_t), so no neighbouring frame reaches z_t either.
+    """
 
     config_class = StaticConfig
 
