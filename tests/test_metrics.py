@@ -89,3 +89,11 @@ def test_intrinsic_dimension_of_a_plane_in_five_dimensions():
     x = rng.uniform(size=(3000, 2)) @ rng.normal(size=(2, 5))
     assert two_nn(x) == pytest.approx(2.0, abs=0.2)
     assert pca_dimension(x) == 2
+
+
+def test_poly_probe_caps_the_number_of_features():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(10, 5, 32))
+    y = z[..., :1] ** 2  # needs degree 2, which for 32 latents means 560 features
+    assert poly_probe(z, y, z, y, ["a"], max_features=100).degree == 1
+    assert poly_probe(z, y, z, y, ["a"], max_features=1000).degree == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -62,9 +63,20 @@ def linear_probe(z_train, s_train, z_test, s_test, state_names: list[str]) -> Pr
 
 
 def poly_probe(
-    z_train, s_train, z_test, s_test, state_names, var_train=None, max_degree: int = 5
+    z_train,
+    s_train,
+    z_test,
+    s_test,
+    state_names,
+    var_train=None,
+    max_degree: int = 5,
+    max_features: int = 2000,
 ) -> ProbeResult:
-    """SyMetric-style polynomial Lasso probe; ``var_train`` (N, T, D) posterior variances select the latents."""
+    """SyMetric-style polynomial Lasso probe; ``var_train`` (N, T, D) posterior variances select the latents.
+
+    The degree stops rising before the polynomial features would exceed ``max_features`` (with wide latents a
+    degree-5 expansion has hundreds of thousands of terms); ``degree`` reports the degree actually used.
+    """
     keep = np.ones(z_train.shape[-1], dtype=bool)
     if var_train is not None:
         keep = _flat(var_train).mean(0) < 0.5
@@ -76,6 +88,8 @@ def poly_probe(
     y_mean, y_std = y_tr.mean(0), y_tr.std(0) + 1e-12
     best = None
     for degree in range(1, max_degree + 1):
+        if degree > 1 and comb(x_tr.shape[1] + degree, degree) - 1 > max_features:
+            break
         pred = (
             np.stack(
                 [_lasso(degree, x_tr, (y_tr[:, j] - y_mean[j]) / y_std[j], x_te) for j in range(len(cols))],
