@@ -10,8 +10,6 @@ then renamed into place; a killed generation never leaves a folder that looks co
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,9 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .dataset_config import DatasetConfig
-from .errors import DatasetError
 from .render import object_colors, render
-from .storage import SCHEMA_VERSION, array_entry, move_into_place, write_json_atomic
+from .storage import SCHEMA_VERSION, array_entry, atomic_folder, write_json_atomic
 
 CHUNK_BYTES = 1 << 26  # frame bytes per chunk: bounds worker memory whatever N is
 
@@ -96,22 +93,10 @@ def generate(
         The dataset folder.
     """
     config.validate()
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise DatasetError(
-            f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.mkdir()
+    with atomic_folder(out, overwrite) as tmp:
         arrays = _fill(config, tmp, jobs, progress)
         write_json_atomic(tmp / "meta.json", _meta(config, tmp, arrays))
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 @dataclass(frozen=True)

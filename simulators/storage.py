@@ -18,6 +18,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,6 +205,28 @@ def array_entry(root: Path, split: str, name: str, shape, dtype) -> dict:
     }
 
 
+@contextmanager
+def atomic_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside ``out``; on success rename it to ``out``, on any error remove it.
+
+    A killed writer leaves only a ``.NAME.partial-*`` folder: nothing that looks like a complete dataset.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise DatasetError(
+            f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_dataset(
     out: str | Path, splits: dict[str, dict[str, np.ndarray]], meta: dict, overwrite: bool = False
 ):
@@ -213,14 +237,7 @@ def write_dataset(
         splits: {split: {"frames": (N, T, H, W, C) uint8, "states": (N, T, D), "params": (N, P), ...}}.
         meta: the rest of meta.json (schema_version and the per-split array entries are added here).
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise DatasetError(
-            f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_folder(out, overwrite) as tmp:
         entries = {}
         for split, arrays in splits.items():
             (tmp / split).mkdir(parents=True)
@@ -232,8 +249,4 @@ def write_dataset(
                 "arrays": {k: array_entry(tmp, split, k, a.shape, a.dtype) for k, a in arrays.items()},
             }
         write_json_atomic(tmp / "meta.json", {"schema_version": SCHEMA_VERSION, **meta, "splits": entries})
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
