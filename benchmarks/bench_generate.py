@@ -13,8 +13,6 @@ import argparse
 import json
 import math
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ import simulators as S
 from simulators.pendulum import pendulum_states
 from simulators.render import object_colors, render_dense
 
-from .machine import write_result
+from .machine import run_json, write_result
 
 CASES = {
     "pendulum": lambda: S.DatasetConfig(system="pendulum", n_frames=20, dt=0.1),
@@ -99,16 +97,6 @@ def naive(case: str, n: int = 40) -> dict:
     }
 
 
-def _in_subprocess(case: str, n: int, jobs: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_generate", "--one", case, str(n), str(jobs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2)
@@ -121,7 +109,9 @@ def main() -> None:
     rows = []
     for case in CASES:
         n = max(10, int(SIZES[case] * args.scale))
-        small, large = _in_subprocess(case, n, args.jobs), _in_subprocess(case, 4 * n, args.jobs)
+        small, large = (
+            run_json("benchmarks.bench_generate", "--one", case, str(k), str(args.jobs)) for k in (n, 4 * n)
+        )
         ref = naive(case)
         rows.append(
             {

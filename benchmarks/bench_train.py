@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from physvae.model import DataSpec
 from physvae.train import resolve_device
 from physvae.transitions import TRANSITIONS
 
-from .machine import write_result
+from .machine import run_json, write_result
 
 PRESETS = ("dvbf_pendulum16", "kvae_box32")
 
@@ -86,9 +84,7 @@ def main() -> None:
         for preset in PRESETS:
             data = S.generate(S.preset(preset, splits={"train": 256}), Path(tmp) / preset)
             for tr in TRANSITIONS:
-                cmd = [
-                    sys.executable,
-                    "-m",
+                r = run_json(
                     "benchmarks.bench_train",
                     "--one",
                     str(data),
@@ -98,9 +94,6 @@ def main() -> None:
                     str(args.steps),
                     "--device",
                     args.device,
-                ]
-                r = json.loads(
-                    subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
                 )
                 r["preset"] = preset
                 rows.append(r)

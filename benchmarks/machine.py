@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,3 +55,9 @@ def write_result(name: str, record: dict, table: str) -> tuple[Path, Path]:
         tmp.write_text(text)
         os.replace(tmp, path)
     return paths
+
+
+def run_json(module: str, *args: str) -> dict:
+    """Run ``python -m module args`` in a fresh process (its own peak memory) and parse its last stdout line."""
+    out = subprocess.run([sys.executable, "-m", module, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -52,12 +52,6 @@ def beta_at(cfg, step: int) -> float:
     return 1.0 if cfg.kl_warmup == 0 else min(1.0, step / cfg.kl_warmup)
 
 
-def _train_split(cfg) -> SequenceDataset:
-    data = simulators.load_dataset(cfg.data)
-    split = data[cfg.train_split]
-    return SequenceDataset(split, window=cfg.window or None)
-
-
 def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig, Run, SequenceDataset]:
     if resume:
         if not (run_dir / "config.toml").is_file():
@@ -70,7 +64,7 @@ def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig,
     config.validate()
     data = simulators.load_dataset(config.train.data)
     spec = DataSpec.from_dataset(data)
-    train = _train_split(config.train)
+    train = SequenceDataset(data[config.train.train_split], window=config.train.window or None)
     run = Run(run_dir) if resume else Run.create(run_dir, config, spec)
     return config, run, train
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import interval
 from .ode_system import ODESystem
+from .pendulum import wrap_angle
 from .system import Scene
 
 
@@ -71,8 +71,7 @@ class DoublePendulum(ODESystem):
             (l1 * w1) ** 2 + (l2 * w2) ** 2 + 2 * l1 * l2 * w1 * w2 * np.cos(a1 - a2)
         )
         energy = kinetic - (m1 + m2) * g * l1 * np.cos(a1) - m2 * g * l2 * np.cos(a2)
-        wrap = lambda a: (a + math.pi) % (2 * math.pi) - math.pi  # noqa: E731
-        return np.stack([wrap(a1), wrap(a2), w1, w2, x1, y1, x2, y2, energy], axis=-1)
+        return np.stack([wrap_angle(a1), wrap_angle(a2), w1, w2, x1, y1, x2, y2, energy], axis=-1)
 
     def draw(self, states, params):
         c = self.config

@@ -144,10 +144,14 @@ def integrate(params: np.ndarray, y0: np.ndarray, u: np.ndarray, n_frames: int, 
     return y[..., 0], y[..., 1]
 
 
+def wrap_angle(a: np.ndarray) -> np.ndarray:
+    """Angles (rad) wrapped to [−π, π)."""
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
 def pendulum_states(theta: np.ndarray, omega: np.ndarray, params: np.ndarray) -> np.ndarray:
     """(N, T) angle and velocity -> (N, T, 7) state columns of ``Pendulum.state_names``; θ wrapped to [−π, π)."""
     m, l, g = (params[:, i : i + 1] for i in range(3))
-    wrapped = (theta + math.pi) % (2 * math.pi) - math.pi
     s, c = np.sin(theta), np.cos(theta)
     energy = 0.5 * m * l * l * omega**2 + m * g * l * (1 - c)
-    return np.stack([wrapped, omega, s, c, l * s, -l * c, energy], axis=-1)
+    return np.stack([wrap_angle(theta), omega, s, c, l * s, -l * c, energy], axis=-1)
