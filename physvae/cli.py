@@ -107,9 +107,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     )
     out = Path(args.out) if args.out else Path(args.run) / "eval"
     m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures)
-    r2 = m["physics"]["linear"]["r2"]
     print(f"wrote {out}/metrics.json")
-    print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+    physics = m["physics"]
+    if "skipped" in physics:
+        print(physics["skipped"])
+    else:
+        r2 = physics["linear"]["r2"]
+        print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
     p = m["prediction"]
     print(f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f}")
 

@@ -89,3 +89,5 @@ def test_imported_video_without_states_trains_and_evaluates(tmp_path, capsys):
     assert "no physics metrics" in m["physics"]["skipped"]
     assert m["imputation"]["metric"] == "hamming"  # binarized input is detected
     assert (tmp_path / "ev" / "video.gif").exists() and not (tmp_path / "ev" / "state_scatter.png").exists()
+    assert main(["evaluate", str(tmp_path / "r"), "--out", str(tmp_path / "ev2"), "--n-context", "3"]) == 0
+    assert "no physics metrics" in capsys.readouterr().out
