@@ -24,7 +24,7 @@ import simulators as S
 from simulators.pendulum import pendulum_states
 from simulators.render import object_colors, render_dense
 
-from .machine import run_json, write_result
+from .machine import markdown_table, run_json, write_result
 
 CASES = {
     "pendulum": lambda: S.DatasetConfig(system="pendulum", n_frames=20, dt=0.1),
@@ -126,16 +126,22 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
-    lines = [
-        "| case | jobs | sequences | frames/s | naive frames/s | speed-up | peak MiB at N | at 4N |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['case']} | {r['jobs']} | {r['n']} | {r['fps']:,.0f} | {r['naive_fps']:,.0f} | "
-        f"{r['speedup']:.0f}× | {r['peak_rss_mib_n']:.0f} | {r['peak_rss_mib_4n']:.0f} |"
-        for r in rows
-    ]
-    table = "\n".join(lines)
+    table = markdown_table(
+        ["case", "jobs", "sequences", "frames/s", "naive frames/s", "speed-up", "peak MiB at N", "at 4N"],
+        [
+            [
+                r["case"],
+                str(r["jobs"]),
+                str(r["n"]),
+                f"{r['fps']:,.0f}",
+                f"{r['naive_fps']:,.0f}",
+                f"{r['speedup']:.0f}×",
+                f"{r['peak_rss_mib_n']:.0f}",
+                f"{r['peak_rss_mib_4n']:.0f}",
+            ]
+            for r in rows
+        ],
+    )
     print(table)
     paths = write_result("generate", {"command": "python -m benchmarks.bench_generate", "rows": rows}, table)
     print("wrote", *paths)

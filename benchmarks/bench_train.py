@@ -26,7 +26,7 @@ from physvae.model import DataSpec
 from physvae.train import resolve_device
 from physvae.transitions import TRANSITIONS
 
-from .machine import run_json, write_result
+from .machine import markdown_table, run_json, write_result
 
 PRESETS = ("dvbf_pendulum16", "kvae_box32")
 
@@ -102,16 +102,20 @@ def main() -> None:
         static = next(x for x in rows if x["preset"] == r["preset"] and x["transition"] == "static")
         r["vs_static"] = r["ms_per_step"] / static["ms_per_step"]
     mem = "peak_gpu_mib" if "peak_gpu_mib" in rows[0] else "peak_rss_mib"
-    lines = [
-        f"| preset | transition | ms/step | sequences/s | × Static | {mem.replace('_', ' ')} |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['preset']} | {r['transition']} | {r['ms_per_step']:.0f} | {r['seq_per_s']:.0f} | "
-        f"{r['vs_static']:.2f} | {r[mem]:.0f} |"
-        for r in rows
-    ]
-    table = "\n".join(lines)
+    table = markdown_table(
+        ["preset", "transition", "ms/step", "sequences/s", "× Static", mem.replace("_", " ")],
+        [
+            [
+                r["preset"],
+                r["transition"],
+                f"{r['ms_per_step']:.0f}",
+                f"{r['seq_per_s']:.0f}",
+                f"{r['vs_static']:.2f}",
+                f"{r[mem]:.0f}",
+            ]
+            for r in rows
+        ],
+    )
     print(table)
     name = "train_gpu" if rows[0]["device"].startswith("cuda") else "train"
     print("wrote", *write_result(name, {"command": "python -m benchmarks.bench_train", "rows": rows}, table))

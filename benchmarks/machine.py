@@ -61,3 +61,9 @@ def run_json(module: str, *args: str) -> dict:
     """Run ``python -m module args`` in a fresh process (its own peak memory) and parse its last stdout line."""
     out = subprocess.run([sys.executable, "-m", module, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    """A markdown table from column titles and rows of already formatted cells."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
