@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The main job: set up, then run the quick benchmark suite (CPU when there is no GPU; ~15 min on 2 cores).
-# Results land in benchmarks/results/quick_<machine>/ (results.md, .csv, .json, comparison.png); rerunning skips
-# finished cells. Then the README's results table is refreshed from results.md.
+# The main job: set up, then run the quick benchmark suite (CPU when there is no GPU; ~20 min on 2 cores).
+# The suite runs in bench_out/quick_<machine>/ (ignored by git; rerunning after a kill skips finished cells),
+# then its reports are published to benchmarks/results/quick_<machine>/ and the README's table is refreshed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 tag=$(.venv/bin/python -c "from benchmarks.machine import machine, machine_tag; print(machine_tag(machine()))")
-.venv/bin/physvae bench --suite quick --jobs 2 --out "benchmarks/results/quick_${tag}" "$@"
+work="bench_out/quick_${tag}"
+published="benchmarks/results/quick_${tag}"
+.venv/bin/physvae bench --suite quick --jobs 2 --out "$work" "$@"
+mkdir -p "$published"
+rm -rf "$published/cells"
+cp -r "$work/cells" "$work"/results.{md,csv,json} "$work/comparison.png" "$published/"
 .venv/bin/python -m benchmarks.readme_tables
