@@ -117,54 +117,67 @@ def _background(cfg: RenderConfig, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> np.ndarray:
-    """uint8 frames (n, T, H, W, C) of one block; each disc is drawn on a patch around it.
+    """uint8 frames (n, T, H, W, C) of one block; each disc is drawn on a P × P patch around it.
 
-    Patch pixels that fall outside the image read and write one spare "trash" pixel past the end of the buffer.
+    A patch that would cross the image border is shifted inside it (P ≤ image size), so it still holds every
+    image pixel the disc touches; the patches are read and written through a strided window view of the frames.
     """
-    xs, ys, scale = _pixel_grid(scene, cfg.size)
     discs = scene.discs[block].astype(np.float32)  # (n, T, K, 2)
     n, t, k_count = discs.shape[:3]
     size, ch = cfg.size, cfg.channels
-    radii = scene.radii[block].astype(np.float32) * scale  # (n, K) pixels
-    patch = int(np.ceil(2 * float(radii.max(initial=0.0)) + 3))  # every pixel with d < r + ½
-    frame_px = size * size
-    flat = np.empty((n * t * frame_px + 1) * ch, dtype=np.uint8)  # + the trash pixel
-    frames = flat[:-ch].reshape(n * t, size, size, ch)
+    scale = size / (scene.extent[1] - scene.extent[0])  # pixels per world unit
+    radii = scene.radii[block].astype(np.float32) * np.float32(scale)  # (n, K) pixels
+    patch = min(size, int(np.ceil(2 * float(radii.max(initial=0.0)) + 3)))  # every pixel with d < r + ½
     if scene.rods is not None:
-        frames[:] = _draw_rods(scene, block, xs, ys, scale, cfg).reshape(n * t, size, size, ch)
+        frames = _draw_rods(scene, block, scale, cfg).reshape(n * t, size, size, ch)
     else:
-        frames[:] = np.broadcast_to(_to_u8(_background(cfg, (1,)))[0], (size, size, ch)).copy()
-    trash = n * t * frame_px
-    frame0 = (np.arange(n * t) * frame_px)[:, None, None]
-    offsets, chan = np.arange(patch), np.arange(ch)
-    xmin, ymax = scene.extent[0], scene.extent[3]
+        frames = np.empty((n * t, size, size, ch), dtype=np.uint8)
+        frames[:] = _to_u8(_background(cfg, (1,)))[0]
+    windows = _patch_view(frames, patch)  # (M, S, S, P, P, C), S = size − P + 1
+    frame_idx = np.arange(n * t)
+    offsets = np.arange(patch, dtype=np.float32) + np.float32(0.5)
+    origin = np.array([scene.extent[0], scene.extent[3]], dtype=np.float32)  # world (x, y) of pixel (0, 0)
     for k in range(k_count):
-        cu = ((discs[:, :, k, 0] - xmin) * scale).reshape(-1)  # (M,) column coordinate, pixels
-        cv = ((ymax - discs[:, :, k, 1]) * scale).reshape(-1)  # (M,) row coordinate, pixels
+        cu = ((discs[:, :, k, 0] - origin[0]) * scale).reshape(-1)  # (M,) column coordinate, pixels
+        cv = ((origin[1] - discs[:, :, k, 1]) * scale).reshape(-1)  # (M,) row coordinate, pixels
         r = np.repeat(radii[:, k], t)  # (M,)
-        jj = np.floor(cu - r - 0.5).astype(np.int64)[:, None] + offsets  # (M, P)
-        ii = np.floor(cv - r - 0.5).astype(np.int64)[:, None] + offsets
-        dx2 = (jj + 0.5 - cu[:, None]) ** 2
-        dy2 = (ii + 0.5 - cv[:, None]) ** 2
-        a = np.clip(
-            r[:, None, None] + 0.5 - np.sqrt(dy2[:, :, None] + dx2[:, None, :]), 0.0, 1.0
-        )  # (M, P, P)
-        pix = frame0 + ii[:, :, None] * size + jj[:, None, :]  # (M, P, P)
-        outside = (
-            (ii[:, :, None] < 0) | (ii[:, :, None] >= size) | (jj[:, None, :] < 0) | (jj[:, None, :] >= size)
-        )
-        pix = np.where(outside, trash, pix)
-        idx = pix[..., None] * ch + chan  # (M, P, P, C) into the flat buffer
-        col = np.repeat(colors[:, k], t, axis=0)[:, None, None, :]  # (M, 1, 1, C)
-        vals = flat[idx].astype(np.float32)
-        vals += a[..., None] * (col * 255.0 - vals)  # a convex combination: stays in [0, 255]
+        j0 = np.clip(np.floor(cu - r - 0.5), 0, size - patch).astype(
+            np.intp
+        )  # patch corner, inside the image
+        i0 = np.clip(np.floor(cv - r - 0.5), 0, size - patch).astype(np.intp)
+        dx2 = (j0.astype(np.float32) - cu)[:, None] + offsets  # (M, P) pixel-centre offsets, then squared
+        dy2 = (i0.astype(np.float32) - cv)[:, None] + offsets
+        dx2 *= dx2
+        dy2 *= dy2
+        a = dy2[:, :, None] + dx2[:, None, :]  # (M, P, P) squared distance, then coverage in place
+        np.sqrt(a, out=a)
+        np.subtract((r + np.float32(0.5))[:, None, None], a, out=a)
+        np.clip(a, 0.0, 1.0, out=a)
+        col = np.repeat(colors[:, k], t, axis=0)[:, None, None, :] * np.float32(255.0)  # (M, 1, 1, C)
+        vals = windows[frame_idx, i0, j0].astype(np.float32)  # (M, P, P, C)
+        step = col - vals
+        step *= a[..., None]
+        vals += step  # a convex combination: stays in [0, 255]
         vals += 0.5
-        flat[idx] = vals.astype(np.uint8)
+        windows[frame_idx, i0, j0] = vals.astype(np.uint8)
     return frames.reshape(n, t, size, size, ch)
 
 
-def _draw_rods(scene: Scene, block: slice, xs, ys, scale: float, cfg: RenderConfig) -> np.ndarray:
+def _patch_view(frames: np.ndarray, patch: int) -> np.ndarray:
+    """Writeable view (M, S, S, P, P, C) of frames (M, H, W, C): [m, i, j] is the P × P patch with corner (i, j)."""
+    m, h, w, c = frames.shape
+    sm, sh, sw, sc = frames.strides
+    return np.lib.stride_tricks.as_strided(
+        frames,
+        shape=(m, h - patch + 1, w - patch + 1, patch, patch, c),
+        strides=(sm, sh, sw, sh, sw, sc),
+        writeable=True,
+    )
+
+
+def _draw_rods(scene: Scene, block: slice, scale: float, cfg: RenderConfig) -> np.ndarray:
     """uint8 (n, T, H, W, C): the rods of one block over the background."""
+    xs, ys, _ = _pixel_grid(scene, cfg.size)
     rods = scene.rods[block].astype(np.float32)  # (n, T, R, 2, 2)
     img = _background(cfg, (*rods.shape[:2], cfg.size, cfg.size))
     rod = _to_channels(np.asarray(cfg.rod_color, dtype=np.float32), cfg.channels)
