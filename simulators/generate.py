@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .checksum import digest, header_digest, row_bytes
 from .dataset_config import DatasetConfig
 from .render import object_colors, render
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder, write_json_atomic
 
-CHUNK_BYTES = 1 << 26  # frame bytes per chunk: bounds worker memory whatever N is
+CHUNK_BYTES = 1 << 24  # frame bytes per chunk: bounds worker memory whatever N is
 
 
 def trajectory_rngs(seed: int, split: str, start: int, stop: int) -> list[np.random.Generator]:
@@ -94,8 +95,8 @@ def generate(
     """
     config.validate()
     with atomic_folder(out, overwrite) as tmp:
-        arrays = _fill(config, tmp, jobs, progress)
-        write_json_atomic(tmp / "meta.json", _meta(config, tmp, arrays))
+        entries = _fill(config, tmp, jobs, progress)
+        write_json_atomic(tmp / "meta.json", _meta(config, entries))
     return Path(out)
 
 
@@ -123,77 +124,84 @@ class _ArrayFile:
         finally:
             os.close(fd)
 
-    def write(self, start: int, rows: np.ndarray) -> None:
-        row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * np.dtype(self.dtype).itemsize
+    def write(self, start: int, rows: np.ndarray) -> str:
+        """Write rows start.. at their offset; returns their digest (a block of the file's checksum)."""
+        rows = np.ascontiguousarray(rows, dtype=self.dtype)
         fd = os.open(self.path, os.O_WRONLY)
         try:
-            os.pwrite(
-                fd, np.ascontiguousarray(rows, dtype=self.dtype).tobytes(), self.offset + start * row_bytes
-            )
+            os.pwrite(fd, memoryview(rows).cast("B"), self.offset + start * row_bytes(self.shape, self.dtype))
         finally:
             os.close(fd)
+        return digest(rows)
 
 
 def write_chunk(
     config: DatasetConfig, files: dict[str, _ArrayFile], split: str, start: int, stop: int
-) -> int:
-    """Make one chunk and write its rows into the split's files; returns the number of trajectories."""
-    for name, value in make_chunk(config, split, start, stop).items():
-        files[name].write(start, value)
-    return stop - start
+) -> dict[str, str]:
+    """Make one chunk and write its rows into the split's files; returns each array's digest of those rows."""
+    return {
+        name: files[name].write(start, value)
+        for name, value in make_chunk(config, split, start, stop).items()
+    }
 
 
-def _fill(config, tmp: Path, jobs: int, progress) -> dict[str, dict[str, _ArrayFile]]:
-    arrays: dict[str, dict[str, _ArrayFile]] = {}
+def _fill(config, tmp: Path, jobs: int, progress) -> dict[str, dict[str, dict]]:
+    """Write every split's arrays; returns {split: {array: meta.json entry with its checksum}}."""
+    files: dict[str, dict[str, _ArrayFile]] = {}
     tasks = []
     size = chunk_size(config)
     for split, n in config.splits.items():
         (tmp / split).mkdir()
-        arrays[split] = {
+        files[split] = {
             name: _ArrayFile.create(tmp / split / f"{name}.npy", shape, dtype)
             for name, (shape, dtype) in _array_shapes(config, n).items()
         }
-        tasks += [(arrays[split], split, s, min(n, s + size)) for s in range(0, n, size)]
-    if jobs <= 1:
-        for task in tasks:
-            done = write_chunk(config, *task)
-            if progress:
-                progress(done)
-    else:
-        _run_parallel(config, tasks, jobs, progress)
-    for files in arrays.values():
-        for f in files.values():
+        tasks += [(files[split], split, s, min(n, s + size)) for s in range(0, n, size)]
+    blocks: dict[tuple[str, int], dict[str, str]] = {}  # (split, start) -> {array: digest}
+    for (split, start, stop), digests in _run(config, tasks, jobs):
+        blocks[split, start] = digests
+        if progress:
+            progress(stop - start)
+    entries = {}
+    for split, named in files.items():
+        entries[split] = {}
+        for name, f in named.items():
             f.sync()
-    return arrays
+            checksum = {
+                "algorithm": "sha256",
+                "rows_per_block": size,
+                "header": header_digest(f.path, f.shape, f.dtype),
+                "blocks": [blocks[split, s][name] for s in range(0, f.shape[0], size)],
+            }
+            entries[split][name] = array_entry(tmp, split, name, f.shape, f.dtype, checksum)
+    return entries
 
 
-def _run_parallel(config, tasks, jobs: int, progress) -> None:
-    """Run chunks in ``jobs`` processes that write their own rows; at most 2 × jobs in flight."""
+def _run(config, tasks, jobs: int) -> Iterator[tuple[tuple[str, int, int], dict[str, str]]]:
+    """Yield ((split, start, stop), digests) per finished chunk; ``jobs`` > 1: in worker processes that write
+    their own rows, at most 2 × jobs chunks in flight."""
+    if jobs <= 1:
+        for files, split, start, stop in tasks:
+            yield (split, start, stop), write_chunk(config, files, split, start, stop)
+        return
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        pending: set[Future] = set()
+        pending: dict[Future, tuple[str, int, int]] = {}
         queue = list(reversed(tasks))
         while queue or pending:
             while queue and len(pending) < 2 * jobs:
-                pending.add(pool.submit(write_chunk, config, *queue.pop()))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                files, split, start, stop = queue.pop()
+                pending[pool.submit(write_chunk, config, files, split, start, stop)] = (split, start, stop)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                n = fut.result()
-                if progress:
-                    progress(n)
+                yield pending.pop(fut), fut.result()
 
 
-def _meta(config: DatasetConfig, root: Path, arrays) -> dict:
+def _meta(config: DatasetConfig, entries: dict[str, dict[str, dict]]) -> dict:
     system = config.build_system()
-    splits = {}
-    for split, named in arrays.items():
-        entries = {}
-        for name, arr in named.items():
-            entries[name] = array_entry(root, split, name, arr.shape, arr.dtype)
-        splits[split] = {
-            "n": int(named["frames"].shape[0]),
-            "ood": split in config.ood_splits,
-            "arrays": entries,
-        }
+    splits = {
+        split: {"n": int(named["frames"]["shape"][0]), "ood": split in config.ood_splits, "arrays": named}
+        for split, named in entries.items()
+    }
     r = config.render
     return {
         "schema_version": SCHEMA_VERSION,

@@ -13,7 +13,6 @@ Arrays are opened memory-mapped, so a dataset larger than memory loads lazily.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,20 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .checksum import file_checksum, verify_file
 from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: checksums by blocks of rows (simulators.checksum)
 ARRAYS = ("frames", "states", "params", "inputs")
-
-
-def sha256_file(path: Path, block: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file, read in blocks (constant memory)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -148,7 +139,7 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
 
     Args:
         path: the dataset folder.
-        verify: check every array's SHA-256 against meta.json (reads each file once, in constant memory).
+        verify: check every array's checksums against meta.json (reads each file once, in constant memory).
 
     Raises:
         DatasetError: missing folder or meta.json, another schema version, a missing, truncated or corrupted array.
@@ -174,14 +165,13 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
 
 
 def verify_checksums(root: Path, meta: dict) -> None:
-    """Raise DatasetError naming the first array file whose SHA-256 differs from meta.json."""
+    """Raise DatasetError naming the first array file whose bytes differ from its checksum in meta.json."""
     for split, info in meta["splits"].items():
         for name, entry in info["arrays"].items():
             path = root / entry["file"]
             if not path.is_file():
                 raise DatasetError(f"array file {path} (split {split!r}, {name}) is missing")
-            if sha256_file(path) != entry["sha256"]:
-                raise DatasetError(f"checksum mismatch in {path}: the file is corrupted or was changed")
+            verify_file(path, entry["shape"], entry["dtype"], entry["checksum"])
 
 
 def move_into_place(tmp: Path, out: Path) -> None:
@@ -195,13 +185,14 @@ def move_into_place(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def array_entry(root: Path, split: str, name: str, shape, dtype) -> dict:
-    """meta.json's description of one array file, with its SHA-256."""
+def array_entry(root: Path, split: str, name: str, shape, dtype, checksum: dict | None = None) -> dict:
+    """meta.json's description of one array file; its checksum is computed from the file unless given."""
+    path = root / split / f"{name}.npy"
     return {
         "file": f"{split}/{name}.npy",
         "shape": list(shape),
         "dtype": str(dtype),
-        "sha256": sha256_file(root / split / f"{name}.npy"),
+        "checksum": checksum if checksum is not None else file_checksum(path, shape, dtype),
     }
 
 

@@ -1,3 +1,4 @@
+import importlib
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import simulators as S
+from simulators.checksum import file_checksum
 from simulators.generate import make_chunk
 
 
@@ -66,6 +68,46 @@ def test_flipped_byte_is_caught_by_checksum(pend_dir, tmp_path):
     raw[-3] ^= 0xFF
     f.write_bytes(bytes(raw))
     with pytest.raises(S.DatasetError, match="checksum mismatch in .*train/frames.npy"):
+        S.load_dataset(d)
+
+
+@pytest.fixture(scope="module")
+def blocks_dir(tmp_path_factory):
+    """A dataset whose arrays span several checksum blocks (3 sequences per chunk), written by 2 workers."""
+    gen = importlib.import_module("simulators.generate")
+    old, gen.CHUNK_BYTES = gen.CHUNK_BYTES, 3 * 15 * 16 * 16
+    try:
+        return S.generate(_small(), tmp_path_factory.mktemp("b") / "blocks", jobs=2)
+    finally:
+        gen.CHUNK_BYTES = old
+
+
+def test_checksums_hashed_by_the_workers_match_the_files(blocks_dir):
+    meta = json.loads((blocks_dir / "meta.json").read_text())
+    entry = meta["splits"]["train"]["arrays"]["frames"]
+    assert entry["checksum"]["rows_per_block"] == 3 and len(entry["checksum"]["blocks"]) == 3  # 7 = 3 + 3 + 1
+    for info in meta["splits"].values():
+        for e in info["arrays"].values():
+            recomputed = file_checksum(blocks_dir / e["file"], e["shape"], e["dtype"], 3)
+            assert recomputed == e["checksum"], e["file"]
+
+
+@pytest.mark.parametrize("where", [5, 200, -1])  # header, first block, last block
+def test_flipped_byte_anywhere_is_caught(blocks_dir, tmp_path, where):
+    d = _copy(blocks_dir, tmp_path / "c")
+    f = d / "train" / "states.npy"
+    raw = bytearray(f.read_bytes())
+    raw[where] ^= 0x01
+    f.write_bytes(bytes(raw))
+    with pytest.raises(S.DatasetError, match="checksum mismatch in .*train/states.npy"):
+        S.load_dataset(d)
+
+
+def test_appended_bytes_are_caught(blocks_dir, tmp_path):
+    d = _copy(blocks_dir, tmp_path / "c")
+    with open(d / "test" / "params.npy", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(S.DatasetError, match="checksum mismatch in .*test/params.npy"):
         S.load_dataset(d)
 
 
