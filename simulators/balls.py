@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pymunk
+import pymunk.batch
 
 from .errors import ConfigError, integer, interval, positive
 from .system import Scene, System, Trajectories
@@ -112,14 +113,7 @@ class BouncingBalls(System):
         angle = rng.uniform(0.0, 2 * math.pi, size=c.n_balls)
         vel = np.stack([speed * np.cos(angle), speed * np.sin(angle)], axis=-1)
         space, bodies = self._bodies(radii, masses, pos, vel)
-        kin = np.empty((n_frames, c.n_balls, 4))  # x, y, vx, vy per ball
-        h = dt / c.substeps
-        for t in range(n_frames):
-            for i, b in enumerate(bodies):
-                kin[t, i, :2], kin[t, i, 2:] = b.position, b.velocity
-            if t < n_frames - 1:
-                for _ in range(c.substeps):
-                    space.step(h)
+        kin = _record(space, self._buffer, bodies, n_frames, dt / c.substeps, c.substeps)  # (T, balls, 4)
         space.remove(*bodies, *(shape for b in bodies for shape in b.shapes))
         gx, gy = c.gravity
         energy = 0.5 * masses * (kin[..., 2] ** 2 + kin[..., 3] ** 2) - masses * (
@@ -147,6 +141,7 @@ class BouncingBalls(System):
                 seg.elasticity, seg.friction = 1.0, 0.0
                 space.add(seg)
             self._space = space
+            self._buffer = pymunk.batch.Buffer()  # one per system: pymunk does not free Buffers
         return self._space
 
     def _bodies(self, radii, masses, pos, vel) -> tuple[pymunk.Space, list[pymunk.Body]]:
@@ -172,3 +167,35 @@ class BouncingBalls(System):
         """Faster balls than training: speeds from the top of the range to half a width (at least 25 %) above it."""
         lo, hi = self.config.speed
         return replace(self.config, speed=(hi, hi + max(hi - lo, 0.5 * hi) / 2))
+
+
+_KINEMATICS = (
+    pymunk.batch.BodyFields.BODY_ID | pymunk.batch.BodyFields.POSITION | pymunk.batch.BodyFields.VELOCITY
+)
+
+
+def _record(
+    space: pymunk.Space,
+    buf: pymunk.batch.Buffer,
+    bodies: list[pymunk.Body],
+    n_frames: int,
+    h: float,
+    substeps: int,
+) -> np.ndarray:
+    """Step the space and read x, y, vx, vy of ``bodies`` at every frame: (T, len(bodies), 4).
+
+    All frames are read into the batch buffer ``buf`` (one C call per frame; cleared first, and reused because
+    pymunk never frees a Buffer's memory) and reordered by body id at the end.
+    """
+    buf.clear()
+    for t in range(n_frames):
+        pymunk.batch.get_space_bodies(space, _KINEMATICS, buf)
+        if t < n_frames - 1:
+            for _ in range(substeps):
+                space.step(h)
+    ids = np.frombuffer(buf.int_buf(), dtype=np.uintp).reshape(n_frames, -1)  # (T, bodies in the space)
+    values = np.frombuffer(buf.float_buf(), dtype=np.float64).reshape(n_frames, ids.shape[1], 4)
+    order = [int(np.flatnonzero(ids[0] == b.id)[0]) for b in bodies]
+    if not (ids == ids[0]).all():
+        raise RuntimeError("pymunk reordered the bodies of a space during a trajectory")
+    return values[:, order].copy()
