@@ -75,6 +75,8 @@ class TrainConfig:
     kl_warmup: int = 0  # steps over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout)
     free_bits: float = 0.0  # nats per latent dimension and frame below which the KL is not penalized
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
+    predict_weight: float = 0.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
+    predict_context: int = 5  # frames the prediction term conditions on before rolling the transition out
     seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)
@@ -97,6 +99,8 @@ class TrainConfig:
         non_negative("train.free_bits", self.free_bits)
         if not 0.0 <= self.mask_prob < 1.0:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
+        non_negative("train.predict_weight", self.predict_weight)
+        integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.seed", self.seed, minimum=0)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"train.device must be auto, cpu or cuda, got {self.device!r}")

@@ -108,10 +108,14 @@ class TemporalVAE(nn.Module):
             inputs: (B, T, U) controls; u_t acts between frames t and t+1.
             sample: draw z_t from q (training) or take its mean (evaluation, prediction).
         """
-        b, t_len = frames.shape[:2]
-        mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
-        ev_mean, ev_std = self.inference(self.encode(frames), mask)
-        state = self.transition.init_state(b, frames.device, frames.dtype)
+        return self.infer_features(self.encode(frames), mask, inputs, sample)
+
+    def infer_features(self, feats, mask=None, inputs=None, sample: bool = True) -> Posterior:
+        """``infer`` from encoded frames feats (B, T, F)."""
+        b, t_len = feats.shape[:2]
+        mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
+        ev_mean, ev_std = self.inference(feats, mask)
+        state = self.transition.init_state(b, feats.device, feats.dtype)
         z = None
         rows: list[tuple[torch.Tensor, ...]] = []
         for t in range(t_len):
@@ -127,25 +131,48 @@ class TemporalVAE(nn.Module):
             rows.append((z, q_mean, q_std, p_mean, p_std))
         return Posterior(*(torch.stack(cols, dim=1) for cols in zip(*rows)), state=state)
 
-    def elbo(self, frames, inputs=None, mask=None, beta: float = 1.0, free_bits: float = 0.0) -> dict:
+    def elbo(
+        self,
+        frames,
+        inputs=None,
+        mask=None,
+        beta: float = 1.0,
+        free_bits: float = 0.0,
+        predict_weight: float = 0.0,
+        predict_context: int = 1,
+    ) -> dict:
         """The training objective and its terms, per frame (divided by T).
 
+        With ``predict_weight`` λ > 0 the loss also holds −λ Σ_{t > c} log p(x_t | ẑ_t), where ẑ is the model's
+        own prediction exactly as ``predict`` makes it: posterior means from the first c = ``predict_context``
+        frames alone, then the transition's mean rolled out. This trains the
+        transition as a multi-step predictor, not only as a one-step prior.
+
         Returns:
-            dict with ``loss`` (−recon + β · penalized KL), ``elbo``, ``recon`` and ``kl`` (batch means, nats per
-            frame) and the posterior.
+            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction]), ``elbo``, ``recon``, ``kl`` and
+            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0) and the posterior.
         """
         b, t_len = frames.shape[:2]
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
-        post = self.infer(frames, mask, inputs, sample=True)
+        feats = self.encode(frames)
+        post = self.infer_features(feats, mask, inputs, sample=True)
         recon = (self.likelihood.log_prob(frames, self.decode(post.z)) * mask).sum(1).mean() / t_len
         kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std)  # (B, T, D)
         kl_total = kl.sum((1, 2)).mean() / t_len
         penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
+        loss = -(recon - beta * penalized)
+        predicted = torch.zeros((), device=frames.device)
+        if predict_weight > 0 and predict_context < t_len:
+            c = predict_context
+            rollout = self._predict_latents(feats[:, :c], t_len - c, inputs)[:, c:]
+            predicted = self.likelihood.log_prob(frames[:, c:], self.decode(rollout)).sum(1).mean() / t_len
+            loss = loss - predict_weight * predicted
         return {
-            "loss": -(recon - beta * penalized),
+            "loss": loss,
             "elbo": recon - kl_total,
             "recon": recon,
             "kl": kl_total,
+            "predict": predicted,
             "posterior": post,
         }
 
@@ -169,9 +196,15 @@ class TemporalVAE(nn.Module):
             mean frames (B, n_context + horizon, C, H, W) and latents z (B, n_context + horizon, D): posterior
             means over the context, then the rollout.
         """
+        z = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs)
+        return self.likelihood.mean(self.decode(z)), z
+
+    def _predict_latents(self, context_feats, horizon: int, inputs=None) -> torch.Tensor:
+        """Posterior means over the context (encoded frames (B, c, F)), then the transition's mean rollout:
+        (B, c + horizon, D). The inference network sees the context only."""
+        n_context = context_feats.shape[1]
         ctx_inputs = None if inputs is None else inputs[:, :n_context]
-        post = self.infer(frames[:, :n_context], None, ctx_inputs, sample=False)
+        post = self.infer_features(context_feats, None, ctx_inputs, sample=False)
         u = None if inputs is None else inputs[:, n_context - 1 : n_context - 1 + horizon]
         future = self.transition.rollout(post.z[:, -1], horizon, self.spec.dt, u, post.state)
-        z = torch.cat([post.z, future], dim=1)
-        return self.likelihood.mean(self.decode(z)), z
+        return torch.cat([post.z, future], dim=1)

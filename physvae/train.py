@@ -157,7 +157,15 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
     for group in optim.param_groups:
         group["lr"] = lr_at(cfg, step)
     with amp or nullcontext():
-        out = model.elbo(batch.frames, batch.inputs, mask, beta=beta_at(cfg, step), free_bits=cfg.free_bits)
+        out = model.elbo(
+            batch.frames,
+            batch.inputs,
+            mask,
+            beta=beta_at(cfg, step),
+            free_bits=cfg.free_bits,
+            predict_weight=cfg.predict_weight,
+            predict_context=cfg.predict_context,
+        )
     loss = out["loss"]
     if not torch.isfinite(loss):
         raise TrainingDiverged(f"loss is {loss.item()} at step {step}; the last good checkpoint is kept")
@@ -177,6 +185,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
         "elbo": out["elbo"].item(),
         "recon": out["recon"].item(),
         "kl": out["kl"].item(),
+        "predict": out["predict"].item(),
         "beta": beta_at(cfg, step),
         "lr": lr_at(cfg, step),
         "nfe": nfe,

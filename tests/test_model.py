@@ -26,7 +26,7 @@ SPEC = DataSpec(size=16, channels=1, input_dim=1, dt=0.1, binarized=False, state
 
 @pytest.mark.parametrize("name", sorted(TRANSITIONS))
 def test_gradcheck_through_one_elbo_in_float64(name):
-    """Gradients of the ELBO with respect to the frames and to every transition parameter, by finite differences."""
+    """Gradients of the loss (ELBO and prediction term) with respect to the frames and to every transition parameter, by finite differences."""
     torch.manual_seed(0)
     model = TemporalVAE(SPEC, _tiny(name)).double()
     inputs = torch.randn(1, 3, 1, dtype=torch.float64)
@@ -38,7 +38,7 @@ def test_gradcheck_through_one_elbo_in_float64(name):
         override = {f"transition.{n}": p for n, p in zip(names, ps)}
         return torch.func.functional_call(model, override, (x, inputs), strict=False, tie_weights=False)
 
-    model.forward = lambda x, u: model.elbo(x, u)["loss"]
+    model.forward = lambda x, u: model.elbo(x, u, predict_weight=0.5, predict_context=1)["loss"]  # both terms
     x = torch.rand(1, 3, 1, 16, 16, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(elbo, (x, *params), eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=True)
 
@@ -82,6 +82,30 @@ def test_predict_extends_past_the_training_length():
     )
     assert frames.shape == (2, 34, 1, 16, 16) and z.shape == (2, 34, 2)
     assert torch.all((frames >= 0) & (frames <= 1))
+
+
+@pytest.mark.parametrize("name", ["locally_linear", "gru"])
+def test_prediction_term_is_the_likelihood_of_predict_and_depends_on_the_future_only(name):
+    torch.manual_seed(0)
+    model = TemporalVAE(SPEC, _tiny(name)).double().eval()
+    frames, inputs = (
+        torch.rand(2, 6, 1, 16, 16, dtype=torch.float64),
+        torch.randn(2, 6, 1, dtype=torch.float64),
+    )
+    torch.manual_seed(1)
+    plain = model.elbo(frames, inputs)
+    torch.manual_seed(1)
+    both = model.elbo(frames, inputs, predict_weight=0.5, predict_context=2)
+    _, z = model.predict(frames, n_context=2, horizon=4, inputs=inputs)
+    expected = model.likelihood.log_prob(frames[:, 2:], model.decode(z[:, 2:])).sum(1).mean() / 6
+    torch.testing.assert_close(both["predict"], expected)
+    torch.testing.assert_close(both["loss"], plain["loss"] - 0.5 * expected)
+    assert plain["predict"].item() == 0.0
+    # the rollout's frames come from the context alone: changing a future frame moves only its own likelihood
+    other = frames.clone()
+    other[:, 4] = torch.rand(2, 1, 16, 16, dtype=torch.float64)
+    _, z_other = model.predict(other, n_context=2, horizon=4, inputs=inputs)
+    torch.testing.assert_close(z, z_other)
 
 
 def test_torch_dataset_items_and_windows(pend16, box32):
