@@ -34,7 +34,7 @@ def _kill_at(step):
 
 @pytest.mark.parametrize("transition", sorted(physvae.TRANSITIONS))
 def test_resumed_run_ends_with_the_same_parameters(pend16, tmp_path, transition):
-    cfg = _config(pend16, mask_prob=0.2)
+    cfg = _config(pend16, mask_prob=0.2, predict_weight=0.5, predict_context=3)  # every term of the loss
     cfg.model.transition = transition
     full = fit(cfg, tmp_path / "full", progress=False)
     with pytest.raises(Killed):
@@ -95,6 +95,19 @@ def test_config_save_load_identical(tmp_path):
 def test_overrides_are_type_checked(override, match):
     with pytest.raises(ConfigError, match=match):
         RunConfig().with_overrides([override])
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ("train.predict_weight=-1", "train.predict_weight must be"),
+        ("train.predict_context=0", "train.predict_context must be an integer >= 1"),
+    ],
+)
+def test_bad_prediction_term_settings_name_the_field(override, match):
+    cfg = RunConfig().with_overrides(["train.data=somewhere", override])
+    with pytest.raises(ConfigError, match=match):
+        cfg.validate()
 
 
 def test_load_gives_a_model_ready_to_evaluate(pend16, tmp_path):
