@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: set up, then run the quick benchmark suite (CPU when there is no GPU; ~20 min on 2 cores).
+# The main job: set up, then run the quick benchmark suite (CPU when there is no GPU; ~25 min on 2 cores).
 # The suite runs in bench_out/quick_<machine>/ (ignored by git; rerunning after a kill skips finished cells),
 # then its reports are published to benchmarks/results/quick_<machine>/ and the README's table is refreshed.
 set -euo pipefail
