@@ -39,6 +39,11 @@ def default_rows_per_block(shape, dtype) -> int:
     return max(1, BLOCK_BYTES // max(1, row_bytes(shape, dtype)))
 
 
+def checksum_entry(rows_per_block: int, header: str, blocks: list[str]) -> dict:
+    """The checksum dict of the module docstring, from the header's and each block's digest."""
+    return {"algorithm": "sha256", "rows_per_block": rows_per_block, "header": header, "blocks": blocks}
+
+
 def file_checksum(path: Path, shape, dtype, rows_per_block: int | None = None) -> dict:
     """Checksum of a whole .npy file, read block by block (constant memory)."""
     rows_per_block = rows_per_block or default_rows_per_block(shape, dtype)
@@ -48,12 +53,7 @@ def file_checksum(path: Path, shape, dtype, rows_per_block: int | None = None) -
         for start in range(0, shape[0], rows_per_block):
             rows = min(rows_per_block, shape[0] - start)
             blocks.append(digest(f.read(rows * row_bytes(shape, dtype))))
-    return {
-        "algorithm": "sha256",
-        "rows_per_block": rows_per_block,
-        "header": digest(header),
-        "blocks": blocks,
-    }
+    return checksum_entry(rows_per_block, digest(header), blocks)
 
 
 def header_digest(path: Path, shape, dtype) -> str:

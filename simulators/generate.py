@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checksum import digest, header_digest, row_bytes
+from .checksum import checksum_entry, digest, header_digest, row_bytes
 from .dataset_config import DatasetConfig
 from .render import object_colors, render
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder, write_json_atomic
@@ -167,12 +167,11 @@ def _fill(config, tmp: Path, jobs: int, progress) -> dict[str, dict[str, dict]]:
         entries[split] = {}
         for name, f in named.items():
             f.sync()
-            checksum = {
-                "algorithm": "sha256",
-                "rows_per_block": size,
-                "header": header_digest(f.path, f.shape, f.dtype),
-                "blocks": [blocks[split, s][name] for s in range(0, f.shape[0], size)],
-            }
+            checksum = checksum_entry(
+                size,
+                header_digest(f.path, f.shape, f.dtype),
+                [blocks[split, s][name] for s in range(0, f.shape[0], size)],
+            )
             entries[split][name] = array_entry(tmp, split, name, f.shape, f.dtype, checksum)
     return entries
 

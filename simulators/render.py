@@ -99,10 +99,15 @@ def render(scene: Scene, colors: np.ndarray, cfg: RenderConfig) -> np.ndarray:
     return out
 
 
+def _scale(scene: Scene, size: int) -> float:
+    """Pixels per world unit of a size × size image of the scene's extent."""
+    return size / (scene.extent[1] - scene.extent[0])
+
+
 def _pixel_grid(scene: Scene, size: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Pixel-centre coordinates in world units: xs (W,), ys (H,) (row 0 at the top), and pixels per unit."""
-    xmin, xmax, ymin, ymax = scene.extent
-    scale = size / (xmax - xmin)
+    xmin, _, _, ymax = scene.extent
+    scale = _scale(scene, size)
     centres = (np.arange(size, dtype=np.float32) + 0.5) / scale
     return xmin + centres, ymax - centres, scale
 
@@ -125,11 +130,11 @@ def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> 
     discs = scene.discs[block].astype(np.float32)  # (n, T, K, 2)
     n, t, k_count = discs.shape[:3]
     size, ch = cfg.size, cfg.channels
-    scale = size / (scene.extent[1] - scene.extent[0])  # pixels per world unit
+    scale = _scale(scene, size)
     radii = scene.radii[block].astype(np.float32) * np.float32(scale)  # (n, K) pixels
     patch = min(size, int(np.ceil(2 * float(radii.max(initial=0.0)) + 3)))  # every pixel with d < r + ½
     if scene.rods is not None:
-        frames = _draw_rods(scene, block, scale, cfg).reshape(n * t, size, size, ch)
+        frames = _draw_rods(scene, block, cfg).reshape(n * t, size, size, ch)
     else:
         frames = np.empty((n * t, size, size, ch), dtype=np.uint8)
         frames[:] = _to_u8(_background(cfg, (1,)))[0]
@@ -141,9 +146,8 @@ def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> 
         cu = ((discs[:, :, k, 0] - origin[0]) * scale).reshape(-1)  # (M,) column coordinate, pixels
         cv = ((origin[1] - discs[:, :, k, 1]) * scale).reshape(-1)  # (M,) row coordinate, pixels
         r = np.repeat(radii[:, k], t)  # (M,)
-        j0 = np.clip(np.floor(cu - r - 0.5), 0, size - patch).astype(
-            np.intp
-        )  # patch corner, inside the image
+        # patch corner (row i0, column j0), shifted inside the image
+        j0 = np.clip(np.floor(cu - r - 0.5), 0, size - patch).astype(np.intp)
         i0 = np.clip(np.floor(cv - r - 0.5), 0, size - patch).astype(np.intp)
         dx2 = (j0.astype(np.float32) - cu)[:, None] + offsets  # (M, P) pixel-centre offsets, then squared
         dy2 = (i0.astype(np.float32) - cv)[:, None] + offsets
@@ -175,9 +179,9 @@ def _patch_view(frames: np.ndarray, patch: int) -> np.ndarray:
     )
 
 
-def _draw_rods(scene: Scene, block: slice, scale: float, cfg: RenderConfig) -> np.ndarray:
+def _draw_rods(scene: Scene, block: slice, cfg: RenderConfig) -> np.ndarray:
     """uint8 (n, T, H, W, C): the rods of one block over the background."""
-    xs, ys, _ = _pixel_grid(scene, cfg.size)
+    xs, ys, scale = _pixel_grid(scene, cfg.size)
     rods = scene.rods[block].astype(np.float32)  # (n, T, R, 2, 2)
     img = _background(cfg, (*rods.shape[:2], cfg.size, cfg.size))
     rod = _to_channels(np.asarray(cfg.rod_color, dtype=np.float32), cfg.channels)
