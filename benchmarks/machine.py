@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from simulators.storage import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -51,9 +53,7 @@ def write_result(name: str, record: dict, table: str) -> tuple[Path, Path]:
     paths = (stem.with_suffix(".json"), stem.with_suffix(".md"))
     md = f"{table}\n\nMachine: {json.dumps(info)}\n"
     for path, text in zip(paths, (json.dumps(record, indent=2), md)):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     return paths
 
 

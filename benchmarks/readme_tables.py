@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from simulators.storage import write_text_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- table:(?P<name>[\w./-]+) -->\n.*?<!-- /table -->", re.S)
 
@@ -36,7 +38,7 @@ def fill(readme: str) -> str:
 
 def main() -> None:
     path = ROOT / "README.md"
-    path.write_text(fill(path.read_text()))
+    write_text_atomic(path, fill(path.read_text()))
     print(f"updated {path}")
 
 

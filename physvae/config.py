@@ -11,6 +11,7 @@ import tomli_w
 
 from simulators.errors import ConfigError, integer, non_negative, positive
 from simulators.serial import from_dict, to_dict
+from simulators.storage import write_text_atomic
 
 from .overrides import apply_overrides
 from .transitions import (
@@ -135,11 +136,7 @@ class RunConfig:
         return RunConfig.from_dict(apply_overrides(self.to_dict(), overrides))
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(tomli_w.dumps(self.to_dict()))
-        tmp.replace(path)
-        return path
+        return write_text_atomic(path, tomli_w.dumps(self.to_dict()))
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:

@@ -7,8 +7,6 @@ locally linear models the eigen-analysis of the learned maps beside the data's t
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import torch
 
 import simulators
 from simulators import Split
+from simulators.storage import write_json_atomic
 
 from .data import SequenceDataset
 from .metrics import frames as fm
@@ -283,7 +282,7 @@ def evaluate(
             "pca_95": pca_dimension(lat_test.z.reshape(-1, lat_test.z.shape[-1])),
         },
     }
-    _write_json(out / "metrics.json", metrics)
+    write_json_atomic(out / "metrics.json", metrics)
     np.savez(
         out / "latents.npz",
         z=lat_test.z,
@@ -298,9 +297,3 @@ def evaluate(
 
         draw_all(model, test, lat_test, metrics, out, cfg)
     return metrics
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 import simulators
 from simulators.errors import ConfigError
+from simulators.storage import write_json_atomic, write_text_atomic
 
 from . import checkpoint
 from .config import RunConfig
@@ -202,9 +202,7 @@ def _trim_metrics(path: Path, last_step: int) -> None:
     if not path.is_file():
         return
     keep = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= last_step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(line + "\n" for line in keep))
 
 
 def _write_summary(run: Run, model, cfg, device, seconds: float, start: int) -> None:
@@ -218,6 +216,4 @@ def _write_summary(run: Run, model, cfg, device, seconds: float, start: int) -> 
         "final": last,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    tmp = run.path / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, run.path / "summary.json")
+    write_json_atomic(run.path / "summary.json", summary)

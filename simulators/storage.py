@@ -32,14 +32,23 @@ SCHEMA_VERSION = 2  # 2: checksums by blocks of rows (simulators.checksum)
 ARRAYS = ("frames", "states", "params", "inputs")
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename, so readers never see half a file."""
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file beside it, fsync and a rename, so readers never see
+    half a file (the parent folder is created if needed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
+    with open(tmp, "w", newline="") as f:
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    return path
+
+
+def write_json_atomic(path: str | Path, data) -> Path:
+    """``write_text_atomic`` of ``data`` as indented JSON."""
+    return write_text_atomic(path, json.dumps(data, indent=2))
 
 
 @dataclass

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
+import io
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from simulators.storage import write_json_atomic, write_text_atomic  # noqa: E402
 
 ANCHORS = {  # preset -> [(label, {column: published value})], from shared/REFERENCE.md
     "dvbf_pendulum16": [
@@ -123,15 +124,9 @@ def comparison_figure(suite, records: list[dict], path: Path) -> Path:
     return path
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_report(suite, records: list[dict], out: Path) -> list[Path]:
     out = Path(out)
-    _atomic_text(out / "results.json", json.dumps(records, indent=2))
+    write_json_atomic(out / "results.json", records)
     rows = [
         {
             "dataset": r["dataset"],
@@ -144,13 +139,12 @@ def write_report(suite, records: list[dict], out: Path) -> list[Path]:
         for r in records
     ]
     fields = list(dict.fromkeys(k for row in rows for k in row))
-    tmp = out / ".results.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, out / "results.csv")
-    _atomic_text(out / "results.md", tables(suite, records))
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "results.csv", text.getvalue())
+    write_text_atomic(out / "results.md", tables(suite, records))
     return [
         out / "results.json",
         out / "results.csv",

@@ -25,6 +25,7 @@ import torch
 import simulators
 from simulators import DatasetConfig, DatasetError
 from simulators.errors import ConfigError
+from simulators.storage import write_json_atomic
 
 from .. import __version__
 from ..evaluate import EvalConfig, evaluate
@@ -115,15 +116,8 @@ def run_cell(
         "versions": {"physvae": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "metrics": metrics,
     }
-    _write_json(out_path / "cells" / f"{cell.id}.json", record)
+    write_json_atomic(out_path / "cells" / f"{cell.id}.json", record)
     return record
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def run_suite(suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto", log=print) -> list[dict]:
