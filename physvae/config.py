@@ -56,6 +56,12 @@ class ModelConfig:
         non_negative("model.obs_std", self.obs_std)
         for name in ("channels", "features", "rnn_hidden"):
             integer(f"model.{name}", getattr(self, name), minimum=1)
+        ll = self.locally_linear
+        integer("model.locally_linear.regimes", ll.regimes, minimum=1)
+        integer("model.locally_linear.hidden", ll.hidden, minimum=1)
+        non_negative("model.locally_linear.init_scale", ll.init_scale)
+        positive("model.locally_linear.init_noise", ll.init_noise)
+        non_negative("model.locally_linear.max_norm", ll.max_norm)
 
     def transition_config(self):
         return getattr(self, self.transition)
@@ -78,6 +84,9 @@ class TrainConfig:
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
     predict_weight: float = 0.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
     predict_context: int = 5  # frames the prediction term conditions on before rolling the transition out
+    predict_context_max: int = (
+        0  # > 0: each step draws the context length uniformly from [predict_context, this]
+    )
     seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)
@@ -102,6 +111,12 @@ class TrainConfig:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
         non_negative("train.predict_weight", self.predict_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
+        integer("train.predict_context_max", self.predict_context_max, minimum=0)
+        if 0 < self.predict_context_max < self.predict_context:
+            raise ConfigError(
+                f"train.predict_context_max must be 0 (a fixed context) or >= train.predict_context "
+                f"({self.predict_context}), got {self.predict_context_max}"
+            )
         integer("train.seed", self.seed, minimum=0)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"train.device must be auto, cpu or cuda, got {self.device!r}")

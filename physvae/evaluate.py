@@ -224,7 +224,7 @@ def learned_dynamics(model: TemporalVAE, test: Latents, split: Split) -> dict:
         }
         out["regimes"] = [
             {"usage": float(u), "oscillation": oscillation(A, dt)}
-            for u, A in zip(usage, tr.A.detach().numpy())
+            for u, A in zip(usage, tr.maps().detach().numpy())
         ]
     return out
 

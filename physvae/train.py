@@ -164,7 +164,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
             beta=beta_at(cfg, step),
             free_bits=cfg.free_bits,
             predict_weight=cfg.predict_weight,
-            predict_context=cfg.predict_context,
+            predict_context=_predict_context(cfg, rng),
         )
     loss = out["loss"]
     if not torch.isfinite(loss):
@@ -190,6 +190,14 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
         "lr": lr_at(cfg, step),
         "nfe": nfe,
     }
+
+
+def _predict_context(cfg, rng: np.random.Generator) -> int:
+    """The prediction term's context length this step: fixed, or uniform in [predict_context, predict_context_max]
+    (drawn from the step's generator, so a resumed run draws the same)."""
+    if cfg.predict_context_max == 0:
+        return cfg.predict_context
+    return int(rng.integers(cfg.predict_context, cfg.predict_context_max + 1))
 
 
 def _log(path: Path, metrics: dict) -> None:

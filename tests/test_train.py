@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,6 +8,7 @@ import physvae
 from physvae import RunConfig, TrainingDiverged, fit
 from physvae.checkpoint import load as load_ckpt
 from physvae.cli import main
+from physvae.train import _predict_context
 from simulators import ConfigError
 
 
@@ -34,8 +36,8 @@ def _kill_at(step):
 
 @pytest.mark.parametrize("transition", sorted(physvae.TRANSITIONS))
 def test_resumed_run_ends_with_the_same_parameters(pend16, tmp_path, transition):
-    cfg = _config(pend16, mask_prob=0.2, predict_weight=0.5, predict_context=3)  # every term of the loss
-    cfg.model.transition = transition
+    cfg = _config(pend16, mask_prob=0.2, predict_weight=0.5, predict_context=2, predict_context_max=6)
+    cfg.model.transition = transition  # every term of the loss on, with a random context length
     full = fit(cfg, tmp_path / "full", progress=False)
     with pytest.raises(Killed):
         fit(cfg, tmp_path / "killed", progress=False, callback=_kill_at(5))  # last checkpoint: step 4
@@ -102,12 +104,28 @@ def test_overrides_are_type_checked(override, match):
     [
         ("train.predict_weight=-1", "train.predict_weight must be"),
         ("train.predict_context=0", "train.predict_context must be an integer >= 1"),
+        ("train.predict_context_max=-1", "train.predict_context_max must be an integer >= 0"),
+        (
+            "train.predict_context_max=4",
+            r"predict_context_max must be 0 \(a fixed context\) or >= train.predict",
+        ),
+        ("model.locally_linear.max_norm=-0.5", "model.locally_linear.max_norm must be"),
+        ("model.locally_linear.regimes=0", "model.locally_linear.regimes must be an integer >= 1"),
     ],
 )
-def test_bad_prediction_term_settings_name_the_field(override, match):
+def test_bad_loss_and_transition_settings_name_the_field(override, match):
     cfg = RunConfig().with_overrides(["train.data=somewhere", override])
     with pytest.raises(ConfigError, match=match):
         cfg.validate()
+
+
+def test_random_prediction_context_covers_its_range_and_repeats_per_step():
+    cfg = RunConfig().with_overrides(["train.predict_context=2", "train.predict_context_max=6"]).train
+    draws = [_predict_context(cfg, np.random.default_rng([0, s])) for s in range(200)]
+    assert set(draws) == {2, 3, 4, 5, 6}
+    assert draws == [_predict_context(cfg, np.random.default_rng([0, s])) for s in range(200)]
+    fixed = RunConfig().train
+    assert {_predict_context(fixed, np.random.default_rng(s)) for s in range(20)} == {fixed.predict_context}
 
 
 def test_load_gives_a_model_ready_to_evaluate(pend16, tmp_path):

@@ -5,6 +5,7 @@ from scipy.linalg import expm
 
 from physvae import gaussian
 from physvae.transitions import TRANSITIONS, LocallyLinear, LocallyLinearConfig, NeuralODE, NeuralODEConfig
+from physvae.transitions.locally_linear import bound_norm
 from physvae.transitions.neural_ode import SolverStalled
 
 
@@ -35,6 +36,38 @@ def test_locally_linear_uses_controls():
     z = torch.zeros(1, 2)
     mean, _, _ = tr.step(z, None, 0.1, torch.tensor([[2.0]]))
     torch.testing.assert_close(mean, torch.tensor([[1.0, 1.0]]))
+
+
+def test_bounded_maps_have_the_set_spectral_norm_and_a_mixture_never_expands():
+    torch.manual_seed(0)
+    tr = LocallyLinear(6, 0, LocallyLinearConfig(regimes=4, init_scale=0.5, max_norm=0.9))
+    raw = torch.linalg.matrix_norm(tr.A.detach(), ord=2)
+    assert (raw > 0.9).all()  # every raw map would expand
+    norms = torch.linalg.matrix_norm(tr.maps().detach(), ord=2)
+    torch.testing.assert_close(norms, torch.full((4,), 0.9), rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        tr.c.zero_()
+        z = 10 * torch.randn(64, 6)
+        out = tr.rollout(z, 200, dt=0.1)
+    # ‖z_t‖ ≤ 0.9^t ‖z_0‖ whatever the state-dependent weights pick
+    bound = 0.9 ** torch.arange(1, 201.0)[None, :] * z.norm(dim=-1, keepdim=True)
+    assert (out.norm(dim=-1) <= bound * (1 + 1e-9)).all()
+
+
+def test_bounded_maps_leave_small_maps_unchanged_and_unbounded_default_keeps_raw():
+    torch.manual_seed(0)
+    small = LocallyLinear(3, 0, LocallyLinearConfig(regimes=2, max_norm=10.0))
+    torch.testing.assert_close(small.maps(), small.A, rtol=0, atol=0)
+    raw = LocallyLinear(3, 0, LocallyLinearConfig(regimes=2))
+    assert raw.maps() is raw.A
+
+
+def test_norm_bound_gradcheck():
+    """float64 gradients through the scaling (an SVD) match finite differences, above and below the bound."""
+    torch.manual_seed(0)
+    W = torch.randn(3, 4, 4, requires_grad=True)
+    for max_norm in (0.95, 100.0):
+        assert torch.autograd.gradcheck(lambda W, rho=max_norm: bound_norm(W, rho), (W,), eps=1e-6, atol=1e-6)
 
 
 def _linear_ode(order: int, solver: str, A: np.ndarray) -> NeuralODE:

@@ -18,12 +18,24 @@ class LocallyLinearConfig:
     hidden: int = 64  # width of the network computing α(z)
     init_scale: float = 0.01  # A_k start at I + init_scale · N(0, 1): an untrained model is stable
     init_noise: float = 0.05  # initial process-noise std
+    max_norm: float = (
+        0.0  # > 0: every A_k is scaled to spectral norm ≤ max_norm, so every mixture A(z) is too
+    )
+
+
+def bound_norm(W: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """Matrices W (K, D, D) each scaled by min(1, max_norm / ‖W_k‖₂): spectral norm ≤ max_norm, direction kept."""
+    norm = torch.linalg.matrix_norm(W, ord=2)  # (K,) largest singular values
+    return W * (max_norm / norm.clamp(min=max_norm))[:, None, None]
 
 
 class LocallyLinear(Transition):
     """p(z_t | z_{t−1}) = N(A(z_{t−1}) z_{t−1} + B(z_{t−1}) u_{t−1} + c, diag σ²).
 
     A(z) = Σ_k α_k(z) A_k and B(z) = Σ_k α_k(z) B_k with α = softmax(MLP(z)); σ is learned.
+    With ``max_norm`` ρ > 0 each A_k is its raw parameter W_k scaled by min(1, ρ / ‖W_k‖₂). A convex mixture of
+    maps of norm ≤ ρ has norm ≤ ρ, so ‖A(z) z‖ ≤ ρ ‖z‖ for every z and a mean rollout cannot blow up
+    (ρ ≤ 1: the linear part never expands; a damped system needs no more).
     """
 
     config_class = LocallyLinearConfig
@@ -36,6 +48,11 @@ class LocallyLinear(Transition):
         self.B = nn.Parameter(torch.zeros(k, d, max(input_dim, 1)))
         self.c = nn.Parameter(torch.zeros(d))
         self.alpha = nn.Sequential(nn.Linear(d, cfg.hidden), nn.Tanh(), nn.Linear(cfg.hidden, k))
+        self.max_norm = cfg.max_norm
+
+    def maps(self) -> torch.Tensor:
+        """The K linear maps A_k (K, D, D), bounded in spectral norm by ``max_norm`` when that is set."""
+        return self.A if self.max_norm <= 0 else bound_norm(self.A, self.max_norm)
 
     def weights(self, z: torch.Tensor) -> torch.Tensor:
         """Regime weights α(z) (B, K), summing to 1."""
@@ -43,11 +60,11 @@ class LocallyLinear(Transition):
 
     def matrices(self, z: torch.Tensor) -> torch.Tensor:
         """A(z) (B, D, D)."""
-        return torch.einsum("bk,kij->bij", self.weights(z), self.A)
+        return torch.einsum("bk,kij->bij", self.weights(z), self.maps())
 
     def step(self, z, state, dt, u):
         alpha = self.weights(z)
-        mean = torch.einsum("bk,kij,bj->bi", alpha, self.A, z) + self.c
+        mean = torch.einsum("bk,kij,bj->bi", alpha, self.maps(), z) + self.c
         if u is not None and self.input_dim:
             mean = mean + torch.einsum("bk,kij,bj->bi", alpha, self.B, u)
         return mean, self.noise().expand_as(mean), state

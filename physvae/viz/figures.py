@@ -111,7 +111,7 @@ def eigenvalues(model, dynamics: dict, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(4, 4))
     t = np.linspace(0, 2 * np.pi, 200)
     ax.plot(np.cos(t), np.sin(t), color="0.7", lw=0.8)
-    for A in model.transition.A.detach().numpy():
+    for A in model.transition.maps().detach().numpy():
         lam = np.linalg.eigvals(A)
         ax.scatter(lam.real, lam.imag, s=8, color="0.5")
     lam = np.array([complex(*m["eigenvalue"]) for m in dynamics["mean_map"]["modes"]])
