@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_evaluate)
 
     b = sub.add_parser("bench", help="run a benchmark suite: data, training, evaluation, tables")
-    b.add_argument("--suite", required=True, help="smoke, quick, paper, or a suite .toml file")
+    b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
     b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
     b.add_argument(
         "--jobs", type=int, default=1, help="worker processes on CPU (cells run in sequence on a GPU)"

@@ -100,6 +100,6 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper"):
+    for name in ("smoke", "quick", "paper", "targets"):
         suite = load_suite(name)
         assert set(suite.metrics) <= set(METRICS)
