@@ -18,9 +18,7 @@ class LocallyLinearConfig:
     hidden: int = 64  # width of the network computing α(z)
     init_scale: float = 0.01  # A_k start at I + init_scale · N(0, 1): an untrained model is stable
     init_noise: float = 0.05  # initial process-noise std
-    max_norm: float = (
-        0.0  # > 0: every A_k is scaled to spectral norm ≤ max_norm, so every mixture A(z) is too
-    )
+    max_norm: float = 0.0  # > 0: each A_k scaled to spectral norm ≤ max_norm (so is every mixture A(z))
 
 
 def bound_norm(W: torch.Tensor, max_norm: float) -> torch.Tensor:
