@@ -84,9 +84,7 @@ class TrainConfig:
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
     predict_weight: float = 0.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
     predict_context: int = 5  # frames the prediction term conditions on before rolling the transition out
-    predict_context_max: int = (
-        0  # > 0: each step draws the context length uniformly from [predict_context, this]
-    )
+    predict_context_max: int = 0  # > 0: context length drawn per step from [predict_context, this]
     seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)

@@ -60,7 +60,7 @@ class DataSpec:
 @dataclass
 class Posterior:
     """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, and the
-    transition's recurrent state after the last frame (None for Markov transitions)."""
+    transition's state after the last frame (``Transition.init_state``; None for most Markov ones)."""
 
     z: torch.Tensor
     q_mean: torch.Tensor

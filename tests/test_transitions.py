@@ -62,6 +62,18 @@ def test_bounded_maps_leave_small_maps_unchanged_and_unbounded_default_keeps_raw
     assert raw.maps() is raw.A
 
 
+def test_maps_carried_in_the_state_give_the_same_step_as_maps_computed_there():
+    torch.manual_seed(0)
+    tr = LocallyLinear(5, 1, LocallyLinearConfig(regimes=3, init_scale=0.5, max_norm=0.9))
+    z, u = torch.randn(4, 5), torch.randn(4, 1)
+    state = tr.init_state(4, z.device, z.dtype)
+    torch.testing.assert_close(state, tr.maps(), rtol=0, atol=0)
+    carried, _, kept = tr.step(z, state, 0.1, u)
+    fresh, _, _ = tr.step(z, None, 0.1, u)
+    torch.testing.assert_close(carried, fresh, rtol=0, atol=0)
+    assert kept is state
+
+
 def test_norm_bound_gradcheck():
     """float64 gradients through the scaling (an SVD) match finite differences, above and below the bound."""
     torch.manual_seed(0)

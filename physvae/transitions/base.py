@@ -26,7 +26,8 @@ class Transition(nn.Module):
         return self.log_noise.clamp(min=math.log(1e-3)).exp()
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype = torch.float32) -> Any:
-        """Recurrent state carried between steps (None for Markov transitions)."""
+        """What one pass (an inference sweep or a rollout) carries from step to step: a recurrent transition's
+        hidden state, or something a Markov one computes once per pass instead of at every step (default None)."""
         return None
 
     def step(self, z: torch.Tensor, state: Any, dt: float, u: torch.Tensor | None):

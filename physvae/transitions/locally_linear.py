@@ -52,6 +52,13 @@ class LocallyLinear(Transition):
         """The K linear maps A_k (K, D, D), bounded in spectral norm by ``max_norm`` when that is set."""
         return self.A if self.max_norm <= 0 else bound_norm(self.A, self.max_norm)
 
+    def init_state(
+        self, batch: int, device: torch.device, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        """The maps (K, D, D), bounded once per pass (an SVD per map) rather than at every step; the transition
+        stays Markov, the state never changes."""
+        return self.maps()
+
     def weights(self, z: torch.Tensor) -> torch.Tensor:
         """Regime weights α(z) (B, K), summing to 1."""
         return torch.softmax(self.alpha(z), dim=-1)
@@ -61,8 +68,10 @@ class LocallyLinear(Transition):
         return torch.einsum("bk,kij->bij", self.weights(z), self.maps())
 
     def step(self, z, state, dt, u):
+        """One step; ``state`` holds the maps from ``init_state`` (None: compute them here)."""
+        maps = self.maps() if state is None else state
         alpha = self.weights(z)
-        mean = torch.einsum("bk,kij,bj->bi", alpha, self.maps(), z) + self.c
+        mean = torch.einsum("bk,kij,bj->bi", alpha, maps, z) + self.c
         if u is not None and self.input_dim:
             mean = mean + torch.einsum("bk,kij,bj->bi", alpha, self.B, u)
         return mean, self.noise().expand_as(mean), state
