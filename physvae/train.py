@@ -106,12 +106,12 @@ def fit(
     run.device = device
     model = run.build_model()
     optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start = 0
+    start, before = 0, 0.0  # steps and training seconds already in the checkpoint
     if resume and run.checkpoint_path.is_file():
         state = checkpoint.load(run.checkpoint_path, device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optimizer"])
-        start = state["step"]
+        start, before = state["step"], state.get("train_seconds", 0.0)
     _trim_metrics(run_dir / "metrics.jsonl", start)
     amp = (
         torch.autocast("cuda", dtype=torch.bfloat16)
@@ -137,15 +137,14 @@ def fit(
                 loss=f"{metrics['loss']:.2f}", kl=f"{metrics['kl']:.2f}", seq_s=f"{metrics['seq_per_s']:.0f}"
             )
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            checkpoint.save_atomic(
-                {"model": model.state_dict(), "optimizer": optim.state_dict(), "step": step},
-                run.checkpoint_path,
-            )
+            elapsed = before + time.perf_counter() - t0
+            state = {"model": model.state_dict(), "optimizer": optim.state_dict(), "step": step}
+            checkpoint.save_atomic({**state, "train_seconds": elapsed}, run.checkpoint_path)
         if callback:
             callback(step, metrics)
     bar.close()
     checkpoint.save_atomic({"model": model.state_dict()}, run_dir / "model.pt")
-    _write_summary(run, model, cfg, device, time.perf_counter() - t0, start)
+    _write_summary(run, model, cfg, device, time.perf_counter() - t0, before, start)
     return Run(run_dir, device)
 
 
@@ -213,11 +212,14 @@ def _trim_metrics(path: Path, last_step: int) -> None:
     write_text_atomic(path, "".join(line + "\n" for line in keep))
 
 
-def _write_summary(run: Run, model, cfg, device, seconds: float, start: int) -> None:
+def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, start: int) -> None:
+    """summary.json: ``train_seconds`` is the training time of every session summed (the checkpoint carries it;
+    steps redone after a kill count once), ``train_seconds_this_session`` this session's alone."""
     last = run.metrics()[-1] if run.metrics() else {}
     summary = {
         "steps": cfg.steps,
         "resumed_from": start,
+        "train_seconds": before + seconds,
         "train_seconds_this_session": seconds,
         "device": str(device),
         "torch": torch.__version__,

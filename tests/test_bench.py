@@ -2,6 +2,7 @@ import csv
 import json
 
 import pytest
+import torch
 
 from physvae.bench import load_suite, run_suite
 from physvae.bench.suite import METRICS
@@ -67,6 +68,11 @@ def test_killed_cell_resumes_from_its_checkpoint(smoke_out):
     run_suite(load_suite("smoke"), smoke_out, jobs=1, log=lambda s: None)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["resumed_from"] == 4  # the last checkpoint; nothing retrained
+    # the cell reports the training time of both sessions, not only the resumed one's
+    last = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)  # saved at the final step
+    assert summary["train_seconds"] >= last["train_seconds"] > summary["train_seconds_this_session"] > 0
+    record = json.loads((smoke_out / "cells" / "pendulum__GRU__s0.json").read_text())
+    assert record["train_seconds"] == summary["train_seconds"]
 
 
 def _suite_file(tmp_path, **changes):

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import platform
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -85,14 +84,13 @@ def run_cell(
     run_dir = out_path / "work" / "runs" / cell.id
     cfg = suite.run_config(cell.model, data_dir, cell.seed, cell.dataset)
     cfg.train.device = device
-    t0 = time.perf_counter()
     if (run_dir / "model.pt").is_file():
         from ..run import Run
 
         run = Run(run_dir)
     else:
         run = fit(cfg, run_dir, resume=(run_dir / "config.toml").is_file(), progress=False)
-    train_seconds = time.perf_counter() - t0
+    train_seconds = run.summary()["train_seconds"]  # summed over the sessions of a resumed cell
     ecfg = EvalConfig(
         n_context=cell.dataset.n_context,
         horizon=cell.dataset.horizon,
