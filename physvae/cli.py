@@ -123,7 +123,7 @@ def _bench(args: argparse.Namespace) -> None:
 
     suite = load_suite(args.suite)
     out = Path(args.out) if args.out else Path("bench_out") / suite.name
-    run_suite(suite, out, jobs=args.jobs, device=args.device)
+    run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
     print(f"wrote {out}/results.md, results.csv, results.json, comparison.png")
     print((out / "results.md").read_text())
 
@@ -213,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
     b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
     b.add_argument(
-        "--jobs", type=int, default=1, help="worker processes on CPU (cells run in sequence on a GPU)"
+        "--jobs", type=int, default=1, help="worker processes (on a GPU they share the device; default 1)"
     )
+    b.add_argument("--cells", help="run only the cells whose id matches this glob, e.g. 'box__*__s0'")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.set_defaults(func=_bench)
 

@@ -75,6 +75,27 @@ def test_killed_cell_resumes_from_its_checkpoint(smoke_out):
     assert record["train_seconds"] == summary["train_seconds"]
 
 
+def test_cells_glob_runs_only_those_cells_and_reports_the_rest_as_missing(tmp_path):
+    out = tmp_path / "part"
+    assert main(["bench", "--suite", "smoke", "--out", str(out), "--cells", "box__Static__*"]) == 0
+    assert [p.name for p in (out / "cells").iterdir()] == ["box__Static__s0.json"]
+    assert all(
+        p.name.startswith("balls-") for p in (out / "work" / "data").iterdir()
+    )  # no pendulum data made
+    records = json.loads((out / "results.json").read_text())
+    assert [r["cell"] for r in records] == ["box__Static__s0"]
+    md = (out / "results.md").read_text()
+    assert "**Partial: 1 of 8 cells finished.**" in md
+    assert "pendulum__LocallyLinear__s0" in md and "box__GRU__s0" in md and "## pendulum" not in md
+
+
+def test_cells_glob_matching_nothing_runs_nothing(tmp_path):
+    logs = []
+    records = run_suite(load_suite("smoke"), tmp_path / "none", cells="nonesuch*", log=logs.append)
+    assert records == [] and any("0 to run" in line for line in logs)
+    assert not (tmp_path / "none" / "results.md").exists()
+
+
 def _suite_file(tmp_path, **changes):
     text = (load_suite.__globals__["SUITES_DIR"] / "smoke.toml").read_text()
     for old, new in changes.items():
@@ -106,6 +127,6 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper", "targets"):
+    for name in ("smoke", "quick", "paper", "paper_short", "targets"):
         suite = load_suite(name)
         assert set(suite.metrics) <= set(METRICS)

@@ -68,9 +68,18 @@ def _cell(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def tables(suite, records: list[dict]) -> str:
-    """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics."""
+def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
+    """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
+
+    ``missing`` names the suite's cells that have not run; a partial report says so at the top.
+    """
     out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
+    if missing:
+        n = len(missing) + len(records)
+        out += [
+            f"**Partial: {len(records)} of {n} cells finished.** Not run: " + ", ".join(missing) + ".",
+            "",
+        ]
     by_data = defaultdict(list)
     for r in records:
         by_data[(r["dataset"], r["preset"])].append(r)
@@ -95,8 +104,13 @@ def tables(suite, records: list[dict]) -> str:
             cells = [f"*{values[c]:.3f}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
         device = recs[0]["device"]
-        steps = recs[0]["steps"]
-        out += ["", f"Device: {device}; {steps} training steps per cell.", ""]
+        by_model = {r["model"]: r["steps"] for r in recs}
+        steps = (
+            f"{recs[0]['steps']} training steps per cell"
+            if len(set(by_model.values())) == 1
+            else "training steps: " + ", ".join(f"{m} {n}" for m, n in by_model.items())
+        )
+        out += ["", f"Device: {device}; {steps}.", ""]
     return "\n".join(out)
 
 
@@ -124,7 +138,7 @@ def comparison_figure(suite, records: list[dict], path: Path) -> Path:
     return path
 
 
-def write_report(suite, records: list[dict], out: Path) -> list[Path]:
+def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:
     out = Path(out)
     write_json_atomic(out / "results.json", records)
     rows = [
@@ -144,7 +158,7 @@ def write_report(suite, records: list[dict], out: Path) -> list[Path]:
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
-    write_text_atomic(out / "results.md", tables(suite, records))
+    write_text_atomic(out / "results.md", tables(suite, records, missing))
     return [
         out / "results.json",
         out / "results.csv",

@@ -10,6 +10,7 @@ Layout of ``out``::
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -74,6 +75,20 @@ def ensure_data(cfg: DatasetConfig, root: Path, jobs: int) -> Path:
     return simulators.generate(cfg, path, jobs=jobs, overwrite=path.exists())
 
 
+def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tuple[str, str | None]:
+    """Generate (or reuse) a suite dataset and, when it asks for ``eval_frames``, its long test set."""
+    data_root.mkdir(parents=True, exist_ok=True)
+    main_dir = ensure_data(dataset_config(d), data_root, jobs)
+    eval_dir = None
+    if d.eval_frames:
+        test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
+        eval_dir = ensure_data(
+            dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
+        )
+    log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))
+    return str(main_dir), None if eval_dir is None else str(eval_dir)
+
+
 def run_cell(
     suite: Suite, cell: Cell, data_dir: str, eval_dir: str | None, out: str, device: str, threads: int
 ) -> dict:
@@ -118,34 +133,27 @@ def run_cell(
     return record
 
 
-def run_suite(suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto", log=print) -> list[dict]:
-    """Run every unfinished cell of ``suite`` into ``out`` and write the report; returns all records.
+def run_suite(
+    suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto", log=print, cells: str | None = None
+) -> list[dict]:
+    """Run every unfinished cell of ``suite`` into ``out`` and write the report; returns the finished records.
 
-    On CPU the cells spread over ``jobs`` processes (torch threads shared out between them); on a GPU they run
-    one after another on the device.
+    The cells spread over ``jobs`` processes, torch threads shared out between them; on a GPU those processes
+    share the device (small models leave most of it idle, so a few at once raise throughput). ``cells`` is a
+    glob on cell ids (``dataset__model__sSEED``) that limits which cells run; the report then covers every
+    finished cell of the suite and names the ones not run.
     """
     suite.validate()
     if device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
     out = Path(out)
-    data_root = out / "work" / "data"
-    data_root.mkdir(parents=True, exist_ok=True)
-    dirs = {}
-    for d in suite.datasets:
-        main_dir = ensure_data(dataset_config(d), data_root, jobs)
-        eval_dir = None
-        if d.eval_frames:
-            test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
-            eval_dir = ensure_data(
-                dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
-            )
-        dirs[d.name] = (str(main_dir), None if eval_dir is None else str(eval_dir))
-        log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))
-    cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
-    todo = [c for c in cells if not (out / "cells" / f"{c.id}.json").is_file()]
-    log(f"suite {suite.name}: {len(cells)} cells, {len(cells) - len(todo)} already done")
-    gpu = resolve_device(device).type == "cuda"
-    if gpu or jobs <= 1:
+    all_cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
+    done = {c.id for c in all_cells if (out / "cells" / f"{c.id}.json").is_file()}
+    todo = [c for c in all_cells if c.id not in done and (cells is None or fnmatch.fnmatchcase(c.id, cells))]
+    log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
+    needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
+    dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
+    if jobs <= 1:
         for c in todo:
             r = run_cell(suite, c, *dirs[c.dataset.name], str(out), device, 0)
             log(f"done {c.id} in {r['train_seconds']:.0f} s")
@@ -159,6 +167,9 @@ def run_suite(suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto"
             for f in as_completed(futures):
                 r = f.result()
                 log(f"done {futures[f].id} in {r['train_seconds']:.0f} s")
-    records = [json.loads((out / "cells" / f"{c.id}.json").read_text()) for c in cells]
-    write_report(suite, records, out)
+    finished = [c for c in all_cells if (out / "cells" / f"{c.id}.json").is_file()]
+    records = [json.loads((out / "cells" / f"{c.id}.json").read_text()) for c in finished]
+    missing = [c.id for c in all_cells if c not in finished]
+    if records:
+        write_report(suite, records, out, missing)
     return records
