@@ -247,13 +247,15 @@ def evaluate(
         figures: also draw the PNG figures and the GIF.
         predict_data: a dataset folder of longer sequences (same physics) whose test split the prediction and
             the rollout probe use; default: ``data``.
+
+    The run's model moves to the CPU (a run trained on a GPU included); ``cfg.max_sequences`` bounds the cost.
     """
     run = run if isinstance(run, Run) else Run(run)
     cfg = cfg or EvalConfig()
     data = simulators.load_dataset(data or run.config.train.data)
     out = Path(out) if out else run.path / "eval"
     out.mkdir(parents=True, exist_ok=True)
-    model = run.model
+    model = run.model.cpu()  # the probes, curves and figures are numpy: evaluation runs on the CPU
     test = data[cfg.test_split]
     lat_train, lat_test = latents(model, data[cfg.train_split], cfg), latents(model, test, cfg)
     pred_split = simulators.load_dataset(predict_data)[cfg.test_split] if predict_data else test

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from physvae import RunConfig, fit
 from physvae.cli import main
@@ -68,3 +69,16 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     assert m["imputation"]["metric"] == "hamming" and 0 < m["imputation"]["baseline_consecutive_hamming"] < 1
     assert "poly" not in m["physics"] and (out / "phase_portrait.png").exists()
     assert "state recovery" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_trained_on_a_gpu_evaluates_on_the_cpu(pend16, tmp_path):
+    cfg = RunConfig().with_overrides(
+        [f"train.data={json.dumps(str(pend16))}", "train.device=cuda", "train.steps=2", "train.batch_size=4"]
+    )
+    run = fit(cfg, tmp_path / "gpu", progress=False)
+    assert next(run.model.parameters()).is_cuda
+    m = evaluate(
+        run, out=tmp_path / "ev", cfg=EvalConfig(n_context=4, drop_probs=[0.5], gaps=[3]), figures=False
+    )
+    assert np.isfinite(m["reconstruction"]["mse"])  # was a device-mismatch error before the model moved
