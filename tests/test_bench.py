@@ -111,6 +111,7 @@ def _suite_file(tmp_path, **changes):
         ('transition = "gru"', 'transition = "lstm"', "model 'GRU': unknown transition 'lstm'"),
         ('preset = "kvae_box32"', 'preset = "kvae_box64"', "dataset 'box': unknown preset 'kvae_box64'"),
         ('"recon_mse"', '"fvd"', "unknown metric 'fvd'"),
+        ('"recon_mse"', '"r2_poly"', "metric 'r2_poly' needs poly_probe = true"),
         ("steps = 4", "stepz = 4", "unknown key 'train.stepz'"),
         ("rnn_hidden = 16", 'rnn_hidden = "big"', "model.rnn_hidden must be an integer"),
     ],

@@ -95,6 +95,8 @@ class Suite:
                 raise ConfigError(
                     f"suite {self.name!r}: unknown metric {m!r}; known metrics: {sorted(METRICS)}"
                 )
+        if "r2_poly" in self.metrics and not self.poly_probe:
+            raise ConfigError(f"suite {self.name!r}: metric 'r2_poly' needs poly_probe = true")
         for d in self.datasets:
             if d.preset not in PRESETS:
                 raise ConfigError(
