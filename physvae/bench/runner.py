@@ -45,6 +45,10 @@ class Cell:
     def id(self) -> str:
         return f"{self.dataset.name}__{self.model.name}__s{self.seed}"
 
+    def record_path(self, out: str | Path) -> Path:
+        """Where a suite run into ``out`` keeps this cell's finished record (its presence marks the cell done)."""
+        return Path(out) / "cells" / f"{self.id}.json"
+
 
 def dataset_config(entry: DatasetEntry, frames: int = 0, splits: dict | None = None, seed_offset: int = 0):
     """The DatasetConfig of a suite dataset (``frames`` and ``splits`` override, e.g. for long test sets)."""
@@ -129,7 +133,7 @@ def run_cell(
         "versions": {"physvae": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "metrics": metrics,
     }
-    write_json_atomic(out_path / "cells" / f"{cell.id}.json", record)
+    write_json_atomic(cell.record_path(out_path), record)
     return record
 
 
@@ -148,7 +152,8 @@ def run_suite(
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
     out = Path(out)
     all_cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
-    done = {c.id for c in all_cells if (out / "cells" / f"{c.id}.json").is_file()}
+    paths = {c.id: c.record_path(out) for c in all_cells}
+    done = {i for i, p in paths.items() if p.is_file()}
     todo = [c for c in all_cells if c.id not in done and (cells is None or fnmatch.fnmatchcase(c.id, cells))]
     log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
     needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
@@ -167,9 +172,8 @@ def run_suite(
             for f in as_completed(futures):
                 r = f.result()
                 log(f"done {futures[f].id} in {r['train_seconds']:.0f} s")
-    finished = [c for c in all_cells if (out / "cells" / f"{c.id}.json").is_file()]
-    records = [json.loads((out / "cells" / f"{c.id}.json").read_text()) for c in finished]
-    missing = [c.id for c in all_cells if c not in finished]
+    records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
+    missing = [i for i, p in paths.items() if not p.is_file()]
     if records:
         write_report(suite, records, out, missing)
     return records
