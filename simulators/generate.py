@@ -21,6 +21,7 @@ import numpy as np
 
 from .checksum import checksum_entry, digest, header_digest, row_bytes
 from .dataset_config import DatasetConfig
+from .errors import ConfigError
 from .render import object_colors, render
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder, write_json_atomic
 
@@ -94,6 +95,8 @@ def generate(
         The dataset folder.
     """
     config.validate()
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
     with atomic_folder(out, overwrite) as tmp:
         entries = _fill(config, tmp, jobs, progress)
         write_json_atomic(tmp / "meta.json", _meta(config, entries))

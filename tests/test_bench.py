@@ -89,11 +89,18 @@ def test_cells_glob_runs_only_those_cells_and_reports_the_rest_as_missing(tmp_pa
     assert "pendulum__LocallyLinear__s0" in md and "box__GRU__s0" in md and "## pendulum" not in md
 
 
-def test_cells_glob_matching_nothing_runs_nothing(tmp_path):
-    logs = []
-    records = run_suite(load_suite("smoke"), tmp_path / "none", cells="nonesuch*", log=logs.append)
-    assert records == [] and any("0 to run" in line for line in logs)
-    assert not (tmp_path / "none" / "results.md").exists()
+def test_cells_glob_matching_nothing_fails_naming_the_suites_cells(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"--cells 'nonesuch\*' matches no cell of suite 'smoke'.*box__GRU__s0"
+    ):
+        run_suite(load_suite("smoke"), tmp_path / "none", cells="nonesuch*")
+    assert not (tmp_path / "none").exists()  # nothing generated, nothing written
+
+
+def test_bench_jobs_below_one_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="jobs must be at least 1 \\(worker processes\\), got -2"):
+        run_suite(load_suite("smoke"), tmp_path / "neg", jobs=-2)
+    assert not (tmp_path / "neg").exists()
 
 
 def _suite_file(tmp_path, **changes):

@@ -25,6 +25,7 @@ def test_generate_and_show(tmp_path, capsys):
         (["balls", "--set", "params.colour=1"], "unknown key 'params.colour'"),
         (["pendulum", "--size", "4"], "render.size must be an integer >= 8"),
         (["balls", "--preset", "kvae_box32"], "either a SYSTEM or --preset"),
+        (["pendulum", "--jobs", "0"], "jobs must be at least 1 (worker processes), got 0"),
     ],
 )
 def test_generate_bad_input_exits_2_with_the_field(tmp_path, capsys, args, message):

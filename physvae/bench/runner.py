@@ -150,8 +150,15 @@ def run_suite(
     suite.validate()
     if device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
     out = Path(out)
     all_cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
+    if cells is not None and not any(fnmatch.fnmatchcase(c.id, cells) for c in all_cells):
+        raise ConfigError(
+            f"--cells {cells!r} matches no cell of suite {suite.name!r}; its cells: "
+            + ", ".join(c.id for c in all_cells)
+        )
     paths = {c.id: c.record_path(out) for c in all_cells}
     done = {i for i, p in paths.items() if p.is_file()}
     todo = [c for c in all_cells if c.id not in done and (cells is None or fnmatch.fnmatchcase(c.id, cells))]
