@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 
 from simulators.storage import write_json_atomic, write_text_atomic  # noqa: E402
 
+from ..viz.preview import save_figure  # noqa: E402
+
 ANCHORS = {  # preset -> [(label, {column: published value})], from shared/REFERENCE.md
     "dvbf_pendulum16": [
         (
@@ -132,10 +134,7 @@ def comparison_figure(suite, records: list[dict], path: Path) -> Path:
         ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, fontsize=7)
         ax.set_ylim(-0.1, 1.05), ax.set_title(f"{dataset}: state R² (linear probe)", fontsize=9)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:

@@ -16,14 +16,7 @@ from sklearn.linear_model import LinearRegression  # noqa: E402
 from ..data import SequenceDataset  # noqa: E402
 from ..metrics.probe import probe_columns  # noqa: E402
 from ..transitions import LocallyLinear, NeuralODE  # noqa: E402
-from .preview import frames_to_rgb, side_by_side, write_gif  # noqa: E402
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+from .preview import frames_to_rgb, save_figure, side_by_side, write_gif  # noqa: E402
 
 
 def video(model, split, cfg, path: Path, n: int = 4) -> Path:
@@ -53,7 +46,7 @@ def state_scatter(lat, state_names, r2: dict, path: Path) -> Path:
         ax.scatter(s[:, c], pred[:, j], s=2, alpha=0.3)
         ax.set_title(f"{state_names[c]}  R²={r2.get(state_names[c], float('nan')):.3f}", fontsize=8)
         ax.set_xlabel("true", fontsize=7), ax.set_ylabel("from latents", fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def prediction_curves(pred: dict, path: Path) -> Path:
@@ -64,7 +57,7 @@ def prediction_curves(pred: dict, path: Path) -> Path:
         ax.set_xlabel("frames after the context"), ax.set_title(key.replace("_curve", "").upper())
     axes[0].axvline(pred["vpt_median"], color="r", ls="--", label="median VPT")
     axes[0].legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def phase_portrait(model, lat, state_names, path: Path) -> Path:
@@ -86,7 +79,7 @@ def phase_portrait(model, lat, state_names, path: Path) -> Path:
     if isinstance(model.transition, NeuralODE) and pts.shape[1] > 1:
         _quiver(ax, model.transition, pca, pts)
     ax.set_xlabel("PC 1"), ax.set_ylabel("PC 2")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _quiver(ax, tr: NeuralODE, pca: PCA, pts: np.ndarray) -> None:
@@ -117,7 +110,7 @@ def eigenvalues(model, dynamics: dict, path: Path) -> Path | None:
     lam = np.array([complex(*m["eigenvalue"]) for m in dynamics["mean_map"]["modes"]])
     ax.scatter(lam.real, lam.imag, s=30, color="r", label="mean map")
     ax.set_aspect("equal"), ax.legend(fontsize=7), ax.set_title("eigenvalues (grey: regimes)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def traversals(model, lat, path: Path, steps: int = 7) -> Path:
@@ -139,7 +132,7 @@ def traversals(model, lat, path: Path, steps: int = 7) -> Path:
                 img[i, j].squeeze(-1) if img.shape[-1] == 1 else img[i, j], cmap="gray", vmin=0, vmax=1
             )
             axes[i, j].axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def draw_all(model, split, lat, metrics: dict, out: Path, cfg) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from simulators import Split  # noqa: E402
+from simulators.storage import write_bytes_atomic  # noqa: E402
 
 
 def frames_to_rgb(frames: np.ndarray, scale: int = 1) -> np.ndarray:
@@ -33,9 +35,18 @@ def side_by_side(frames: np.ndarray, gap: int = 2) -> np.ndarray:
 
 
 def write_gif(path: Path, video: np.ndarray, fps: float = 10.0) -> Path:
-    """Write (T, H, W, 3) uint8 frames as a looping GIF."""
-    iio.imwrite(path, video, extension=".gif", duration=1000.0 / fps, loop=0)
-    return path
+    """Write (T, H, W, 3) uint8 frames as a looping GIF (atomically: encoded in memory, then renamed into place)."""
+    data = iio.imwrite("<bytes>", video, extension=".gif", duration=1000.0 / fps, loop=0)
+    return write_bytes_atomic(path, data)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, render and close a matplotlib figure; the file (format from its suffix) is written atomically."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return write_bytes_atomic(path, buf.getvalue())
 
 
 def preview(split: Split, out: str | Path, n: int = 4, max_frames: int = 10) -> list[Path]:
@@ -78,7 +89,4 @@ def _strip(split: Split, frames: np.ndarray, path: Path, max_frames: int) -> Pat
         ax.tick_params(labelsize=6)
         if r == 0:
             ax.legend(fontsize=6, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
