@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import torch
 
+from simulators.storage import write_bytes_atomic
+
 
 def save_atomic(obj, path: str | Path) -> Path:
-    """torch.save into a temporary file beside ``path``, fsync, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    """torch.save into memory, then ``write_bytes_atomic``: a temporary file beside ``path``, fsync, rename."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return write_bytes_atomic(path, buf.getvalue())
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> dict:

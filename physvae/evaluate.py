@@ -7,6 +7,7 @@ locally linear models the eigen-analysis of the learned maps beside the data's t
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch
 
 import simulators
 from simulators import Split
-from simulators.storage import write_json_atomic
+from simulators.storage import write_bytes_atomic, write_json_atomic
 
 from .data import SequenceDataset
 from .metrics import frames as fm
@@ -285,8 +286,9 @@ def evaluate(
         },
     }
     write_json_atomic(out / "metrics.json", metrics)
+    npz = io.BytesIO()
     np.savez(
-        out / "latents.npz",
+        npz,
         z=lat_test.z,
         var=lat_test.var,
         states=lat_test.states,
@@ -294,6 +296,7 @@ def evaluate(
         pred_z=pred_z,
         n_context=cfg.n_context,
     )
+    write_bytes_atomic(out / "latents.npz", npz.getvalue())
     if figures:
         from .viz.figures import draw_all
 

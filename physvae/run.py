@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from simulators.errors import ConfigError
+from simulators.storage import write_json_atomic
 
 from . import checkpoint
 from .config import RunConfig
@@ -67,7 +68,7 @@ class Run:
     def create(path: Path, config: RunConfig, spec: DataSpec) -> Run:
         path.mkdir(parents=True, exist_ok=True)
         config.save(path / "config.toml")
-        (path / "spec.json").write_text(json.dumps(asdict(spec), indent=2))
+        write_json_atomic(path / "spec.json", asdict(spec))
         return Run(path)
 
 
