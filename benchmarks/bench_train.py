@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 import simulators as S
-from physvae import ModelConfig, TemporalVAE
+from physvae import ModelConfig, build_model
 from physvae.data import SequenceDataset
+from physvae.devices import resolve_device
 from physvae.model import DataSpec
-from physvae.train import resolve_device
 from physvae.transitions import TRANSITIONS
 
 from .machine import markdown_table, run_json, write_result
@@ -36,7 +36,7 @@ def measure(data_dir: str, transition: str, steps: int, device: str) -> dict:
     data = S.load_dataset(data_dir)
     ds = SequenceDataset(data["train"])
     torch.manual_seed(0)
-    model = TemporalVAE(DataSpec.from_dataset(data), ModelConfig(transition=transition)).to(dev)
+    model = build_model(DataSpec.from_dataset(data), ModelConfig(transition=transition)).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
 

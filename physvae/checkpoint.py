@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from simulators.storage import write_bytes_atomic
+from simulators import write_bytes_atomic
 
 
 def save_atomic(obj, path: str | Path) -> Path:

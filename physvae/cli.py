@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from simulators.errors import ConfigError, DatasetError
+from simulators import ConfigError, DatasetError
 
 from .train import TrainingDiverged
 
@@ -16,7 +16,7 @@ def _generate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     import simulators
-    from simulators.dataset_config import DatasetConfig
+    from simulators import DatasetConfig
 
     from .overrides import apply_overrides
 
@@ -95,27 +95,53 @@ def _train(args: argparse.Namespace) -> None:
     print(f"trained {run.path}: {json.dumps(run.summary().get('final', {}))}")
 
 
-def _evaluate(args: argparse.Namespace) -> None:
-    from .evaluate import EvalConfig, evaluate
+SHORTHANDS = {  # evaluate's own flags -> the eval config keys they set (defaults live in EvalConfig alone)
+    "split": "test_split",
+    "n_context": "n_context",
+    "horizon": "horizon",
+    "max_sequences": "max_sequences",
+}
 
-    cfg = EvalConfig(
-        n_context=args.n_context,
-        horizon=args.horizon,
-        poly_probe=not args.no_poly,
-        test_split=args.split,
-        max_sequences=args.max_sequences,
-    )
+
+def _eval_config(args: argparse.Namespace):
+    """The run's saved protocol, then the shorthand flags, then --eval.key=value overrides."""
+    from .config import RunConfig
+    from .run import Run
+
+    saved = Run(args.run).config
+    overrides = [
+        f"eval.{key}={json.dumps(v)}" for f, key in SHORTHANDS.items() if (v := getattr(args, f)) is not None
+    ]
+    overrides += ["eval.poly_probe=false"] * args.no_poly
+    extra = _dotted_overrides(args.extra)
+    bad = [o for o in extra if not o.startswith("eval.")]
+    if bad:
+        raise ConfigError(f"evaluate takes only --eval.key=value overrides, got {bad[0]!r}")
+    return RunConfig.from_dict(saved.to_dict()).with_overrides(overrides + extra).eval.validate()
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate
+
+    cfg = _eval_config(args)
+    print(f"protocol: {cfg.describe()}")
     out = Path(args.out) if args.out else Path(args.run) / "eval"
-    m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures)
-    print(f"wrote {out}/metrics.json")
+    m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures, device=args.device)
+    print(f"wrote {out}/metrics.json (device {m['device']})")
     physics = m["physics"]
     if "skipped" in physics:
         print(physics["skipped"])
     else:
         r2 = physics["linear"]["r2"]
         print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
-    p = m["prediction"]
-    print(f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f}")
+    p, base = m["prediction"], m["baselines"]
+    print(
+        f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f} "
+        f"(mean frame {base['mean_frame']['pred_mse']:.4f}, holding the last context frame "
+        f"{base['hold_last']['pred_mse']:.4f})"
+    )
+    for flag in base["flags"]:
+        print(f"warning: {flag}")
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -131,18 +157,27 @@ def _bench(args: argparse.Namespace) -> None:
 def _import(args: argparse.Namespace) -> None:
     from .importer import import_video
 
-    names = args.state_names.split(",") if args.state_names else None
     out = import_video(
         args.source,
         args.out,
         states=args.states,
-        state_names=names,
+        state_names=_csv(args.state_names),
+        state_kinds=_csv(args.state_kinds),
+        state_units=_csv(args.state_units),
+        params=args.params,
+        param_names=_csv(args.param_names),
+        param_units=_csv(args.param_units),
         dt=args.dt,
         size=args.size,
         test_fraction=args.test_fraction,
         overwrite=args.overwrite,
     )
     print(f"wrote {out}")
+
+
+def _csv(text: str | None) -> list[str] | None:
+    """'a,b,c' -> ['a', 'b', 'c']; None stays None."""
+    return None if text is None else [x.strip() for x in text.split(",")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,19 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train, extra=[])
 
-    e = sub.add_parser("evaluate", help="frame and physics metrics, latents and figures of a trained run")
+    e = sub.add_parser(
+        "evaluate",
+        help="frame and physics metrics, latents and figures of a trained run",
+        epilog="The protocol is the run's [eval] config; any field can be set as --eval.key=value",
+    )
     e.add_argument("run", help="run folder")
     e.add_argument("--data", help="dataset folder (default: the training data; may hold longer sequences)")
     e.add_argument("--out", help="output folder (default: RUN/eval)")
-    e.add_argument("--split", default="test", help="split to score")
-    e.add_argument("--n-context", type=int, default=5, help="prediction: frames conditioned on")
-    e.add_argument(
-        "--horizon", type=int, default=0, help="prediction: frames predicted (0: rest of the sequence)"
-    )
-    e.add_argument("--max-sequences", type=int, default=1000, help="sequences scored per split")
+    e.add_argument("--split", help="split to score (= --eval.test_split)")
+    e.add_argument("--n-context", type=int, help="prediction: frames conditioned on (= --eval.n_context)")
+    e.add_argument("--horizon", type=int, help="prediction: frames predicted, 0: the rest (= --eval.horizon)")
+    e.add_argument("--max-sequences", type=int, help="sequences scored per split (= --eval.max_sequences)")
     e.add_argument("--no-poly", action="store_true", help="skip the polynomial Lasso probe")
     e.add_argument("--no-figures", action="store_true", help="metrics and latents only")
-    e.set_defaults(func=_evaluate)
+    e.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], help="default: where the run trained, if here"
+    )
+    e.set_defaults(func=_evaluate, extra=[])
 
     b = sub.add_parser("bench", help="run a benchmark suite: data, training, evaluation, tables")
     b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
@@ -226,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, help="dataset folder to write")
     i.add_argument("--states", help="optional .npy of true states (N, T, D)")
     i.add_argument("--state-names", help="comma-separated names of the D state columns")
+    i.add_argument(
+        "--state-kinds",
+        help="comma-separated kind of each state column: angle, coordinate, velocity, derived, energy or other "
+        "(default: coordinate; an angle is probed through its sin and cos)",
+    )
+    i.add_argument("--state-units", help="comma-separated units of the state columns")
+    i.add_argument("--params", help="optional .npy of per-sequence parameters (N, P)")
+    i.add_argument("--param-names", help="comma-separated names of the P parameters")
+    i.add_argument("--param-units", help="comma-separated units of the P parameters")
     i.add_argument("--dt", type=float, default=1.0, help="time between frames")
     i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
     i.add_argument("--test-fraction", type=float, default=0.2, help="share of sequences in the test split")
@@ -237,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "train":
+    if extra and args.command not in ("train", "evaluate"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     try:

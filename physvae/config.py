@@ -4,23 +4,17 @@ object. Overrides name existing dotted keys and are type-checked; unknown keys a
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
-from simulators.errors import ConfigError, integer, non_negative, positive
-from simulators.serial import from_dict, to_dict
-from simulators.storage import write_text_atomic
+from simulators import ConfigError, from_dict, integer, non_negative, positive, to_dict, write_text_atomic
 
+from .evaluation.protocol import EvalConfig
 from .overrides import apply_overrides
-from .transitions import (
-    TRANSITIONS,
-    GRUPriorConfig,
-    LocallyLinearConfig,
-    NeuralODEConfig,
-    StaticConfig,
-)
+from .transitions import TRANSITIONS
 
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 INFERENCE = ("filter", "smoother")
@@ -28,7 +22,12 @@ INFERENCE = ("filter", "smoother")
 
 @dataclass
 class ModelConfig:
-    """The temporal VAE: encoder, inference network, transition, decoder."""
+    """The temporal VAE: encoder, inference network, transition, decoder.
+
+    Each registered transition has a config section of its own, ``model.<name>`` (its ``config_class``), kept in
+    ``sections``; ``cfg.locally_linear`` reads one. Saved files hold every registered transition's section, so
+    ``--model.neural_ode.solver=...`` can be set whatever ``transition`` is.
+    """
 
     transition: str = "locally_linear"  # key of physvae.transitions.TRANSITIONS
     latent_dim: int = 32  # D, size of z_t (wide enough that a linear probe can read a curved state manifold)
@@ -38,10 +37,20 @@ class ModelConfig:
     channels: int = 32  # base width of the conv encoder and decoder
     features: int = 128  # per-frame feature size from the encoder
     rnn_hidden: int = 128  # inference RNN state size (per direction)
-    locally_linear: LocallyLinearConfig = field(default_factory=LocallyLinearConfig)
-    neural_ode: NeuralODEConfig = field(default_factory=NeuralODEConfig)
-    gru: GRUPriorConfig = field(default_factory=GRUPriorConfig)
-    static: StaticConfig = field(default_factory=StaticConfig)
+    sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
+
+    def __post_init__(self):
+        for name, cls in TRANSITIONS.items():
+            self.sections.setdefault(name, cls.config_class())
+
+    def __getattr__(self, name: str):
+        if name in TRANSITIONS:  # the section of a registered transition, made on first use
+            return self.sections.setdefault(name, TRANSITIONS[name].config_class())
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def transition_config(self):
+        """The selected transition's config object."""
+        return getattr(self, self.transition)
 
     def validate(self) -> None:
         if self.transition not in TRANSITIONS:
@@ -56,15 +65,31 @@ class ModelConfig:
         non_negative("model.obs_std", self.obs_std)
         for name in ("channels", "features", "rnn_hidden"):
             integer(f"model.{name}", getattr(self, name), minimum=1)
-        ll = self.locally_linear
-        integer("model.locally_linear.regimes", ll.regimes, minimum=1)
-        integer("model.locally_linear.hidden", ll.hidden, minimum=1)
-        non_negative("model.locally_linear.init_scale", ll.init_scale)
-        positive("model.locally_linear.init_noise", ll.init_noise)
-        non_negative("model.locally_linear.max_norm", ll.max_norm)
+        section = self.transition_config()
+        section.validate(f"model.{self.transition}")
+        if callable(getattr(section, "check_latent", None)):
+            section.check_latent(self.latent_dim, f"model.{self.transition}")
 
-    def transition_config(self):
-        return getattr(self, self.transition)
+    def to_dict(self) -> dict:
+        """Plain fields, then one table per registered transition (``[model.locally_linear]`` ...)."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sections"}
+        return {**plain, **{name: to_dict(getattr(self, name)) for name in TRANSITIONS}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """The inverse of ``to_dict``; a table must name a registered transition."""
+        data = dict(data)
+        tables = {k: data.pop(k) for k in list(data) if k in TRANSITIONS}
+        for k, v in data.items():
+            if isinstance(v, dict):
+                raise ConfigError(
+                    f"unknown key 'model.{k}'; transition sections: {sorted(TRANSITIONS)} "
+                    "(register a transition of your own before loading a config that uses it)"
+                )
+        cfg = from_dict(cls, data, "model")
+        for name, table in tables.items():
+            cfg.sections[name] = from_dict(TRANSITIONS[name].config_class, table, f"model.{name}")
+        return cfg
 
 
 @dataclass
@@ -131,18 +156,29 @@ class RunConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # the protocol ``evaluate`` uses for this run
 
     def validate(self) -> RunConfig:
         self.model.validate()
         self.train.validate()
+        self.eval.validate()
         return self
 
     def to_dict(self) -> dict:
-        return to_dict(self)
+        return {"model": self.model.to_dict(), "train": to_dict(self.train), "eval": to_dict(self.eval)}
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
-        return from_dict(cls, data)
+        """Build from plain dicts (a run saved before ``[eval]`` existed gets the default protocol)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run config must be a table with [model], [train] and [eval], got {data!r}")
+        data = dict(data)
+        model = data.pop("model", {})
+        if not isinstance(model, dict):
+            raise ConfigError(f"model must be a table of fields, got {model!r}")
+        cfg = from_dict(cls, data)
+        cfg.model = ModelConfig.from_dict(model)
+        return cfg
 
     def with_overrides(self, overrides: list[str]) -> RunConfig:
         """A copy with ``dotted.key=value`` overrides applied and type-checked."""

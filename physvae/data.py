@@ -8,8 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from simulators import Split
-from simulators.errors import ConfigError, DatasetError
+from simulators import ConfigError, DatasetError, Split
 
 IN_MEMORY_BYTES = 1 << 30  # splits below this are read into memory once; larger ones stay memory-mapped
 

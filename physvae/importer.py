@@ -2,7 +2,9 @@
 
 Sources: a NumPy array (or .npy / .npz file) of frames (N, T, H, W[, C]); a folder holding one sub-folder of image
 files per sequence; or a video file (one sequence), or a folder of video files (one sequence each). True states
-are optional; without them the physics metrics are skipped with a note.
+are optional; without them the physics metrics are skipped with a note. The data can declare its physics as a
+generated dataset does: each state column's kind (``simulators.STATE_KINDS``; default: a plain coordinate, probed
+as it is) and units, and per-sequence parameters with names.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
-from simulators.errors import ConfigError, DatasetError
-from simulators.storage import write_dataset
+from simulators import ConfigError, DatasetError, check_kinds, write_dataset
 
 from .nets import SIZES
 
@@ -119,6 +120,58 @@ def resize(frames: np.ndarray, size: int | None) -> np.ndarray:
     return out
 
 
+def _load_array(value, what: str) -> np.ndarray:
+    """An array given as such or as a .npy path, as float64."""
+    if isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.is_file():
+            raise DatasetError(f"{what} file {path} does not exist")
+        value = np.load(path)
+    return np.asarray(value, dtype=np.float64)
+
+
+def _states(states, names, kinds, units, n: int, t: int) -> tuple[np.ndarray, dict]:
+    """States (N, T, D) and their meta.json columns; without states, none (the physics metrics are skipped)."""
+    if states is None:
+        if names or kinds or units:
+            raise ConfigError("state names, kinds or units were given without states (--states FILE)")
+        return np.zeros((n, t, 0)), {"state_names": [], "state_units": [], "state_kinds": []}
+    arr = _load_array(states, "states")
+    if arr.ndim != 3 or arr.shape[:2] != (n, t):
+        raise DatasetError(
+            f"states must have shape (N, T, D) = ({n}, {t}, D) to match the frames, got {arr.shape}"
+        )
+    d = arr.shape[2]
+    names = list(names or [f"s{i}" for i in range(d)])
+    if len(names) != d:
+        raise DatasetError(f"{len(names)} state names for {d} state columns")
+    units = list(units or [""] * d)
+    if len(units) != d:
+        raise DatasetError(f"{len(units)} state units for {d} state columns")
+    kinds = check_kinds(kinds or ["coordinate"] * d, d, "state kinds")
+    return arr, {"state_names": names, "state_units": units, "state_kinds": kinds}
+
+
+def _params(params, names, units, n: int) -> tuple[np.ndarray, dict]:
+    """Per-sequence parameters (N, P) and their meta.json columns."""
+    if params is None:
+        if names or units:
+            raise ConfigError("parameter names or units were given without parameters (--params FILE)")
+        return np.zeros((n, 0)), {"param_names": [], "param_units": []}
+    arr = _load_array(params, "params")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise DatasetError(f"params must have shape (N, P) = ({n}, P) to match the frames, got {arr.shape}")
+    names = list(names or [f"p{i}" for i in range(arr.shape[1])])
+    units = list(units or [""] * arr.shape[1])
+    if len(names) != arr.shape[1] or len(units) != arr.shape[1]:
+        raise DatasetError(
+            f"{len(names)} parameter names and {len(units)} units for {arr.shape[1]} parameters"
+        )
+    return arr, {"param_names": names, "param_units": units}
+
+
 def import_video(
     source,
     out,
@@ -126,6 +179,10 @@ def import_video(
     states=None,
     state_names=None,
     state_units=None,
+    state_kinds=None,
+    params=None,
+    param_names=None,
+    param_units=None,
     dt: float = 1.0,
     size: int | None = None,
     test_fraction: float = 0.2,
@@ -138,25 +195,17 @@ def import_video(
         out: dataset folder to write.
         states: optional true states (N, T, D) (array or .npy path).
         state_names: D names (default: s0, s1, ...); state_units: D units (default: "").
+        state_kinds: D kinds of ``simulators.STATE_KINDS`` (default: "coordinate": probed as it is); an "angle"
+            is probed through its sin and cos.
+        params: optional per-sequence parameters (N, P) (array or .npy path); param_names / param_units: P each.
         dt: time between frames.
         size: frame side to resize to (default: the nearest of 16, 32, 64).
         test_fraction: share of sequences (the last ones) put in the test split.
     """
     frames = resize(to_uint8(load_frames(source)), size)
     n, t = frames.shape[:2]
-    if states is None:
-        states_arr, names = np.zeros((n, t, 0)), []
-    else:
-        states_arr = np.asarray(
-            np.load(states) if isinstance(states, (str, Path)) else states, dtype=np.float64
-        )
-        if states_arr.ndim != 3 or states_arr.shape[:2] != (n, t):
-            raise DatasetError(
-                f"states must have shape (N, T, D) = ({n}, {t}, D) to match the frames, got {states_arr.shape}"
-            )
-        names = list(state_names or [f"s{i}" for i in range(states_arr.shape[2])])
-        if len(names) != states_arr.shape[2]:
-            raise DatasetError(f"{len(names)} state names for {states_arr.shape[2]} state columns")
+    states_arr, state_meta = _states(states, state_names, state_kinds, state_units, n, t)
+    params_arr, param_meta = _params(params, param_names, param_units, n)
     if not 0 < test_fraction < 1:
         raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction}")
     if not dt > 0:
@@ -166,8 +215,7 @@ def import_video(
         raise DatasetError(f"{n} sequence(s) cannot make both a train and a test split")
     split = {"train": slice(0, n - n_test), "test": slice(n - n_test, n)}
     arrays = {
-        k: {"frames": frames[s], "states": states_arr[s], "params": np.zeros((s.stop - s.start, 0))}
-        for k, s in split.items()
+        k: {"frames": frames[s], "states": states_arr[s], "params": params_arr[s]} for k, s in split.items()
     }
     meta = {
         "system": "imported",
@@ -177,9 +225,10 @@ def import_video(
         "n_frames": t,
         "frame_shape": list(frames.shape[2:]),
         "binarized": bool(np.isin(frames, (0, 255)).all()),
-        "state_names": names,
-        "state_units": list(state_units or [""] * len(names)),
-        "param_names": [],
+        **state_meta,
+        **param_meta,
+        "reference_names": [],
+        "reference_units": [],
         "input_names": [],
         "source": str(source) if not isinstance(source, np.ndarray) else "array",
     }

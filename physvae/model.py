@@ -19,15 +19,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from simulators import Dataset
-from simulators.errors import ConfigError
+from simulators import ConfigError, Dataset
 
 from . import gaussian
-from .config import ModelConfig
-from .inference import FrameInference, InferenceRNN
-from .likelihoods import Bernoulli, Gaussian
-from .nets import FrameDecoder, FrameEncoder, n_downsamplings
-from .transitions import TRANSITIONS
+from .nets import n_downsamplings
+from .transitions import Transition
 
 
 @dataclass
@@ -71,24 +67,34 @@ class Posterior:
 
 
 class TemporalVAE(nn.Module):
-    """Frame encoder, inference RNN, transition and decoder; see the module docstring for the model."""
+    """Frame encoder, inference network, transition and decoder; see the module docstring for the model.
 
-    def __init__(self, spec: DataSpec, cfg: ModelConfig):
+    Built from its parts (``physvae.build.build_model`` makes them from a config):
+        spec: the data it models.
+        encoder: frames (N, C, H, W) -> features (N, F).
+        decoder: latents (N, D) -> emission parameters (N, C, H, W).
+        inference: features (B, T, F), mask (B, T) -> evidence mean and std about z_t, (B, T, D) each.
+        transition: p(z_t | z_<t).
+        likelihood: p(x_t | z_t) from the emission parameters.
+    """
+
+    def __init__(
+        self,
+        spec: DataSpec,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        inference: nn.Module,
+        transition: Transition,
+        likelihood: nn.Module,
+    ):
         super().__init__()
-        cfg.validate()
-        self.spec, self.cfg = spec, cfg
-        d = cfg.latent_dim
-        self.encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
-        self.decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d)
-        if cfg.transition == "static":  # the per-frame VAE: q(z_t | x_t) only, whatever model.inference says
-            self.inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
-        else:
-            self.inference = InferenceRNN(
-                cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother"
-            )
-        self.transition = TRANSITIONS[cfg.transition](d, spec.input_dim, cfg.transition_config())
-        bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
-        self.likelihood = Bernoulli() if bernoulli else Gaussian(cfg.obs_std)
+        self.spec = spec
+        self.encoder, self.decoder, self.inference = encoder, decoder, inference
+        self.transition, self.likelihood = transition, likelihood
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         b, t = frames.shape[:2]

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from simulators.errors import ConfigError
+from simulators import ConfigError
 
 SIZES = (16, 32, 64)
 

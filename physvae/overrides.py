@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 
-from simulators.errors import ConfigError
+from simulators import ConfigError
 
 
 def parse_value(text: str):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from simulators.errors import ConfigError
-from simulators.storage import write_json_atomic
+from simulators import ConfigError, write_json_atomic
 
 from . import checkpoint
+from .build import build_model
 from .config import RunConfig
 from .model import DataSpec, TemporalVAE
 
@@ -54,7 +54,7 @@ class Run:
 
     def build_model(self) -> TemporalVAE:
         torch.manual_seed(self.config.train.seed)
-        return TemporalVAE(self.spec, self.config.model).to(self.device)
+        return build_model(self.spec, self.config.model).to(self.device)
 
     def metrics(self) -> list[dict]:
         path = self.path / "metrics.jsonl"

@@ -19,27 +19,18 @@ import torch
 from tqdm import tqdm
 
 import simulators
-from simulators.errors import ConfigError
-from simulators.storage import write_json_atomic, write_text_atomic
+from simulators import ConfigError, write_json_atomic, write_text_atomic
 
 from . import checkpoint
 from .config import RunConfig
 from .data import SequenceDataset
+from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
 from .run import Run
 
 
 class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device is 'cuda' but torch sees no CUDA device")
-    return torch.device(name)
 
 
 def lr_at(cfg, step: int) -> float:
@@ -110,7 +101,13 @@ def fit(
     if resume and run.checkpoint_path.is_file():
         state = checkpoint.load(run.checkpoint_path, device)
         model.load_state_dict(state["model"])
-        optim.load_state_dict(state["optimizer"])
+        try:
+            optim.load_state_dict(state["optimizer"])
+        except ValueError as e:  # the parameters changed shape or number since the checkpoint was written
+            raise ConfigError(
+                f"cannot resume {run_dir}: its checkpoint's optimizer state does not fit this physvae's model "
+                f"({e}); evaluate the run as it is, or train it again"
+            ) from e
         start, before = state["step"], state.get("train_seconds", 0.0)
     _trim_metrics(run_dir / "metrics.jsonl", start)
     amp = (

@@ -2,7 +2,7 @@
 # The main job: set up, then run the quick benchmark suite (CPU when there is no GPU; ~25 min on 2 cores).
 # The suite runs in bench_out/<suite>_<machine>/ (ignored by git; rerunning after a kill skips finished cells),
 # then its reports are published to benchmarks/results/<suite>_<machine>/ and the README's tables are refreshed.
-# SUITE=targets bash scripts/run.sh runs another suite of benchmarks/suites/ the same way.
+# SUITE=targets bash scripts/run.sh runs another built-in suite (physvae/bench/suites/) the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

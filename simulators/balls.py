@@ -74,6 +74,14 @@ class BouncingBalls(System):
         return ["L", "L", "L/T", "L/T"] * self.config.n_balls + ["M L²/T²"]
 
     @property
+    def state_kinds(self) -> list[str]:
+        return ["coordinate", "coordinate", "velocity", "velocity"] * self.config.n_balls + ["energy"]
+
+    @property
+    def param_units(self) -> list[str]:
+        return ["L"] * self.config.n_balls + ["M"] * self.config.n_balls
+
+    @property
     def param_names(self) -> list[str]:
         return [f"radius{i}" for i in range(self.config.n_balls)] + [
             f"mass{i}" for i in range(self.config.n_balls)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,7 +30,9 @@ class DoublePendulum(ODESystem):
     name, config_class = "double_pendulum", DoublePendulumConfig
     state_names = ["theta1", "theta2", "omega1", "omega2", "x1", "y1", "x2", "y2", "energy"]
     state_units = ["rad", "rad", "rad/s", "rad/s", "m", "m", "m", "m", "J"]
+    state_kinds = ["angle", "angle", "velocity", "velocity"] + ["derived"] * 4 + ["energy"]
     param_names = ["m1", "m2", "l1", "l2", "gravity"]
+    param_units = ["kg", "kg", "m", "m", "m/s²"]
     max_step, n_objects = 0.002, 2
 
     def validate(self):
@@ -87,3 +90,9 @@ class DoublePendulum(ODESystem):
             rods=rods,
             rod_width=c.rod_width,
         )
+
+    def ood_config(self):
+        """Both initial angles from above the training range (up to 1 rad further, at most π): higher potential
+        energy than any training start for the default ranges (the OOD test checks the energies)."""
+        hi = max(abs(a) for a in self.config.theta0)
+        return replace(self.config, theta0=(min(hi + 0.5, math.pi), min(hi + 1.0, math.pi)))

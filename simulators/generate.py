@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_json_atomic
 from .checksum import checksum_entry, digest, header_digest, row_bytes
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
 from .render import object_colors, render
-from .storage import SCHEMA_VERSION, array_entry, atomic_folder, write_json_atomic
+from .storage import SCHEMA_VERSION, array_entry, atomic_folder
+from .system import check_kinds
 
 CHUNK_BYTES = 1 << 24  # frame bytes per chunk: bounds worker memory whatever N is
 
@@ -58,6 +60,8 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     }
     if traj.inputs is not None:
         out["inputs"] = traj.inputs
+    if system.reference_names:
+        out["reference"] = system.reference_dynamics(traj.params)
     return out
 
 
@@ -71,6 +75,8 @@ def _array_shapes(config: DatasetConfig, n: int) -> dict[str, tuple[tuple[int, .
     }
     if system.input_names:
         shapes["inputs"] = ((n, t, len(system.input_names)), "float64")
+    if system.reference_names:
+        shapes["reference"] = ((n, len(system.reference_names)), "float64")
     return shapes
 
 
@@ -216,7 +222,11 @@ def _meta(config: DatasetConfig, entries: dict[str, dict[str, dict]]) -> dict:
         "binarized": r.binarize,
         "state_names": system.state_names,
         "state_units": system.state_units,
+        "state_kinds": check_kinds(system.state_kinds, len(system.state_names), f"system {config.system!r}"),
         "param_names": system.param_names,
+        "param_units": system.param_units,
+        "reference_names": list(system.reference_names),
+        "reference_units": list(system.reference_units),
         "input_names": system.input_names,
         "splits": splits,
     }

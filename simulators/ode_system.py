@@ -70,6 +70,3 @@ class ODESystem(System):
 
     def scene(self, traj: Trajectories) -> Scene:
         return self.draw(traj.states, traj.params)
-
-    def ood_config(self):
-        return self.config

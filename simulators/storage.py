@@ -2,11 +2,18 @@
 
 Layout::
 
-    DIR/meta.json                    schema version, full config, Δt, state names and units, shapes, checksums
+    DIR/meta.json                    schema version, full config, Δt, the physics the data declares (below),
+                                     shapes, checksums
     DIR/<split>/frames.npy           (N, T, H, W, C) uint8
     DIR/<split>/states.npy           (N, T, D) float64, the state each frame shows
     DIR/<split>/params.npy           (N, P) float64
     DIR/<split>/inputs.npy           (N, T, U) float64, only for systems with control inputs
+    DIR/<split>/reference.npy        (N, R) float64 reference dynamics, only where the system knows them
+
+The physics a dataset declares (schema 3): ``state_names``, ``state_units`` and ``state_kinds`` (one of
+``simulators.STATE_KINDS`` per column), ``param_names`` and ``param_units``, and ``reference_names`` /
+``reference_units`` naming the columns of ``reference.npy`` (e.g. the small-angle frequency and the damping of
+each sequence). Schema 2 folders are read by filling these in from the system of their config (in memory).
 
 Arrays are opened memory-mapped, so a dataset larger than memory loads lazily.
 """
@@ -19,44 +26,18 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_json_atomic
 from .checksum import file_checksum, verify_file
 from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
-SCHEMA_VERSION = 2  # 2: checksums by blocks of rows (simulators.checksum)
-ARRAYS = ("frames", "states", "params", "inputs")
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file beside it, fsync and a rename, so readers never see
-    half a file (the parent folder is created if needed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # only still there when the write failed
-    return path
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """``write_bytes_atomic`` of ``text`` in UTF-8."""
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_json_atomic(path: str | Path, data) -> Path:
-    """``write_text_atomic`` of ``data`` as indented JSON."""
-    return write_text_atomic(path, json.dumps(data, indent=2))
+SCHEMA_VERSION = 3  # 2: checksums by blocks of rows; 3: state kinds, parameter units, reference dynamics
+ARRAYS = ("frames", "states", "params", "inputs", "reference")
 
 
 @dataclass
@@ -72,6 +53,9 @@ class Split:
         state_names, state_units, param_names, input_names: column names and units.
         dt: time between frames.
         ood: whether this split was drawn from the out-of-distribution config.
+        state_kinds: one of ``STATE_KINDS`` per state column.
+        param_units: units of the parameters.
+        reference: (N, R) float64 reference dynamics per sequence, or None; reference_names/units name them.
     """
 
     name: str
@@ -85,6 +69,11 @@ class Split:
     input_names: list[str]
     dt: float
     ood: bool = False
+    state_kinds: list[str] = field(default_factory=list)
+    param_units: list[str] = field(default_factory=list)
+    reference: np.ndarray | None = None
+    reference_names: list[str] = field(default_factory=list)
+    reference_units: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -112,6 +101,10 @@ class Dataset:
     def state_names(self) -> list[str]:
         return list(self.meta["state_names"])
 
+    @property
+    def state_kinds(self) -> list[str]:
+        return list(self.meta["state_kinds"])
+
     def __getitem__(self, name: str) -> Split:
         if name not in self.meta["splits"]:
             raise DatasetError(f"dataset {self.path} has no split {name!r}; it has {self.split_names}")
@@ -124,7 +117,7 @@ class Dataset:
         arrays = {
             k: _open_array(self.path, info["arrays"][k]) if k in info["arrays"] else None for k in ARRAYS
         }
-        return Split(
+        split = Split(
             name=name,
             **arrays,
             state_names=m["state_names"],
@@ -133,7 +126,14 @@ class Dataset:
             input_names=m["input_names"],
             dt=float(m["dt"]),
             ood=bool(info.get("ood", False)),
+            state_kinds=m["state_kinds"],
+            param_units=m["param_units"],
+            reference_names=m["reference_names"],
+            reference_units=m["reference_units"],
         )
+        if split.reference is None and split.reference_names:  # a schema 2 folder: computed from its params
+            split.reference = self.config.build_system().reference_dynamics(np.asarray(split.params))
+        return split
 
 
 def _open_array(root: Path, entry: dict) -> np.ndarray:
@@ -172,13 +172,30 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
     except json.JSONDecodeError as e:
         raise DatasetError(f"{meta_path} is not valid JSON: {e}") from e
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version == 2:
+        meta = _upgrade_v2(meta)
+    elif version != SCHEMA_VERSION:
         raise DatasetError(
-            f"{meta_path} has schema_version {version!r}; this physvae reads version {SCHEMA_VERSION}"
+            f"{meta_path} has schema_version {version!r}; this physvae reads versions 2 and {SCHEMA_VERSION}"
         )
     if verify:
         verify_checksums(root, meta)
     return Dataset(root, meta)
+
+
+def _upgrade_v2(meta: dict) -> dict:
+    """Schema 2 -> 3 in memory: kinds, units and reference names from the config's system (imported data:
+    every column a plain coordinate, no references). The files stay as they are."""
+    system = DatasetConfig.from_dict(meta["config"]).build_system() if meta.get("config") else None
+    n_states, n_params = len(meta["state_names"]), len(meta["param_names"])
+    return {
+        **meta,
+        "state_kinds": system.state_kinds if system else ["coordinate"] * n_states,
+        "param_units": system.param_units if system else [""] * n_params,
+        "reference_names": list(system.reference_names) if system else [],
+        "reference_units": list(system.reference_units) if system else [],
+        "upgraded_from_schema": 2,
+    }
 
 
 def verify_checksums(root: Path, meta: dict) -> None:

@@ -12,6 +12,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ConfigError
+
+STATE_KINDS = (
+    "angle",  # wrapped angle, rad: read through its sin and cos (the raw value jumps at ±π)
+    "coordinate",  # a position or generalized coordinate
+    "velocity",  # a time derivative of a coordinate: only the dynamics reveal it, one frame does not
+    "derived",  # a function of other columns (sin θ, a bob's x): shown in the frame, not a new degree of freedom
+    "energy",  # a conserved or dissipated energy
+    "other",
+)
+
+
+def check_kinds(kinds: Sequence[str], n: int, where: str) -> list[str]:
+    """Return ``kinds`` as a list if it holds ``n`` entries of STATE_KINDS, else raise ConfigError naming ``where``."""
+    kinds = list(kinds)
+    if len(kinds) != n:
+        raise ConfigError(f"{where}: {len(kinds)} state kinds for {n} state columns")
+    bad = [k for k in kinds if k not in STATE_KINDS]
+    if bad:
+        raise ConfigError(f"{where}: unknown state kind {bad[0]!r}; known kinds: {list(STATE_KINDS)}")
+    return kinds
+
 
 @dataclass(frozen=True)
 class Trajectories:
@@ -78,8 +100,30 @@ class System:
         raise NotImplementedError
 
     @property
+    def state_kinds(self) -> list[str]:
+        """One of STATE_KINDS per state column; evaluation reads angles through sin and cos and probes the rest.
+        Default: every column a plain coordinate."""
+        return ["coordinate"] * len(self.state_names)
+
+    @property
+    def param_units(self) -> list[str]:
+        """Units of the per-sequence parameters (default: unitless)."""
+        return [""] * len(self.param_names)
+
+    @property
     def input_names(self) -> list[str]:
         return []
+
+    reference_names: tuple[
+        str, ...
+    ] = ()  # what ``reference_dynamics`` gives, e.g. ("natural_frequency", "damping")
+    reference_units: tuple[str, ...] = ()
+
+    def reference_dynamics(self, params: np.ndarray) -> np.ndarray:
+        """The true dynamics a learned model should recover, per sequence: params (N, P) -> (N, R) with R =
+        len(reference_names). ``natural_frequency`` is the small-oscillation angular frequency ω₀ (rad per time
+        unit), ``damping`` the γ of ẍ = −ω₀² x − γ ẋ (per time unit). Default: none."""
+        return np.zeros((len(params), 0))
 
     @property
     def n_objects(self) -> int:
@@ -95,5 +139,10 @@ class System:
         raise NotImplementedError
 
     def ood_config(self):
-        """A config whose initial states or parameters lie outside this one's ranges (for an OOD test split)."""
-        raise NotImplementedError
+        """A config whose initial energies (or parameters) lie outside this one's ranges, for an OOD test split.
+
+        Raises ConfigError where a system defines none, so asking for ``--ood`` is an error rather than an
+        in-distribution split marked out of distribution."""
+        raise ConfigError(
+            f"system {self.name!r} defines no out-of-distribution config; drop --ood / ood_splits"
+        )

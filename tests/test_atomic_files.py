@@ -6,7 +6,7 @@ import pytest
 from imageio import v3 as iio
 
 from physvae.viz.preview import save_figure, write_gif
-from simulators.storage import write_bytes_atomic, write_text_atomic
+from simulators import write_bytes_atomic, write_text_atomic
 
 
 def _disk_fails(monkeypatch):

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from physvae.bench import load_suite, run_suite
-from physvae.bench.suite import METRICS
+from physvae.bench.suite import RECORD_COLUMNS, suites_dir
 from physvae.cli import main
+from physvae.evaluation import columns
 from simulators import ConfigError
 
 
@@ -104,7 +105,7 @@ def test_bench_jobs_below_one_is_refused_before_any_work(tmp_path):
 
 
 def _suite_file(tmp_path, **changes):
-    text = (load_suite.__globals__["SUITES_DIR"] / "smoke.toml").read_text()
+    text = suites_dir().joinpath("smoke.toml").read_text()
     for old, new in changes.items():
         text = text.replace(old, new)
     path = tmp_path / "s.toml"
@@ -117,8 +118,11 @@ def _suite_file(tmp_path, **changes):
     [
         ('transition = "gru"', 'transition = "lstm"', "model 'GRU': unknown transition 'lstm'"),
         ('preset = "kvae_box32"', 'preset = "kvae_box64"', "dataset 'box': unknown preset 'kvae_box64'"),
-        ('"recon_mse"', '"fvd"', "unknown metric 'fvd'"),
-        ('"recon_mse"', '"r2_poly"', "metric 'r2_poly' needs poly_probe = true"),
+        ('"recon_mse"', '"fvd"', "no evaluation section gives the column 'fvd'"),
+        ('"recon_mse"', '"r2_poly"', "metric 'r2_poly' needs \\[eval\\] poly_probe = true"),
+        ("poly_probe = false", "poly_probe = 0", "poly_probe must be a bool"),
+        ("eval = {n_context = 3}", "n_context = 3", "'n_context' has moved to eval = {n_context = ...}"),
+        ("[eval]", "[evaluation]", "unknown key 'evaluation'"),
         ("steps = 4", "stepz = 4", "unknown key 'train.stepz'"),
         ("rnn_hidden = 16", 'rnn_hidden = "big"', "model.rnn_hidden must be an integer"),
     ],
@@ -137,4 +141,4 @@ def test_unknown_suite_name():
 def test_every_suite_file_is_valid():
     for name in ("smoke", "quick", "paper", "paper_short", "targets"):
         suite = load_suite(name)
-        assert set(suite.metrics) <= set(METRICS)
+        assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)

@@ -37,18 +37,72 @@ def test_round_trip_generate_write_load(pend_dir):
     for split, n in cfg.splits.items():
         direct = make_chunk(cfg, split, 0, n)
         s = data[split]
-        for name in ("frames", "states", "params", "inputs"):
+        for name in ("frames", "states", "params", "inputs", "reference"):
             np.testing.assert_array_equal(np.asarray(getattr(s, name)), direct[name])
     assert data.config == cfg
     assert data["train"].state_names[:2] == ["theta", "omega"] and data["train"].dt == cfg.dt
     assert data["test_ood"].ood and not data["test"].ood
 
 
-def test_ood_split_lies_outside_training_ranges(pend_dir):
+def _ood_pair(cfg: S.DatasetConfig, tmp_path):
+    cfg.splits, cfg.ood_splits, cfg.n_frames = {"train": 40, "test_ood": 40}, ["test_ood"], 3
+    cfg.render.size = 16
+    return S.load_dataset(S.generate(cfg, tmp_path / "d"))
+
+
+@pytest.mark.parametrize("name", sorted(S.SYSTEMS))
+def test_every_systems_ood_split_starts_above_every_training_energy(name, tmp_path):
+    data = _ood_pair(S.DatasetConfig(system=name), tmp_path)
+    energy = data.state_kinds.index("energy")
+    assert data["test_ood"].ood and not data["train"].ood
+    assert data["test_ood"].states[:, 0, energy].min() > data["train"].states[:, 0, energy].max()
+
+
+@pytest.mark.parametrize("preset", ["dvbf_pendulum16", "dm_pendulum32", "dm_pendulum_colors32", "dm_mass_spring32"])
+def test_presets_ood_split_starts_above_every_training_energy(preset, tmp_path):
+    data = _ood_pair(S.preset(preset), tmp_path)
+    energy = data.state_kinds.index("energy")
+    assert data["test_ood"].states[:, 0, energy].min() > data["train"].states[:, 0, energy].max()
+
+
+def test_a_system_without_an_ood_config_refuses_ood(tmp_path):
+    class _NoOOD(S.MassSpring):
+        name = "test_no_ood"
+
+        def ood_config(self):
+            return S.System.ood_config(self)
+
+    S.register_system(_NoOOD)
+    try:
+        cfg = S.DatasetConfig(system="test_no_ood", splits={"train": 2, "x": 2}, ood_splits=["x"])
+        with pytest.raises(S.ConfigError, match="defines no out-of-distribution config"):
+            S.generate(cfg, tmp_path / "d")
+        assert not (tmp_path / "d").exists()
+    finally:
+        S.SYSTEMS.pop("test_no_ood")
+
+
+def test_the_dataset_declares_its_physics(pend_dir):
     data = S.load_dataset(pend_dir)
-    lo, hi = data.config.params.omega0
-    assert np.all(np.abs(data["train"].states[:, 0, 1]) <= max(-lo, hi))
-    assert np.all(np.abs(data["test_ood"].states[:, 0, 1]) >= max(-lo, hi))
+    split = data["train"]
+    assert split.state_kinds == ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
+    assert split.param_units == ["kg", "m", "m/s²", "1/s"] and split.reference_names == ["natural_frequency", "damping"]
+    g, l, gamma = (np.asarray(split.params)[:, i] for i in (2, 1, 3))
+    np.testing.assert_allclose(split.reference, np.stack([np.sqrt(g / l), gamma], 1))
+
+
+def test_a_schema_2_folder_is_read_with_its_physics_filled_in(pend_dir, tmp_path):
+    d = _copy(pend_dir, tmp_path / "old")
+    meta = json.loads((d / "meta.json").read_text())
+    for key in ("state_kinds", "param_units", "reference_names", "reference_units"):
+        meta.pop(key)
+    for info in meta["splits"].values():
+        info["arrays"].pop("reference")
+    meta["schema_version"] = 2
+    (d / "meta.json").write_text(json.dumps(meta))
+    old, new = S.load_dataset(d), S.load_dataset(pend_dir)
+    assert old.meta["upgraded_from_schema"] == 2 and old.state_kinds == new.state_kinds
+    np.testing.assert_array_equal(old["test"].reference, new["test"].reference)
 
 
 def test_dataset_config_round_trip():
@@ -124,7 +178,7 @@ def test_other_schema_version_is_refused(pend_dir, tmp_path):
     meta = json.loads((d / "meta.json").read_text())
     meta["schema_version"] = 99
     (d / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(S.DatasetError, match="schema_version 99"):
+    with pytest.raises(S.DatasetError, match="schema_version 99; this physvae reads versions 2 and 3"):
         S.load_dataset(d)
 
 

@@ -5,7 +5,7 @@ import torch
 from physvae.metrics import frames as fm
 from physvae.metrics.dynamics import modes, oscillation
 from physvae.metrics.intrinsic import pca_dimension, two_nn
-from physvae.metrics.probe import linear_probe, poly_probe
+from physvae.metrics.probe import linear_probe, poly_probe, probe_targets
 
 from .problems import damped_oscillator_map
 
@@ -58,11 +58,19 @@ def test_linear_probe_is_one_on_a_linear_transform_and_zero_on_noise():
     assert all(abs(v) < 0.05 for v in noise.r2.values())
 
 
-def test_linear_probe_skips_the_wrapped_angle():
+def test_probe_targets_read_angles_through_sin_and_cos_and_keep_every_other_column():
     rng = np.random.default_rng(0)
-    s = rng.normal(size=(20, 5, 2))
-    r = linear_probe(s, s, s, s, ["theta", "omega"])
-    assert list(r.r2) == ["omega"]
+    s = rng.uniform(-3, 3, size=(4, 5, 3))
+    y, names = probe_targets(s, ["phi", "phi_dot", "e"], ["angle", "velocity", "energy"])
+    assert names == ["sin_phi", "cos_phi", "phi_dot", "e"]
+    np.testing.assert_array_equal(y, np.stack([np.sin(s[..., 0]), np.cos(s[..., 0]), s[..., 1], s[..., 2]], -1))
+    # a column named like a pendulum angle is not an angle unless the data says so: nothing is dropped
+    _, plain = probe_targets(s, ["theta", "theta_dot", "sin_theta"], None)
+    assert plain == ["theta", "theta_dot", "sin_theta"]
+    # an angle whose sin and cos the data already holds is probed through those columns, in their place
+    both = np.concatenate([s[..., :1], np.sin(s[..., :1]), np.cos(s[..., :1])], -1)
+    _, named = probe_targets(both, ["q", "sin_q", "cos_q"], ["angle", "derived", "derived"])
+    assert named == ["sin_q", "cos_q"]
 
 
 def test_poly_probe_recovers_a_quadratic_state():

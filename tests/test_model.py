@@ -6,7 +6,7 @@ import torch
 
 import physvae
 import simulators as S
-from physvae import ModelConfig, TemporalVAE
+from physvae import ModelConfig, build_model
 from physvae.data import SequenceDataset
 from physvae.model import DataSpec
 from physvae.transitions import TRANSITIONS
@@ -28,7 +28,7 @@ SPEC = DataSpec(size=16, channels=1, input_dim=1, dt=0.1, binarized=False, state
 def test_gradcheck_through_one_elbo_in_float64(name):
     """Gradients of the loss (ELBO and prediction term) with respect to the frames and to every transition parameter, by finite differences."""
     torch.manual_seed(0)
-    model = TemporalVAE(SPEC, _tiny(name)).double()
+    model = build_model(SPEC, _tiny(name)).double()
     inputs = torch.randn(1, 3, 1, dtype=torch.float64)
     names = [n for n, p in model.transition.named_parameters() if p.requires_grad]
     params = tuple(model.transition.get_parameter(n).detach().clone().requires_grad_() for n in names)
@@ -49,7 +49,7 @@ def test_each_transition_overfits_one_small_batch(name, pend16):
     data = SequenceDataset(S.load_dataset(pend16)["train"])
     batch = data.batch(np.arange(4))
     cfg = ModelConfig(transition=name, latent_dim=4, channels=8, features=32, rnn_hidden=32)
-    model = TemporalVAE(DataSpec.from_dataset(S.load_dataset(pend16)), cfg)
+    model = build_model(DataSpec.from_dataset(S.load_dataset(pend16)), cfg)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(60):
@@ -63,7 +63,7 @@ def test_each_transition_overfits_one_small_batch(name, pend16):
 
 def test_hidden_frames_are_filled_by_the_transition_alone():
     torch.manual_seed(0)
-    model = TemporalVAE(SPEC, _tiny("locally_linear")).eval()
+    model = build_model(SPEC, _tiny("locally_linear")).eval()
     frames = torch.rand(2, 5, 1, 16, 16)
     mask = torch.ones(2, 5)
     mask[:, 2:] = 0
@@ -76,7 +76,7 @@ def test_hidden_frames_are_filled_by_the_transition_alone():
 
 
 def test_predict_extends_past_the_training_length():
-    model = TemporalVAE(SPEC, _tiny("neural_ode")).eval()
+    model = build_model(SPEC, _tiny("neural_ode")).eval()
     frames, z = model.predict(
         torch.rand(2, 4, 1, 16, 16), n_context=4, horizon=30, inputs=torch.zeros(2, 34, 1)
     )
@@ -87,7 +87,7 @@ def test_predict_extends_past_the_training_length():
 @pytest.mark.parametrize("name", ["locally_linear", "gru"])
 def test_prediction_term_is_the_likelihood_of_predict_and_depends_on_the_future_only(name):
     torch.manual_seed(0)
-    model = TemporalVAE(SPEC, _tiny(name)).double().eval()
+    model = build_model(SPEC, _tiny(name)).double().eval()
     frames, inputs = (
         torch.rand(2, 6, 1, 16, 16, dtype=torch.float64),
         torch.randn(2, 6, 1, dtype=torch.float64),
@@ -134,20 +134,20 @@ def test_bad_data_inputs(pend16, tmp_path):
     with pytest.raises(S.ConfigError, match="24×24 is not supported"):
         DataSpec.from_dataset(S.load_dataset(odd))
     with pytest.raises(S.ConfigError, match="unknown transition 'spring'"):
-        TemporalVAE(SPEC, ModelConfig(transition="spring"))
+        build_model(SPEC, ModelConfig(transition="spring"))
     with pytest.raises(S.ConfigError, match="even latent_dim"):
-        TemporalVAE(SPEC, ModelConfig(transition="neural_ode", latent_dim=3))
+        build_model(SPEC, ModelConfig(transition="neural_ode", latent_dim=3))
 
 
 def test_likelihood_follows_the_data(box32, pend16):
     assert isinstance(
-        TemporalVAE(
+        build_model(
             DataSpec.from_dataset(S.load_dataset(box32)), _tiny("static", likelihood="auto")
         ).likelihood,
         physvae.likelihoods.Bernoulli,
     )
     assert isinstance(
-        TemporalVAE(
+        build_model(
             DataSpec.from_dataset(S.load_dataset(pend16)), _tiny("static", likelihood="auto")
         ).likelihood,
         physvae.likelihoods.Gaussian,
@@ -157,7 +157,7 @@ def test_likelihood_follows_the_data(box32, pend16):
 def test_static_model_sees_one_frame_only():
     """The per-frame baseline: changing other frames never moves z_t (else velocity would leak into it)."""
     torch.manual_seed(0)
-    model = TemporalVAE(SPEC, _tiny("static")).eval()
+    model = build_model(SPEC, _tiny("static")).eval()
     frames = torch.rand(1, 5, 1, 16, 16)
     other = frames.clone()
     other[:, [0, 1, 3, 4]] = torch.rand(1, 4, 1, 16, 16)

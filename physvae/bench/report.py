@@ -7,60 +7,30 @@ import io
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from simulators import write_json_atomic, write_text_atomic
 
-from simulators.storage import write_json_atomic, write_text_atomic  # noqa: E402
-
-from ..viz.preview import save_figure  # noqa: E402
-
-ANCHORS = {  # preset -> [(label, {column: published value})], from shared/REFERENCE.md
-    "dvbf_pendulum16": [
-        (
-            "DVBF-LL (Karl et al. 2017, with controls)",
-            {"r2_linear.sin_theta": 0.961, "r2_linear.cos_theta": 0.982, "r2_linear.omega": 0.916},
-        ),
-        (
-            "DKF (Karl et al. 2017)",
-            {"r2_linear.sin_theta": 0.929, "r2_linear.cos_theta": 0.979, "r2_linear.omega": 0.035},
-        ),
-    ],
-}
-IMPUTATION_KEYS = (("drop", "0.5"), ("gap", "5"), ("baseline_consecutive_hamming",))
-
-
-def _get(record: dict, dotted: str):
-    node = record
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
+from ..evaluation import columns
+from ..viz.preview import figure, save_figure
+from .anchors import anchors
 
 
 def flatten(record: dict, suite_metrics: list[str]) -> dict[str, float]:
-    """The numbers a table shows for one cell: {column: value}; per-variable R² become one column each."""
-    from .suite import METRICS
+    """The numbers a table shows for one cell: {column: value}; per-variable R² become one column each.
 
+    Each column is flattened by the evaluation section that gives it; ``train_seconds`` comes from the record."""
     row: dict[str, float] = {}
+    given = columns()
     for name in suite_metrics:
-        path = METRICS[name]
-        value = _get(record, path) if path == "train_seconds" else _get(record["metrics"], path)
-        if name == "imputation" and isinstance(value, dict):
-            metric = value.get("metric", "")
-            for keys in IMPUTATION_KEYS:
-                v = value
-                for k in keys:
-                    v = v.get(k) if isinstance(v, dict) else None
-                if v is not None:
-                    row[f"imputation_{metric}." + "_".join(keys)] = float(v)
-        elif isinstance(value, dict):
-            row.update({f"{name}.{k}": float(v) for k, v in value.items()})
-        elif value is not None:
-            row[name] = float(value)
+        if name not in given:
+            if record.get(name) is not None:
+                row[name] = float(record[name])
+            continue
+        section = given[name]
+        output = record["metrics"].get(section.name)
+        if isinstance(output, dict):
+            row.update(section().table(output, name))
     return row
 
 
@@ -102,7 +72,7 @@ def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
                 for c in columns
             ]
             out.append(f"| {model} | {len(rs)} | " + " | ".join(cells) + " |")
-        for label, values in ANCHORS.get(preset, []):
+        for label, values in anchors(preset):
             cells = [f"*{values[c]:.3f}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
         device = recs[0]["device"]
@@ -119,11 +89,11 @@ def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
 def comparison_figure(suite, records: list[dict], path: Path) -> Path:
     """Grouped bars of linear-probe R² per state variable, one panel per dataset."""
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.2), squeeze=False)
+    fig, axes = figure(1, len(datasets), (5.5 * len(datasets), 3.2))
     for ax, dataset in zip(axes[0], datasets):
         recs = [r for r in records if r["dataset"] == dataset]
         models = list(dict.fromkeys(r["model"] for r in recs))
-        names = list(recs[0]["metrics"]["physics"]["linear"]["r2"])
+        names = list(recs[0]["metrics"]["physics"].get("linear", {}).get("r2", {}))
         width = 0.8 / len(models)
         for i, m in enumerate(models):
             vals = [

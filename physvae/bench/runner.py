@@ -23,14 +23,13 @@ from pathlib import Path
 import torch
 
 import simulators
-from simulators import DatasetConfig, DatasetError
-from simulators.errors import ConfigError
-from simulators.storage import write_json_atomic
+from simulators import ConfigError, DatasetConfig, DatasetError, write_json_atomic
 
 from .. import __version__
-from ..evaluate import EvalConfig, evaluate
+from ..devices import resolve_device
+from ..evaluate import evaluate
 from ..overrides import apply_overrides
-from ..train import fit, resolve_device
+from ..train import fit
 from .report import write_report
 from .suite import DatasetEntry, ModelEntry, Suite
 
@@ -110,14 +109,14 @@ def run_cell(
     else:
         run = fit(cfg, run_dir, resume=(run_dir / "config.toml").is_file(), progress=False)
     train_seconds = run.summary()["train_seconds"]  # summed over the sessions of a resumed cell
-    ecfg = EvalConfig(
-        n_context=cell.dataset.n_context,
-        horizon=cell.dataset.horizon,
-        poly_probe=suite.poly_probe,
-        seed=cell.seed,
-    )
     metrics = evaluate(
-        run, data_dir, run_dir / "eval", ecfg, figures=cell.seed == suite.seeds[0], predict_data=eval_dir
+        run,
+        data_dir,
+        run_dir / "eval",
+        cfg.eval,
+        figures=cell.seed == suite.seeds[0],
+        predict_data=eval_dir,
+        device=str(resolve_device(device)),
     )
     record = {
         "suite": suite.name,

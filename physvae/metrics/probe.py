@@ -6,7 +6,9 @@ Protocols:
     poly — SyMetric-style (Botev et al. 2021): drop latents whose mean posterior variance ≥ 0.5, standardize,
         Lasso on polynomial features of rising degree (1..5) until R² > 0.9, alpha by 2-fold CV over
         logspace(−4, −0.5, 10); fit on train, scored on test.
-Angles are probed as sin and cos (the raw wrapped angle is discontinuous); ``probe_columns`` picks the columns.
+Targets come from the dataset's declared state kinds (``probe_targets``): a column of kind "angle" is probed
+through its sin and cos (the raw wrapped angle jumps at ±π); every other column is probed as it is, so no state
+column is ever dropped.
 """
 
 from __future__ import annotations
@@ -22,12 +24,26 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-SKIPPED_PREFIX = "theta"  # wrapped angles (theta, theta1, ...): probed through sin and cos columns
 
+def probe_targets(states: np.ndarray, names: list[str], kinds: list[str] | None = None):
+    """What a probe reads from latents: states (..., S) -> targets (..., K) and their K names.
 
-def probe_columns(state_names: list[str]) -> list[int]:
-    """Indices of the state columns a probe scores."""
-    return [i for i, n in enumerate(state_names) if not n.startswith(SKIPPED_PREFIX)]
+    An "angle" column becomes ``sin_<name>`` and ``cos_<name>``, unless the data already holds columns of those
+    names (the same quantities, then probed in their own place); every other column is kept as it is.
+    Without kinds every column is a plain coordinate.
+    """
+    kinds = list(kinds or ["coordinate"] * len(names))
+    if len(kinds) != len(names) or states.shape[-1] != len(names):
+        raise ValueError(f"{len(names)} state names and {len(kinds)} kinds for {states.shape[-1]} state columns")
+    cols, out = [], []
+    for i, (name, kind) in enumerate(zip(names, kinds)):
+        if kind != "angle":
+            cols.append(states[..., i]), out.append(name)
+            continue
+        for f, label in ((np.sin, f"sin_{name}"), (np.cos, f"cos_{name}")):
+            if label not in names:
+                cols.append(f(states[..., i])), out.append(label)
+    return np.stack(cols, axis=-1) if cols else states[..., :0], out
 
 
 @dataclass
@@ -52,22 +68,22 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
-def linear_probe(z_train, s_train, z_test, s_test, state_names: list[str]) -> ProbeResult:
-    """OLS from latents (N, T, D) to states (N, T, S), fit on train, R² on test per column of ``probe_columns``."""
-    cols = probe_columns(state_names)
-    reg = LinearRegression().fit(_flat(z_train), _flat(s_train)[:, cols])
+def linear_probe(z_train, y_train, z_test, y_test, names: list[str]) -> ProbeResult:
+    """OLS from latents (N, T, D) to targets (N, T, K) (see ``probe_targets``), fit on train, R² on test per
+    target."""
+    reg = LinearRegression().fit(_flat(z_train), _flat(y_train))
     pred = reg.predict(_flat(z_test))
-    truth = _flat(s_test)[:, cols]
-    r2 = {state_names[c]: float(r2_score(truth[:, j], pred[:, j])) for j, c in enumerate(cols)}
+    truth = _flat(y_test)
+    r2 = {n: float(r2_score(truth[:, j], pred[:, j])) for j, n in enumerate(names)}
     return ProbeResult(r2=r2, protocol="linear", kept_latents=z_train.shape[-1])
 
 
 def poly_probe(
     z_train,
-    s_train,
+    y_train,
     z_test,
-    s_test,
-    state_names,
+    y_test,
+    names,
     var_train=None,
     max_degree: int = 5,
     max_features: int = 2000,
@@ -82,9 +98,8 @@ def poly_probe(
         keep = _flat(var_train).mean(0) < 0.5
         if not keep.any():
             keep[:] = True
-    cols = probe_columns(state_names)
     x_tr, x_te = _flat(z_train)[:, keep], _flat(z_test)[:, keep]
-    y_tr, y_te = _flat(s_train)[:, cols], _flat(s_test)[:, cols]
+    y_tr, y_te = _flat(y_train), _flat(y_test)
     y_mean, y_std = y_tr.mean(0), y_tr.std(0) + 1e-12
     best = None
     for degree in range(1, max_degree + 1):
@@ -92,13 +107,13 @@ def poly_probe(
             break
         pred = (
             np.stack(
-                [_lasso(degree, x_tr, (y_tr[:, j] - y_mean[j]) / y_std[j], x_te) for j in range(len(cols))],
+                [_lasso(degree, x_tr, (y_tr[:, j] - y_mean[j]) / y_std[j], x_te) for j in range(len(names))],
                 axis=1,
             )
             * y_std
             + y_mean
         )
-        r2 = {state_names[c]: float(r2_score(y_te[:, j], pred[:, j])) for j, c in enumerate(cols)}
+        r2 = {n: float(r2_score(y_te[:, j], pred[:, j])) for j, n in enumerate(names)}
         best = ProbeResult(r2=r2, protocol="poly_lasso", degree=degree, kept_latents=int(keep.sum()))
         if min(r2.values()) > 0.9:
             break

@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 
+@dataclass
+class LinearMaps:
+    """What a (locally) linear transition does around a set of latents, for the dynamics read-out.
+
+    Attributes:
+        mean_map: (D, D) the usage-weighted one-step map.
+        maps: (K, D, D) the maps it mixes (K = 1 for a single linear map).
+        usage: (K,) how much each is used over the latents, summing to 1.
+    """
+
+    mean_map: torch.Tensor
+    maps: torch.Tensor
+    usage: torch.Tensor
+
+
 class Transition(nn.Module):
     """Parameterizes p(z_t | z_<t, u_<t) as a diagonal Gaussian, one step at a time.
 
-    Subclasses implement ``step``; recurrent ones also ``init_state``. Tensors are batch-major: z (B, D),
-    u (B, U), rollouts (B, T, D).
+    A subclass sets ``name`` (its registry key and its config section, ``model.<name>``) and ``config_class``
+    (a dataclass with a ``validate(where)`` method), and implements ``step``; recurrent ones also ``init_state``.
+    The constructor signature is ``(latent_dim, input_dim, config)``. Tensors are batch-major: z (B, D),
+    u (B, U), rollouts (B, T, D). Transitions that learn process noise hold a ``ProcessNoise`` module.
     """
 
-    def __init__(self, latent_dim: int, input_dim: int = 0, init_noise: float = 0.05):
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type]
+    per_frame_inference: ClassVar[bool] = False  # True: q(z_t | x_t) from frame t alone (the per-frame VAE)
+
+    def __init__(self, latent_dim: int, input_dim: int = 0):
         super().__init__()
         self.latent_dim, self.input_dim = latent_dim, input_dim
-        self.log_noise = nn.Parameter(torch.full((latent_dim,), math.log(init_noise)))
-
-    def noise(self) -> torch.Tensor:
-        """Process-noise standard deviation (D,), at least 1e-3."""
-        return self.log_noise.clamp(min=math.log(1e-3)).exp()
 
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype = torch.float32) -> Any:
         """What one pass (an inference sweep or a rollout) carries from step to step: a recurrent transition's
@@ -48,6 +64,15 @@ class Transition(nn.Module):
             out.append(z)
         return torch.stack(out, dim=1)
 
+    def linear_maps(self, z: torch.Tensor) -> LinearMaps | None:
+        """The one-step linear maps used around latents z (N, D), for the eigen-analysis of the learned dynamics;
+        None where the transition is not (locally) linear."""
+        return None
+
+    def vector_field(self, z: torch.Tensor) -> torch.Tensor | None:
+        """dz/dt (N, D) at latents z (N, D) with no control, for continuous-time transitions; else None."""
+        return None
+
     @property
     def nfe(self) -> int:
         """Vector-field evaluations since the last ``reset_nfe`` (0 for discrete transitions)."""
@@ -55,3 +80,10 @@ class Transition(nn.Module):
 
     def reset_nfe(self) -> None:
         pass
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Runs saved before process noise was a module of its own kept it as ``log_noise`` on every transition.
+        old = state_dict.pop(prefix + "log_noise", None)
+        if old is not None and isinstance(getattr(self, "process_noise", None), nn.Module):
+            state_dict.setdefault(prefix + "process_noise.log_std", old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from simulators import integer
+
 from .base import Transition
 
 
@@ -16,16 +18,19 @@ class GRUPriorConfig:
 
     hidden: int = 64  # GRU state size
 
+    def validate(self, where: str = "gru") -> None:
+        integer(f"{where}.hidden", self.hidden, minimum=1)
+
 
 class GRUPrior(Transition):
     """p(z_t | z_<t) = N(μ(h_t), σ(h_t)²), h_t = GRU([z_{t−1}, u_{t−1}], h_{t−1})."""
 
-    config_class = GRUPriorConfig
+    name, config_class = "gru", GRUPriorConfig
 
     def __init__(self, latent_dim: int, input_dim: int = 0, config: GRUPriorConfig | None = None):
         cfg = config or GRUPriorConfig()
+        cfg.validate()
         super().__init__(latent_dim, input_dim)
-        self.log_noise.requires_grad_(False)
         self.cell = nn.GRUCell(latent_dim + input_dim, cfg.hidden)
         self.head = nn.Linear(cfg.hidden, 2 * latent_dim)
         self.hidden = cfg.hidden

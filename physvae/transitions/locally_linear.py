@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import Transition
+from simulators import integer, non_negative, positive
+
+from .base import LinearMaps, Transition
+from .noise import ProcessNoise
 
 
 @dataclass
@@ -19,6 +22,13 @@ class LocallyLinearConfig:
     init_scale: float = 0.01  # A_k start at I + init_scale · N(0, 1): an untrained model is stable
     init_noise: float = 0.05  # initial process-noise std
     max_norm: float = 0.0  # > 0: each A_k scaled to spectral norm ≤ max_norm (so is every mixture A(z))
+
+    def validate(self, where: str = "locally_linear") -> None:
+        integer(f"{where}.regimes", self.regimes, minimum=1)
+        integer(f"{where}.hidden", self.hidden, minimum=1)
+        non_negative(f"{where}.init_scale", self.init_scale)
+        positive(f"{where}.init_noise", self.init_noise)
+        non_negative(f"{where}.max_norm", self.max_norm)
 
 
 def bound_norm(W: torch.Tensor, max_norm: float) -> torch.Tensor:
@@ -36,11 +46,13 @@ class LocallyLinear(Transition):
     (ρ ≤ 1: the linear part never expands; a damped system needs no more).
     """
 
-    config_class = LocallyLinearConfig
+    name, config_class = "locally_linear", LocallyLinearConfig
 
     def __init__(self, latent_dim: int, input_dim: int = 0, config: LocallyLinearConfig | None = None):
         cfg = config or LocallyLinearConfig()
-        super().__init__(latent_dim, input_dim, cfg.init_noise)
+        cfg.validate()
+        super().__init__(latent_dim, input_dim)
+        self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
         k, d = cfg.regimes, latent_dim
         self.A = nn.Parameter(torch.eye(d).expand(k, d, d) + cfg.init_scale * torch.randn(k, d, d))
         self.B = nn.Parameter(torch.zeros(k, d, max(input_dim, 1)))
@@ -74,4 +86,8 @@ class LocallyLinear(Transition):
         mean = torch.einsum("bk,kij,bj->bi", alpha, maps, z) + self.c
         if u is not None and self.input_dim:
             mean = mean + torch.einsum("bk,kij,bj->bi", alpha, self.B, u)
-        return mean, self.noise().expand_as(mean), state
+        return mean, self.process_noise().expand_as(mean), state
+
+    def linear_maps(self, z: torch.Tensor) -> LinearMaps:
+        """A(z) averaged over latents z (N, D), the K maps and their mean weights α."""
+        return LinearMaps(self.matrices(z).mean(0), self.maps(), self.weights(z).mean(0))

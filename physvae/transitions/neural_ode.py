@@ -8,9 +8,10 @@ import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
-from simulators.errors import ConfigError
+from simulators import ConfigError, integer, non_negative, positive
 
 from .base import Transition
+from .noise import ProcessNoise
 
 FIXED_STEP = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
 ADAPTIVE = ("dopri5", "dopri8", "bosh3", "adaptive_heun", "fehlberg2")
@@ -34,6 +35,23 @@ class NeuralODEConfig:
     max_steps: int = 1000  # adaptive solvers: steps allowed per frame interval before SolverStalled
     adjoint: bool = False  # backpropagate with the adjoint method (memory O(1) in the steps)
     init_noise: float = 0.05  # initial process-noise std
+
+    def validate(self, where: str = "neural_ode") -> None:
+        if self.order not in (1, 2):
+            raise ConfigError(f"{where}.order must be 1 or 2, got {self.order!r}")
+        if self.solver not in FIXED_STEP + ADAPTIVE:
+            raise ConfigError(f"{where}.solver must be one of {FIXED_STEP + ADAPTIVE}, got {self.solver!r}")
+        integer(f"{where}.hidden", self.hidden, minimum=1)
+        integer(f"{where}.layers", self.layers, minimum=0)
+        integer(f"{where}.substeps", self.substeps, minimum=1)
+        integer(f"{where}.max_steps", self.max_steps, minimum=1)
+        positive(f"{where}.rtol", self.rtol)
+        non_negative(f"{where}.atol", self.atol)
+        positive(f"{where}.init_noise", self.init_noise)
+
+    def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
+        if self.order == 2 and latent_dim % 2:
+            raise ConfigError(f"{where}.order 2 needs an even latent_dim, got {latent_dim}")
 
 
 class VectorField(nn.Module):
@@ -64,17 +82,14 @@ class VectorField(nn.Module):
 class NeuralODE(Transition):
     """p(z_t | z_{t−1}) = N(φ_Δt(z_{t−1}), diag σ²), φ the flow of ż = f_θ(z, u_{t−1}); σ learned."""
 
-    config_class = NeuralODEConfig
+    name, config_class = "neural_ode", NeuralODEConfig
 
     def __init__(self, latent_dim: int, input_dim: int = 0, config: NeuralODEConfig | None = None):
         cfg = config or NeuralODEConfig()
-        if cfg.order not in (1, 2):
-            raise ConfigError(f"neural_ode.order must be 1 or 2, got {cfg.order}")
-        if cfg.order == 2 and latent_dim % 2:
-            raise ConfigError(f"neural_ode.order 2 needs an even latent_dim, got {latent_dim}")
-        if cfg.solver not in FIXED_STEP + ADAPTIVE:
-            raise ConfigError(f"neural_ode.solver must be one of {FIXED_STEP + ADAPTIVE}, got {cfg.solver!r}")
-        super().__init__(latent_dim, input_dim, cfg.init_noise)
+        cfg.validate()
+        cfg.check_latent(latent_dim)
+        super().__init__(latent_dim, input_dim)
+        self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
         self.cfg = cfg
         self.func = VectorField(latent_dim, input_dim, cfg)
 
@@ -103,7 +118,7 @@ class NeuralODE(Transition):
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None
         mean = self.flow(z, torch.tensor([0.0, dt]))[-1]
-        return mean, self.noise().expand_as(mean), state
+        return mean, self.process_noise().expand_as(mean), state
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
         if u is not None and self.input_dim:
@@ -111,6 +126,13 @@ class NeuralODE(Transition):
         self.func.u = None
         times = torch.arange(n_steps + 1, dtype=z0.dtype) * dt
         return self.flow(z0, times)[1:].transpose(0, 1)  # (T, B, D) -> (B, T, D)
+
+    def vector_field(self, z: torch.Tensor) -> torch.Tensor:
+        """dz/dt (N, D) at z (N, D) with zero control."""
+        self.func.u = (
+            torch.zeros(len(z), self.input_dim, device=z.device, dtype=z.dtype) if self.input_dim else None
+        )
+        return self.func(torch.zeros((), device=z.device), z)
 
     @property
     def nfe(self) -> int:

@@ -13,18 +13,21 @@ from .base import Transition
 class StaticConfig:
     """No parameters: the prior is fixed."""
 
+    def validate(self, where: str = "static") -> None:
+        pass
+
 
 class Static(Transition):
     """p(z_t | z_<t) = N(0, I): a per-frame VAE, which cannot know velocities (only what one frame shows).
 
-    TemporalVAE pairs it with per-frame inference q(z_t | x_t), so no neighbouring frame reaches z_t either.
+    ``per_frame_inference`` pairs it with q(z_t | x_t), so no neighbouring frame reaches z_t either.
     """
 
-    config_class = StaticConfig
+    name, config_class = "static", StaticConfig
+    per_frame_inference = True
 
     def __init__(self, latent_dim: int, input_dim: int = 0, config: StaticConfig | None = None):
         super().__init__(latent_dim, input_dim)
-        self.log_noise.requires_grad_(False)
 
     def step(self, z, state, dt, u):
         return torch.zeros_like(z), torch.ones_like(z), state

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LinearRegression
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.linear_model import LinearRegression  # noqa: E402
-
-from ..data import SequenceDataset  # noqa: E402
-from ..metrics.probe import probe_columns  # noqa: E402
-from ..transitions import LocallyLinear, NeuralODE  # noqa: E402
-from .preview import frames_to_rgb, save_figure, side_by_side, write_gif  # noqa: E402
+from ..data import SequenceDataset
+from ..metrics.probe import probe_targets
+from .preview import figure, frames_to_rgb, save_figure, side_by_side, write_gif
 
 
 def video(model, split, cfg, path: Path, n: int = 4) -> Path:
     """GIF: for n test sequences, truth | reconstruction | prediction (after n_context frames) side by side."""
-    b = SequenceDataset(split).batch(np.arange(min(n, len(split))))
+    b = SequenceDataset(split).batch(np.arange(min(n, len(split)))).to(model.device)
     with torch.no_grad():
         rec, _ = model.reconstruct(b.frames, None, b.inputs)
         pred, _ = model.predict(b.frames, cfg.n_context, b.frames.shape[1] - cfg.n_context, b.inputs)
-    to_u8 = lambda x: (x.clamp(0, 1) * 255).byte().permute(0, 1, 3, 4, 2).numpy()  # noqa: E731
+    to_u8 = lambda x: (x.clamp(0, 1) * 255).byte().permute(0, 1, 3, 4, 2).cpu().numpy()  # noqa: E731
     scale = max(1, 64 // split.frames.shape[2])
     rows = [
         side_by_side(frames_to_rgb(np.stack([to_u8(v)[i] for v in (b.frames, rec, pred)]), scale))
@@ -35,23 +30,24 @@ def video(model, split, cfg, path: Path, n: int = 4) -> Path:
     return write_gif(path, np.concatenate([x for r in rows for x in (r, gap)][:-1], axis=1), fps=8)
 
 
-def state_scatter(lat, state_names, r2: dict, path: Path) -> Path:
-    """True state vs its linear read-out from the latents, one panel per probed variable, R² in the title."""
-    cols = probe_columns(state_names)
-    z, s = lat.z.reshape(-1, lat.z.shape[-1]), lat.states.reshape(-1, lat.states.shape[-1])
-    pred = LinearRegression().fit(z, s[:, cols]).predict(z)
-    fig, axes = plt.subplots(1, len(cols), figsize=(2.6 * len(cols), 2.6), squeeze=False)
-    for j, c in enumerate(cols):
+def state_scatter(lat, split, r2: dict, path: Path) -> Path:
+    """True state vs its linear read-out from the latents, one panel per probe target, R² in the title."""
+    y, names = probe_targets(lat.states, split.state_names, split.state_kinds)
+    z, y = lat.z.reshape(-1, lat.z.shape[-1]), y.reshape(-1, y.shape[-1])
+    pred = LinearRegression().fit(z, y).predict(z)
+    fig, axes = figure(1, len(names), (2.6 * len(names), 2.6))
+    for j, name in enumerate(names):
         ax = axes[0, j]
-        ax.scatter(s[:, c], pred[:, j], s=2, alpha=0.3)
-        ax.set_title(f"{state_names[c]}  R²={r2.get(state_names[c], float('nan')):.3f}", fontsize=8)
+        ax.scatter(y[:, j], pred[:, j], s=2, alpha=0.3)
+        ax.set_title(f"{name}  R²={r2.get(name, float('nan')):.3f}", fontsize=8)
         ax.set_xlabel("true", fontsize=7), ax.set_ylabel("from latents", fontsize=7)
     return save_figure(fig, path)
 
 
 def prediction_curves(pred: dict, path: Path) -> Path:
     """MSE, PSNR and SSIM against the prediction step."""
-    fig, axes = plt.subplots(1, 3, figsize=(9, 2.6))
+    fig, axes = figure(1, 3, (9, 2.6))
+    axes = axes[0]
     for ax, key in zip(axes, ("mse_curve", "psnr_curve", "ssim_curve")):
         ax.plot(np.arange(1, len(pred[key]) + 1), pred[key])
         ax.set_xlabel("frames after the context"), ax.set_title(key.replace("_curve", "").upper())
@@ -60,14 +56,17 @@ def prediction_curves(pred: dict, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def phase_portrait(model, lat, state_names, path: Path) -> Path:
-    """Latent trajectories in their two leading principal components, coloured by a true state variable; for a
-    neural ODE, the learned vector field (with zero control) projected on the same plane."""
+def phase_portrait(model, lat, split, path: Path) -> Path:
+    """Latent trajectories in their two leading principal components, coloured by a true state variable (the
+    first velocity the data declares, else its first column); for a continuous-time transition, its vector field
+    (with zero control) projected on the same plane."""
     z = lat.z.reshape(-1, lat.z.shape[-1])
     pca = PCA(n_components=min(2, z.shape[1])).fit(z)
-    colour = "omega" if "omega" in state_names else state_names[0]
-    c = lat.states[..., state_names.index(colour)]
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    kinds = split.state_kinds or []
+    colour = kinds.index("velocity") if "velocity" in kinds else 0
+    c = lat.states[..., colour]
+    fig, axes = figure(figsize=(4.5, 4))
+    ax = axes[0, 0]
     for i in range(min(len(lat.z), 40)):
         p = pca.transform(lat.z[i])
         ax.plot(p[:, 0], p[:, 1] if p.shape[1] > 1 else 0 * p[:, 0], color="0.8", lw=0.5, zorder=0)
@@ -75,37 +74,37 @@ def phase_portrait(model, lat, state_names, path: Path) -> Path:
     sc = ax.scatter(
         pts[:, 0], pts[:, 1] if pts.shape[1] > 1 else 0 * pts[:, 0], c=c.reshape(-1), s=3, cmap="viridis"
     )
-    fig.colorbar(sc, ax=ax, label=colour)
-    if isinstance(model.transition, NeuralODE) and pts.shape[1] > 1:
-        _quiver(ax, model.transition, pca, pts)
+    fig.colorbar(sc, ax=ax, label=split.state_names[colour])
+    if pts.shape[1] > 1:
+        _quiver(ax, model, pca, pts)
     ax.set_xlabel("PC 1"), ax.set_ylabel("PC 2")
     return save_figure(fig, path)
 
 
-def _quiver(ax, tr: NeuralODE, pca: PCA, pts: np.ndarray) -> None:
+def _quiver(ax, model, pca: PCA, pts: np.ndarray) -> None:
     lo, hi = pts.min(0), pts.max(0)
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 15), np.linspace(lo[1], hi[1], 15))
     grid = pca.inverse_transform(np.stack([g1.ravel(), g2.ravel()], -1))
     with torch.no_grad():
-        tr.func.u = (
-            torch.zeros(len(grid), tr.input_dim) if tr.input_dim else None
-        )  # the field with no control
-        v = tr.func(torch.tensor(0.0), torch.from_numpy(grid).float()).numpy()
-    dv = v @ pca.components_.T
+        v = model.transition.vector_field(torch.from_numpy(grid).float().to(model.device))
+    if v is None:  # a discrete-time transition has no field to draw
+        return
+    dv = v.cpu().numpy() @ pca.components_.T
     ax.quiver(
         g1, g2, dv[:, 0].reshape(g1.shape), dv[:, 1].reshape(g1.shape), color="k", alpha=0.5, width=0.003
     )
 
 
-def eigenvalues(model, dynamics: dict, path: Path) -> Path | None:
-    """Eigenvalues of the mean locally linear map and of each regime, on the unit circle."""
-    if not isinstance(model.transition, LocallyLinear):
+def eigenvalues(dynamics: dict, path: Path) -> Path | None:
+    """Eigenvalues of the mean (locally) linear map and of each regime, on the unit circle."""
+    if "mean_map" not in dynamics:
         return None
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig, axes = figure(figsize=(4, 4))
+    ax = axes[0, 0]
     t = np.linspace(0, 2 * np.pi, 200)
     ax.plot(np.cos(t), np.sin(t), color="0.7", lw=0.8)
-    for A in model.transition.maps().detach().numpy():
-        lam = np.linalg.eigvals(A)
+    for regime in dynamics.get("regimes", []):
+        lam = np.array([complex(*e) for e in regime["eigenvalues"]])
         ax.scatter(lam.real, lam.imag, s=8, color="0.5")
     lam = np.array([complex(*m["eigenvalue"]) for m in dynamics["mean_map"]["modes"]])
     ax.scatter(lam.real, lam.imag, s=30, color="r", label="mean map")
@@ -122,10 +121,9 @@ def traversals(model, lat, path: Path, steps: int = 7) -> Path:
     for i in range(d):
         grid[i, :, i] = mean[i] + np.linspace(-2, 2, steps) * std[i]
     with torch.no_grad():
-        img = (
-            model.likelihood.mean(model.decode(torch.from_numpy(grid).float())).permute(0, 1, 3, 4, 2).numpy()
-        )
-    fig, axes = plt.subplots(d, steps, figsize=(steps * 0.9, d * 0.9), squeeze=False)
+        out = model.decode(torch.from_numpy(grid).float().to(model.device))
+        img = model.likelihood.mean(out).permute(0, 1, 3, 4, 2).cpu().numpy()
+    fig, axes = figure(d, steps, (steps * 0.9, d * 0.9))
     for i in range(d):
         for j in range(steps):
             axes[i, j].imshow(
@@ -141,11 +139,11 @@ def draw_all(model, split, lat, metrics: dict, out: Path, cfg) -> list[Path]:
         video(model, split, cfg, out / "video.gif"),
         prediction_curves(metrics["prediction"], out / "prediction_curves.png"),
         traversals(model, lat, out / "traversals.png"),
-        eigenvalues(model, metrics["dynamics"], out / "eigenvalues.png"),
+        eigenvalues(metrics["dynamics"], out / "eigenvalues.png"),
     ]
     if names:  # figures against the true state
         paths += [
-            state_scatter(lat, names, metrics["physics"]["linear"]["r2"], out / "state_scatter.png"),
-            phase_portrait(model, lat, names, out / "phase_portrait.png"),
+            state_scatter(lat, split, metrics["physics"]["linear"]["r2"], out / "state_scatter.png"),
+            phase_portrait(model, lat, split, out / "phase_portrait.png"),
         ]
     return [p for p in paths if p is not None]

@@ -6,14 +6,12 @@ import io
 from pathlib import Path
 
 import imageio.v3 as iio
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from simulators import Split, write_bytes_atomic
 
-from simulators import Split  # noqa: E402
-from simulators.storage import write_bytes_atomic  # noqa: E402
+SHOWN_KINDS = ("angle", "coordinate", "velocity")  # the state traces a preview plots (not derived or energy)
 
 
 def frames_to_rgb(frames: np.ndarray, scale: int = 1) -> np.ndarray:
@@ -40,12 +38,17 @@ def write_gif(path: Path, video: np.ndarray, fps: float = 10.0) -> Path:
     return write_bytes_atomic(path, data)
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Lay out, render and close a matplotlib figure; the file (format from its suffix) is written atomically."""
+def figure(rows: int = 1, cols: int = 1, figsize=(4.0, 3.0), **kwargs) -> tuple[Figure, np.ndarray]:
+    """A matplotlib Figure and its (rows, cols) axes, without pyplot: no global backend, no figure registry."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Lay out and render a figure; the file (format from its suffix) is written atomically."""
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
-    plt.close(fig)
     return write_bytes_atomic(path, buf.getvalue())
 
 
@@ -64,18 +67,11 @@ def _strip(split: Split, frames: np.ndarray, path: Path, max_frames: int) -> Pat
     n, t = frames.shape[:2]
     cols = min(t, max_frames)
     steps = np.linspace(0, t - 1, cols).round().astype(int)
-    fig, axes = plt.subplots(
-        n,
-        cols + 1,
-        figsize=(1.2 * cols + 4, 1.3 * n),
-        squeeze=False,
-        gridspec_kw={"width_ratios": [1] * cols + [4]},
-    )
+    fig, axes = figure(n, cols + 1, (1.2 * cols + 4, 1.3 * n), gridspec_kw={"width_ratios": [1] * cols + [4]})
     rgb = frames_to_rgb(frames)
     times = np.arange(t) * split.dt
-    shown = [
-        i for i, name in enumerate(split.state_names) if name not in ("sin_theta", "cos_theta", "energy")
-    ][:4]
+    kinds = split.state_kinds or ["coordinate"] * len(split.state_names)
+    shown = [i for i, kind in enumerate(kinds) if kind in SHOWN_KINDS][:4]
     for r in range(n):
         for c, f in enumerate(steps):
             ax = axes[r, c]
