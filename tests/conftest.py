@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 import simulators as S
 
@@ -15,3 +16,12 @@ def box32(tmp_path_factory):
     """A tiny KVAE-style binarized box (32×32, 20 frames)."""
     cfg = S.preset("kvae_box32", splits={"train": 16, "test": 8})
     return S.generate(cfg, tmp_path_factory.mktemp("data") / "box32")
+
+
+@pytest.fixture
+def float64_default():
+    """torch's default dtype set to float64 for one test."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

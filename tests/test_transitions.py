@@ -8,13 +8,7 @@ from physvae.transitions import TRANSITIONS, LocallyLinear, LocallyLinearConfig,
 from physvae.transitions.locally_linear import bound_norm
 from physvae.transitions.neural_ode import SolverStalled
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")  # exact checks in double precision
 
 
 def test_locally_linear_with_one_regime_and_no_noise_rolls_out_as_matrix_powers():
