@@ -92,7 +92,13 @@ def _train(args: argparse.Namespace) -> None:
         cfg = RunConfig.load(args.config) if args.config else RunConfig()
         overrides = _dotted_overrides(args.extra) + [f"train.data={json.dumps(args.data)}"] * bool(args.data)
         run = fit(cfg.with_overrides(overrides), args.out, progress=not args.quiet)
-    print(f"trained {run.path}: {json.dumps(run.summary().get('final', {}))}")
+    summary = run.summary()
+    print(f"trained {run.path}: {json.dumps(summary.get('final', {}))}")
+    if summary.get("collapse", {}).get("at_end"):
+        print(
+            f"warning: posterior collapse at the end of training: {summary['collapse']['advice']}",
+            file=sys.stderr,
+        )
 
 
 SHORTHANDS = {  # evaluate's own flags -> the eval config keys they set (defaults live in EvalConfig alone)

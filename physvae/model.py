@@ -156,13 +156,15 @@ class TemporalVAE(nn.Module):
 
         Returns:
             dict with ``loss`` (−recon + β · penalized KL [− λ · prediction]), ``elbo``, ``recon``, ``kl`` and
-            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0) and the posterior.
+            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0), the posterior and the emission
+            parameters of its sample (B, T, C, H, W).
         """
         b, t_len = frames.shape[:2]
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
         feats = self.encode(frames)
         post = self.infer_features(feats, mask, inputs, sample=True)
-        recon = (self.likelihood.log_prob(frames, self.decode(post.z)) * mask).sum(1).mean() / t_len
+        emission = self.decode(post.z)
+        recon = (self.likelihood.log_prob(frames, emission) * mask).sum(1).mean() / t_len
         kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std)  # (B, T, D)
         kl_total = kl.sum((1, 2)).mean() / t_len
         penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
@@ -180,6 +182,7 @@ class TemporalVAE(nn.Module):
             "kl": kl_total,
             "predict": predicted,
             "posterior": post,
+            "emission": emission,
         }
 
     @torch.no_grad()

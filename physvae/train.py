@@ -21,7 +21,7 @@ from tqdm import tqdm
 import simulators
 from simulators import ConfigError, write_json_atomic, write_text_atomic
 
-from . import checkpoint
+from . import checkpoint, collapse
 from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
@@ -115,6 +115,7 @@ def fit(
         if cfg.precision == "bf16" and device.type == "cuda"
         else None
     )
+    mean_frame = collapse.mean_frame(train.frames, device)
     t0, seen = time.perf_counter(), 0
     bar = tqdm(
         range(start + 1, cfg.steps + 1),
@@ -125,13 +126,16 @@ def fit(
     )
     model.train()
     for step in bar:
-        metrics = _step(model, optim, train, cfg, step, device, amp)
+        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame)
         seen += cfg.batch_size
         metrics["seq_per_s"] = seen / (time.perf_counter() - t0)
         if step % cfg.log_every == 0 or step == cfg.steps:
             _log(run_dir / "metrics.jsonl", metrics)
             bar.set_postfix(
-                loss=f"{metrics['loss']:.2f}", kl=f"{metrics['kl']:.2f}", seq_s=f"{metrics['seq_per_s']:.0f}"
+                loss=f"{metrics['loss']:.2f}",
+                kl=f"{metrics['kl']:.2f}",
+                seq_s=f"{metrics['seq_per_s']:.0f}",
+                **({"warning": "COLLAPSED (KL ~ 0, mean frame)"} if metrics["collapsed"] else {}),
             )
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             elapsed = before + time.perf_counter() - t0
@@ -145,7 +149,7 @@ def fit(
     return Run(run_dir, device)
 
 
-def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, device, amp) -> dict:
+def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, device, amp, mean_frame) -> dict:
     rng = np.random.default_rng([cfg.seed, step])
     torch.manual_seed(cfg.seed * 1_000_003 + step)
     batch = train.sample(cfg.batch_size, rng).to(device)
@@ -175,13 +179,21 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
     optim.step()
     nfe = model.transition.nfe
     model.transition.reset_nfe()
+    with torch.no_grad():  # for the collapse check: the reconstruction against drawing the mean frame
+        frames = batch.frames.float()
+        recon_mse = (model.likelihood.mean(out["emission"].float()) - frames).pow(2).mean().item()
+        mean_mse = (mean_frame - frames).pow(2).mean().item()
+    kl = out["kl"].item()
     return {
         "step": step,
         "loss": loss.item(),
         "elbo": out["elbo"].item(),
         "recon": out["recon"].item(),
-        "kl": out["kl"].item(),
+        "kl": kl,
         "predict": out["predict"].item(),
+        "recon_mse": recon_mse,
+        "mean_frame_mse": mean_mse,
+        "collapsed": collapse.collapsed(kl, recon_mse, mean_mse),
         "beta": beta_at(cfg, step),
         "lr": lr_at(cfg, step),
         "nfe": nfe,
@@ -221,6 +233,7 @@ def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, 
         "device": str(device),
         "torch": torch.__version__,
         "final": last,
+        "collapse": collapse.summarize(run.metrics()),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     write_json_atomic(run.path / "summary.json", summary)

@@ -163,3 +163,36 @@ def test_cli_train_resume_and_errors(pend16, tmp_path, capsys):
     )
     assert "unknown transition 'spring'" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
+
+
+def test_collapse_is_detected_on_numbers_from_both_sides():
+    from physvae.collapse import collapsed
+
+    assert collapsed(
+        kl=0.001, recon_mse=0.027, mean_frame_mse=0.027
+    )  # nothing in the latents, the mean frame
+    assert not collapsed(kl=0.001, recon_mse=0.010, mean_frame_mse=0.027)  # reconstructs better than the mean
+    assert not collapsed(kl=0.5, recon_mse=0.030, mean_frame_mse=0.027)  # early training: latents in use
+
+
+def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, tmp_path, capsys):
+    base = [
+        f"train.data={json.dumps(str(pend16))}",
+        "model.latent_dim=2",
+        "model.channels=4",
+        "model.features=16",
+        "model.rnn_hidden=16",
+        "train.steps=40",
+        "train.batch_size=8",
+        "train.log_every=5",
+    ]
+    # a fixed pixel noise of 1 makes every frame nearly free to explain: the optimum is q = prior, the mean frame
+    args = ["train", "--out", str(tmp_path / "c"), "--quiet", *(f"--{o}" for o in base)]
+    assert main(args + ["--model.obs_std=1.0", "--train.lr=0.01"]) == 0
+    assert "warning: posterior collapse at the end of training" in capsys.readouterr().err
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["collapse"]["at_end"] and "kl_warmup" in summary["collapse"]["advice"]
+    last = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()][-1]
+    assert last["collapsed"] and last["kl"] < 0.01 and last["recon_mse"] >= 0.95 * last["mean_frame_mse"]
+    run = fit(RunConfig().with_overrides(base), tmp_path / "n", progress=False)
+    assert run.summary()["collapse"] == {"at_end": False, "logged_steps_collapsed": 0}

@@ -1,0 +1,136 @@
+"""Suite results as results.json, results.csv, results.md (mean ± spread over seeds, anchors beside) and a figure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from simulators import write_json_atomic, write_text_atomic
+
+from ..evaluation import columns
+from ..viz.preview import figure, save_figure
+from .anchors import anchors
+
+
+def flatten(record: dict, suite_metrics: list[str]) -> dict[str, float]:
+    """The numbers a table shows for one cell: {column: value}; per-variable R² become one column each.
+
+    Each column is flattened by the evaluation section that gives it; ``train_seconds`` comes from the record."""
+    row: dict[str, float] = {}
+    given = columns()
+    for name in suite_metrics:
+        if name not in given:
+            if record.get(name) is not None:
+                row[name] = float(record[name])
+            continue
+        section = given[name]
+        output = record["metrics"].get(section.name)
+        if isinstance(output, dict):
+            row.update(section().table(output, name))
+    return row
+
+
+def _cell(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
+    """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
+
+    ``missing`` names the suite's cells that have not run; a partial report says so at the top.
+    """
+    out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
+    if missing:
+        n = len(missing) + len(records)
+        out += [
+            f"**Partial: {len(records)} of {n} cells finished.** Not run: " + ", ".join(missing) + ".",
+            "",
+        ]
+    by_data = defaultdict(list)
+    for r in records:
+        by_data[(r["dataset"], r["preset"])].append(r)
+    for (dataset, preset), recs in by_data.items():
+        rows = defaultdict(list)
+        for r in recs:
+            rows[r["model"]].append(flatten(r, suite.metrics))
+        columns = list(dict.fromkeys(k for rs in rows.values() for row in rs for k in row))
+        out += [
+            f"## {dataset} (`{preset}`)",
+            "",
+            "| model | seeds | " + " | ".join(columns) + " |",
+            "|---" * (len(columns) + 2) + "|",
+        ]
+        for model, rs in rows.items():
+            cells = [
+                _cell([row[c] for row in rs if c in row]) if any(c in row for row in rs) else ""
+                for c in columns
+            ]
+            out.append(f"| {model} | {len(rs)} | " + " | ".join(cells) + " |")
+        for label, values in anchors(preset):
+            cells = [f"*{values[c]:.3f}*" if c in values else "" for c in columns]
+            out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
+        device = recs[0]["device"]
+        by_model = {r["model"]: r["steps"] for r in recs}
+        steps = (
+            f"{recs[0]['steps']} training steps per cell"
+            if len(set(by_model.values())) == 1
+            else "training steps: " + ", ".join(f"{m} {n}" for m, n in by_model.items())
+        )
+        out += ["", f"Device: {device}; {steps}.", ""]
+    return "\n".join(out)
+
+
+def comparison_figure(suite, records: list[dict], path: Path) -> Path:
+    """Grouped bars of linear-probe R² per state variable, one panel per dataset."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    fig, axes = figure(1, len(datasets), (5.5 * len(datasets), 3.2))
+    for ax, dataset in zip(axes[0], datasets):
+        recs = [r for r in records if r["dataset"] == dataset]
+        models = list(dict.fromkeys(r["model"] for r in recs))
+        names = list(recs[0]["metrics"]["physics"].get("linear", {}).get("r2", {}))
+        width = 0.8 / len(models)
+        for i, m in enumerate(models):
+            vals = [
+                np.mean([r["metrics"]["physics"]["linear"]["r2"][n] for r in recs if r["model"] == m])
+                for n in names
+            ]
+            ax.bar(np.arange(len(names)) + i * width, np.clip(vals, -0.1, 1), width, label=m)
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, fontsize=7)
+        ax.set_ylim(-0.1, 1.05), ax.set_title(f"{dataset}: state R² (linear probe)", fontsize=9)
+        ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:
+    out = Path(out)
+    write_json_atomic(out / "results.json", records)
+    rows = [
+        {
+            "dataset": r["dataset"],
+            "model": r["model"],
+            "seed": r["seed"],
+            "device": r["device"],
+            "train_seconds": r["train_seconds"],
+            **flatten(r, suite.metrics),
+        }
+        for r in records
+    ]
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "results.csv", text.getvalue())
+    write_text_atomic(out / "results.md", tables(suite, records, missing))
+    return [
+        out / "results.json",
+        out / "results.csv",
+        out / "results.md",
+        comparison_figure(suite, records, out / "comparison.png"),
+    ]

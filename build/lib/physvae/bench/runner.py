@@ -1,0 +1,185 @@
+"""Run a suite: make (or reuse) the data, then train and evaluate every dataset × model × seed cell.
+
+Layout of ``out``::
+
+    work/data/<preset>-<hash>/        datasets, reused whenever the same config hash is asked for
+    work/runs/<cell>/                 run folders (a killed cell resumes from its checkpoint)
+    cells/<cell>.json                 one record per finished cell (skipped when the suite runs again)
+    results.json, results.csv, results.md, comparison.png
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import platform
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+import simulators
+from simulators import ConfigError, DatasetConfig, DatasetError, write_json_atomic
+
+from .. import __version__
+from ..devices import resolve_device
+from ..evaluate import evaluate
+from ..overrides import apply_overrides
+from ..train import fit
+from .report import write_report
+from .suite import DatasetEntry, ModelEntry, Suite
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: DatasetEntry
+    model: ModelEntry
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.dataset.name}__{self.model.name}__s{self.seed}"
+
+    def record_path(self, out: str | Path) -> Path:
+        """Where a suite run into ``out`` keeps this cell's finished record (its presence marks the cell done)."""
+        return Path(out) / "cells" / f"{self.id}.json"
+
+
+def dataset_config(entry: DatasetEntry, frames: int = 0, splits: dict | None = None, seed_offset: int = 0):
+    """The DatasetConfig of a suite dataset (``frames`` and ``splits`` override, e.g. for long test sets)."""
+    cfg = simulators.preset(
+        entry.preset,
+        size=entry.size or None,
+        n_frames=frames or entry.frames or None,
+        splits=splits or entry.splits or None,
+    )
+    cfg = DatasetConfig.from_dict(apply_overrides(cfg.to_dict(), entry.set))
+    cfg.seed += seed_offset
+    cfg.validate()
+    return cfg
+
+
+def config_hash(cfg: DatasetConfig) -> str:
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def ensure_data(cfg: DatasetConfig, root: Path, jobs: int) -> Path:
+    """Generate ``cfg`` under ``root`` unless a complete dataset of the same config hash is there."""
+    path = root / f"{cfg.system}-{config_hash(cfg)}"
+    try:
+        simulators.load_dataset(path)
+        return path
+    except DatasetError:
+        pass
+    return simulators.generate(cfg, path, jobs=jobs, overwrite=path.exists())
+
+
+def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tuple[str, str | None]:
+    """Generate (or reuse) a suite dataset and, when it asks for ``eval_frames``, its long test set."""
+    data_root.mkdir(parents=True, exist_ok=True)
+    main_dir = ensure_data(dataset_config(d), data_root, jobs)
+    eval_dir = None
+    if d.eval_frames:
+        test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
+        eval_dir = ensure_data(
+            dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
+        )
+    log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))
+    return str(main_dir), None if eval_dir is None else str(eval_dir)
+
+
+def run_cell(
+    suite: Suite, cell: Cell, data_dir: str, eval_dir: str | None, out: str, device: str, threads: int
+) -> dict:
+    """Train (or resume) and evaluate one cell; write and return its record."""
+    if threads:
+        torch.set_num_threads(threads)
+    out_path = Path(out)
+    run_dir = out_path / "work" / "runs" / cell.id
+    cfg = suite.run_config(cell.model, data_dir, cell.seed, cell.dataset)
+    cfg.train.device = device
+    if (run_dir / "model.pt").is_file():
+        from ..run import Run
+
+        run = Run(run_dir)
+    else:
+        run = fit(cfg, run_dir, resume=(run_dir / "config.toml").is_file(), progress=False)
+    train_seconds = run.summary()["train_seconds"]  # summed over the sessions of a resumed cell
+    metrics = evaluate(
+        run,
+        data_dir,
+        run_dir / "eval",
+        cfg.eval,
+        figures=cell.seed == suite.seeds[0],
+        predict_data=eval_dir,
+        device=str(resolve_device(device)),
+    )
+    record = {
+        "suite": suite.name,
+        "cell": cell.id,
+        "dataset": cell.dataset.name,
+        "preset": cell.dataset.preset,
+        "model": cell.model.name,
+        "transition": cell.model.transition,
+        "seed": cell.seed,
+        "train_seconds": train_seconds,
+        "steps": cfg.train.steps,
+        "device": str(resolve_device(device)),
+        "versions": {"physvae": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "metrics": metrics,
+    }
+    write_json_atomic(cell.record_path(out_path), record)
+    return record
+
+
+def run_suite(
+    suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto", log=print, cells: str | None = None
+) -> list[dict]:
+    """Run every unfinished cell of ``suite`` into ``out`` and write the report; returns the finished records.
+
+    The cells spread over ``jobs`` processes, torch threads shared out between them; on a GPU those processes
+    share the device (small models leave most of it idle, so a few at once raise throughput). ``cells`` is a
+    glob on cell ids (``dataset__model__sSEED``) that limits which cells run; the report then covers every
+    finished cell of the suite and names the ones not run.
+    """
+    suite.validate()
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
+    out = Path(out)
+    all_cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
+    if cells is not None and not any(fnmatch.fnmatchcase(c.id, cells) for c in all_cells):
+        raise ConfigError(
+            f"--cells {cells!r} matches no cell of suite {suite.name!r}; its cells: "
+            + ", ".join(c.id for c in all_cells)
+        )
+    paths = {c.id: c.record_path(out) for c in all_cells}
+    done = {i for i, p in paths.items() if p.is_file()}
+    todo = [c for c in all_cells if c.id not in done and (cells is None or fnmatch.fnmatchcase(c.id, cells))]
+    log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
+    needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
+    dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
+    if jobs <= 1:
+        for c in todo:
+            r = run_cell(suite, c, *dirs[c.dataset.name], str(out), device, 0)
+            log(f"done {c.id} in {r['train_seconds']:.0f} s")
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = {
+                pool.submit(run_cell, suite, c, *dirs[c.dataset.name], str(out), device, threads): c
+                for c in todo
+            }
+            for f in as_completed(futures):
+                r = f.result()
+                log(f"done {futures[f].id} in {r['train_seconds']:.0f} s")
+    records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
+    missing = [i for i, p in paths.items() if not p.is_file()]
+    if records:
+        write_report(suite, records, out, missing)
+    return records

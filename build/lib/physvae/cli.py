@@ -1,0 +1,301 @@
+"""The ``physvae`` command: argument parsing only; every subcommand calls a library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from simulators import ConfigError, DatasetError
+
+from .train import TrainingDiverged
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    import simulators
+    from simulators import DatasetConfig
+
+    from .overrides import apply_overrides
+
+    if (args.system is None) == (args.preset is None):
+        raise ConfigError("give either a SYSTEM or --preset NAME (not both)")
+    splits = {
+        k: v for k, v in (("train", args.train), ("val", args.val), ("test", args.test)) if v is not None
+    }
+    if args.preset:
+        cfg = simulators.preset(
+            args.preset, size=args.size, n_frames=args.frames, seed=args.seed, splits=None, ood=False
+        )
+    else:
+        cfg = DatasetConfig(system=args.system)
+        cfg.render.size = args.size or cfg.render.size
+        cfg.n_frames, cfg.seed = args.frames or cfg.n_frames, args.seed or 0
+    if splits:
+        cfg.splits = {**{k: v for k, v in cfg.splits.items() if k in splits}, **splits}
+    if args.ood:
+        cfg.splits["test_ood"] = cfg.splits.get("test", max(cfg.splits.values()))
+        cfg.ood_splits = ["test_ood"]
+    cfg = DatasetConfig.from_dict(apply_overrides(cfg.to_dict(), args.set))
+    cfg.validate()
+    total = sum(cfg.splits.values())
+    with tqdm(total=total, unit="seq", desc=f"generate {cfg.system}", disable=args.quiet) as bar:
+        out = simulators.generate(
+            cfg, args.out, jobs=args.jobs, overwrite=args.overwrite, progress=bar.update
+        )
+    print(f"wrote {out} ({total} sequences of {cfg.n_frames} frames)")
+
+
+def _show(args: argparse.Namespace) -> None:
+    import simulators
+
+    from .viz.preview import preview
+
+    data = simulators.load_dataset(args.data)
+    split = args.split or data.split_names[0]
+    out = Path(args.out) if args.out else Path(args.data) / "preview"
+    for path in preview(data[split], out, n=args.n):
+        print(f"wrote {path}")
+
+
+def _dotted_overrides(extra: list[str]) -> list[str]:
+    """['--model.transition=neural_ode', '--train.steps', '50'] -> ['model.transition=neural_ode', 'train.steps=50']."""
+    out, i = [], 0
+    while i < len(extra):
+        tok = extra[i]
+        if not tok.startswith("--") or "." not in tok:
+            raise ConfigError(
+                f"unrecognized argument {tok!r}; config overrides look like --section.key=value"
+            )
+        if "=" in tok:
+            out.append(tok[2:])
+            i += 1
+        elif i + 1 < len(extra):
+            out.append(f"{tok[2:]}={extra[i + 1]}")
+            i += 2
+        else:
+            raise ConfigError(f"override {tok!r} has no value")
+    return out
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .config import RunConfig
+    from .train import fit
+
+    if args.resume:
+        run = fit(RunConfig(), args.resume, resume=True, progress=not args.quiet)
+    else:
+        if not args.out:
+            raise ConfigError("give --out RUN_DIR (or --resume RUN_DIR)")
+        cfg = RunConfig.load(args.config) if args.config else RunConfig()
+        overrides = _dotted_overrides(args.extra) + [f"train.data={json.dumps(args.data)}"] * bool(args.data)
+        run = fit(cfg.with_overrides(overrides), args.out, progress=not args.quiet)
+    print(f"trained {run.path}: {json.dumps(run.summary().get('final', {}))}")
+
+
+SHORTHANDS = {  # evaluate's own flags -> the eval config keys they set (defaults live in EvalConfig alone)
+    "split": "test_split",
+    "n_context": "n_context",
+    "horizon": "horizon",
+    "max_sequences": "max_sequences",
+}
+
+
+def _eval_config(args: argparse.Namespace):
+    """The run's saved protocol, then the shorthand flags, then --eval.key=value overrides."""
+    from .config import RunConfig
+    from .run import Run
+
+    saved = Run(args.run).config
+    overrides = [
+        f"eval.{key}={json.dumps(v)}" for f, key in SHORTHANDS.items() if (v := getattr(args, f)) is not None
+    ]
+    overrides += ["eval.poly_probe=false"] * args.no_poly
+    extra = _dotted_overrides(args.extra)
+    bad = [o for o in extra if not o.startswith("eval.")]
+    if bad:
+        raise ConfigError(f"evaluate takes only --eval.key=value overrides, got {bad[0]!r}")
+    return RunConfig.from_dict(saved.to_dict()).with_overrides(overrides + extra).eval.validate()
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate
+
+    cfg = _eval_config(args)
+    print(f"protocol: {cfg.describe()}")
+    out = Path(args.out) if args.out else Path(args.run) / "eval"
+    m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures, device=args.device)
+    print(f"wrote {out}/metrics.json (device {m['device']})")
+    physics = m["physics"]
+    if "skipped" in physics:
+        print(physics["skipped"])
+    else:
+        r2 = physics["linear"]["r2"]
+        print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+    p, base = m["prediction"], m["baselines"]
+    print(
+        f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f} "
+        f"(mean frame {base['mean_frame']['pred_mse']:.4f}, holding the last context frame "
+        f"{base['hold_last']['pred_mse']:.4f})"
+    )
+    for flag in base["flags"]:
+        print(f"warning: {flag}")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import load_suite, run_suite
+
+    suite = load_suite(args.suite)
+    out = Path(args.out) if args.out else Path("bench_out") / suite.name
+    run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
+    print(f"wrote {out}/results.md, results.csv, results.json, comparison.png")
+    print((out / "results.md").read_text())
+
+
+def _import(args: argparse.Namespace) -> None:
+    from .importer import import_video
+
+    out = import_video(
+        args.source,
+        args.out,
+        states=args.states,
+        state_names=_csv(args.state_names),
+        state_kinds=_csv(args.state_kinds),
+        state_units=_csv(args.state_units),
+        params=args.params,
+        param_names=_csv(args.param_names),
+        param_units=_csv(args.param_units),
+        dt=args.dt,
+        size=args.size,
+        test_fraction=args.test_fraction,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {out}")
+
+
+def _csv(text: str | None) -> list[str] | None:
+    """'a,b,c' -> ['a', 'b', 'c']; None stays None."""
+    return None if text is None else [x.strip() for x in text.split(",")]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="simulate and render a video dataset with its true states")
+    g.add_argument("system", nargs="?", help="a system name (pendulum, balls, ...) with default settings")
+    g.add_argument(
+        "--preset", help="a named published setup (dvbf_pendulum16, kvae_box32, dm_pendulum32, ...)"
+    )
+    g.add_argument("--out", required=True, help="dataset folder to write")
+    g.add_argument("--size", type=int, help="image side in pixels")
+    g.add_argument("--frames", type=int, help="frames per sequence")
+    g.add_argument("--seed", type=int, help="root seed")
+    g.add_argument("--train", type=int, help="training sequences")
+    g.add_argument("--val", type=int, help="validation sequences")
+    g.add_argument("--test", type=int, help="test sequences")
+    g.add_argument(
+        "--ood", action="store_true", help="add a test_ood split drawn outside the training ranges"
+    )
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. params.n_balls=3 or render.channels=3",
+    )
+    g.add_argument("--jobs", type=int, default=1, help="worker processes")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_generate)
+
+    s = sub.add_parser("show", help="write a GIF and a PNG strip of a few sequences with their states")
+    s.add_argument("data", help="dataset folder")
+    s.add_argument("--split", help="split to show (default: the first)")
+    s.add_argument("--n", type=int, default=4, help="sequences to show")
+    s.add_argument("--out", help="output folder (default: DATA/preview)")
+    s.set_defaults(func=_show)
+
+    t = sub.add_parser(
+        "train",
+        help="train a temporal VAE on a dataset folder",
+        epilog="Any config field can be set as --section.key=value, e.g. --model.transition=neural_ode",
+    )
+    t.add_argument("--config", help="a config.toml (default: the built-in defaults)")
+    t.add_argument("--data", help="dataset folder (same as --train.data=...)")
+    t.add_argument("--out", help="run folder to create")
+    t.add_argument("--resume", metavar="RUN", help="continue a killed run from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train, extra=[])
+
+    e = sub.add_parser(
+        "evaluate",
+        help="frame and physics metrics, latents and figures of a trained run",
+        epilog="The protocol is the run's [eval] config; any field can be set as --eval.key=value",
+    )
+    e.add_argument("run", help="run folder")
+    e.add_argument("--data", help="dataset folder (default: the training data; may hold longer sequences)")
+    e.add_argument("--out", help="output folder (default: RUN/eval)")
+    e.add_argument("--split", help="split to score (= --eval.test_split)")
+    e.add_argument("--n-context", type=int, help="prediction: frames conditioned on (= --eval.n_context)")
+    e.add_argument("--horizon", type=int, help="prediction: frames predicted, 0: the rest (= --eval.horizon)")
+    e.add_argument("--max-sequences", type=int, help="sequences scored per split (= --eval.max_sequences)")
+    e.add_argument("--no-poly", action="store_true", help="skip the polynomial Lasso probe")
+    e.add_argument("--no-figures", action="store_true", help="metrics and latents only")
+    e.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], help="default: where the run trained, if here"
+    )
+    e.set_defaults(func=_evaluate, extra=[])
+
+    b = sub.add_parser("bench", help="run a benchmark suite: data, training, evaluation, tables")
+    b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
+    b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
+    b.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (on a GPU they share the device; default 1)"
+    )
+    b.add_argument("--cells", help="run only the cells whose id matches this glob, e.g. 'box__*__s0'")
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    b.set_defaults(func=_bench)
+
+    i = sub.add_parser("import", help="make a dataset folder from your own frames or video")
+    i.add_argument(
+        "source", help="a .npy/.npz of frames (N, T, H, W[, C]), a folder of image folders, or video(s)"
+    )
+    i.add_argument("--out", required=True, help="dataset folder to write")
+    i.add_argument("--states", help="optional .npy of true states (N, T, D)")
+    i.add_argument("--state-names", help="comma-separated names of the D state columns")
+    i.add_argument(
+        "--state-kinds",
+        help="comma-separated kind of each state column: angle, coordinate, velocity, derived, energy or other "
+        "(default: coordinate; an angle is probed through its sin and cos)",
+    )
+    i.add_argument("--state-units", help="comma-separated units of the state columns")
+    i.add_argument("--params", help="optional .npy of per-sequence parameters (N, P)")
+    i.add_argument("--param-names", help="comma-separated names of the P parameters")
+    i.add_argument("--param-units", help="comma-separated units of the P parameters")
+    i.add_argument("--dt", type=float, default=1.0, help="time between frames")
+    i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
+    i.add_argument("--test-fraction", type=float, default=0.2, help="share of sequences in the test split")
+    i.add_argument("--overwrite", action="store_true")
+    i.set_defaults(func=_import)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("train", "evaluate"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    try:
+        args.func(args)
+    except (ConfigError, DatasetError, TrainingDiverged) as e:
+        print(f"physvae {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

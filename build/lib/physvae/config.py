@@ -1,0 +1,199 @@
+"""A run's whole configuration: one tree of dataclasses, saved as TOML in the run folder and reloaded to the same
+object. Overrides name existing dotted keys and are type-checked; unknown keys are errors."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from simulators import ConfigError, from_dict, integer, non_negative, positive, to_dict, write_text_atomic
+
+from .evaluation.protocol import EvalConfig
+from .overrides import apply_overrides
+from .transitions import TRANSITIONS
+
+LIKELIHOODS = ("auto", "bernoulli", "gaussian")
+INFERENCE = ("filter", "smoother")
+
+
+@dataclass
+class ModelConfig:
+    """The temporal VAE: encoder, inference network, transition, decoder.
+
+    Each registered transition has a config section of its own, ``model.<name>`` (its ``config_class``), kept in
+    ``sections``; ``cfg.locally_linear`` reads one. Saved files hold every registered transition's section, so
+    ``--model.neural_ode.solver=...`` can be set whatever ``transition`` is.
+    """
+
+    transition: str = "locally_linear"  # key of physvae.transitions.TRANSITIONS
+    latent_dim: int = 32  # D, size of z_t (wide enough that a linear probe can read a curved state manifold)
+    inference: str = "smoother"  # "filter": RNN over x_≤t; "smoother": bidirectional RNN over x_1:T
+    likelihood: str = "auto"  # "auto" (Bernoulli for binarized data, else Gaussian), "bernoulli", "gaussian"
+    obs_std: float = 0.0  # Gaussian likelihood: fixed pixel std in [0, 1] units; 0 learns it
+    channels: int = 32  # base width of the conv encoder and decoder
+    features: int = 128  # per-frame feature size from the encoder
+    rnn_hidden: int = 128  # inference RNN state size (per direction)
+    sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
+
+    def __post_init__(self):
+        for name, cls in TRANSITIONS.items():
+            self.sections.setdefault(name, cls.config_class())
+
+    def __getattr__(self, name: str):
+        if name in TRANSITIONS:  # the section of a registered transition, made on first use
+            return self.sections.setdefault(name, TRANSITIONS[name].config_class())
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def transition_config(self):
+        """The selected transition's config object."""
+        return getattr(self, self.transition)
+
+    def validate(self) -> None:
+        if self.transition not in TRANSITIONS:
+            raise ConfigError(
+                f"unknown transition {self.transition!r}; known transitions: {sorted(TRANSITIONS)}"
+            )
+        integer("model.latent_dim", self.latent_dim, minimum=1)
+        if self.inference not in INFERENCE:
+            raise ConfigError(f"model.inference must be one of {INFERENCE}, got {self.inference!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(f"model.likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        non_negative("model.obs_std", self.obs_std)
+        for name in ("channels", "features", "rnn_hidden"):
+            integer(f"model.{name}", getattr(self, name), minimum=1)
+        section = self.transition_config()
+        section.validate(f"model.{self.transition}")
+        if callable(getattr(section, "check_latent", None)):
+            section.check_latent(self.latent_dim, f"model.{self.transition}")
+
+    def to_dict(self) -> dict:
+        """Plain fields, then one table per registered transition (``[model.locally_linear]`` ...)."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sections"}
+        return {**plain, **{name: to_dict(getattr(self, name)) for name in TRANSITIONS}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """The inverse of ``to_dict``; a table must name a registered transition."""
+        data = dict(data)
+        tables = {k: data.pop(k) for k in list(data) if k in TRANSITIONS}
+        for k, v in data.items():
+            if isinstance(v, dict):
+                raise ConfigError(
+                    f"unknown key 'model.{k}'; transition sections: {sorted(TRANSITIONS)} "
+                    "(register a transition of your own before loading a config that uses it)"
+                )
+        cfg = from_dict(cls, data, "model")
+        for name, table in tables.items():
+            cfg.sections[name] = from_dict(TRANSITIONS[name].config_class, table, f"model.{name}")
+        return cfg
+
+
+@dataclass
+class TrainConfig:
+    """Optimization, data sampling, devices and checkpoints."""
+
+    data: str = ""  # dataset folder
+    train_split: str = "train"  # split to train on
+    steps: int = 2000  # optimizer steps
+    batch_size: int = 32  # sequences per step
+    window: int = 0  # frames per training window, drawn at random offsets (0: whole sequences)
+    lr: float = 1e-3  # Adam learning rate
+    lr_final: float = 0.1  # cosine decay to lr × lr_final at the last step (1: constant)
+    grad_clip: float = 10.0  # gradient-norm clip (0: none)
+    kl_warmup: int = 0  # steps over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout)
+    free_bits: float = 0.0  # nats per latent dimension and frame below which the KL is not penalized
+    mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
+    predict_weight: float = 0.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
+    predict_context: int = 5  # frames the prediction term conditions on before rolling the transition out
+    predict_context_max: int = 0  # > 0: context length drawn per step from [predict_context, this]
+    seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
+    device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)
+    threads: int = 0  # torch CPU threads (0: torch's default)
+    checkpoint_every: int = 250  # steps between checkpoints
+    log_every: int = 25  # steps between metric lines
+
+    def validate(self) -> None:
+        if not self.data:
+            raise ConfigError("train.data must name a dataset folder")
+        integer("train.steps", self.steps, minimum=1)
+        integer("train.batch_size", self.batch_size, minimum=1)
+        integer("train.window", self.window, minimum=0)
+        if self.window == 1:
+            raise ConfigError("train.window must be 0 (whole sequences) or >= 2 frames, got 1")
+        positive("train.lr", self.lr)
+        positive("train.lr_final", self.lr_final)
+        non_negative("train.grad_clip", self.grad_clip)
+        integer("train.kl_warmup", self.kl_warmup, minimum=0)
+        non_negative("train.free_bits", self.free_bits)
+        if not 0.0 <= self.mask_prob < 1.0:
+            raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
+        non_negative("train.predict_weight", self.predict_weight)
+        integer("train.predict_context", self.predict_context, minimum=1)
+        integer("train.predict_context_max", self.predict_context_max, minimum=0)
+        if 0 < self.predict_context_max < self.predict_context:
+            raise ConfigError(
+                f"train.predict_context_max must be 0 (a fixed context) or >= train.predict_context "
+                f"({self.predict_context}), got {self.predict_context_max}"
+            )
+        integer("train.seed", self.seed, minimum=0)
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"train.device must be auto, cpu or cuda, got {self.device!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"train.precision must be fp32 or bf16, got {self.precision!r}")
+        integer("train.threads", self.threads, minimum=0)
+        integer("train.checkpoint_every", self.checkpoint_every, minimum=1)
+        integer("train.log_every", self.log_every, minimum=1)
+
+
+@dataclass
+class RunConfig:
+    """Everything a training run needs."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # the protocol ``evaluate`` uses for this run
+
+    def validate(self) -> RunConfig:
+        self.model.validate()
+        self.train.validate()
+        self.eval.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return {"model": self.model.to_dict(), "train": to_dict(self.train), "eval": to_dict(self.eval)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """Build from plain dicts (a run saved before ``[eval]`` existed gets the default protocol)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run config must be a table with [model], [train] and [eval], got {data!r}")
+        data = dict(data)
+        model = data.pop("model", {})
+        if not isinstance(model, dict):
+            raise ConfigError(f"model must be a table of fields, got {model!r}")
+        cfg = from_dict(cls, data)
+        cfg.model = ModelConfig.from_dict(model)
+        return cfg
+
+    def with_overrides(self, overrides: list[str]) -> RunConfig:
+        """A copy with ``dotted.key=value`` overrides applied and type-checked."""
+        return RunConfig.from_dict(apply_overrides(self.to_dict(), overrides))
+
+    def save(self, path: str | Path) -> Path:
+        return write_text_atomic(path, tomli_w.dumps(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {path} does not exist") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+        return cls.from_dict(data)

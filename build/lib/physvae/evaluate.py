@@ -1,0 +1,95 @@
+"""``evaluate(run, data, out)``: every figure of merit of a trained model, with the protocol that made it.
+
+One ``EvalContext`` (the model on its device, latents and predictions computed once) feeds every registered
+section of ``physvae.evaluation.SECTIONS`` in order; their results, the protocol and the run's identity go to
+``metrics.json``, the test latents to ``latents.npz``, and the figures beside them.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import simulators
+from simulators import write_bytes_atomic, write_json_atomic
+
+from .devices import resolve_device
+from .evaluation import SECTIONS, EvalConfig
+from .evaluation.context import EvalContext, Latents
+from .run import Run
+
+__all__ = ["EvalConfig", "Latents", "evaluate", "resolve_eval_device"]
+
+
+def resolve_eval_device(run: Run, device: str | None) -> torch.device:
+    """``device`` if given; else CUDA when the run trained there and this machine has it, else the CPU."""
+    if device is None:
+        trained = str(run.summary().get("device", "cpu"))
+        device = "auto" if trained.startswith("cuda") else "cpu"
+    return resolve_device(device)
+
+
+def evaluate(
+    run: Run | str | Path,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    cfg: EvalConfig | None = None,
+    figures: bool = True,
+    predict_data: str | Path | None = None,
+    device: str | None = None,
+) -> dict:
+    """Evaluate a run on a dataset folder and write ``metrics.json``, ``latents.npz`` and figures into ``out``.
+
+    Args:
+        run: a Run or its folder.
+        data: dataset folder (default: the one the run trained on). Its sequences may be longer than training's.
+        out: output folder (default: RUN/eval).
+        cfg: the protocol (default: the run's own ``[eval]`` config).
+        figures: also draw the PNG figures and the GIF.
+        predict_data: a dataset folder of longer sequences (same physics) whose test split the prediction and
+            the rollout probe use; default: ``data``.
+        device: where the model runs ("cpu", "cuda"); default: the device the run trained on if this machine
+            has it, else the CPU. The run's model is moved there.
+    """
+    run = run if isinstance(run, Run) else Run(run)
+    cfg = (cfg or run.config.eval).validate()
+    data = simulators.load_dataset(data or run.config.train.data)
+    out = Path(out) if out else run.path / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    model = run.model.to(resolve_eval_device(run, device))
+    ctx = EvalContext(model, data, cfg, simulators.load_dataset(predict_data) if predict_data else None)
+    metrics = {
+        "run": str(run.path),
+        "data": str(data.path),
+        "protocol": asdict(cfg),
+        "transition": run.config.model.transition,
+        "device": str(ctx.device),
+    }
+    for name, section in SECTIONS.items():
+        metrics[name] = ctx.results[name] = section().run(ctx)
+    write_json_atomic(out / "metrics.json", metrics)
+    _save_latents(out / "latents.npz", ctx)
+    if figures:
+        from .viz.figures import draw_all
+
+        draw_all(model, ctx.test, ctx.test_latents, metrics, out, cfg)
+    return metrics
+
+
+def _save_latents(path: Path, ctx: EvalContext) -> Path:
+    lat, buf = ctx.test_latents, io.BytesIO()
+    np.savez(
+        buf,
+        z=lat.z,
+        var=lat.var,
+        states=lat.states,
+        state_names=np.array(ctx.test.state_names),
+        state_kinds=np.array(ctx.test.state_kinds),
+        pred_z=ctx.predictions.z,
+        n_context=ctx.cfg.n_context,
+    )
+    return write_bytes_atomic(path, buf.getvalue())

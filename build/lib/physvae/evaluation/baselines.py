@@ -1,0 +1,127 @@
+"""The trivial baselines every frame metric is shown beside, and whether the model beats them.
+
+- mean frame: the mean training frame, drawn at every time step;
+- hold last: the last context frame, held over the prediction horizon;
+- always lit (binarized data): only the pixels lit in every training frame (a border, a static background).
+
+A model that does not beat them has learned the background, not the dynamics (posterior collapse looks exactly
+like this): each such comparison is listed in ``flags``, and ``beats_all`` is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..metrics import frames as fm
+from .sections import Section
+
+
+class Baselines(Section):
+    name = "baselines"
+    columns = {
+        "baseline_mean_frame_mse": "mean_frame.recon_mse",
+        "baseline_hold_last_mse": "hold_last.pred_mse",
+        "beats_baselines": "beats_all",
+    }
+
+    def run(self, ctx) -> dict:
+        mean = self._mean_frame(ctx)  # (C, H, W) on the device
+        recon = _average(ctx, ctx.test, lambda b: fm.mse(mean.expand_as(b.frames), b.frames))
+        c, horizon = ctx.predictions.n_context, ctx.predictions.horizon
+        window = slice(c, c + horizon)
+        out = {
+            "mean_frame": {
+                "recon_mse": recon,
+                "pred_mse": _average(
+                    ctx,
+                    ctx.predict_split,
+                    lambda b: fm.mse(mean.expand_as(b.frames[:, window]), b.frames[:, window]),
+                ),
+            },
+            "hold_last": {
+                "pred_mse": _average(
+                    ctx,
+                    ctx.predict_split,
+                    lambda b: fm.mse(
+                        b.frames[:, c - 1 : c].expand_as(b.frames[:, window]), b.frames[:, window]
+                    ),
+                ),
+            },
+        }
+        if ctx.data.meta.get("binarized"):
+            lit = self._always_lit(ctx)
+            out["always_lit"] = {
+                "hamming": _average(ctx, ctx.test, lambda b: fm.hamming(lit.expand_as(b.frames), b.frames))
+            }
+            out["mean_frame"]["hamming"] = _average(
+                ctx, ctx.test, lambda b: fm.hamming(mean.expand_as(b.frames), b.frames)
+            )
+        out["flags"] = _flags(ctx.results, out)
+        out["beats_all"] = float(not out["flags"])
+        return out
+
+    def _mean_frame(self, ctx) -> torch.Tensor:
+        total, count = 0.0, 0
+        for b in ctx.batches(ctx.train):
+            total, count = total + b.frames.sum((0, 1)), count + b.frames.shape[0] * b.frames.shape[1]
+        return total / count
+
+    def _always_lit(self, ctx) -> torch.Tensor:
+        lit = None
+        for b in ctx.batches(ctx.train):
+            on = (b.frames > 0.5).all(1).all(0)
+            lit = on if lit is None else lit & on
+        return lit.float()
+
+
+def _average(ctx, split, score) -> float:
+    """Mean of ``score(batch)`` (per-frame values) over the scored sequences of ``split``."""
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for b in ctx.batches(split):
+            s = score(b)
+            total, count = total + float(s.sum()), count + s.numel()
+    return total / max(count, 1)
+
+
+def _flags(results: dict, base: dict) -> list[str]:
+    """Every comparison the model loses: its figure is no better than a trivial baseline's."""
+    checks = []
+    if "reconstruction" in results:
+        checks.append(
+            (
+                "reconstruction MSE",
+                results["reconstruction"]["mse"],
+                "the mean frame",
+                base["mean_frame"]["recon_mse"],
+            )
+        )
+    if "prediction" in results:
+        model = results["prediction"]["mse"]
+        checks.append(("prediction MSE", model, "the mean frame", base["mean_frame"]["pred_mse"]))
+        checks.append(
+            ("prediction MSE", model, "holding the last context frame", base["hold_last"]["pred_mse"])
+        )
+    imputation = results.get("imputation", {})
+    if imputation.get("metric") == "mse":
+        for p, v in imputation.get("drop", {}).items():
+            checks.append((f"imputation MSE at drop {p}", v, "the mean frame", base["mean_frame"]["recon_mse"]))
+    if imputation.get("metric") == "hamming" and "always_lit" in base:
+        for p, v in imputation.get("drop", {}).items():
+            checks.append(
+                (
+                    f"imputation Hamming at drop {p}",
+                    v,
+                    "drawing only the always-lit pixels",
+                    base["always_lit"]["hamming"],
+                )
+            )
+            checks.append(
+                (f"imputation Hamming at drop {p}", v, "the mean frame", base["mean_frame"]["hamming"])
+            )
+    return [
+        f"{what} {model:.4g} does not beat {name} ({ref:.4g})"
+        for what, model, name, ref in checks
+        if not model < ref or np.isnan(model)
+    ]

@@ -1,0 +1,126 @@
+"""What every evaluation section reads: the model on its device, each split wrapped once, and the latents and
+predictions computed once and shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from simulators import ConfigError, Dataset, Split
+
+from ..data import Batch, SequenceDataset
+from ..metrics import frames as fm
+from ..metrics.probe import probe_targets
+from .protocol import EvalConfig
+
+
+@dataclass
+class Latents:
+    """Posterior latents of a split: means z and variances var (N, T, D), true states (N, T, S)."""
+
+    z: np.ndarray
+    var: np.ndarray
+    states: np.ndarray
+
+
+@dataclass
+class Predictions:
+    """Rollouts after ``n_context`` frames: per-frame scores (N, H, 4) of MSE, PSNR, SSIM and the normalized error
+    of VPT, the predicted latents z (N, H, D) and the true states of those frames (N, H, S)."""
+
+    n_context: int
+    horizon: int
+    scores: np.ndarray
+    z: np.ndarray
+    states: np.ndarray
+
+
+class EvalContext:
+    """One evaluation pass over a model and a dataset.
+
+    Args:
+        model: a trained TemporalVAE (left on its device; batches go there, results come back as numpy).
+        data: the dataset scored.
+        cfg: the protocol.
+        predict_data: a dataset whose ``cfg.test_split`` prediction and the rollout probe use (default:
+            ``data``), e.g. longer sequences of the same physics.
+    """
+
+    def __init__(self, model, data: Dataset, cfg: EvalConfig, predict_data: Dataset | None = None):
+        self.model, self.data, self.cfg = model, data, cfg
+        self.device = model.device
+        self.train, self.test = data[cfg.train_split], data[cfg.test_split]
+        self.predict_data = (predict_data or data).path
+        self.predict_split = predict_data[cfg.test_split] if predict_data else self.test
+        self._wrapped: dict[int, SequenceDataset] = {}
+        self.results: dict[str, dict] = {}  # each section's output, filled in as the pass goes
+
+    def dataset(self, split: Split) -> SequenceDataset:
+        """The split as a SequenceDataset, wrapped once per pass."""
+        if id(split) not in self._wrapped:
+            self._wrapped[id(split)] = SequenceDataset(split)
+        return self._wrapped[id(split)]
+
+    def count(self, split: Split) -> int:
+        """Sequences scored in ``split``: the first ``max_sequences``."""
+        return min(len(split), self.cfg.max_sequences)
+
+    def batches(self, split: Split):
+        """The scored sequences of ``split`` in batches of ``cfg.batch_size``, on the model's device."""
+        ds, n = self.dataset(split), self.count(split)
+        for s in range(0, n, self.cfg.batch_size):
+            yield ds.batch(np.arange(s, min(n, s + self.cfg.batch_size))).to(self.device)
+
+    def targets(self, states: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Probe targets of true states (..., S) by the dataset's declared kinds (see ``probe_targets``)."""
+        return probe_targets(states, self.test.state_names, self.test.state_kinds)
+
+    @cached_property
+    def train_latents(self) -> Latents:
+        return self._latents(self.train)
+
+    @cached_property
+    def test_latents(self) -> Latents:
+        return self._latents(self.test)
+
+    def _latents(self, split: Split) -> Latents:
+        zs, vs, ss = [], [], []
+        with torch.no_grad():
+            for b in self.batches(split):
+                post = self.model.infer(b.frames, None, b.inputs, sample=False)
+                zs.append(post.q_mean.cpu().numpy()), vs.append(post.q_std.pow(2).cpu().numpy())
+                ss.append(b.states.cpu().numpy())
+        return Latents(np.concatenate(zs), np.concatenate(vs), np.concatenate(ss))
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        cfg, split = self.cfg, self.predict_split
+        t_len = split.frames.shape[1]
+        horizon = cfg.horizon or t_len - cfg.n_context
+        if cfg.n_context + horizon > t_len or horizon < 1:
+            raise ConfigError(
+                f"eval.n_context {cfg.n_context} + eval.horizon {horizon} needs sequences of at least "
+                f"{cfg.n_context + max(horizon, 1)} frames; split {split.name!r} has {t_len}"
+            )
+        scores, zs, states = [], [], []
+        with torch.no_grad():
+            for b in self.batches(split):
+                scores.append(self._score(b, horizon, zs))
+                states.append(b.states[:, cfg.n_context : cfg.n_context + horizon].cpu().numpy())
+        return Predictions(
+            cfg.n_context, horizon, np.concatenate(scores), np.concatenate(zs), np.concatenate(states)
+        )
+
+    def _score(self, b: Batch, horizon: int, zs: list) -> np.ndarray:
+        c = self.cfg.n_context
+        pred, z = self.model.predict(b.frames, c, horizon, b.inputs)
+        p, t = pred[:, c:], b.frames[:, c : c + horizon]
+        zs.append(z[:, c:].cpu().numpy())
+        return (
+            torch.stack([fm.mse(p, t), fm.psnr(p, t), fm.ssim(p, t), fm.normalized_error(p, t)], -1)
+            .cpu()
+            .numpy()
+        )

@@ -1,0 +1,27 @@
+"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes) and from the
+latents the model predicts after the context (the rollout probe). Targets follow the dataset's state kinds."""
+
+from __future__ import annotations
+
+from ..metrics.probe import linear_probe, poly_probe
+from .sections import Section
+
+
+class StateRecovery(Section):
+    name = "physics"
+    columns = {"r2_linear": "linear.r2", "r2_poly": "poly.r2", "r2_rollout": "rollout_linear.r2"}
+
+    def run(self, ctx) -> dict:
+        if not ctx.test.state_names:
+            return {
+                "skipped": "the dataset has no true states (imported video without states): no physics metrics"
+            }
+        train, test = ctx.train_latents, ctx.test_latents
+        (y_train, names), (y_test, _) = ctx.targets(train.states), ctx.targets(test.states)
+        out = {"targets": names, "linear": linear_probe(train.z, y_train, test.z, y_test, names).to_dict()}
+        if ctx.cfg.poly_probe:
+            out["poly"] = poly_probe(train.z, y_train, test.z, y_test, names, train.var).to_dict()
+        pred = ctx.predictions
+        y_future, _ = ctx.targets(pred.states)
+        out["rollout_linear"] = linear_probe(train.z, y_train, pred.z, y_future, names).to_dict()
+        return out

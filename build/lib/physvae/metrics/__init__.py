@@ -1,0 +1,1 @@
+"""Metrics on frames (reconstruction, prediction, VPT, imputation) and on physics (state recovery)."""

@@ -1,0 +1,216 @@
+"""The temporal VAE: p(x_1:T, z_1:T) = Π_t p(x_t | z_t) p(z_t | z_<t), q(z_t | z_<t, x) by a Kalman-style update.
+
+Generative model:
+    p(z_1) = N(0, I) (the initial latent's prior), p(z_t | z_<t) = the transition (t > 1),
+    p(x_t | z_t) = the emission (Bernoulli or Gaussian over pixels) of the conv decoder.
+Inference:
+    the inference RNN gives evidence N(μ_t, σ_t²) about z_t from the frames; q(z_t | z_{t−1}, x) is the product of
+    that evidence and the transition's prior p(z_t | z_{t−1}), so the posterior always goes through the dynamics
+    (DVBF). Where a frame is hidden (mask 0), q(z_t | ·) is the prior itself: the transition fills the gap.
+ELBO:
+    Σ_t E_q[log p(x_t | z_t)] − Σ_t E_q[KL(q(z_t | z_{t−1}, x) ‖ p(z_t | z_{t−1}))], one sample of z_1:T drawn
+    sequentially; the t = 1 term is KL(q(z_1 | x) ‖ N(0, I)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from simulators import ConfigError, Dataset
+
+from . import gaussian
+from .nets import n_downsamplings
+from .transitions import Transition
+
+
+@dataclass
+class DataSpec:
+    """What the model needs to know about its data; saved with every run."""
+
+    size: int  # frame side, pixels
+    channels: int  # 1 or 3
+    input_dim: int  # control inputs per frame (0: none)
+    dt: float  # time between frames
+    binarized: bool  # frames hold only 0 and 1
+    state_names: list[str]  # true state columns (for evaluation)
+
+    @classmethod
+    def from_dataset(cls, data: Dataset) -> DataSpec:
+        h, w, c = data.meta["frame_shape"]
+        if h != w:
+            raise ConfigError(f"dataset {data.path} has {h}×{w} frames; the conv encoder needs square frames")
+        n_downsamplings(h)
+        return cls(
+            size=h,
+            channels=c,
+            input_dim=len(data.meta["input_names"]),
+            dt=float(data.meta["dt"]),
+            binarized=bool(data.meta.get("binarized", False)),
+            state_names=list(data.meta["state_names"]),
+        )
+
+
+@dataclass
+class Posterior:
+    """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, and the
+    transition's state after the last frame (``Transition.init_state``; None for most Markov ones)."""
+
+    z: torch.Tensor
+    q_mean: torch.Tensor
+    q_std: torch.Tensor
+    p_mean: torch.Tensor
+    p_std: torch.Tensor
+    state: object = None
+
+
+class TemporalVAE(nn.Module):
+    """Frame encoder, inference network, transition and decoder; see the module docstring for the model.
+
+    Built from its parts (``physvae.build.build_model`` makes them from a config):
+        spec: the data it models.
+        encoder: frames (N, C, H, W) -> features (N, F).
+        decoder: latents (N, D) -> emission parameters (N, C, H, W).
+        inference: features (B, T, F), mask (B, T) -> evidence mean and std about z_t, (B, T, D) each.
+        transition: p(z_t | z_<t).
+        likelihood: p(x_t | z_t) from the emission parameters.
+    """
+
+    def __init__(
+        self,
+        spec: DataSpec,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        inference: nn.Module,
+        transition: Transition,
+        likelihood: nn.Module,
+    ):
+        super().__init__()
+        self.spec = spec
+        self.encoder, self.decoder, self.inference = encoder, decoder, inference
+        self.transition, self.likelihood = transition, likelihood
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        b, t = frames.shape[:2]
+        return self.encoder(frames.flatten(0, 1)).view(b, t, -1)  # (B, T, C, H, W) -> (B·T, ...) -> (B, T, F)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, T, D) -> emission parameters (B, T, C, H, W)."""
+        b, t = z.shape[:2]
+        return self.decoder(z.flatten(0, 1)).view(b, t, self.spec.channels, self.spec.size, self.spec.size)
+
+    def infer(self, frames, mask=None, inputs=None, sample: bool = True) -> Posterior:
+        """Run q(z_1:T | x) forward in time.
+
+        Args:
+            frames: (B, T, C, H, W) in [0, 1]; hidden frames may hold anything.
+            mask: (B, T) 1 where the frame is observed (default: all).
+            inputs: (B, T, U) controls; u_t acts between frames t and t+1.
+            sample: draw z_t from q (training) or take its mean (evaluation, prediction).
+        """
+        return self.infer_features(self.encode(frames), mask, inputs, sample)
+
+    def infer_features(self, feats, mask=None, inputs=None, sample: bool = True) -> Posterior:
+        """``infer`` from encoded frames feats (B, T, F)."""
+        b, t_len = feats.shape[:2]
+        mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
+        ev_mean, ev_std = self.inference(feats, mask)
+        state = self.transition.init_state(b, feats.device, feats.dtype)
+        z = None
+        rows: list[tuple[torch.Tensor, ...]] = []
+        for t in range(t_len):
+            if t == 0:
+                p_mean, p_std = torch.zeros_like(ev_mean[:, 0]), torch.ones_like(ev_std[:, 0])
+            else:
+                u = None if inputs is None else inputs[:, t - 1]
+                p_mean, p_std, state = self.transition.step(z, state, self.spec.dt, u)
+            q_mean, q_std = gaussian.fuse(p_mean, p_std, ev_mean[:, t], ev_std[:, t])
+            seen = mask[:, t, None] > 0
+            q_mean, q_std = torch.where(seen, q_mean, p_mean), torch.where(seen, q_std, p_std)
+            z = gaussian.sample(q_mean, q_std) if sample else q_mean
+            rows.append((z, q_mean, q_std, p_mean, p_std))
+        return Posterior(*(torch.stack(cols, dim=1) for cols in zip(*rows)), state=state)
+
+    def elbo(
+        self,
+        frames,
+        inputs=None,
+        mask=None,
+        beta: float = 1.0,
+        free_bits: float = 0.0,
+        predict_weight: float = 0.0,
+        predict_context: int = 1,
+    ) -> dict:
+        """The training objective and its terms, per frame (divided by T).
+
+        With ``predict_weight`` λ > 0 the loss also holds −λ Σ_{t > c} log p(x_t | ẑ_t), where ẑ is the model's
+        own prediction exactly as ``predict`` makes it: posterior means from the first c = ``predict_context``
+        frames alone, then the transition's mean rolled out. This trains the
+        transition as a multi-step predictor, not only as a one-step prior.
+
+        Returns:
+            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction]), ``elbo``, ``recon``, ``kl`` and
+            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0) and the posterior.
+        """
+        b, t_len = frames.shape[:2]
+        mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
+        feats = self.encode(frames)
+        post = self.infer_features(feats, mask, inputs, sample=True)
+        recon = (self.likelihood.log_prob(frames, self.decode(post.z)) * mask).sum(1).mean() / t_len
+        kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std)  # (B, T, D)
+        kl_total = kl.sum((1, 2)).mean() / t_len
+        penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
+        loss = -(recon - beta * penalized)
+        predicted = torch.zeros((), device=frames.device)
+        if predict_weight > 0 and predict_context < t_len:
+            c = predict_context
+            rollout = self._predict_latents(feats[:, :c], t_len - c, inputs)[:, c:]
+            predicted = self.likelihood.log_prob(frames[:, c:], self.decode(rollout)).sum(1).mean() / t_len
+            loss = loss - predict_weight * predicted
+        return {
+            "loss": loss,
+            "elbo": recon - kl_total,
+            "recon": recon,
+            "kl": kl_total,
+            "predict": predicted,
+            "posterior": post,
+        }
+
+    @torch.no_grad()
+    def reconstruct(self, frames, mask=None, inputs=None) -> tuple[torch.Tensor, Posterior]:
+        """Mean frames (B, T, C, H, W) decoded from the posterior means; hidden frames come from the dynamics."""
+        post = self.infer(frames, mask, inputs, sample=False)
+        return self.likelihood.mean(self.decode(post.z)), post
+
+    @torch.no_grad()
+    def predict(self, frames, n_context: int, horizon: int, inputs=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Condition on the first ``n_context`` frames and roll the transition's mean out for ``horizon`` more.
+
+        The inference network sees only the context (a smoother never sees the frames it should predict).
+
+        Args:
+            frames: (B, ≥ n_context, C, H, W); only the first n_context are looked at.
+            inputs: (B, ≥ n_context + horizon − 1, U) controls, if the data has them.
+
+        Returns:
+            mean frames (B, n_context + horizon, C, H, W) and latents z (B, n_context + horizon, D): posterior
+            means over the context, then the rollout.
+        """
+        z = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs)
+        return self.likelihood.mean(self.decode(z)), z
+
+    def _predict_latents(self, context_feats, horizon: int, inputs=None) -> torch.Tensor:
+        """Posterior means over the context (encoded frames (B, c, F)), then the transition's mean rollout:
+        (B, c + horizon, D). The inference network sees the context only."""
+        n_context = context_feats.shape[1]
+        ctx_inputs = None if inputs is None else inputs[:, :n_context]
+        post = self.infer_features(context_feats, None, ctx_inputs, sample=False)
+        u = None if inputs is None else inputs[:, n_context - 1 : n_context - 1 + horizon]
+        future = self.transition.rollout(post.z[:, -1], horizon, self.spec.dt, u, post.state)
+        return torch.cat([post.z, future], dim=1)

@@ -1,0 +1,63 @@
+"""Convolutional frame encoder and decoder for square frames of 16, 32 or 64 pixels."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from simulators import ConfigError
+
+SIZES = (16, 32, 64)
+
+
+def n_downsamplings(size: int) -> int:
+    """Stride-2 stages from ``size`` down to 4×4."""
+    if size not in SIZES:
+        raise ConfigError(
+            f"frame size {size}×{size} is not supported by the conv encoder; supported sizes: {SIZES}"
+        )
+    return int(math.log2(size // 4))
+
+
+class FrameEncoder(nn.Module):
+    """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F)."""
+
+    def __init__(self, size: int, channels: int, base: int, features: int):
+        super().__init__()
+        layers, c_in = [], channels
+        for i in range(n_downsamplings(size)):
+            c_out = base * 2**i
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.GroupNorm(1, c_out), nn.SiLU()]
+            c_in = c_out
+        self.conv = nn.Sequential(*layers)
+        self.out = nn.Linear(c_in * 16, features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.conv(x * 2.0 - 1.0).flatten(1))
+
+
+class FrameDecoder(nn.Module):
+    """z_t (B, D) -> per-pixel parameters (B, C, H, W): logits (Bernoulli) or means (Gaussian)."""
+
+    def __init__(self, size: int, channels: int, base: int, latent_dim: int):
+        super().__init__()
+        n = n_downsamplings(size)
+        self.c0 = base * 2 ** (n - 1)
+        self.inp = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.SiLU(), nn.Linear(256, self.c0 * 16), nn.SiLU()
+        )
+        layers, c_in = [], self.c0
+        for i in reversed(range(n)):
+            c_out = base * 2 ** max(i - 1, 0)
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1),
+                nn.GroupNorm(1, c_out),
+                nn.SiLU(),
+            ]
+            c_in = c_out
+        self.conv = nn.Sequential(*layers, nn.Conv2d(c_in, channels, 3, padding=1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.inp(z).view(-1, self.c0, 4, 4))

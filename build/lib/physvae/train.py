@@ -1,0 +1,226 @@
+"""Training: ``fit(config, run_dir)`` — the one function the CLI and notebooks call.
+
+Reproducibility: step s draws its batch from ``np.random.default_rng([seed, s])`` and its noise after
+``torch.manual_seed(seed · 1_000_003 + s)``, so a run resumed from its checkpoint at step k continues exactly as
+the uninterrupted run would (on the CPU, bit for bit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import simulators
+from simulators import ConfigError, write_json_atomic, write_text_atomic
+
+from . import checkpoint
+from .config import RunConfig
+from .data import SequenceDataset
+from .devices import resolve_device
+from .model import DataSpec, TemporalVAE
+from .run import Run
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
+
+
+def lr_at(cfg, step: int) -> float:
+    """Cosine decay from lr to lr · lr_final over the run."""
+    f = 0.5 * (1 + math.cos(math.pi * min(step, cfg.steps) / cfg.steps))
+    return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * f)
+
+
+def beta_at(cfg, step: int) -> float:
+    return 1.0 if cfg.kl_warmup == 0 else min(1.0, step / cfg.kl_warmup)
+
+
+def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig, Run, SequenceDataset]:
+    if resume:
+        if not (run_dir / "config.toml").is_file():
+            raise ConfigError(f"cannot resume: {run_dir} is not a run folder (no config.toml)")
+        config = RunConfig.load(run_dir / "config.toml")
+    elif (run_dir / "config.toml").exists():
+        raise ConfigError(
+            f"run folder {run_dir} already holds a run; resume it with --resume or choose another"
+        )
+    config.validate()
+    data = simulators.load_dataset(config.train.data)
+    spec = DataSpec.from_dataset(data)
+    train = SequenceDataset(data[config.train.train_split], window=config.train.window or None)
+    run = Run(run_dir) if resume else Run.create(run_dir, config, spec)
+    return config, run, train
+
+
+def _mask(b: int, t: int, p: float, rng: np.random.Generator) -> torch.Tensor | None:
+    if p <= 0:
+        return None
+    m = (rng.random((b, t)) >= p).astype(np.float32)
+    m[:, 0] = 1.0
+    return torch.from_numpy(m)
+
+
+def fit(
+    config: RunConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    callback: Callable[[int, dict], None] | None = None,
+) -> Run:
+    """Train a temporal VAE and return its run.
+
+    Args:
+        config: the run's configuration (ignored when resuming: the run's own config.toml is used).
+        run_dir: the run folder to create (or to resume).
+        resume: continue from ``run_dir/checkpoints/last.pt``.
+        progress: show a progress bar.
+        callback: called after every step with (step, metrics); an exception there stops training.
+
+    Raises:
+        TrainingDiverged: a non-finite loss or gradient, naming the step; the last checkpoint stays intact.
+    """
+    run_dir = Path(run_dir)
+    config, run, train = _prepare(config, run_dir, resume)
+    cfg = config.train
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run.device = device
+    model = run.build_model()
+    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start, before = 0, 0.0  # steps and training seconds already in the checkpoint
+    if resume and run.checkpoint_path.is_file():
+        state = checkpoint.load(run.checkpoint_path, device)
+        model.load_state_dict(state["model"])
+        try:
+            optim.load_state_dict(state["optimizer"])
+        except ValueError as e:  # the parameters changed shape or number since the checkpoint was written
+            raise ConfigError(
+                f"cannot resume {run_dir}: its checkpoint's optimizer state does not fit this physvae's model "
+                f"({e}); evaluate the run as it is, or train it again"
+            ) from e
+        start, before = state["step"], state.get("train_seconds", 0.0)
+    _trim_metrics(run_dir / "metrics.jsonl", start)
+    amp = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if cfg.precision == "bf16" and device.type == "cuda"
+        else None
+    )
+    t0, seen = time.perf_counter(), 0
+    bar = tqdm(
+        range(start + 1, cfg.steps + 1),
+        initial=start,
+        total=cfg.steps,
+        disable=not progress,
+        desc=f"train {config.model.transition}",
+    )
+    model.train()
+    for step in bar:
+        metrics = _step(model, optim, train, cfg, step, device, amp)
+        seen += cfg.batch_size
+        metrics["seq_per_s"] = seen / (time.perf_counter() - t0)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            _log(run_dir / "metrics.jsonl", metrics)
+            bar.set_postfix(
+                loss=f"{metrics['loss']:.2f}", kl=f"{metrics['kl']:.2f}", seq_s=f"{metrics['seq_per_s']:.0f}"
+            )
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            elapsed = before + time.perf_counter() - t0
+            state = {"model": model.state_dict(), "optimizer": optim.state_dict(), "step": step}
+            checkpoint.save_atomic({**state, "train_seconds": elapsed}, run.checkpoint_path)
+        if callback:
+            callback(step, metrics)
+    bar.close()
+    checkpoint.save_atomic({"model": model.state_dict()}, run_dir / "model.pt")
+    _write_summary(run, model, cfg, device, time.perf_counter() - t0, before, start)
+    return Run(run_dir, device)
+
+
+def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, device, amp) -> dict:
+    rng = np.random.default_rng([cfg.seed, step])
+    torch.manual_seed(cfg.seed * 1_000_003 + step)
+    batch = train.sample(cfg.batch_size, rng).to(device)
+    mask = _mask(*batch.frames.shape[:2], cfg.mask_prob, rng)
+    for group in optim.param_groups:
+        group["lr"] = lr_at(cfg, step)
+    with amp or nullcontext():
+        out = model.elbo(
+            batch.frames,
+            batch.inputs,
+            mask,
+            beta=beta_at(cfg, step),
+            free_bits=cfg.free_bits,
+            predict_weight=cfg.predict_weight,
+            predict_context=_predict_context(cfg, rng),
+        )
+    loss = out["loss"]
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(f"loss is {loss.item()} at step {step}; the last good checkpoint is kept")
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
+    if not torch.isfinite(norm):
+        raise TrainingDiverged(
+            f"gradient norm is {norm.item()} at step {step}; the last good checkpoint is kept"
+        )
+    optim.step()
+    nfe = model.transition.nfe
+    model.transition.reset_nfe()
+    return {
+        "step": step,
+        "loss": loss.item(),
+        "elbo": out["elbo"].item(),
+        "recon": out["recon"].item(),
+        "kl": out["kl"].item(),
+        "predict": out["predict"].item(),
+        "beta": beta_at(cfg, step),
+        "lr": lr_at(cfg, step),
+        "nfe": nfe,
+    }
+
+
+def _predict_context(cfg, rng: np.random.Generator) -> int:
+    """The prediction term's context length this step: fixed, or uniform in [predict_context, predict_context_max]
+    (drawn from the step's generator, so a resumed run draws the same)."""
+    if cfg.predict_context_max == 0:
+        return cfg.predict_context
+    return int(rng.integers(cfg.predict_context, cfg.predict_context_max + 1))
+
+
+def _log(path: Path, metrics: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(metrics) + "\n")
+
+
+def _trim_metrics(path: Path, last_step: int) -> None:
+    """Drop lines logged after the checkpoint a resumed run restarts from (they will be logged again)."""
+    if not path.is_file():
+        return
+    keep = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= last_step]
+    write_text_atomic(path, "".join(line + "\n" for line in keep))
+
+
+def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, start: int) -> None:
+    """summary.json: ``train_seconds`` is the training time of every session summed (the checkpoint carries it;
+    steps redone after a kill count once), ``train_seconds_this_session`` this session's alone."""
+    last = run.metrics()[-1] if run.metrics() else {}
+    summary = {
+        "steps": cfg.steps,
+        "resumed_from": start,
+        "train_seconds": before + seconds,
+        "train_seconds_this_session": seconds,
+        "device": str(device),
+        "torch": torch.__version__,
+        "final": last,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    write_json_atomic(run.path / "summary.json", summary)

@@ -1,0 +1,89 @@
+"""The interface every latent transition p(z_t | z_{t−1}, u_{t−1}) implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass
+class LinearMaps:
+    """What a (locally) linear transition does around a set of latents, for the dynamics read-out.
+
+    Attributes:
+        mean_map: (D, D) the usage-weighted one-step map.
+        maps: (K, D, D) the maps it mixes (K = 1 for a single linear map).
+        usage: (K,) how much each is used over the latents, summing to 1.
+    """
+
+    mean_map: torch.Tensor
+    maps: torch.Tensor
+    usage: torch.Tensor
+
+
+class Transition(nn.Module):
+    """Parameterizes p(z_t | z_<t, u_<t) as a diagonal Gaussian, one step at a time.
+
+    A subclass sets ``name`` (its registry key and its config section, ``model.<name>``) and ``config_class``
+    (a dataclass with a ``validate(where)`` method), and implements ``step``; recurrent ones also ``init_state``.
+    The constructor signature is ``(latent_dim, input_dim, config)``. Tensors are batch-major: z (B, D),
+    u (B, U), rollouts (B, T, D). Transitions that learn process noise hold a ``ProcessNoise`` module.
+    """
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type]
+    per_frame_inference: ClassVar[bool] = False  # True: q(z_t | x_t) from frame t alone (the per-frame VAE)
+
+    def __init__(self, latent_dim: int, input_dim: int = 0):
+        super().__init__()
+        self.latent_dim, self.input_dim = latent_dim, input_dim
+
+    def init_state(self, batch: int, device: torch.device, dtype: torch.dtype = torch.float32) -> Any:
+        """What one pass (an inference sweep or a rollout) carries from step to step: a recurrent transition's
+        hidden state, or something a Markov one computes once per pass instead of at every step (default None)."""
+        return None
+
+    def step(self, z: torch.Tensor, state: Any, dt: float, u: torch.Tensor | None):
+        """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state)."""
+        raise NotImplementedError
+
+    def rollout(
+        self, z0: torch.Tensor, n_steps: int, dt: float, u: torch.Tensor | None = None, state: Any = None
+    ):
+        """Mean trajectory after z0: z0 (B, D), u (B, n_steps, U) or None -> (B, n_steps, D).
+
+        Each step feeds the previous mean back (no sampling): the model's deterministic prediction.
+        """
+        state = self.init_state(z0.shape[0], z0.device, z0.dtype) if state is None else state
+        z, out = z0, []
+        for t in range(n_steps):
+            z, _, state = self.step(z, state, dt, None if u is None else u[:, t])
+            out.append(z)
+        return torch.stack(out, dim=1)
+
+    def linear_maps(self, z: torch.Tensor) -> LinearMaps | None:
+        """The one-step linear maps used around latents z (N, D), for the eigen-analysis of the learned dynamics;
+        None where the transition is not (locally) linear."""
+        return None
+
+    def vector_field(self, z: torch.Tensor) -> torch.Tensor | None:
+        """dz/dt (N, D) at latents z (N, D) with no control, for continuous-time transitions; else None."""
+        return None
+
+    @property
+    def nfe(self) -> int:
+        """Vector-field evaluations since the last ``reset_nfe`` (0 for discrete transitions)."""
+        return 0
+
+    def reset_nfe(self) -> None:
+        pass
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Runs saved before process noise was a module of its own kept it as ``log_noise`` on every transition.
+        old = state_dict.pop(prefix + "log_noise", None)
+        if old is not None and isinstance(getattr(self, "process_noise", None), nn.Module):
+            state_dict.setdefault(prefix + "process_noise.log_std", old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -1,0 +1,142 @@
+"""Neural-ODE transition (Latent ODE, ODE2VAE): ż = f_θ(z) integrated with torchdiffeq between frame times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchdiffeq import odeint, odeint_adjoint
+
+from simulators import ConfigError, integer, non_negative, positive
+
+from .base import Transition
+from .noise import ProcessNoise
+
+FIXED_STEP = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
+ADAPTIVE = ("dopri5", "dopri8", "bosh3", "adaptive_heun", "fehlberg2")
+
+
+class SolverStalled(RuntimeError):
+    """An adaptive solver needed more than ``max_steps`` steps for one frame interval."""
+
+
+@dataclass
+class NeuralODEConfig:
+    """Neural-ODE transition settings."""
+
+    order: int = 2  # 1: ż = f(z); 2: z = (q, v), q̇ = v, v̇ = f(q, v) as in ODE2VAE (latent_dim must be even)
+    hidden: int = 64  # width of the vector-field MLP
+    layers: int = 2  # hidden layers of the vector-field MLP
+    solver: str = "rk4"  # torchdiffeq method; fixed-step rk4 is the default (adaptive ones can stall)
+    substeps: int = 2  # fixed-step solvers: steps per frame interval
+    rtol: float = 1e-4  # adaptive solvers: relative tolerance
+    atol: float = 1e-5  # adaptive solvers: absolute tolerance
+    max_steps: int = 1000  # adaptive solvers: steps allowed per frame interval before SolverStalled
+    adjoint: bool = False  # backpropagate with the adjoint method (memory O(1) in the steps)
+    init_noise: float = 0.05  # initial process-noise std
+
+    def validate(self, where: str = "neural_ode") -> None:
+        if self.order not in (1, 2):
+            raise ConfigError(f"{where}.order must be 1 or 2, got {self.order!r}")
+        if self.solver not in FIXED_STEP + ADAPTIVE:
+            raise ConfigError(f"{where}.solver must be one of {FIXED_STEP + ADAPTIVE}, got {self.solver!r}")
+        integer(f"{where}.hidden", self.hidden, minimum=1)
+        integer(f"{where}.layers", self.layers, minimum=0)
+        integer(f"{where}.substeps", self.substeps, minimum=1)
+        integer(f"{where}.max_steps", self.max_steps, minimum=1)
+        positive(f"{where}.rtol", self.rtol)
+        non_negative(f"{where}.atol", self.atol)
+        positive(f"{where}.init_noise", self.init_noise)
+
+    def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
+        if self.order == 2 and latent_dim % 2:
+            raise ConfigError(f"{where}.order 2 needs an even latent_dim, got {latent_dim}")
+
+
+class VectorField(nn.Module):
+    """f_θ: (z, u) -> dz/dt (first order) or dv/dt (second order); counts its evaluations."""
+
+    def __init__(self, latent_dim: int, input_dim: int, cfg: NeuralODEConfig):
+        super().__init__()
+        out = latent_dim if cfg.order == 1 else latent_dim // 2
+        dims = [latent_dim + input_dim] + [cfg.hidden] * cfg.layers
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.Tanh()]
+        last = nn.Linear(dims[-1], out)
+        nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # start as free motion: a stable model
+        self.net = nn.Sequential(*layers, last)
+        self.order, self.nfe = cfg.order, 0
+        self.u: torch.Tensor | None = None  # control held constant over the current interval
+
+    def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        self.nfe += 1
+        x = z if self.u is None else torch.cat([z, self.u], dim=-1)
+        if self.order == 1:
+            return self.net(x)
+        v = z[..., z.shape[-1] // 2 :]
+        return torch.cat([v, self.net(x)], dim=-1)
+
+
+class NeuralODE(Transition):
+    """p(z_t | z_{t−1}) = N(φ_Δt(z_{t−1}), diag σ²), φ the flow of ż = f_θ(z, u_{t−1}); σ learned."""
+
+    name, config_class = "neural_ode", NeuralODEConfig
+
+    def __init__(self, latent_dim: int, input_dim: int = 0, config: NeuralODEConfig | None = None):
+        cfg = config or NeuralODEConfig()
+        cfg.validate()
+        cfg.check_latent(latent_dim)
+        super().__init__(latent_dim, input_dim)
+        self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
+        self.cfg = cfg
+        self.func = VectorField(latent_dim, input_dim, cfg)
+
+    def flow(self, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """Integrate from z (B, D) at times[0] to each of times (n,) -> (n, B, D)."""
+        cfg = self.cfg
+        times = times.to(device=z.device, dtype=z.dtype)
+        kwargs: dict = {"method": cfg.solver}
+        if cfg.solver in FIXED_STEP:
+            kwargs["options"] = {"step_size": float(times[1] - times[0]) / cfg.substeps}
+        else:
+            kwargs.update(
+                rtol=cfg.rtol, atol=cfg.atol, options={"max_num_steps": cfg.max_steps * (len(times) - 1)}
+            )
+        solve = odeint_adjoint if cfg.adjoint else odeint
+        try:
+            return solve(self.func, z, times, **kwargs)
+        except AssertionError as e:
+            if "max_num_steps" in str(e):
+                raise SolverStalled(
+                    f"{cfg.solver} took more than {cfg.max_steps} steps per frame interval: the learned dynamics "
+                    "are stiff; use solver='rk4' or raise neural_ode.max_steps"
+                ) from e
+            raise
+
+    def step(self, z, state, dt, u):
+        self.func.u = u if self.input_dim else None
+        mean = self.flow(z, torch.tensor([0.0, dt]))[-1]
+        return mean, self.process_noise().expand_as(mean), state
+
+    def rollout(self, z0, n_steps, dt, u=None, state=None):
+        if u is not None and self.input_dim:
+            return super().rollout(z0, n_steps, dt, u, state)
+        self.func.u = None
+        times = torch.arange(n_steps + 1, dtype=z0.dtype) * dt
+        return self.flow(z0, times)[1:].transpose(0, 1)  # (T, B, D) -> (B, T, D)
+
+    def vector_field(self, z: torch.Tensor) -> torch.Tensor:
+        """dz/dt (N, D) at z (N, D) with zero control."""
+        self.func.u = (
+            torch.zeros(len(z), self.input_dim, device=z.device, dtype=z.dtype) if self.input_dim else None
+        )
+        return self.func(torch.zeros((), device=z.device), z)
+
+    @property
+    def nfe(self) -> int:
+        return self.func.nfe
+
+    def reset_nfe(self) -> None:
+        self.func.nfe = 0

@@ -1,0 +1,63 @@
+"""Simulators that render video datasets together with the true physical state of every frame.
+
+numpy, scipy and pymunk only: this package never imports torch or physvae. Everything physvae uses is one of
+the names below (the dataset folder, its config and errors, the atomic writers, the typed config helpers).
+"""
+
+from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from .balls import BallsConfig, BouncingBalls
+from .dataset_config import DatasetConfig
+from .double_pendulum import DoublePendulum, DoublePendulumConfig
+from .errors import ConfigError, DatasetError, integer, interval, non_negative, positive
+from .generate import generate
+from .mass_spring import MassSpring, MassSpringConfig
+from .ode_system import ODESystem
+from .pendulum import Pendulum, PendulumConfig
+from .presets import PRESETS, preset
+from .registry import SYSTEMS, register_system, system_class
+from .render import DM_GREY, PALETTE, RenderConfig
+from .serial import from_dict, to_dict
+from .storage import Dataset, Split, load_dataset, write_dataset
+from .system import STATE_KINDS, Scene, System, Trajectories, check_kinds
+
+__all__ = [
+    "BallsConfig",
+    "BouncingBalls",
+    "ConfigError",
+    "DM_GREY",
+    "Dataset",
+    "DatasetConfig",
+    "DatasetError",
+    "DoublePendulum",
+    "DoublePendulumConfig",
+    "MassSpring",
+    "MassSpringConfig",
+    "ODESystem",
+    "PALETTE",
+    "PRESETS",
+    "Pendulum",
+    "PendulumConfig",
+    "RenderConfig",
+    "STATE_KINDS",
+    "SYSTEMS",
+    "Scene",
+    "Split",
+    "System",
+    "Trajectories",
+    "check_kinds",
+    "from_dict",
+    "generate",
+    "integer",
+    "interval",
+    "load_dataset",
+    "non_negative",
+    "positive",
+    "preset",
+    "register_system",
+    "system_class",
+    "to_dict",
+    "write_bytes_atomic",
+    "write_dataset",
+    "write_json_atomic",
+    "write_text_atomic",
+]
