@@ -1,1 +1,0 @@
-"""Metrics on frames (reconstruction, prediction, VPT, imputation) and on physics (state recovery)."""

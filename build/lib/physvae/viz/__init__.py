@@ -1,1 +1,0 @@
-"""Figures and animations (matplotlib, imageio)."""
