@@ -111,7 +111,6 @@ SHORTHANDS = {  # evaluate's own flags -> the eval config keys they set (default
 
 def _eval_config(args: argparse.Namespace):
     """The run's saved protocol, then the shorthand flags, then --eval.key=value overrides."""
-    from .config import RunConfig
     from .run import Run
 
     saved = Run(args.run).config
@@ -123,7 +122,7 @@ def _eval_config(args: argparse.Namespace):
     bad = [o for o in extra if not o.startswith("eval.")]
     if bad:
         raise ConfigError(f"evaluate takes only --eval.key=value overrides, got {bad[0]!r}")
-    return RunConfig.from_dict(saved.to_dict()).with_overrides(overrides + extra).eval.validate()
+    return saved.with_overrides(overrides + extra).eval.validate()
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..collapse import mean_frame
 from ..metrics import frames as fm
 from .sections import Section
 
@@ -26,7 +27,7 @@ class Baselines(Section):
     }
 
     def run(self, ctx) -> dict:
-        mean = self._mean_frame(ctx)  # (C, H, W) on the device
+        mean = mean_frame(ctx.train.frames, ctx.device, ctx.count(ctx.train))  # (C, H, W)
         recon = _average(ctx, ctx.test, lambda b: fm.mse(mean.expand_as(b.frames), b.frames))
         c, horizon = ctx.predictions.n_context, ctx.predictions.horizon
         window = slice(c, c + horizon)
@@ -60,12 +61,6 @@ class Baselines(Section):
         out["flags"] = _flags(ctx.results, out)
         out["beats_all"] = float(not out["flags"])
         return out
-
-    def _mean_frame(self, ctx) -> torch.Tensor:
-        total, count = 0.0, 0
-        for b in ctx.batches(ctx.train):
-            total, count = total + b.frames.sum((0, 1)), count + b.frames.shape[0] * b.frames.shape[1]
-        return total / count
 
     def _always_lit(self, ctx) -> torch.Tensor:
         lit = None
@@ -106,7 +101,9 @@ def _flags(results: dict, base: dict) -> list[str]:
     imputation = results.get("imputation", {})
     if imputation.get("metric") == "mse":
         for p, v in imputation.get("drop", {}).items():
-            checks.append((f"imputation MSE at drop {p}", v, "the mean frame", base["mean_frame"]["recon_mse"]))
+            checks.append(
+                (f"imputation MSE at drop {p}", v, "the mean frame", base["mean_frame"]["recon_mse"])
+            )
     if imputation.get("metric") == "hamming" and "always_lit" in base:
         for p, v in imputation.get("drop", {}).items():
             checks.append(
