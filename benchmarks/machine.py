@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simulators.storage import write_text_atomic
+from simulators import write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

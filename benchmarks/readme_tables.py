@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from simulators.storage import write_text_atomic
+from simulators import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- table:(?P<name>[\w./-]+) -->\n.*?<!-- /table -->", re.S)

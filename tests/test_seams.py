@@ -219,3 +219,9 @@ def test_evaluate_cli_uses_the_runs_protocol_with_eval_overrides(pend16, tmp_pat
     assert "protocol: probes fit on 'train'" in capsys.readouterr().out
     assert main(["evaluate", str(run.path), "--out", str(out), "--eval.nope=1"]) == 2
     assert "unknown key 'eval.nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (PACKAGE.parent / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_imports(module):
+    """The main job starts with benchmarks.machine: a stale import there breaks scripts/run.sh before it runs."""
+    __import__("importlib").import_module(f"benchmarks.{module}")
