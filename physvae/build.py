@@ -26,6 +26,7 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE:
     else:
         inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother")
     transition = cls(d, spec.input_dim, cfg.transition_config())
+    transition.check_data(spec)
     bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
     likelihood = Bernoulli() if bernoulli else Gaussian(cfg.obs_std)
     return TemporalVAE(spec, encoder, decoder, inference, transition, likelihood)

@@ -121,7 +121,7 @@ class TemporalVAE(nn.Module):
         b, t_len = feats.shape[:2]
         mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
         ev_mean, ev_std = self.inference(feats, mask)
-        state = self.transition.init_state(b, feats.device, feats.dtype)
+        state = self.transition.init_state_from(ev_mean, mask)
         z = None
         rows: list[tuple[torch.Tensor, ...]] = []
         for t in range(t_len):
@@ -155,7 +155,8 @@ class TemporalVAE(nn.Module):
         transition as a multi-step predictor, not only as a one-step prior.
 
         Returns:
-            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction]), ``elbo``, ``recon``, ``kl`` and
+            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction] [+ the transition's regularizer]),
+            ``elbo``, ``recon``, ``kl`` and
             ``predict`` (batch means, nats per frame; predict is 0 when λ = 0), the posterior and the emission
             parameters of its sample (B, T, C, H, W).
         """
@@ -169,6 +170,9 @@ class TemporalVAE(nn.Module):
         kl_total = kl.sum((1, 2)).mean() / t_len
         penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
         loss = -(recon - beta * penalized)
+        penalty = self.transition.regularizer(post.z)
+        if penalty is not None:
+            loss = loss + penalty
         predicted = torch.zeros((), device=frames.device)
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context

@@ -17,7 +17,10 @@ def _tiny(transition: str, input_dim=1, likelihood="gaussian") -> ModelConfig:
         transition=transition, latent_dim=2, channels=2, features=4, rnn_hidden=3, likelihood=likelihood
     )
     cfg.locally_linear.regimes, cfg.locally_linear.hidden = 2, 3
-    cfg.neural_ode.hidden, cfg.gru.hidden = 3, 3
+    cfg.neural_ode.hidden, cfg.gru.hidden, cfg.hamiltonian.hidden = 3, 3, 3
+    cfg.physics.hidden, cfg.physics.match_states, cfg.physics.residual = 3, False, True
+    if transition == "physics":  # (cos θ, sin θ, θ̇) and one extra dimension
+        cfg.latent_dim = 4
     return cfg
 
 

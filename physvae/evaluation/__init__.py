@@ -1,21 +1,33 @@
 """Evaluation as one pass over sections: a shared ``EvalContext`` and the registry ``SECTIONS``.
 
 Built-in sections, run in this order: reconstruction, prediction, imputation, physics (state recovery),
-dynamics, intrinsic_dimension, baselines (which compares the frame figures before it with trivial baselines).
+dynamics, parameters (stated physics), energy (learned energy), intrinsic_dimension, baselines (which compares the frame figures before it with trivial baselines).
 ``physvae.evaluate.evaluate`` runs them and writes the results.
 """
 
 from .baselines import Baselines
 from .dynamics import Dynamics
+from .energy import Energy
 from .imputation import Imputation
 from .intrinsic import IntrinsicDimension
+from .parameters import Parameters
 from .prediction import Prediction
 from .protocol import EvalConfig
 from .reconstruction import Reconstruction
 from .sections import SECTIONS, Section, columns, lookup, register_section
 from .state_recovery import StateRecovery
 
-for _cls in (Reconstruction, Prediction, Imputation, StateRecovery, Dynamics, IntrinsicDimension, Baselines):
+for _cls in (
+    Reconstruction,
+    Prediction,
+    Imputation,
+    StateRecovery,
+    Dynamics,
+    Parameters,
+    Energy,
+    IntrinsicDimension,
+    Baselines,
+):
     register_section(_cls)
 
 __all__ = ["EvalConfig", "SECTIONS", "Section", "columns", "lookup", "register_section"]

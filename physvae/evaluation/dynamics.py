@@ -1,5 +1,11 @@
-"""What the learned dynamics say in physical units: the eigen-analysis of a (locally) linear transition's maps
-beside the reference dynamics the dataset declares (e.g. small-angle frequency and damping per sequence)."""
+"""What the learned dynamics say in physical units, beside the reference dynamics the dataset declares (e.g.
+small-angle frequency and damping per sequence).
+
+Every transition is linearized at rest: the one-step map's Jacobian at the posterior latent of the test frames of
+lowest true energy (the mean latent of the lowest 1 %), whose dominant oscillating eigen-pair gives a frequency and
+a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
+of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
+(the mean map's where the data has no energy column)."""
 
 from __future__ import annotations
 
@@ -26,17 +32,25 @@ class Dynamics(Section):
         if reference:
             out["reference"] = reference
         z = ctx.test_latents.z
+        rest = _rest_latent(z, ctx.test_latents.states, ctx.test.state_kinds)
+        osc = None
+        if rest is not None:
+            J = step_jacobian(tr, torch.from_numpy(rest).float().to(ctx.device), dt)
+            osc = oscillation(J, dt)
+            out["at_rest"] = {"oscillation": osc, "modes": [m.to_dict() for m in modes(J, dt)]}
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
-        if maps is None:
-            return out
-        mean_map = maps.mean_map.cpu().numpy()
-        osc = oscillation(mean_map, dt)
-        out["mean_map"] = {"oscillation": osc, "modes": [m.to_dict() for m in modes(mean_map, dt)]}
-        out["regimes"] = [
-            {"usage": float(u), "oscillation": oscillation(A, dt), "eigenvalues": _eigenvalues(A)}
-            for u, A in zip(maps.usage.cpu().numpy(), maps.maps.detach().cpu().numpy())
-        ]
+        if maps is not None:
+            mean_map = maps.mean_map.cpu().numpy()
+            out["mean_map"] = {
+                "oscillation": oscillation(mean_map, dt),
+                "modes": [m.to_dict() for m in modes(mean_map, dt)],
+            }
+            out["regimes"] = [
+                {"usage": float(u), "oscillation": oscillation(A, dt), "eigenvalues": _eigenvalues(A)}
+                for u, A in zip(maps.usage.cpu().numpy(), maps.maps.detach().cpu().numpy())
+            ]
+            osc = osc if rest is not None else out["mean_map"]["oscillation"]
         if osc and reference:
             out["recovered"] = {
                 k: {"learned": osc[k], "true": v, "relative_error": abs(osc[k] - v) / abs(v) if v else None}
@@ -44,6 +58,27 @@ class Dynamics(Section):
                 if k in osc
             }
         return out
+
+
+def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:
+    """The Jacobian (D, D) of the transition's one-step mean at latent z (D,), no control, initial state."""
+    u = torch.zeros(1, tr.input_dim, device=z.device) if tr.input_dim else None
+    state = tr.init_state(1, z.device, z.dtype)
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return tr.step(x[None], state, dt, u)[0][0]
+
+    return torch.autograd.functional.jacobian(mean, z).detach().double().cpu().numpy()
+
+
+def _rest_latent(z: np.ndarray, states: np.ndarray, kinds: list[str]) -> np.ndarray | None:
+    """The mean posterior latent (D,) of the 1 % of frames (at least one) of lowest true energy; None without
+    an energy column."""
+    if "energy" not in kinds or not states.size:
+        return None
+    energy = states[..., kinds.index("energy")].ravel()
+    k = max(1, len(energy) // 100)
+    return z.reshape(-1, z.shape[-1])[np.argsort(energy)[:k]].mean(0)
 
 
 def _reference(split) -> dict[str, float]:

@@ -8,13 +8,15 @@ from simulators import ConfigError
 
 from .base import LinearMaps, Transition
 from .gru import GRUPrior, GRUPriorConfig
+from .hamiltonian import Hamiltonian, HamiltonianConfig
 from .locally_linear import LocallyLinear, LocallyLinearConfig
 from .neural_ode import NeuralODE, NeuralODEConfig, SolverStalled
 from .noise import ProcessNoise
+from .physics import Physics, PhysicsConfig
 from .static import Static, StaticConfig
 
 TRANSITIONS: dict[str, type[Transition]] = {
-    cls.name: cls for cls in (LocallyLinear, NeuralODE, GRUPrior, Static)
+    cls.name: cls for cls in (LocallyLinear, NeuralODE, GRUPrior, Hamiltonian, Physics, Static)
 }
 
 
@@ -38,11 +40,15 @@ def register_transition(cls: type[Transition]) -> type[Transition]:
 __all__ = [
     "GRUPrior",
     "GRUPriorConfig",
+    "Hamiltonian",
+    "HamiltonianConfig",
     "LinearMaps",
     "LocallyLinear",
     "LocallyLinearConfig",
     "NeuralODE",
     "NeuralODEConfig",
+    "Physics",
+    "PhysicsConfig",
     "ProcessNoise",
     "SolverStalled",
     "Static",

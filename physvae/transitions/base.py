@@ -41,10 +41,20 @@ class Transition(nn.Module):
         super().__init__()
         self.latent_dim, self.input_dim = latent_dim, input_dim
 
+    def check_data(self, spec) -> None:
+        """Raise ConfigError where the data (a ``physvae.model.DataSpec``) cannot be modelled by this transition;
+        called when a model is built."""
+
     def init_state(self, batch: int, device: torch.device, dtype: torch.dtype = torch.float32) -> Any:
         """What one pass (an inference sweep or a rollout) carries from step to step: a recurrent transition's
         hidden state, or something a Markov one computes once per pass instead of at every step (default None)."""
         return None
+
+    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor) -> Any:
+        """The state of an inference sweep, given the inference network's evidence about every latent
+        (B, T, D) and the mask of the frames seen (B, T): a transition that infers something per sequence (its
+        parameters) does it here. Default: ``init_state``."""
+        return self.init_state(evidence.shape[0], evidence.device, evidence.dtype)
 
     def step(self, z: torch.Tensor, state: Any, dt: float, u: torch.Tensor | None):
         """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state)."""
@@ -67,6 +77,11 @@ class Transition(nn.Module):
     def linear_maps(self, z: torch.Tensor) -> LinearMaps | None:
         """The one-step linear maps used around latents z (N, D), for the eigen-analysis of the learned dynamics;
         None where the transition is not (locally) linear."""
+        return None
+
+    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
+        """A penalty added to the loss, from posterior latents z (B, T, D) (e.g. the size of a neural residual);
+        None for none."""
         return None
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor | None:

@@ -1,0 +1,138 @@
+"""Stated physics for the ``physics`` transition: a right-hand side dy/dt = f(y, θ, u) in torch, with named
+unknown parameters θ, in the form of a ``simulators.ODESystem`` right-hand side.
+
+A ``KnownPhysics`` says which state columns are angles (embedded in the latent as (cos, sin)), which parameters
+are positive (learned through their logarithm) and how the parameters follow from a dataset's own parameters
+(``truth``), so that evaluation can score what was recovered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from simulators import ConfigError
+
+Rhs = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Truth = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+@dataclass
+class KnownPhysics:
+    """dy/dt = rhs(y, params, u) for a batch: y (B, S), params (B, P), u (B, U) or None -> (B, S).
+
+    Attributes:
+        name: registry key (``model.physics.system``).
+        state_names: the S state columns of y, e.g. ["theta", "omega"].
+        angles: indices of y that are angles (rad); each takes two latent dimensions (cos, sin).
+        param_names: the P unknown parameters.
+        param_init: their starting values (a positive parameter's must be > 0).
+        positive: which parameters are kept > 0 (learned as logarithms); default all.
+        param_units: units of each parameter, for reports.
+        input_dim: controls the right-hand side takes (0: none).
+        truth: the dataset's parameters by name ({name: (N,)}) -> the true value of each of ``param_names`` that
+            can be computed from them ({name: (N,)}); None where the physics has no such mapping.
+        driven: the same physics with control inputs, used where the data has them.
+        orientation_free: parameters whose sign depends on the latent's orientation (a torque gain: the
+            equations are unchanged by θ -> −θ except for the input's sign), compared with the truth by magnitude.
+    """
+
+    name: str
+    state_names: list[str]
+    rhs: Rhs
+    param_names: list[str]
+    param_init: list[float]
+    angles: Sequence[int] = ()
+    positive: list[bool] | None = None
+    param_units: list[str] = field(default_factory=list)
+    input_dim: int = 0
+    truth: Truth | None = None
+    driven: KnownPhysics | None = None  # the variant to use where the data has control inputs
+    orientation_free: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.positive = [True] * len(self.param_names) if self.positive is None else list(self.positive)
+        self.param_units = self.param_units or [""] * len(self.param_names)
+        self.validate()
+
+    def validate(self) -> None:
+        where = f"physics {self.name!r}"
+        p = len(self.param_names)
+        if not self.state_names:
+            raise ConfigError(f"{where}: state_names must not be empty")
+        if len(self.param_init) != p or len(self.positive) != p or len(self.param_units) != p:
+            raise ConfigError(
+                f"{where}: param_init, positive and param_units need one entry per parameter ({p})"
+            )
+        bad = [n for n, v, pos in zip(self.param_names, self.param_init, self.positive) if pos and not v > 0]
+        if bad:
+            raise ConfigError(f"{where}: the initial value of positive parameter {bad[0]!r} must be > 0")
+        if any(not 0 <= i < len(self.state_names) for i in self.angles):
+            raise ConfigError(f"{where}: angles must index state_names (0..{len(self.state_names) - 1})")
+
+    def for_inputs(self, input_dim: int) -> KnownPhysics:
+        """The variant for data with ``input_dim`` control inputs (this one, or ``driven``); a clear error where
+        the stated physics cannot take them."""
+        if input_dim == self.input_dim:
+            return self
+        if input_dim and self.driven is not None and self.driven.input_dim == input_dim:
+            return self.driven
+        if not input_dim:
+            return self  # inputs are optional: u = None leaves them out of the right-hand side
+        raise ConfigError(
+            f"model.physics.system {self.name!r} takes {self.input_dim} control inputs but the data has {input_dim}"
+        )
+
+    @property
+    def state_dim(self) -> int:
+        return len(self.state_names)
+
+    @property
+    def embed_dim(self) -> int:
+        """Latent dimensions the state takes: two per angle, one per other column."""
+        return self.state_dim + len(self.angles)
+
+    def embed(self, y: torch.Tensor) -> torch.Tensor:
+        """State y (..., S) -> its latent coordinates (..., E): angles as (cos, sin), the rest as they are."""
+        cols = []
+        for i in range(self.state_dim):
+            yi = y[..., i]
+            cols += [torch.cos(yi), torch.sin(yi)] if i in self.angles else [yi]
+        return torch.stack(cols, -1)
+
+    def chart(self, e: torch.Tensor) -> torch.Tensor:
+        """Latent coordinates (..., E) -> state y (..., S); an angle is atan2(sin, cos) of its pair."""
+        cols, k = [], 0
+        for i in range(self.state_dim):
+            if i in self.angles:
+                cols.append(torch.atan2(e[..., k + 1], e[..., k]))
+                k += 2
+            else:
+                cols.append(e[..., k])
+                k += 1
+        return torch.stack(cols, -1)
+
+    def true_params(self, names: Sequence[str], values: np.ndarray) -> dict[str, np.ndarray]:
+        """True values of this physics' parameters from a dataset's params (N, P_data) named ``names``:
+        {param: (N,)} for those it can compute (empty when ``truth`` is None or a needed name is missing)."""
+        if self.truth is None or values is None or len(values) == 0:
+            return {}
+        by_name = {n: np.asarray(values, dtype=np.float64)[:, i] for i, n in enumerate(names)}
+        try:
+            return {k: np.asarray(v, dtype=np.float64) for k, v in self.truth(by_name).items()}
+        except KeyError:
+            return {}
+
+
+PHYSICS: dict[str, KnownPhysics] = {}
+
+
+def register_physics(physics: KnownPhysics) -> KnownPhysics:
+    """Make ``physics`` available as ``model.physics.system = "<name>"``; returns it."""
+    if not isinstance(physics, KnownPhysics):
+        raise ConfigError(f"register_physics needs a KnownPhysics, got {physics!r}")
+    PHYSICS[physics.name] = physics
+    return physics

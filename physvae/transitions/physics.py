@@ -1,0 +1,195 @@
+"""Known-physics ("grey-box") transition: the latent holds the physical state, moved by stated equations with
+unknown parameters learned from video.
+
+The first E latent dimensions are the state y of a ``physvae.physics.KnownPhysics`` (angles as (cos, sin)); the
+rest are extra dimensions held constant from frame to frame (what the frames show that does not move: colour,
+size). Each step integrates dy/dt = f(y, θ, u) [+ r(y), an optional neural residual] over Δt by RK4 with
+``substeps`` steps. The parameters θ are global (learned) or per sequence (global value adjusted by a small
+recurrent network over the inference network's evidence about the state: the context frames when predicting).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from simulators import ConfigError, integer, non_negative, positive
+
+from ..physics import PHYSICS, KnownPhysics
+from .base import Transition
+from .noise import ProcessNoise
+
+PARAM_MODES = ("global", "sequence")
+
+
+@dataclass
+class PhysicsConfig:
+    """Known-physics transition settings."""
+
+    system: str = "pendulum"  # key of physvae.physics.PHYSICS: the stated equations
+    params: str = (
+        "global"  # "global": one learned value each; "sequence": inferred per sequence from its frames
+    )
+    residual: bool = False  # add a neural residual r(y) to dy/dt for what the stated physics misses
+    residual_weight: float = (
+        1.0  # penalty λ · mean ‖r‖² added to the loss (keeps r small where physics is right)
+    )
+    hidden: int = 32  # width of the residual MLP and of the per-sequence parameter network
+    substeps: int = 2  # RK4 steps per frame interval
+    param_scale: float = (
+        10.0  # parameters are scale · w (log-parameters for positive ones): w moves scale× faster
+    )
+    init_noise: float = 0.05  # initial process-noise std
+    match_states: bool = True  # refuse data whose true state columns do not include the physics' states
+
+    def validate(self, where: str = "physics") -> None:
+        if self.system not in PHYSICS:
+            raise ConfigError(f"{where}.system must be one of {sorted(PHYSICS)}, got {self.system!r}")
+        if self.params not in PARAM_MODES:
+            raise ConfigError(f"{where}.params must be one of {PARAM_MODES}, got {self.params!r}")
+        non_negative(f"{where}.residual_weight", self.residual_weight)
+        integer(f"{where}.hidden", self.hidden, minimum=1)
+        integer(f"{where}.substeps", self.substeps, minimum=1)
+        positive(f"{where}.param_scale", self.param_scale)
+        positive(f"{where}.init_noise", self.init_noise)
+
+    def check_latent(self, latent_dim: int, where: str = "physics") -> None:
+        need = PHYSICS[self.system].embed_dim
+        if latent_dim < need:
+            raise ConfigError(
+                f"{where}.system {self.system!r} needs latent_dim ≥ {need} (its state "
+                f"{PHYSICS[self.system].state_names}, angles as cos and sin), got {latent_dim}"
+            )
+
+
+class Physics(Transition):
+    """p(z_t | z_{t−1}) = N((embed(Φ_Δt(y_{t−1}; θ, u_{t−1})), z_extra), diag σ²), y = chart(z_{:E})."""
+
+    name, config_class = "physics", PhysicsConfig
+
+    def __init__(self, latent_dim: int, input_dim: int = 0, config: PhysicsConfig | None = None):
+        cfg = config or PhysicsConfig()
+        cfg.validate()
+        cfg.check_latent(latent_dim)
+        super().__init__(latent_dim, input_dim)
+        self.cfg = cfg
+        self.physics: KnownPhysics = PHYSICS[cfg.system].for_inputs(input_dim)
+        ph, e = self.physics, self.physics.embed_dim
+        self.embed_dim = e
+        self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
+        init = torch.tensor(ph.param_init, dtype=torch.get_default_dtype())
+        pos = torch.tensor(ph.positive)
+        self.register_buffer("positive", pos, persistent=False)
+        self.w = nn.Parameter(torch.where(pos, init.log(), init) / cfg.param_scale)  # (P,)
+        self.param_net: nn.Module | None = None
+        if cfg.params == "sequence":
+            self.param_net = nn.GRU(e + 1, cfg.hidden, batch_first=True)
+            self.param_head = nn.Linear(cfg.hidden, len(ph.param_names))
+            nn.init.zeros_(self.param_head.weight), nn.init.zeros_(self.param_head.bias)
+        self.residual: nn.Module | None = None
+        if cfg.residual:
+            last = nn.Linear(cfg.hidden, ph.state_dim)
+            nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # start as the stated physics alone
+            self.residual = nn.Sequential(nn.Linear(e, cfg.hidden), nn.Tanh(), last)
+
+    def check_data(self, spec) -> None:
+        """Refuse data (a DataSpec) whose declared states do not include the stated physics' own, unless
+        ``match_states`` is off; video without true states is not checked."""
+        names = self.physics.state_names
+        if self.cfg.match_states and spec.state_names and not set(names) <= set(spec.state_names):
+            raise ConfigError(
+                f"model.physics.system {self.physics.name!r} moves the states {names}, but the data's states are "
+                f"{spec.state_names}: choose the system the video shows, or set model.physics.match_states=false"
+            )
+
+    # --- parameters ---------------------------------------------------------------------------------------
+    def constrain(self, w: torch.Tensor) -> torch.Tensor:
+        """Raw w (..., P) -> parameters θ (..., P): scale · w, exponentiated where a parameter is positive."""
+        s = self.cfg.param_scale * w
+        return torch.where(self.positive, s.exp(), s)
+
+    def global_params(self) -> torch.Tensor:
+        """θ (P,) of the global parameters (per-sequence ones vary around them)."""
+        return self.constrain(self.w)
+
+    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor):
+        """Per-sequence parameters from the evidence about the state: evidence (B, T, D), mask (B, T) -> the
+        offsets of w (B, P), carried as the transition's state; None for global parameters."""
+        if self.param_net is None:
+            return None
+        x = torch.cat([evidence[..., : self.embed_dim] * mask[..., None], mask[..., None]], -1)
+        _, h = self.param_net(x)  # h (1, B, H): after the last frame seen
+        return self.param_head(h[0])
+
+    def params(self, state, batch: int) -> torch.Tensor:
+        """θ (B, P) for a batch: the global values, adjusted per sequence where ``state`` holds offsets."""
+        w = self.w.expand(batch, -1) if state is None else self.w + state
+        return self.constrain(w)
+
+    def sequence_params(self, state) -> torch.Tensor | None:
+        """θ (B, P) inferred per sequence (``state`` from ``init_state_from``), or None for global parameters."""
+        return None if state is None else self.constrain(self.w + state)
+
+    # --- dynamics -------------------------------------------------------------------------------------------
+    def derivative(self, y: torch.Tensor, theta: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """dy/dt (B, S): the stated right-hand side plus the residual r(y), if any."""
+        f = self.physics.rhs(y, theta, u if self.physics.input_dim else None)
+        return f if self.residual is None else f + self.residual(self.physics.embed(y))
+
+    def flow(self, y: torch.Tensor, theta: torch.Tensor, dt: float, u: torch.Tensor | None) -> torch.Tensor:
+        """y (B, S) after Δt by RK4 with ``substeps`` steps, θ (B, P) and u held constant."""
+        h = dt / self.cfg.substeps
+        for _ in range(self.cfg.substeps):
+            k1 = self.derivative(y, theta, u)
+            k2 = self.derivative(y + 0.5 * h * k1, theta, u)
+            k3 = self.derivative(y + 0.5 * h * k2, theta, u)
+            k4 = self.derivative(y + h * k3, theta, u)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return y
+
+    def step(self, z, state, dt, u):
+        e = self.embed_dim
+        y = self.physics.chart(z[:, :e])
+        y = self.flow(y, self.params(state, len(z)), dt, u)
+        mean = torch.cat([self.physics.embed(y), z[:, e:]], -1)
+        return mean, self.process_noise().expand_as(mean), state
+
+    def vector_field(self, z: torch.Tensor) -> torch.Tensor:
+        """dz/dt (N, D) at z (N, D) with the global parameters and no control (the extras do not move)."""
+        ph, e = self.physics, self.embed_dim
+        y = ph.chart(z[:, :e])
+        dy = self.derivative(y, self.params(None, len(z)), None)
+        _, de = torch.func.jvp(ph.embed, (y,), (dy,))
+        return torch.cat([de, torch.zeros_like(z[:, e:])], -1)
+
+    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
+        """λ · mean ‖r(y)‖² over posterior latents z (B, T, D); None without a residual."""
+        if self.residual is None:
+            return None
+        y = self.physics.chart(z[..., : self.embed_dim])
+        r = self.residual(self.physics.embed(y))
+        return self.cfg.residual_weight * r.pow(2).sum(-1).mean()
+
+    def residual_share(self, z: torch.Tensor) -> float | None:
+        """mean ‖r‖ / mean ‖f + r‖ over latents z (N, D), global parameters; None without a residual."""
+        if self.residual is None:
+            return None
+        y = self.physics.chart(z[:, : self.embed_dim])
+        r = self.residual(self.physics.embed(y))
+        total = self.derivative(y, self.params(None, len(z)), None)
+        return float(r.norm(dim=-1).mean() / total.norm(dim=-1).mean().clamp(min=1e-12))
+
+    def reference_estimate(self) -> dict[str, float]:
+        """What the global parameters say in the datasets' reference terms (natural frequency √(g/l) and damping)
+        where the physics has them; {} otherwise."""
+        theta = dict(zip(self.physics.param_names, self.global_params().tolist()))
+        for freq in ("g_over_l", "k_over_m"):
+            if freq in theta:
+                return {
+                    "natural_frequency": math.sqrt(max(theta[freq], 0.0)),
+                    "damping": theta.get("damping", 0.0),
+                }
+        return {}

@@ -1,0 +1,233 @@
+"""The Hamiltonian and known-physics transitions against independent truth: the simulators' own equations and
+trajectories, float64 gradients, conservation, and clear errors for configurations that cannot work."""
+
+import numpy as np
+import pytest
+import torch
+
+import simulators as S
+from physvae.build import build_model
+from physvae.config import ModelConfig
+from physvae.evaluation.dynamics import step_jacobian
+from physvae.metrics.dynamics import oscillation
+from physvae.model import DataSpec
+from physvae.physics import PHYSICS, KnownPhysics, register_physics
+from physvae.transitions import (
+    Hamiltonian,
+    HamiltonianConfig,
+    LocallyLinear,
+    LocallyLinearConfig,
+    Physics,
+    PhysicsConfig,
+)
+from simulators import ConfigError
+
+pytestmark = pytest.mark.usefixtures("float64_default")
+
+
+def _set_params(tr: Physics, values: list[float]) -> None:
+    """Set the global parameters θ (P,) of a physics transition (all positive)."""
+    with torch.no_grad():
+        tr.w.copy_(torch.tensor(values).log() / tr.cfg.param_scale)
+
+
+def test_physics_with_the_true_parameters_reproduces_the_simulated_pendulum(pend16):
+    """Same right-hand side, same RK4 sub-step (0.01 s): the simulator's frames-to-frames trajectory, torques
+    included, to round-off."""
+    split = S.load_dataset(pend16)["train"]
+    m, l, g, gamma = (split.params[:, i] for i in range(4))
+    tr = Physics(3, 1, PhysicsConfig(system="pendulum", substeps=10))
+    assert tr.physics.param_names == [
+        "g_over_l",
+        "damping",
+        "torque_gain",
+    ]  # the driven variant: data has torque
+    theta = torch.from_numpy(np.stack([g / l, gamma, 1 / (m * l * l)], 1))
+    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
+    z = torch.stack([states[:, 0, 3], states[:, 0, 2], states[:, 0, 1]], -1)  # (cos θ, sin θ, ω)
+    for t in range(1, states.shape[1]):
+        y = tr.flow(tr.physics.chart(z), theta, split.dt, u[:, t - 1])
+        z = tr.physics.embed(y)
+        expected = torch.stack([states[:, t, 3], states[:, t, 2], states[:, t, 1]], -1)
+        torch.testing.assert_close(z, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "system,physics",
+    [
+        (S.DoublePendulum(S.DoublePendulumConfig()), "double_pendulum"),
+        (S.MassSpring(S.MassSpringConfig()), "mass_spring"),
+    ],
+)
+def test_stated_physics_is_the_simulators_right_hand_side(system, physics):
+    rng = np.random.default_rng(0)
+    ph = PHYSICS[physics]
+    n = 64
+    y = rng.uniform(-2, 2, size=(n, ph.state_dim))
+    params = rng.uniform(0.5, 2.0, size=(n, len(system.param_names)))
+    truth = ph.true_params(system.param_names, params)
+    theta = np.stack([truth[k] for k in ph.param_names], 1)
+    got = ph.rhs(torch.from_numpy(y), torch.from_numpy(theta), None).numpy()
+    np.testing.assert_allclose(got, system.rhs(y, params), rtol=1e-12, atol=1e-12)
+
+
+def test_embed_and_chart_are_inverse_on_wrapped_angles():
+    ph = PHYSICS["double_pendulum"]
+    y = torch.rand(100, 4) * 2 * torch.pi - torch.pi
+    torch.testing.assert_close(ph.chart(ph.embed(y)), y, rtol=0, atol=1e-12)
+
+
+def test_physics_parameter_gradients_pass_gradcheck():
+    torch.manual_seed(0)
+    tr = Physics(5, 1, PhysicsConfig(system="pendulum", residual=True, substeps=2))
+    z, u = torch.randn(3, 5), torch.randn(3, 1)
+
+    def mean(w, z):  # one step's mean as a function of the raw parameters and the latent
+        y = tr.physics.chart(z[:, :3])
+        return tr.physics.embed(tr.flow(y, tr.constrain(w).expand(len(z), -1), 0.1, u))
+
+    w = tr.w.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(mean, (w, z.requires_grad_()), eps=1e-6, atol=1e-7)
+
+
+def test_per_sequence_parameters_follow_their_sequence():
+    torch.manual_seed(0)
+    tr = Physics(3, 0, PhysicsConfig(system="pendulum", params="sequence"))
+    ev, mask = torch.randn(4, 6, 3), torch.ones(4, 6)
+    with torch.no_grad():
+        tr.param_head.weight.normal_()
+    state = tr.init_state_from(ev, mask)
+    per_seq = tr.sequence_params(state)
+    assert per_seq.shape == (4, 2) and (per_seq > 0).all()
+    assert not torch.allclose(per_seq[0], per_seq[1])
+    one = tr.sequence_params(
+        tr.init_state_from(ev[:1], mask[:1])
+    )  # a sequence's value does not depend on others
+    torch.testing.assert_close(one[0], per_seq[0])
+    hidden = mask.clone()
+    hidden[:, 3:] = 0  # frames hidden from the estimate leave it unchanged whatever they hold
+    a = tr.init_state_from(ev, hidden)
+    b = tr.init_state_from(torch.where(hidden[..., None] > 0, ev, torch.randn_like(ev)), hidden)
+    torch.testing.assert_close(a, b)
+
+
+def test_one_step_likelihood_moves_g_over_l_towards_the_truth(pend16):
+    """The transition's own term of the ELBO, on the true states embedded as latents, pulls g/l from its
+    starting value towards the data's √(g/l)² = 9.81 (and the gain, damping towards theirs)."""
+    split = S.load_dataset(pend16)["train"]
+    tr = Physics(3, 1, PhysicsConfig(system="pendulum"))
+    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
+    z = torch.stack([states[..., 3], states[..., 2], states[..., 1]], -1)  # (N, T, 3)
+    opt = torch.optim.Adam(tr.parameters(), lr=0.01)
+    start = tr.global_params()[0].item()
+    for _ in range(150):
+        mean, std, _ = tr.step(z[:, :-1].flatten(0, 1), None, split.dt, u[:, :-1].flatten(0, 1))
+        nll = (((z[:, 1:].flatten(0, 1) - mean) / std) ** 2 / 2 + std.log()).sum(-1).mean()
+        opt.zero_grad(), nll.backward(), opt.step()
+    learned = tr.global_params().detach()
+    assert abs(learned[0] - 9.81) < 0.2 * abs(start - 9.81), learned
+    assert abs(learned[1] - 0.5) < 0.05 and abs(learned[2] - 1.0) < 0.05, learned
+
+
+def test_hamiltonian_transition_conserves_its_energy_over_long_rollouts():
+    torch.manual_seed(0)
+    tr = Hamiltonian(4, 0, HamiltonianConfig(substeps=4))
+    z0 = torch.randn(8, 4)
+    with torch.no_grad():
+        traj = tr.rollout(z0, 2000, 0.05)
+        h = tr.energy(traj.flatten(0, 1)).view(8, -1)
+    h0 = tr.energy(z0).detach()
+    assert ((h - h0[:, None]).abs().max(1).values < 1e-3 * (1 + h0.abs())).all()  # bounded, no drift
+
+
+class _Quadratic(torch.nn.Module):
+    def forward(self, q):
+        return 0.5 * (q**2).sum(-1)
+
+
+def test_hamiltonian_dissipation_never_raises_the_energy_of_a_quadratic_system():
+    """With V quadratic the kick-drift-kick part is exactly area preserving and H decreases step by step."""
+    torch.manual_seed(0)
+    tr = Hamiltonian(2, 0, HamiltonianConfig(dissipation="constant", substeps=1))
+    tr.H.potential = _Quadratic()
+    with torch.no_grad():
+        tr.dissipation.raw.fill_(0.5)
+        traj = tr.rollout(torch.tensor([[1.0, 0.0]]), 200, 0.05)
+        h = torch.stack([tr.energy(z) for z in traj.unbind(1)], 1)[0]
+    assert h[-1] < 0.5 * h[0]
+
+
+def test_hamiltonian_vector_field_is_the_canonical_one():
+    torch.manual_seed(0)
+    tr = Hamiltonian(4, 0)
+    z = torch.randn(5, 4)
+    q, p = z[:, :2], z[:, 2:]
+    dq, dp = torch.autograd.functional.jacobian(lambda q, p: tr.H.energy(q, p).sum(), (q, p))
+    torch.testing.assert_close(tr.vector_field(z), torch.cat([dp, -dq], -1))
+
+
+def test_bad_configurations_are_refused_with_the_field_named():
+    with pytest.raises(ConfigError, match="even latent_dim"):
+        Hamiltonian(3, 0)
+    with pytest.raises(ConfigError, match="separable"):
+        Hamiltonian(4, 0, HamiltonianConfig(separable=False, dissipation="constant"))
+    with pytest.raises(ConfigError, match="dissipation must be one of"):
+        HamiltonianConfig(dissipation="lots").validate()
+    with pytest.raises(ConfigError, match=r"latent_dim ≥ 6"):
+        Physics(5, 0, PhysicsConfig(system="double_pendulum"))
+    with pytest.raises(ConfigError, match="system must be one of"):
+        PhysicsConfig(system="rocket").validate()
+    with pytest.raises(ConfigError, match="takes 0 control inputs but the data has 2"):
+        Physics(4, 2, PhysicsConfig(system="mass_spring"))
+
+
+def test_physics_that_the_data_does_not_show_is_refused():
+    spec = DataSpec(
+        size=16, channels=1, input_dim=0, dt=0.1, binarized=False, state_names=["x0", "y0", "energy"]
+    )
+    cfg = ModelConfig(transition="physics", latent_dim=4)
+    with pytest.raises(ConfigError, match=r"states \['theta', 'omega'\].*x0"):
+        build_model(spec, cfg)
+    cfg.physics.match_states = False  # an explicit override: the user says the physics holds
+    build_model(spec, cfg)
+    no_states = DataSpec(size=16, channels=1, input_dim=0, dt=0.1, binarized=False, state_names=[])
+    build_model(
+        no_states, ModelConfig(transition="physics", latent_dim=4)
+    )  # video without states: nothing to check
+
+
+def test_a_users_own_physics_registers_and_builds():
+    ph = register_physics(
+        KnownPhysics(
+            name="decay_test",
+            state_names=["x"],
+            rhs=lambda y, p, u: -p[:, :1] * y,
+            param_names=["rate"],
+            param_init=[0.5],
+        )
+    )
+    tr = Physics(2, 0, PhysicsConfig(system="decay_test", substeps=20))
+    _set_params(tr, [2.0])
+    mean, _, _ = tr.step(torch.tensor([[1.0, 7.0]]), None, 0.5, None)
+    torch.testing.assert_close(mean, torch.tensor([[np.exp(-1.0), 7.0]]), rtol=1e-7, atol=0)  # extras held
+    with pytest.raises(ConfigError, match="initial value of positive parameter 'rate'"):
+        KnownPhysics(name="bad", state_names=["x"], rhs=ph.rhs, param_names=["rate"], param_init=[0.0])
+    del PHYSICS["decay_test"]
+
+
+def test_linearized_at_rest_the_physics_transition_gives_the_small_angle_frequency_and_damping():
+    """The one-step map's Jacobian at θ = 0, θ̇ = 0 is the RK4 map of θ̈ = −(g/l) θ − γ θ̇: its eigen-pair is
+    exp((−γ/2 ± i√(g/l − γ²/4)) Δt) up to the integrator's O(Δt⁵) error."""
+    tr = Physics(4, 0, PhysicsConfig(system="pendulum", substeps=4))
+    _set_params(tr, [9.81, 0.5])
+    J = step_jacobian(tr, torch.tensor([1.0, 0.0, 0.0, 0.3]), 0.1)
+    osc = oscillation(J, 0.1)
+    assert osc["natural_frequency"] == pytest.approx(9.81**0.5, rel=1e-5)
+    assert osc["damping"] == pytest.approx(0.5, rel=1e-4)
+
+
+def test_linearized_at_rest_a_single_linear_map_is_itself():
+    torch.manual_seed(0)
+    tr = LocallyLinear(3, 0, LocallyLinearConfig(regimes=1, init_scale=0.3))
+    J = step_jacobian(tr, torch.randn(3), 0.1)
+    np.testing.assert_allclose(J, tr.A[0].detach().numpy(), rtol=1e-12, atol=1e-12)
