@@ -21,6 +21,7 @@ from .devices import resolve_device
 from .evaluation import SECTIONS, EvalConfig
 from .evaluation.context import EvalContext, Latents
 from .run import Run
+from .train import check_time_grid
 
 __all__ = ["EvalConfig", "Latents", "evaluate", "resolve_eval_device"]
 
@@ -58,10 +59,14 @@ def evaluate(
     run = run if isinstance(run, Run) else Run(run)
     cfg = (cfg or run.config.eval).validate()
     data = simulators.load_dataset(data or run.config.train.data)
+    longer = simulators.load_dataset(predict_data) if predict_data else None
+    for d in (data, longer):
+        if d is not None:
+            check_time_grid(d, run.config.model.transition)
     out = Path(out) if out else run.path / "eval"
     out.mkdir(parents=True, exist_ok=True)
     model = run.model.to(resolve_eval_device(run, device))
-    ctx = EvalContext(model, data, cfg, simulators.load_dataset(predict_data) if predict_data else None)
+    ctx = EvalContext(model, data, cfg, longer)
     metrics = {
         "run": str(run.path),
         "data": str(data.path),

@@ -54,10 +54,28 @@ def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig,
         )
     config.validate()
     data = simulators.load_dataset(config.train.data)
+    check_time_grid(data, config.model.transition)
     spec = DataSpec.from_dataset(data)
     train = SequenceDataset(data[config.train.train_split], window=config.train.window or None)
     run = Run(run_dir) if resume else Run.create(run_dir, config, spec)
     return config, run, train
+
+
+def check_time_grid(data: simulators.Dataset, transition: str) -> None:
+    """Refuse unevenly spaced frames (training and evaluation): every transition here steps by the one Δt of
+    ``DataSpec``."""
+    if not data.irregular_times:
+        return
+    how = (
+        "a continuous-time model could integrate over the given times, but physvae does not pass per-frame "
+        "times to its transitions yet"
+        if transition == "neural_ode"
+        else "it is a discrete-time model that steps by one fixed Δt"
+    )
+    raise ConfigError(
+        f"dataset {data.path} has unevenly spaced frames (its splits' times.npy); the {transition!r} transition "
+        f"cannot model them: {how}. Resample the video to even times and import it again"
+    )
 
 
 def _mask(b: int, t: int, p: float, rng: np.random.Generator) -> torch.Tensor | None:

@@ -9,6 +9,8 @@ Layout::
     DIR/<split>/params.npy           (N, P) float64
     DIR/<split>/inputs.npy           (N, T, U) float64, only for systems with control inputs
     DIR/<split>/reference.npy        (N, R) float64 reference dynamics, only where the system knows them
+    DIR/<split>/times.npy            (N, T) float64 time of each frame in seconds, only where the data gave them
+                                     (meta.json's ``time_grid``: "irregular" when the spacing is not one Δt)
 
 The physics a dataset declares (schema 3): ``state_names``, ``state_units`` and ``state_kinds`` (one of
 ``simulators.STATE_KINDS`` per column), ``param_names`` and ``param_units``, and ``reference_names`` /
@@ -37,7 +39,7 @@ from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
 SCHEMA_VERSION = 3  # 2: checksums by blocks of rows; 3: state kinds, parameter units, reference dynamics
-ARRAYS = ("frames", "states", "params", "inputs", "reference")
+ARRAYS = ("frames", "states", "params", "inputs", "reference", "times")
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Split:
         state_kinds: one of ``STATE_KINDS`` per state column.
         param_units: units of the parameters.
         reference: (N, R) float64 reference dynamics per sequence, or None; reference_names/units name them.
+        times: (N, T) float64 time of each frame in seconds, or None: frame t is at t · dt.
     """
 
     name: str
@@ -74,6 +77,7 @@ class Split:
     reference: np.ndarray | None = None
     reference_names: list[str] = field(default_factory=list)
     reference_units: list[str] = field(default_factory=list)
+    times: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -104,6 +108,11 @@ class Dataset:
     @property
     def state_kinds(self) -> list[str]:
         return list(self.meta["state_kinds"])
+
+    @property
+    def irregular_times(self) -> bool:
+        """Whether the frames are unevenly spaced in time (their times are in each split's ``times``)."""
+        return self.meta.get("time_grid") == "irregular"
 
     def __getitem__(self, name: str) -> Split:
         if name not in self.meta["splits"]:
