@@ -1,0 +1,95 @@
+"""Are the imported states aligned with the frames? A cheap check before anyone trains on a shifted pairing.
+
+A ridge-regularized linear probe from the frames' leading principal components to the states is fit with frame t
+paired with state t − lag for lag −1, 0 and +1, on a subset of sequences, and scored (R²) on held-out ones. When a
+shifted pairing reads the states clearly better, the states were probably saved a step early or late (a simulator
+that stores the state after each step), which ``--state-offset`` fixes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .metrics.probe import probe_targets
+
+LAGS = (-1, 0, 1)
+MAX_SAMPLES = 4000  # frames fed to the probe per lag
+MARGIN = 0.05  # R² a shifted pairing must gain over the given one to be reported
+MIN_R2 = 0.3  # ... and reach, so that noise fits are never reported
+
+
+def _pixels(frames: np.ndarray) -> np.ndarray:
+    """(N, T, S, S, C) uint8 -> (N, T, P) grey levels, block-averaged to at most 16 × 16."""
+    grey = frames.mean(axis=-1, dtype=np.float32) / 255
+    n, t, s, _ = grey.shape
+    k = max(1, s // 16)
+    grey = grey[:, :, : s // k * k, : s // k * k].reshape(n, t, s // k, k, s // k, k).mean(axis=(3, 5))
+    return grey.reshape(n, t, -1)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, T, K) -> fit and held-out rows: every 4th sequence held out, or with fewer than 4 sequences the last
+    third of each."""
+    if len(a) >= 4:
+        test = np.arange(len(a)) % 4 == 3
+        fit, held = a[~test], a[test]
+    else:
+        cut = a.shape[1] * 2 // 3
+        fit, held = a[:, :cut], a[:, cut:]
+    return fit.reshape(-1, a.shape[-1]), held.reshape(-1, a.shape[-1])
+
+
+def lag_r2(frames: np.ndarray, targets: np.ndarray, seed: int = 0) -> dict[int, float] | None:
+    """Held-out R² of the probe per lag: frames (N, T, S, S, C) uint8, targets (N, T, K); None when the data is
+    too small to tell (fewer than 4 frames per sequence or 40 frames to fit on)."""
+    n, t = frames.shape[:2]
+    if t < 4 or targets.shape[-1] == 0:
+        return None
+    order = np.random.default_rng(seed).permutation(n)[: max(2, MAX_SAMPLES // (t - 2))]
+    keep = np.sort(order)
+    x, y = _pixels(frames[keep]), targets[keep]
+    inner = slice(1, t - 1)  # frames whose states at every lag exist
+    x_tr, x_te = _split(x[:, inner])
+    if len(x_tr) < 40 or len(x_te) < 10:
+        return None
+    if not x_tr.std(axis=0).any():
+        return None  # the frames do not change: nothing to read the states from
+    scores = {}
+    k = min(20, x_tr.shape[1], len(x_tr) - 1)
+    with (
+        warnings.catch_warnings()
+    ):  # a heuristic: its numerical warnings on odd data are not the user's concern
+        warnings.simplefilter("ignore")
+        for lag in LAGS:
+            y_tr, y_te = _split(y[:, 1 - lag : t - 1 - lag])  # frame τ with state τ − lag
+            probe = make_pipeline(PCA(n_components=k), StandardScaler(), Ridge(alpha=1.0)).fit(x_tr, y_tr)
+            scores[lag] = float(r2_score(y_te, probe.predict(x_te)))
+    return scores
+
+
+def lag_warning(frames, states, names, kinds, offset: int, label: str) -> str | None:
+    """A warning when the states fit the frames clearly better at another offset, else None.
+
+    Args:
+        frames: (N, T, S, S, C) uint8; states: (N, T, D) as paired now; names, kinds: the state columns.
+        offset: the ``--state-offset`` that made this pairing; label: where the states came from.
+    """
+    scores = lag_r2(frames, probe_targets(states, names, kinds)[0])
+    if scores is None:
+        return None
+    best = max(scores, key=scores.get)
+    if best == 0 or scores[best] < MIN_R2 or scores[best] - scores[0] < MARGIN:
+        return None
+    return (
+        f"{label}: the states fit the frames better at --state-offset {offset + best} than at {offset}: held-out "
+        f"R² of a linear probe from the frames {scores[best]:.2f} against {scores[0]:.2f} (frame t paired with "
+        f"state t − {offset + best} instead of t − {offset}); states saved after each simulation step need "
+        "--state-offset 1"
+    )
