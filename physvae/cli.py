@@ -160,8 +160,25 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
-    from .importer import import_video
+    from .importer import ImportOptions, Source, import_video
 
+    test = None
+    if args.test_frames:
+        test = Source(args.test_frames, args.test_states, args.test_params, args.test_times)
+    elif args.test_states or args.test_params or args.test_times:
+        raise ConfigError("--test-states, --test-params and --test-times need --test-frames")
+    options = ImportOptions(
+        dt=args.dt,
+        size=args.size,
+        square=args.square,
+        binarize=args.binarize,
+        state_offset=args.state_offset,
+        test_fraction=args.test_fraction,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        frames_key=args.frames_key,
+        states_key=args.states_key,
+    )
     out = import_video(
         args.source,
         args.out,
@@ -172,9 +189,9 @@ def _import(args: argparse.Namespace) -> None:
         params=args.params,
         param_names=_csv(args.param_names),
         param_units=_csv(args.param_units),
-        dt=args.dt,
-        size=args.size,
-        test_fraction=args.test_fraction,
+        times=args.times,
+        test=test,
+        options=options,
         overwrite=args.overwrite,
     )
     print(f"wrote {out}")
@@ -269,7 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
         "source", help="a .npy/.npz of frames (N, T, H, W[, C]), a folder of image folders, or video(s)"
     )
     i.add_argument("--out", required=True, help="dataset folder to write")
-    i.add_argument("--states", help="optional .npy of true states (N, T, D)")
+    i.add_argument("--frames-key", help="the .npz array holding the frames (default: frames)")
+    i.add_argument("--states", help="optional .npy/.npz of true states (N, T, D)")
+    i.add_argument("--states-key", help="the .npz array holding the states (default: states)")
+    i.add_argument(
+        "--state-offset",
+        type=int,
+        default=0,
+        metavar="K",
+        help="pair frame t with state t-K (1: states saved after each step; may be negative); default 0",
+    )
     i.add_argument("--state-names", help="comma-separated names of the D state columns")
     i.add_argument(
         "--state-kinds",
@@ -280,9 +306,31 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--params", help="optional .npy of per-sequence parameters (N, P)")
     i.add_argument("--param-names", help="comma-separated names of the P parameters")
     i.add_argument("--param-units", help="comma-separated units of the P parameters")
-    i.add_argument("--dt", type=float, default=1.0, help="time between frames")
+    i.add_argument("--dt", type=float, help="seconds between frames (default: 1.0, with a warning)")
+    i.add_argument(
+        "--times",
+        help="optional .npy of frame times in seconds, (N, T) or (T,), increasing (or a 'times' array in the "
+        "source .npz); uneven times are stored, and training refuses them",
+    )
     i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
-    i.add_argument("--test-fraction", type=float, default=0.2, help="share of sequences in the test split")
+    i.add_argument(
+        "--square",
+        choices=["crop", "pad"],
+        help="non-square frames: keep the central square or pad with black",
+    )
+    i.add_argument(
+        "--binarize",
+        type=float,
+        metavar="THRESHOLD",
+        help="after resizing, frames become exactly 0/1: 1 where brightness (0..1) exceeds THRESHOLD",
+    )
+    i.add_argument("--test-frames", help="a separate source for the test split (instead of --test-fraction)")
+    i.add_argument("--test-states", help="true states of --test-frames")
+    i.add_argument("--test-params", help="per-sequence parameters of --test-frames")
+    i.add_argument("--test-times", help="frame times of --test-frames")
+    i.add_argument("--test-fraction", type=float, help="share of sequences in the test split (default 0.2)")
+    i.add_argument("--val-fraction", type=float, default=0.0, help="share of sequences in a val split")
+    i.add_argument("--seed", type=int, help="shuffle the sequences with this seed before splitting")
     i.add_argument("--overwrite", action="store_true")
     i.set_defaults(func=_import)
     return p

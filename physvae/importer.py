@@ -4,172 +4,315 @@ Sources: a NumPy array (or .npy / .npz file) of frames (N, T, H, W[, C]); a fold
 files per sequence; or a video file (one sequence), or a folder of video files (one sequence each). True states
 are optional; without them the physics metrics are skipped with a note. The data can declare its physics as a
 generated dataset does: each state column's kind (``simulators.STATE_KINDS``; default: a plain coordinate, probed
-as it is) and units, and per-sequence parameters with names.
+as it is) and units, and per-sequence parameters with names. Frames may come with their times (irregular spacing
+is stored, and refused by training). Every input is checked before anything is written: a bad one is a
+DatasetError or ConfigError naming the file or option; doubtful ones (a default Δt, states that fit the frames
+better at another offset, 0/1 frames stored as uint8) are warnings.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import imageio.v3 as iio
 import numpy as np
-from PIL import Image
 
 from simulators import ConfigError, DatasetError, check_kinds, write_dataset
 
+from .import_frames import (
+    SQUARE,
+    binarize,
+    check_threshold,
+    is_binary,
+    make_square,
+    resize,
+    target_size,
+    to_uint8,
+)
+from .import_lag import lag_warning
+from .import_read import load_frames, read_array
 from .nets import SIZES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
+
+@dataclass
+class ImportOptions:
+    """How ``import_video`` turns a user's sequences into a dataset (the options of ``physvae import``)."""
+
+    dt: float | None = None  # seconds between frames (None: from the times if given, else 1.0 with a warning)
+    size: int | None = None  # frame side to resize to, one of nets.SIZES (None: the nearest)
+    square: str | None = (
+        None  # non-square frames: "crop" (central square) or "pad" (black borders); None: refuse
+    )
+    binarize: float | None = None  # threshold in (0, 1): after resizing, frames become exactly 0 or 1
+    state_offset: int = 0  # frame t is paired with state t − state_offset (1: states saved after each step)
+    test_fraction: float | None = (
+        None  # share of sequences in "test" (None: 0.2; none with a separate test source)
+    )
+    val_fraction: float = 0.0  # share of sequences in a "val" split (0: no val split)
+    seed: int | None = None  # shuffle the sequences with this seed before splitting (None: keep their order)
+    frames_key: str | None = None  # .npz array holding the frames (None: "frames")
+    states_key: str | None = None  # .npz array holding the states (None: "states")
+
+    def validate(self) -> ImportOptions:
+        if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
+            raise ConfigError(f"--dt must be a finite number of seconds > 0, got {self.dt}")
+        if self.size is not None and self.size not in SIZES:
+            raise ConfigError(f"--size must be one of {SIZES}, got {self.size}")
+        if self.square not in (None, *SQUARE):
+            raise ConfigError(f"--square must be one of {SQUARE}, got {self.square!r}")
+        check_threshold(self.binarize)
+        if not isinstance(self.state_offset, int):
+            raise ConfigError(f"--state-offset must be an integer, got {self.state_offset!r}")
+        if self.test_fraction is not None and not 0 <= self.test_fraction < 1:
+            raise ConfigError(f"--test-fraction must be in [0, 1), got {self.test_fraction}")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.seed is not None and not isinstance(self.seed, int):
+            raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
+        return self
 
 
-def _stack(seqs: list[np.ndarray], names: list[str]) -> np.ndarray:
-    shapes = {s.shape for s in seqs}
-    if len(shapes) > 1:
-        first = seqs[0].shape
-        bad = next(n for n, s in zip(names, seqs) if s.shape != first)
-        raise DatasetError(
-            f"ragged sequences: {names[0]} has frames {first}, {bad} has {next(s.shape for n, s in zip(names, seqs) if n == bad)}"
-        )
-    return np.stack(seqs)
+@dataclass
+class Source:
+    """One set of sequences: frames and optionally their states (N, T, D), parameters (N, P) and times (N, T) or
+    (T,), each an array or a file (see ``load_frames`` and ``import_read.read_array``)."""
+
+    frames: Any
+    states: Any = None
+    params: Any = None
+    times: Any = None
 
 
-def _read_video(path: Path) -> np.ndarray:
+def _label(value, what: str) -> str:
+    return f"{what} file {value}" if isinstance(value, (str, Path)) else f"{what} array"
+
+
+def _numeric(value, what: str, key: str | None = None) -> np.ndarray:
+    """An array given as such or as a file -> float64, refusing strings, ragged data, NaN and inf."""
+    label = _label(value, what)
+    if isinstance(value, (str, Path)):
+        value = read_array(value, what, key)
     try:
-        return np.asarray(iio.imread(path))
-    except Exception as e:  # imageio raises plugin-specific errors
+        arr = np.asarray(value)
+    except ValueError as e:  # nested lists of different lengths
+        raise DatasetError(f"{label} is ragged (sequences of different lengths?): {e}") from e
+    if arr.dtype.kind not in "biuf":
+        raise DatasetError(f"{label} holds {arr.dtype} values (strings or objects); expected numbers")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DatasetError(f"{label} holds {int(bad.sum())} NaN or infinite values (first at index {first})")
+    return arr
+
+
+def _names(names, n: int, what: str, option: str) -> list[str]:
+    """Column names: given ones checked (n of them, non-empty, distinct), or default0, default1, ..."""
+    names = list(names or [f"{what[0]}{i}" for i in range(n)])
+    if len(names) != n:
+        raise DatasetError(f"{len(names)} {what} names for {n} {what} columns ({option})")
+    if any(not x.strip() for x in names):
+        raise ConfigError(f"{option} has an empty name: {names}")
+    dup = next((x for i, x in enumerate(names) if x in names[:i]), None)
+    if dup is not None:
+        raise ConfigError(f"{option} names {dup!r} twice: {names}")
+    return names
+
+
+def _frames(src: Source, opts: ImportOptions, target: int | None, notes: list[str], role: str):
+    """The source's frames as uint8 (N, T, S, S, C) at the target side (None: chosen from these frames)."""
+    label = role + _label(src.frames, "frames")
+    frames, more = to_uint8(load_frames(src.frames, opts.frames_key), label)
+    notes += more
+    was_binary = is_binary(frames)
+    frames = make_square(frames, opts.square, label)
+    side = frames.shape[2]
+    target = target or target_size(side, opts.size)
+    if side != target:
+        notes.append(
+            f"{label}: resizing {side}×{side} frames to {target}×{target} (the encoder supports {SIZES})"
+        )
+        frames = resize(frames, target)
+    if opts.binarize is not None:
+        frames = binarize(frames, opts.binarize)
+    elif was_binary and not is_binary(frames):
+        notes.append(
+            f"{label}: the frames held only 0 and 1 but resizing gave {len(np.unique(frames))} grey levels, so the "
+            "dataset is not binarized; pass --binarize 0.5 to keep them 0/1"
+        )
+    if frames.shape[1] < 2:
+        raise DatasetError(f"{label}: {frames.shape[1]} frame per sequence; dynamics need at least 2")
+    return frames
+
+
+def _per_frame(value, what: str, key, n: int, t: int, role: str, width: bool) -> np.ndarray | None:
+    """States (N, T, D) (``width``) or times (N, T) (also accepted as (T,)) matching the frames, or None."""
+    if value is None:
+        return None
+    arr = _numeric(value, what, key)
+    if not width and arr.ndim == 1 and len(arr) == t:
+        arr = np.broadcast_to(arr, (n, t)).copy()
+    want = f"(N, T, D) = ({n}, {t}, D)" if width else f"(N, T) = ({n}, {t}) or (T,) = ({t},)"
+    if arr.ndim != (3 if width else 2) or arr.shape[:2] != (n, t):
         raise DatasetError(
-            f"cannot read video {path}: {e} (for MP4 and other codecs: pip install imageio-ffmpeg)"
-        ) from e
+            f"{role}{_label(value, what)}: {what} must have shape {want} to match the frames, got {arr.shape}"
+        )
+    return arr
 
 
-def load_frames(source) -> np.ndarray:
-    """Frames from an array, a .npy/.npz file, a folder of image folders, or video file(s): (N, T, H, W[, C])."""
-    if isinstance(source, np.ndarray):
-        return source
-    path = Path(source)
-    if not path.exists():
-        raise DatasetError(f"frames source {path} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path)
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            if "frames" not in z:
-                raise DatasetError(f"{path} holds no array named 'frames' (it has {sorted(z)})")
-            return z["frames"]
-    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-        return _read_video(path)[None]
-    if path.is_dir():
-        subdirs = sorted(p for p in path.iterdir() if p.is_dir())
-        if subdirs:
-            seqs = []
-            for d in subdirs:
-                files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-                if not files:
-                    raise DatasetError(f"sequence folder {d} holds no image files ({sorted(IMAGE_SUFFIXES)})")
-                seqs.append(np.stack([np.asarray(iio.imread(f)) for f in files]))
-            return _stack(seqs, [d.name for d in subdirs])
-        videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
-        if videos:
-            return _stack([_read_video(v) for v in videos], [v.name for v in videos])
-    raise DatasetError(
-        f"{path}: expected a .npy/.npz file, a video file, or a folder of image folders or videos"
-    )
+def _times(value, n: int, t: int, role: str) -> np.ndarray | None:
+    """Frame times (N, T), strictly increasing along each sequence."""
+    arr = _per_frame(value, "times", None, n, t, role, width=False)
+    if arr is not None and not (np.diff(arr, axis=1) > 0).all():
+        i, j = (int(k) for k in np.argwhere(np.diff(arr, axis=1) <= 0)[0])
+        raise DatasetError(
+            f"{role}{_label(value, 'times')}: times must increase strictly along each sequence; sequence {i} "
+            f"goes from {arr[i, j]} to {arr[i, j + 1]} at frame {j + 1}"
+        )
+    return arr
 
 
-def to_uint8(frames: np.ndarray) -> np.ndarray:
-    """(N, T, H, W[, C]) uint8, or floats in [0, 1] -> (N, T, H, W, C) uint8 with C in {1, 3}."""
-    if frames.ndim == 4:
-        frames = frames[..., None]
-    if frames.ndim != 5:
-        raise DatasetError(f"frames must have shape (N, T, H, W[, C]), got {frames.shape}")
-    if frames.shape[-1] == 4:
-        raise DatasetError("frames have 4 channels (RGBA); drop the alpha channel first")
-    if frames.shape[-1] not in (1, 3):
-        raise DatasetError(f"frames must have 1 or 3 channels, got {frames.shape[-1]} (shape {frames.shape})")
-    if frames.dtype == np.uint8:
-        return frames
-    if np.issubdtype(frames.dtype, np.floating):
-        lo, hi = float(np.nanmin(frames)), float(np.nanmax(frames))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
-            raise DatasetError(f"float frames must lie in [0, 1], got values in [{lo}, {hi}]")
-        return np.rint(frames * 255).astype(np.uint8)
-    raise DatasetError(f"frames must be uint8 or float in [0, 1], got dtype {frames.dtype}")
+def _npz_times(frames) -> Any:
+    """A frames .npz may carry the frame times as an array named "times"."""
+    if isinstance(frames, (str, Path)) and Path(frames).suffix == ".npz":
+        return read_array(frames, "times", required=False)
+    return None
 
 
-def resize(frames: np.ndarray, size: int | None) -> np.ndarray:
-    """Resize (N, T, H, W, C) uint8 to size × size (default: the nearest supported side), warning when it does."""
-    h, w = frames.shape[2:4]
-    target = size or min(SIZES, key=lambda s: abs(s - max(h, w)))
-    if target not in SIZES:
-        raise ConfigError(f"size must be one of {SIZES}, got {target}")
-    if (h, w) == (target, target):
-        return frames
-    warnings.warn(
-        f"resizing {h}×{w} frames to {target}×{target} (the encoder supports {SIZES})", stacklevel=3
-    )
-    n, t, _, _, c = frames.shape
-    out = np.empty((n, t, target, target, c), dtype=np.uint8)
-    for i in range(n):
-        for j in range(t):
-            img = Image.fromarray(frames[i, j].squeeze(-1) if c == 1 else frames[i, j])
-            out[i, j] = np.asarray(img.resize((target, target), Image.Resampling.BILINEAR)).reshape(
-                target, target, c
+def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str], role: str = "") -> dict:
+    """Read and check one source -> {"frames", "states", "params", "times"} (absent ones None), states paired
+    with frames by ``opts.state_offset``."""
+    frames = _frames(src, opts, target, notes, role)
+    n, t = frames.shape[:2]
+    seqs = {
+        "frames": frames,
+        "states": _per_frame(src.states, "states", opts.states_key, n, t, role, width=True),
+        "params": None if src.params is None else _numeric(src.params, "params"),
+        "times": _times(src.times if src.times is not None else _npz_times(src.frames), n, t, role),
+    }
+    p = seqs["params"]
+    if p is not None:
+        seqs["params"] = p = p[:, None] if p.ndim == 1 else p
+        if p.ndim != 2 or p.shape[0] != n:
+            raise DatasetError(
+                f"{role}{_label(src.params, 'params')}: params must have shape (N, P) = ({n}, P) to match the "
+                f"frames, got {p.shape}"
             )
+    return _shift(seqs, opts.state_offset, role)
+
+
+def _shift(seqs: dict, k: int, role: str) -> dict:
+    """Pair frame t with state t − k, trimming both so every kept frame has its state."""
+    if k == 0 or seqs["states"] is None:
+        if k:
+            raise ConfigError("--state-offset needs --states")
+        return seqs
+    t = seqs["frames"].shape[1]
+    if abs(k) > t - 2:
+        raise ConfigError(f"--state-offset {k} leaves {role}sequences of {t} frames fewer than 2 frames")
+    frame_part = slice(k, t) if k > 0 else slice(0, t + k)
+    state_part = slice(0, t - k) if k > 0 else slice(-k, t)
+    out = {**seqs, "frames": seqs["frames"][:, frame_part], "states": seqs["states"][:, state_part]}
+    if seqs["times"] is not None:
+        out["times"] = seqs["times"][:, frame_part]
     return out
 
 
-def _load_array(value, what: str) -> np.ndarray:
-    """An array given as such or as a .npy path, as float64."""
-    if isinstance(value, (str, Path)):
-        path = Path(value)
-        if not path.is_file():
-            raise DatasetError(f"{what} file {path} does not exist")
-        value = np.load(path)
-    return np.asarray(value, dtype=np.float64)
-
-
-def _states(states, names, kinds, units, n: int, t: int) -> tuple[np.ndarray, dict]:
-    """States (N, T, D) and their meta.json columns; without states, none (the physics metrics are skipped)."""
+def _columns(states, names, kinds, units) -> dict:
+    """meta.json's state columns for states (N, T, D) or None."""
     if states is None:
-        if names or kinds or units:
-            raise ConfigError("state names, kinds or units were given without states (--states FILE)")
-        return np.zeros((n, t, 0)), {"state_names": [], "state_units": [], "state_kinds": []}
-    arr = _load_array(states, "states")
-    if arr.ndim != 3 or arr.shape[:2] != (n, t):
-        raise DatasetError(
-            f"states must have shape (N, T, D) = ({n}, {t}, D) to match the frames, got {arr.shape}"
-        )
-    d = arr.shape[2]
-    names = list(names or [f"s{i}" for i in range(d)])
-    if len(names) != d:
-        raise DatasetError(f"{len(names)} state names for {d} state columns")
+        for flag, given in (("names", names), ("kinds", kinds), ("units", units)):
+            if given:
+                raise ConfigError(f"--state-{flag} was given without states (--states FILE)")
+        return {"state_names": [], "state_units": [], "state_kinds": []}
+    d = states.shape[2]
     units = list(units or [""] * d)
     if len(units) != d:
-        raise DatasetError(f"{len(units)} state units for {d} state columns")
-    kinds = check_kinds(kinds or ["coordinate"] * d, d, "state kinds")
-    return arr, {"state_names": names, "state_units": units, "state_kinds": kinds}
+        raise DatasetError(f"{len(units)} state units for {d} state columns (--state-units)")
+    return {
+        "state_names": _names(names, d, "state", "--state-names"),
+        "state_units": units,
+        "state_kinds": check_kinds(kinds or ["coordinate"] * d, d, "state kinds"),
+    }
 
 
-def _params(params, names, units, n: int) -> tuple[np.ndarray, dict]:
-    """Per-sequence parameters (N, P) and their meta.json columns."""
+def _param_columns(params, names, units) -> dict:
     if params is None:
         if names or units:
-            raise ConfigError("parameter names or units were given without parameters (--params FILE)")
-        return np.zeros((n, 0)), {"param_names": [], "param_units": []}
-    arr = _load_array(params, "params")
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] != n:
-        raise DatasetError(f"params must have shape (N, P) = ({n}, P) to match the frames, got {arr.shape}")
-    names = list(names or [f"p{i}" for i in range(arr.shape[1])])
-    units = list(units or [""] * arr.shape[1])
-    if len(names) != arr.shape[1] or len(units) != arr.shape[1]:
-        raise DatasetError(
-            f"{len(names)} parameter names and {len(units)} units for {arr.shape[1]} parameters"
-        )
-    return arr, {"param_names": names, "param_units": units}
+            raise ConfigError("--param-names or --param-units was given without parameters (--params FILE)")
+        return {"param_names": [], "param_units": []}
+    p = params.shape[1]
+    units = list(units or [""] * p)
+    if len(units) != p:
+        raise DatasetError(f"{len(units)} parameter units for {p} parameters (--param-units)")
+    return {"param_names": _names(names, p, "parameter", "--param-names"), "param_units": units}
+
+
+def _time_grid(dt: float | None, times: list[np.ndarray], notes: list[str]) -> tuple[float, str]:
+    """Δt and "uniform" or "irregular" from the option and the sources' times (N, T) each."""
+    if not times:
+        if dt is None:
+            notes.append(
+                "--dt not given: the frames are taken to be 1.0 s apart (dt = 1.0); pass --dt SECONDS, or --times"
+            )
+        return 1.0 if dt is None else float(dt), "uniform"
+    if dt is not None:
+        raise ConfigError(f"give --dt or frame times (--times or a 'times' array), not both (--dt {dt})")
+    steps = np.concatenate([np.diff(t, axis=1).ravel() for t in times])
+    step = float(np.median(steps))
+    return step, "uniform" if np.abs(steps - step).max() <= 1e-6 * step else "irregular"
+
+
+def _splits(seqs: dict, test: dict | None, opts: ImportOptions) -> dict[str, dict[str, np.ndarray]]:
+    """train / val / test arrays: val and test taken from the end of the (shuffled) sequences unless a separate
+    test source gives the test split."""
+    n = len(seqs["frames"])
+    if test is not None and opts.test_fraction:
+        raise ConfigError("give --test-fraction or a separate test source (--test-frames), not both")
+    test_fraction = 0.0 if test is not None else 0.2 if opts.test_fraction is None else opts.test_fraction
+    if test is None and test_fraction == 0:
+        raise ConfigError("--test-fraction 0 needs a separate test source (--test-frames)")
+    counts = {
+        "val": max(1, round(n * opts.val_fraction)) if opts.val_fraction else 0,
+        "test": max(1, round(n * test_fraction)) if test_fraction else 0,
+    }
+    counts = {"train": n - sum(counts.values()), **counts}
+    if counts["train"] < 1:
+        names = ", ".join(k for k, v in counts.items() if v or k == "train")
+        raise DatasetError(f"{n} sequence(s) cannot fill the {names} splits (at least one sequence each)")
+    order = np.arange(n) if opts.seed is None else np.random.default_rng(opts.seed).permutation(n)
+    out, start = {}, 0
+    for name, count in counts.items():
+        if count:
+            rows = order[start : start + count]
+            out[name] = {k: v[rows] for k, v in seqs.items() if v is not None}
+            start += count
+    if test is not None:
+        out["test"] = {k: v for k, v in test.items() if v is not None}
+    return out
+
+
+def _filled(seqs: dict) -> dict:
+    """Without states or parameters, empty arrays of them: every split has states (N, T, 0) and params (N, 0)."""
+    n, t = seqs["frames"].shape[:2]
+    empty = {"states": np.zeros((n, t, 0)), "params": np.zeros((n, 0))}
+    return {k: empty[k] if v is None and k in empty else v for k, v in seqs.items()}
+
+
+def _check_test(seqs: dict, test: dict) -> None:
+    """The test source must carry what the main one does, with the same columns."""
+    for what in ("states", "params", "times"):
+        a, b = seqs[what], test[what]
+        if (a is None) != (b is None):
+            raise ConfigError(
+                f"the main source {'has' if a is not None else 'has no'} {what} but the test source "
+                f"{'does' if b is not None else 'does not'} (--{what} / --test-{what})"
+            )
+        if a is not None and what != "times" and a.shape[-1] != b.shape[-1]:
+            raise DatasetError(f"--test-{what} has {b.shape[-1]} columns, --{what} has {a.shape[-1]}")
 
 
 def import_video(
@@ -183,53 +326,81 @@ def import_video(
     params=None,
     param_names=None,
     param_units=None,
-    dt: float = 1.0,
-    size: int | None = None,
-    test_fraction: float = 0.2,
+    times=None,
+    test: Source | None = None,
+    options: ImportOptions | None = None,
     overwrite: bool = False,
+    **option_values,
 ) -> Path:
     """Write a dataset folder from a user's frames.
 
     Args:
         source: frames (N, T, H, W[, C]) or where to read them (see ``load_frames``).
         out: dataset folder to write.
-        states: optional true states (N, T, D) (array or .npy path).
+        states: optional true states (N, T, D) (array, .npy or .npz path).
         state_names: D names (default: s0, s1, ...); state_units: D units (default: "").
         state_kinds: D kinds of ``simulators.STATE_KINDS`` (default: "coordinate": probed as it is); an "angle"
             is probed through its sin and cos.
         params: optional per-sequence parameters (N, P) (array or .npy path); param_names / param_units: P each.
-        dt: time between frames.
-        size: frame side to resize to (default: the nearest of 16, 32, 64).
-        test_fraction: share of sequences (the last ones) put in the test split.
+        times: optional frame times in seconds, (N, T) or (T,), strictly increasing (array or .npy path); a frames
+            .npz may hold them as "times". Uneven times are stored (``Split.times``) and training refuses them.
+        test: a separate source for the test split (then no test sequences are taken from ``source``).
+        options: the ``ImportOptions``; any of its fields may also be given as a keyword (``dt=0.05``).
+        overwrite: replace an existing folder.
+
+    Raises:
+        DatasetError, ConfigError: a bad input, naming the file or option; nothing is written then.
     """
-    frames = resize(to_uint8(load_frames(source)), size)
-    n, t = frames.shape[:2]
-    states_arr, state_meta = _states(states, state_names, state_kinds, state_units, n, t)
-    params_arr, param_meta = _params(params, param_names, param_units, n)
-    if not 0 < test_fraction < 1:
-        raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    if not dt > 0:
-        raise ConfigError(f"dt must be > 0, got {dt}")
-    n_test = max(1, int(round(n * test_fraction)))
-    if n - n_test < 1:
-        raise DatasetError(f"{n} sequence(s) cannot make both a train and a test split")
-    split = {"train": slice(0, n - n_test), "test": slice(n - n_test, n)}
-    arrays = {
-        k: {"frames": frames[s], "states": states_arr[s], "params": params_arr[s]} for k, s in split.items()
-    }
+    opts = replace(options or ImportOptions(), **option_values).validate()
+    notes: list[str] = []
+    seqs = _load(Source(source, states, params, times), opts, None, notes)
+    state_meta = _columns(seqs["states"], state_names, state_kinds, state_units)
+    param_meta = _param_columns(seqs["params"], param_names, param_units)
+    test_seqs = None
+    if test is not None:
+        test_seqs = _load(test, opts, seqs["frames"].shape[2], notes, role="test ")
+        _check_test(seqs, test_seqs)
+    all_times = [s["times"] for s in (seqs, test_seqs) if s is not None and s["times"] is not None]
+    dt, grid = _time_grid(opts.dt, all_times, notes)
+    if seqs["states"] is not None:
+        note = lag_warning(
+            seqs["frames"],
+            seqs["states"],
+            state_meta["state_names"],
+            state_meta["state_kinds"],
+            opts.state_offset,
+            _label(states, "states"),
+        )
+        notes += [note] if note else []
+    arrays = _splits(_filled(seqs), test_seqs and _filled(test_seqs), opts)
+    frames = seqs["frames"]
     meta = {
         "system": "imported",
         "config": None,
-        "seed": 0,
-        "dt": float(dt),
-        "n_frames": t,
+        "seed": 0 if opts.seed is None else opts.seed,
+        "dt": dt,
+        "time_grid": grid,
+        "n_frames": frames.shape[1],
         "frame_shape": list(frames.shape[2:]),
-        "binarized": bool(np.isin(frames, (0, 255)).all()),
+        "binarized": all(is_binary(a["frames"]) for a in arrays.values()),
         **state_meta,
         **param_meta,
         "reference_names": [],
         "reference_units": [],
         "input_names": [],
-        "source": str(source) if not isinstance(source, np.ndarray) else "array",
+        "source": _source_name(source),
+        "test_source": None if test is None else _source_name(test.frames),
+        "import": {
+            "state_offset": opts.state_offset,
+            "square": opts.square,
+            "binarize": opts.binarize,
+            "shuffle_seed": opts.seed,
+        },
     }
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
     return write_dataset(out, arrays, meta, overwrite=overwrite)
+
+
+def _source_name(source) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "array"

@@ -32,7 +32,7 @@ def test_folder_of_image_folders(tmp_path):
         (src / f"seq{i}").mkdir(parents=True)
         for j, f in enumerate(seq):
             Image.fromarray(f).save(src / f"seq{i}" / f"{j:03d}.png")
-    data = S.load_dataset(import_video(src, tmp_path / "d"))
+    data = S.load_dataset(import_video(src, tmp_path / "d", dt=0.1))
     np.testing.assert_array_equal(np.concatenate([data["train"].frames, data["test"].frames]), frames)
 
 
@@ -40,7 +40,7 @@ def test_folder_of_image_folders(tmp_path):
     "frames,kwargs,match",
     [
         (_frames() * 2, {}, "float frames must lie in \\[0, 1\\]"),
-        (np.zeros((2, 3, 16, 16), dtype=np.int32), {}, "uint8 or float"),
+        (np.zeros((2, 3, 16, 16), dtype=np.int32), {}, "uint8, bool or float"),
         (np.zeros((2, 3, 16, 16, 4), dtype=np.uint8), {}, "RGBA"),
         (np.zeros((2, 3, 16), dtype=np.uint8), {}, "shape \\(N, T, H, W\\[, C\\]\\)"),
         (
@@ -53,7 +53,7 @@ def test_folder_of_image_folders(tmp_path):
             {"states": np.zeros((6, 8, 2)), "state_names": ["a"]},
             "1 state names for 2 state columns",
         ),
-        (_frames(n=1, h=16), {}, "cannot make both a train and a test split"),
+        (_frames(n=1, h=16), {}, "1 sequence\\(s\\) cannot fill the train, test splits"),
     ],
 )
 def test_bad_user_frames_get_clear_errors(tmp_path, frames, kwargs, match):
