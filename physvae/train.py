@@ -27,6 +27,7 @@ from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
 from .run import Run
+from .transitions import TRANSITIONS, Transition
 
 
 class TrainingDiverged(RuntimeError):
@@ -69,13 +70,19 @@ def check_time_grid(data: simulators.Dataset, transition: str) -> None:
     how = (
         "a continuous-time model could integrate over the given times, but physvae does not pass per-frame "
         "times to its transitions yet"
-        if transition == "neural_ode"
+        if _continuous(transition)
         else "it is a discrete-time model that steps by one fixed Δt"
     )
     raise ConfigError(
         f"dataset {data.path} has unevenly spaced frames (its splits' times.npy); the {transition!r} transition "
         f"cannot model them: {how}. Resample the video to even times and import it again"
     )
+
+
+def _continuous(transition: str) -> bool:
+    """Whether a registered transition has a vector field (a continuous-time model)."""
+    cls = TRANSITIONS.get(transition)
+    return cls is not None and cls.vector_field is not Transition.vector_field
 
 
 def _mask(b: int, t: int, p: float, rng: np.random.Generator) -> torch.Tensor | None:

@@ -13,6 +13,7 @@ from physvae.cli import main
 from physvae.evaluate import evaluate
 from physvae.import_lag import lag_r2
 from physvae.importer import ImportOptions, Source, import_video
+from physvae.transitions import TRANSITIONS, Transition
 
 
 def blob_video(n=16, t=12, size=16, seed=0):
@@ -129,11 +130,18 @@ def test_irregular_times_round_trip_and_training_refuses_them(tmp_path):
     assert data.irregular_times and data.meta["time_grid"] == "irregular"
     np.testing.assert_array_equal(_all(data, "times"), times)
     assert data.dt == pytest.approx(np.median(np.diff(times, axis=1)))
-    for transition in ("locally_linear", "gru", "static", "neural_ode"):
+    for transition in sorted(TRANSITIONS):
         cfg = RunConfig().with_overrides(
             [f'train.data="{tmp_path / "d"}"', f"model.transition={transition}", "train.threads=1"]
         )
-        with pytest.raises(S.ConfigError, match=f"unevenly spaced frames .* the '{transition}' transition"):
+        kind = (
+            "continuous-time"
+            if TRANSITIONS[transition].vector_field is not Transition.vector_field
+            else "discrete"
+        )
+        with pytest.raises(
+            S.ConfigError, match=f"unevenly spaced frames .* the '{transition}' transition.*{kind}"
+        ):
             fit(cfg, tmp_path / f"r_{transition}", progress=False)
 
 
@@ -141,7 +149,13 @@ def test_evaluating_on_uneven_times_is_refused(tmp_path):
     frames, _ = blob_video(n=6, t=8)
     even = import_video(frames, tmp_path / "even", dt=0.1)
     uneven = import_video(frames, tmp_path / "uneven", times=np.cumsum(np.linspace(0.1, 0.3, 8)))
-    tiny = ["train.steps=1", "train.batch_size=2", "model.channels=4", "model.features=8", "model.rnn_hidden=8"]
+    tiny = [
+        "train.steps=1",
+        "train.batch_size=2",
+        "model.channels=4",
+        "model.features=8",
+        "model.rnn_hidden=8",
+    ]
     run = fit(RunConfig().with_overrides([f'train.data="{even}"', "train.threads=1", *tiny]), tmp_path / "r",
               progress=False)  # fmt: skip
     with pytest.raises(S.ConfigError, match="unevenly spaced frames"):
