@@ -90,6 +90,14 @@ def test_cells_glob_runs_only_those_cells_and_reports_the_rest_as_missing(tmp_pa
     assert "pendulum__LocallyLinear__s0" in md and "box__GRU__s0" in md and "## pendulum" not in md
 
 
+def test_a_model_restricted_to_some_datasets_runs_only_there(tmp_path):
+    path = _suite_file(tmp_path, **{'transition = "gru"': 'transition = "gru"\ndatasets = ["box"]'})
+    out = tmp_path / "restricted"
+    run_suite(load_suite(path), out, cells="*__GRU__*")
+    assert [p.name for p in (out / "cells").iterdir()] == ["box__GRU__s0.json"]  # no pendulum__GRU cell
+    assert "pendulum__GRU__s0" not in (out / "results.md").read_text()  # not even as missing
+
+
 def test_cells_glob_matching_nothing_fails_naming_the_suites_cells(tmp_path):
     with pytest.raises(
         ConfigError, match=r"--cells 'nonesuch\*' matches no cell of suite 'smoke'.*box__GRU__s0"
@@ -125,6 +133,11 @@ def _suite_file(tmp_path, **changes):
         ("[eval]", "[evaluation]", "unknown key 'evaluation'"),
         ("steps = 4", "stepz = 4", "unknown key 'train.stepz'"),
         ("rnn_hidden = 16", 'rnn_hidden = "big"', "model.rnn_hidden must be an integer"),
+        (
+            'transition = "gru"',
+            'transition = "gru"\ndatasets = ["boxx"]',
+            r"model 'GRU': datasets \['boxx'\] are not",
+        ),
     ],
 )
 def test_bad_suite_fails_before_training_naming_the_entry(tmp_path, old, new, match):
@@ -139,6 +152,6 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper", "paper_short", "targets"):
+    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics"):
         suite = load_suite(name)
         assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)

@@ -152,7 +152,9 @@ def run_suite(
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
     out = Path(out)
-    all_cells = [Cell(d, m, s) for d in suite.datasets for m in suite.models for s in suite.seeds]
+    all_cells = [
+        Cell(d, m, s) for d in suite.datasets for m in suite.models if m.runs_on(d) for s in suite.seeds
+    ]
     if cells is not None and not any(fnmatch.fnmatchcase(c.id, cells) for c in all_cells):
         raise ConfigError(
             f"--cells {cells!r} matches no cell of suite {suite.name!r}; its cells: "

@@ -19,6 +19,7 @@ Example::
     name = "LocallyLinear"
     transition = "locally_linear"
     set = ["model.latent_dim=4"] # dotted RunConfig overrides
+    datasets = ["pendulum"]      # optional: only these datasets (default: every one)
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class ModelEntry:
     name: str  # label in the tables
     transition: str  # key of physvae.transitions.TRANSITIONS
     set: list[str] = field(default_factory=list)  # dotted RunConfig overrides
+    datasets: list[str] = field(default_factory=list)  # names of the datasets it runs on (empty: every one)
+
+    def runs_on(self, dataset: DatasetEntry) -> bool:
+        return not self.datasets or dataset.name in self.datasets
 
 
 @dataclass
@@ -109,7 +114,13 @@ class Suite:
                     f"suite {self.name!r}, model {m.name!r}: unknown transition {m.transition!r}; "
                     f"known transitions: {sorted(TRANSITIONS)}"
                 )
-            for d in self.datasets:
+            unknown = sorted(set(m.datasets) - {d.name for d in self.datasets})
+            if unknown:
+                raise ConfigError(
+                    f"suite {self.name!r}, model {m.name!r}: datasets {unknown} are not in the suite "
+                    f"(its datasets: {[d.name for d in self.datasets]})"
+                )
+            for d in filter(m.runs_on, self.datasets):
                 try:
                     cfg = self.run_config(m, "x", 0, d).validate()
                 except ConfigError as e:
