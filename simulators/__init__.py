@@ -4,7 +4,7 @@ numpy, scipy and pymunk only: this package never imports torch or physvae. Every
 the names below (the dataset folder, its config and errors, the atomic writers, the typed config helpers).
 """
 
-from .atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from .atomic import remove_stale, write_bytes_atomic, write_json_atomic, write_text_atomic
 from .balls import BallsConfig, BouncingBalls
 from .dataset_config import DatasetConfig
 from .double_pendulum import DoublePendulum, DoublePendulumConfig
@@ -56,6 +56,7 @@ __all__ = [
     "register_system",
     "system_class",
     "to_dict",
+    "remove_stale",
     "write_bytes_atomic",
     "write_dataset",
     "write_json_atomic",

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_json_atomic
+from .atomic import remove_stale, temporary_name, write_json_atomic
 from .checksum import file_checksum, verify_file
 from .dataset_config import DatasetConfig
 from .errors import DatasetError
@@ -220,7 +220,7 @@ def verify_checksums(root: Path, meta: dict) -> None:
 def move_into_place(tmp: Path, out: Path) -> None:
     """Rename a finished temporary folder to ``out``, replacing an old one only after the new one is complete."""
     if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        old = temporary_name(out, "old", f"-{uuid.uuid4().hex[:8]}")
         os.replace(out, old)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -251,7 +251,8 @@ def atomic_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
             f"output folder {out} already exists (pass overwrite=True / --overwrite to replace it)"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    remove_stale(out.parent)
+    tmp = temporary_name(out, "partial", f"-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
         yield tmp
