@@ -164,6 +164,9 @@ class BouncingBalls(System):
             bodies.append(body)
         return space, bodies
 
+    def substeps(self, dt: float) -> int:
+        return self.config.substeps
+
     def scene(self, traj: Trajectories) -> Scene:
         n = self.config.n_balls
         cols = traj.states[..., : 4 * n].reshape(*traj.states.shape[:2], n, 4)

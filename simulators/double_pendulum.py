@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import interval
+from .errors import interval, positive
 from .ode_system import ODESystem
 from .pendulum import wrap_angle
 from .system import Scene
@@ -38,6 +38,10 @@ class DoublePendulum(ODESystem):
     def validate(self):
         for f in ("mass", "length", "gravity"):
             interval(f"double_pendulum.{f}", getattr(self.config, f), lower=0, strict=True)
+        for f in ("theta0", "omega0"):
+            interval(f"double_pendulum.{f}", getattr(self.config, f))
+        for f in ("bob_radius", "rod_width"):
+            positive(f"double_pendulum.{f}", getattr(self.config, f))
 
     def sample(self, rng):
         c = self.config

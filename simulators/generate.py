@@ -9,7 +9,10 @@ then renamed into place; a killed generation never leaves a folder that looks co
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -23,11 +26,14 @@ from .atomic import write_json_atomic
 from .checksum import checksum_entry, digest, header_digest, row_bytes
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
-from .render import object_colors, render
+from .render import object_colors, render, visibility_problems
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder
 from .system import check_kinds
 
 CHUNK_BYTES = 1 << 24  # frame bytes per chunk: bounds worker memory whatever N is
+MAX_SEQUENCE_BYTES = 1 << 30  # one sequence is simulated and drawn in memory: refused above this
+LARGE_SEQUENCE_BYTES = 100 << 20  # above this, generation warns with the sizes before writing
+MAX_SUBSTEPS = 10_000  # solver steps per frame interval above which generation is refused (a huge dt)
 
 
 def trajectory_rngs(seed: int, split: str, start: int, stop: int) -> list[np.random.Generator]:
@@ -103,10 +109,71 @@ def generate(
     config.validate()
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
+    check_cost(config, out)
+    for problem in visibility_problems(_preview_scene(config), config.render.size):
+        warnings.warn(f"{config.system}: {problem}; check the system's sizes and render.size", stacklevel=2)
     with atomic_folder(out, overwrite) as tmp:
         entries = _fill(config, tmp, jobs, progress)
         write_json_atomic(tmp / "meta.json", _meta(config, entries))
     return Path(out)
+
+
+def check_cost(config: DatasetConfig, out: str | Path) -> int:
+    """Refuse, before anything is written, a dataset that cannot be made: too many solver steps per frame, one
+    sequence too large for memory, or more bytes than the disk holds; warn when one sequence is large. Returns
+    the dataset's size in bytes."""
+    system = config.build_system()
+    steps = system.substeps(config.dt)
+    if steps > MAX_SUBSTEPS:
+        raise ConfigError(
+            f"dt={config.dt:g} asks for {steps:,} solver sub-steps per frame (at most {MAX_SUBSTEPS:,}); "
+            f"lower dt or raise the {config.system} step size (max_step)"
+        )
+    sizes = {
+        name: (math.prod(shape), np.dtype(dtype).itemsize)
+        for name, (shape, dtype) in _array_shapes(config, 1).items()
+    }
+    per_sequence = sum(count * item for count, item in sizes.values())
+    total = per_sequence * sum(config.splits.values())
+    r = config.render
+    what = f"one sequence of {config.n_frames:,} frames of {r.size}×{r.size}×{r.channels} takes {_size(per_sequence)}"
+    if per_sequence > MAX_SEQUENCE_BYTES:
+        raise ConfigError(
+            f"n_frames / render.size: {what}, above the {_size(MAX_SEQUENCE_BYTES)} one worker can hold; use "
+            "fewer frames or a smaller size"
+        )
+    free = shutil.disk_usage(_existing_parent(Path(out))).free
+    if total > free:
+        raise ConfigError(
+            f"the dataset takes {_size(total)} ({what}) but {_existing_parent(Path(out))} has {_size(free)} free"
+        )
+    if per_sequence > LARGE_SEQUENCE_BYTES:
+        warnings.warn(f"{what}; the dataset takes {_size(total)}", stacklevel=3)
+    return total
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path if path.is_dir() else path.parent
+
+
+def _size(n: int) -> str:
+    """12345678 -> '11.8 MiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _preview_scene(config: DatasetConfig, n: int = 8, frames: int = 50):
+    """The scene of the first few sequences (and frames) of the first split: what the frames will show."""
+    split = next(iter(config.splits))
+    system = config.build_system(ood=split in config.ood_splits)
+    rngs = trajectory_rngs(config.seed, split, 0, min(n, config.splits[split]))
+    return system.scene(system.simulate(rngs, min(frames, config.n_frames), config.dt))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ import numpy as np
 Rhs = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 
 
+def substeps(dt: float, max_step: float) -> int:
+    """RK4 sub-steps per frame interval: ceil(dt / max_step), at least 1."""
+    return max(1, math.ceil(dt / max_step - 1e-9))
+
+
 def rk4_frames(
     rhs: Rhs,
     y0: np.ndarray,
@@ -33,7 +38,7 @@ def rk4_frames(
     Returns:
         (N, T, S) states at the frame times.
     """
-    n_sub = max(1, math.ceil(dt / max_step - 1e-9))
+    n_sub = substeps(dt, max_step)
     h = dt / n_sub
     out = np.empty((*y0.shape[:1], n_frames, y0.shape[1]))
     y = np.array(y0, dtype=np.float64)

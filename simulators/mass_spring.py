@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import interval
+from .errors import interval, positive
 from .ode_system import ODESystem
 from .system import Scene
 
@@ -34,6 +34,7 @@ class MassSpring(ODESystem):
     def validate(self):
         for f in ("k", "mass", "radius"):
             interval(f"mass_spring.{f}", getattr(self.config, f), lower=0, strict=f != "radius")
+        positive("mass_spring.ball_radius", self.config.ball_radius)
 
     def sample(self, rng):
         c = self.config

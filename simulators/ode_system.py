@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .integrate import rk4_frames
+from .integrate import rk4_frames, substeps
 from .system import Scene, System, Trajectories
 
 
@@ -67,6 +67,9 @@ class ODESystem(System):
         y0 = np.stack([d[1] for d in draws]).astype(np.float64)
         y = rk4_frames(lambda y, p, u: self.rhs(y, p), y0, params, n_frames, dt, self.max_step)
         return Trajectories(states=self.observe(y, params), params=params)
+
+    def substeps(self, dt: float) -> int:
+        return substeps(dt, self.max_step)
 
     def scene(self, traj: Trajectories) -> Scene:
         return self.draw(traj.states, traj.params)

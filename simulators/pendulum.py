@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import ConfigError, interval, non_negative, positive
-from .integrate import rk4_frames
+from .integrate import rk4_frames, substeps
 from .system import Scene, System, Trajectories
 
 INIT_MODES = ("uniform", "phase_radius", "energy")
@@ -105,6 +105,9 @@ class Pendulum(System):
         states = pendulum_states(theta, omega, params)
         inputs = u[..., None] if self.config.torque_max > 0 else None
         return Trajectories(states=states, params=params, inputs=inputs)
+
+    def substeps(self, dt: float) -> int:
+        return substeps(dt, self.config.max_step)
 
     def scene(self, traj: Trajectories) -> Scene:
         c = self.config

@@ -53,6 +53,34 @@ class RenderConfig:
             raise ConfigError("render.colors must hold at least one colour")
 
 
+def visibility_problems(scene: Scene, size: int) -> list[str]:
+    """What would make the drawn objects of ``scene`` hard or impossible to see in size × size frames: objects
+    wider than the view, under a pixel, or mostly outside the view. Empty when the frames show the motion."""
+    xmin, xmax, ymin, ymax = scene.extent
+    width, scale = xmax - xmin, _scale(scene, size)
+    radii = np.asarray(scene.radii, dtype=np.float64)  # (N, K)
+    problems = []
+    if (4 * radii > width).any():
+        problems.append(
+            f"objects of radius up to {radii.max():g} span more than half the view ({width:g} wide): "
+            "the frames show little but the object"
+        )
+    if (radii * scale < 0.5).any():
+        problems.append(
+            f"objects of radius {radii.min():g} are under one pixel wide at render.size {size}: they may not show"
+        )
+    centres, r = scene.discs, radii[:, None, :]  # (N, T, K, 2), (N, 1, K)
+    outside = (
+        (centres[..., 0] + r < xmin)
+        | (centres[..., 0] - r > xmax)
+        | (centres[..., 1] + r < ymin)
+        | (centres[..., 1] - r > ymax)
+    )
+    if outside.mean() > 0.05:
+        problems.append(f"{outside.mean():.0%} of the drawn object positions lie entirely outside the view")
+    return problems
+
+
 def object_colors(cfg: RenderConfig, rngs, n_objects: int) -> np.ndarray:
     """(N, K, C) colour of each object in each sequence, in the output channels."""
     palette = np.asarray(cfg.colors, dtype=np.float32)

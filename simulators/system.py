@@ -134,6 +134,10 @@ class System:
         """Simulate one trajectory per generator; trajectory i draws only from rngs[i]."""
         raise NotImplementedError
 
+    def substeps(self, dt: float) -> int:
+        """Solver steps per frame interval of ``dt``: what one frame costs (checked before generating)."""
+        return 1
+
     def scene(self, traj: Trajectories) -> Scene:
         """Describe what each frame of ``traj`` shows."""
         raise NotImplementedError
