@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import pickle
 from pathlib import Path
 
 import torch
 
-from simulators import write_bytes_atomic
+from simulators import ConfigError, write_bytes_atomic
 
 
 def save_atomic(obj, path: str | Path) -> Path:
@@ -18,4 +19,17 @@ def save_atomic(obj, path: str | Path) -> Path:
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    return torch.load(Path(path), map_location=device, weights_only=False)
+    """The saved dict; a truncated or foreign file is a ConfigError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"checkpoint file {path} does not exist")
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError) as e:
+        raise ConfigError(
+            f"checkpoint file {path} is truncated or corrupted ({type(e).__name__}); "
+            "restore it, or train the run again"
+        ) from e
+    if not isinstance(state, dict) or "model" not in state:
+        raise ConfigError(f"checkpoint file {path} holds no model weights (not a physvae checkpoint)")
+    return state

@@ -62,7 +62,10 @@ class ModelConfig:
             raise ConfigError(f"model.inference must be one of {INFERENCE}, got {self.inference!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"model.likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        non_negative("model.obs_std", self.obs_std)
+        if not isinstance(self.obs_std, (int, float)) or not 0.0 <= self.obs_std <= 1.0:
+            raise ConfigError(
+                f"model.obs_std must be in [0, 1] (a pixel std in [0, 1] units; 0 learns it), got {self.obs_std!r}"
+            )
         for name in ("channels", "features", "rnn_hidden"):
             integer(f"model.{name}", getattr(self, name), minimum=1)
         section = self.transition_config()
@@ -148,6 +151,22 @@ class TrainConfig:
         integer("train.threads", self.threads, minimum=0)
         integer("train.checkpoint_every", self.checkpoint_every, minimum=1)
         integer("train.log_every", self.log_every, minimum=1)
+
+    def check_length(self, n_frames: int, where: str) -> None:
+        """ConfigError when sequences of ``n_frames`` (in ``where``) are too short for the window or for the
+        prediction term (a context as long as the window leaves nothing to predict: the term would vanish)."""
+        if self.window > n_frames:
+            raise ConfigError(
+                f"train.window of {self.window} frames is longer than the sequences of {where} ({n_frames} frames)"
+            )
+        length = self.window or n_frames
+        context = max(self.predict_context, self.predict_context_max)
+        if self.predict_weight > 0 and context >= length:
+            name = "predict_context_max" if self.predict_context_max else "predict_context"
+            raise ConfigError(
+                f"train.{name} is {context} but the training windows of {where} hold {length} frames: the "
+                f"prediction term would predict nothing (use at most {length - 1}, or train.predict_weight=0)"
+            )
 
 
 @dataclass

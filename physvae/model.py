@@ -36,13 +36,17 @@ class DataSpec:
     dt: float  # time between frames
     binarized: bool  # frames hold only 0 and 1
     state_names: list[str]  # true state columns (for evaluation)
+    system: str = ""  # the dataset's system ("": a run saved before the system was kept)
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> DataSpec:
         h, w, c = data.meta["frame_shape"]
         if h != w:
             raise ConfigError(f"dataset {data.path} has {h}×{w} frames; the conv encoder needs square frames")
-        n_downsamplings(h)
+        try:
+            n_downsamplings(h)
+        except ConfigError as e:
+            raise ConfigError(f"dataset {data.path}: {e}") from e
         return cls(
             size=h,
             channels=c,
@@ -50,7 +54,32 @@ class DataSpec:
             dt=float(data.meta["dt"]),
             binarized=bool(data.meta.get("binarized", False)),
             state_names=list(data.meta["state_names"]),
+            system=str(data.meta.get("system", "")),
         )
+
+    @property
+    def frames(self) -> str:
+        """'16×16×1 frames with 1 input(s)': what the model reads."""
+        return f"{self.size}×{self.size}×{self.channels} frames with {self.input_dim} input(s)"
+
+    def check_data(self, data: Dataset, run: str, allow_other_physics: bool = False) -> None:
+        """Raise ConfigError unless ``data`` keeps this spec's contract: the same frames and inputs always (the
+        model cannot read others), and the same system, state names and Δt unless ``allow_other_physics``."""
+        other = DataSpec.from_dataset(data)
+        if other.frames != self.frames:
+            raise ConfigError(
+                f"dataset {data.path} has {other.frames}; run {run} was trained on {self.frames} and reads only those"
+            )
+        differ = [
+            f"{name} {getattr(other, name)!r} (run: {getattr(self, name)!r})"
+            for name in ("system", "state_names", "dt")
+            if getattr(self, name) not in ("", getattr(other, name))
+        ]
+        if differ and not allow_other_physics:
+            raise ConfigError(
+                f"dataset {data.path} is not the kind of data run {run} was trained on: {'; '.join(differ)}. "
+                "Pass --allow-other-data (allow_other_data=True) to evaluate on it anyway"
+            )
 
 
 @dataclass

@@ -29,7 +29,7 @@ class Run:
         if not (self.path / "config.toml").is_file():
             raise ConfigError(f"{self.path} is not a run folder (no config.toml)")
         self.config = RunConfig.load(self.path / "config.toml")
-        self.spec = DataSpec(**json.loads((self.path / "spec.json").read_text()))
+        self.spec = _load_spec(self.path / "spec.json")
         self.device = torch.device(device)
         self._model: TemporalVAE | None = None
 
@@ -48,7 +48,7 @@ class Run:
             source = self.path / "model.pt" if self.finished else self.checkpoint_path
             if not source.is_file():
                 raise ConfigError(f"run {self.path} has neither model.pt nor a checkpoint yet")
-            self._model.load_state_dict(checkpoint.load(source, self.device)["model"])
+            load_weights(self._model, checkpoint.load(source, self.device)["model"], source)
             self._model.eval()
         return self._model
 
@@ -57,8 +57,7 @@ class Run:
         return build_model(self.spec, self.config.model).to(self.device)
 
     def metrics(self) -> list[dict]:
-        path = self.path / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+        return read_metrics(self.path / "metrics.jsonl")
 
     def summary(self) -> dict:
         path = self.path / "summary.json"
@@ -66,10 +65,51 @@ class Run:
 
     @staticmethod
     def create(path: Path, config: RunConfig, spec: DataSpec) -> Run:
+        """Write a new run folder. config.toml, which marks a folder as a run, is written last (atomically): a
+        kill before it leaves a folder that is no run yet, and a fresh start into it works."""
         path.mkdir(parents=True, exist_ok=True)
-        config.save(path / "config.toml")
         write_json_atomic(path / "spec.json", asdict(spec))
+        config.save(path / "config.toml")
         return Run(path)
+
+
+def _load_spec(path: Path) -> DataSpec:
+    if not path.is_file():
+        raise ConfigError(
+            f"run folder {path.parent} has no spec.json: it was never fully created (start it again with --out) "
+            "or the file was removed"
+        )
+    try:
+        return DataSpec(**json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ConfigError(f"{path} is not a valid data spec ({e}); the run folder is damaged") from e
+
+
+def load_weights(model: TemporalVAE, weights: dict, source: Path) -> None:
+    """Load a state dict, or a ConfigError naming the file when it does not fit the model the run's config builds."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        detail = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))
+        raise ConfigError(
+            f"the weights in {source} do not fit the model its run's config.toml describes (was config.toml "
+            f"edited after training?): {detail}"
+        ) from e
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The lines of a metrics.jsonl; a torn last line (a write cut short by a kill or a full disk) is skipped."""
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i < len(lines) - 1:
+                raise ConfigError(f"{path} line {i + 1} is not valid JSON ({e}); the file is damaged") from e
+    return out
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> Run:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,14 +20,14 @@ import torch
 from tqdm import tqdm
 
 import simulators
-from simulators import ConfigError, write_json_atomic, write_text_atomic
+from simulators import ConfigError, remove_stale, write_json_atomic, write_text_atomic
 
 from . import checkpoint, collapse
 from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
-from .run import Run
+from .run import Run, load_weights, read_metrics
 from .transitions import TRANSITIONS, Transition
 
 
@@ -44,12 +45,17 @@ def beta_at(cfg, step: int) -> float:
     return 1.0 if cfg.kl_warmup == 0 else min(1.0, step / cfg.kl_warmup)
 
 
-def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig, Run, SequenceDataset]:
+def _prepare(
+    config: RunConfig, run_dir: Path, resume: bool
+) -> tuple[RunConfig, Run, SequenceDataset, torch.device]:
+    """Check everything that can be checked (config, data, device), then create the run folder (or open it to
+    resume): a start that fails leaves nothing behind that blocks the corrected retry."""
     if resume:
         if not (run_dir / "config.toml").is_file():
             raise ConfigError(f"cannot resume: {run_dir} is not a run folder (no config.toml)")
-        config = RunConfig.load(run_dir / "config.toml")
-    elif (run_dir / "config.toml").exists():
+        run = Run(run_dir)
+        config = run.config
+    elif (run_dir / "config.toml").exists() and (run_dir / "spec.json").exists():
         raise ConfigError(
             f"run folder {run_dir} already holds a run; resume it with --resume or choose another"
         )
@@ -57,9 +63,23 @@ def _prepare(config: RunConfig, run_dir: Path, resume: bool) -> tuple[RunConfig,
     data = simulators.load_dataset(config.train.data)
     check_time_grid(data, config.model.transition)
     spec = DataSpec.from_dataset(data)
-    train = SequenceDataset(data[config.train.train_split], window=config.train.window or None)
-    run = Run(run_dir) if resume else Run.create(run_dir, config, spec)
-    return config, run, train
+    split = data[config.train.train_split]
+    config.train.check_length(split.frames.shape[1], f"split {split.name!r} of {data.path}")
+    if resume:
+        run.spec.check_data(data, str(run_dir))
+    train = SequenceDataset(split, window=config.train.window or None)
+    device = resolve_device(config.train.device)
+    if config.train.precision == "bf16" and device.type != "cuda":
+        warnings.warn(f"train.precision=bf16 needs CUDA; training on {device} in fp32", stacklevel=3)
+    if config.model.likelihood == "bernoulli" and not spec.binarized:
+        warnings.warn(
+            f"model.likelihood=bernoulli on grey-level data ({data.path} is not binarized): pixels are scored as "
+            "probabilities of being lit; 'auto' would choose a Gaussian",
+            stacklevel=3,
+        )
+    for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
+        remove_stale(folder)
+    return config, run if resume else Run.create(run_dir, config, spec), train, device
 
 
 def check_time_grid(data: simulators.Dataset, transition: str) -> None:
@@ -114,9 +134,8 @@ def fit(
         TrainingDiverged: a non-finite loss or gradient, naming the step; the last checkpoint stays intact.
     """
     run_dir = Path(run_dir)
-    config, run, train = _prepare(config, run_dir, resume)
+    config, run, train, device = _prepare(config, run_dir, resume)
     cfg = config.train
-    device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run.device = device
@@ -125,7 +144,7 @@ def fit(
     start, before = 0, 0.0  # steps and training seconds already in the checkpoint
     if resume and run.checkpoint_path.is_file():
         state = checkpoint.load(run.checkpoint_path, device)
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"], run.checkpoint_path)
         try:
             optim.load_state_dict(state["optimizer"])
         except ValueError as e:  # the parameters changed shape or number since the checkpoint was written
@@ -251,8 +270,8 @@ def _trim_metrics(path: Path, last_step: int) -> None:
     """Drop lines logged after the checkpoint a resumed run restarts from (they will be logged again)."""
     if not path.is_file():
         return
-    keep = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= last_step]
-    write_text_atomic(path, "".join(line + "\n" for line in keep))
+    keep = [m for m in read_metrics(path) if m["step"] <= last_step]
+    write_text_atomic(path, "".join(json.dumps(m) + "\n" for m in keep))
 
 
 def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, start: int) -> None:

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -196,3 +197,55 @@ def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, 
     assert last["collapsed"] and last["kl"] < 0.01 and last["recon_mse"] >= 0.95 * last["mean_frame_mse"]
     run = fit(RunConfig().with_overrides(base), tmp_path / "n", progress=False)
     assert run.summary()["collapse"] == {"at_end": False, "logged_steps_collapsed": 0}
+
+
+def test_a_torn_last_metrics_line_is_trimmed_on_resume(pend16, tmp_path):
+    cfg = _config(pend16)
+    with pytest.raises(Killed):
+        fit(cfg, tmp_path / "run", progress=False, callback=_kill_at(5))
+    with open(tmp_path / "run" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 6, "lo')  # a full disk cut the append short
+    resumed = fit(RunConfig(), tmp_path / "run", resume=True, progress=False)
+    assert [m["step"] for m in resumed.metrics()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_run_killed_while_being_created_can_be_started_again(pend16, tmp_path, monkeypatch):
+    cfg = _config(pend16, steps=2)
+
+    def killed(self, path):
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(RunConfig, "save", killed)  # config.toml, which marks a run, is written last
+        with pytest.raises(Killed):
+            fit(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "config.toml").exists()
+    assert fit(cfg, tmp_path / "run", progress=False).finished
+    # a run an older physvae left with config.toml but no spec.json: resuming names it, a fresh start works
+    (tmp_path / "run" / "spec.json").unlink()
+    with pytest.raises(ConfigError, match="has no spec.json"):
+        fit(RunConfig(), tmp_path / "run", resume=True, progress=False)
+    assert fit(cfg, tmp_path / "run", progress=False).finished
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_failed_start_leaves_nothing_that_blocks_the_retry(pend16, tmp_path):
+    with pytest.raises(ConfigError, match="torch sees no CUDA device"):
+        fit(_config(pend16, device="cuda"), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    assert fit(_config(pend16, steps=2, device="cpu"), tmp_path / "run", progress=False).finished
+
+
+def test_stale_temporaries_are_removed_and_live_ones_kept(pend16, tmp_path):
+    with pytest.raises(Killed):
+        fit(_config(pend16), tmp_path / "run", progress=False, callback=_kill_at(3))
+    dead, live = 4_194_305, os.getpid()  # above Linux's largest pid: no such process
+    stale = [
+        tmp_path / "run" / "checkpoints" / f".last.pt.tmp-{dead}",
+        tmp_path / "run" / f".spec.json.tmp-{dead}",
+    ]
+    kept = tmp_path / "run" / f".notes.txt.tmp-{live}"
+    for path in [*stale, kept]:
+        path.write_bytes(b"half")
+    fit(RunConfig(), tmp_path / "run", resume=True, progress=False)
+    assert not any(p.exists() for p in stale) and kept.exists()
