@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 import simulators
-from simulators import write_bytes_atomic, write_json_atomic
+from simulators import remove_stale, write_bytes_atomic, write_json_atomic
 
 from .devices import resolve_device
 from .evaluation import SECTIONS, EvalConfig
@@ -42,6 +42,7 @@ def evaluate(
     figures: bool = True,
     predict_data: str | Path | None = None,
     device: str | None = None,
+    allow_other_data: bool = False,
 ) -> dict:
     """Evaluate a run on a dataset folder and write ``metrics.json``, ``latents.npz`` and figures into ``out``.
 
@@ -55,6 +56,12 @@ def evaluate(
             the rollout probe use; default: ``data``.
         device: where the model runs ("cpu", "cuda"); default: the device the run trained on if this machine
             has it, else the CPU. The run's model is moved there.
+        allow_other_data: evaluate on data of another system, other state names or another Δt than the run's
+            (frames and inputs must still be the ones the model reads).
+
+    Raises:
+        ConfigError: the data breaks the run's contract (``DataSpec.check_data``) or its sequences are too short
+            for the protocol; checked before anything is computed or written.
     """
     run = run if isinstance(run, Run) else Run(run)
     cfg = (cfg or run.config.eval).validate()
@@ -63,9 +70,15 @@ def evaluate(
     for d in (data, longer):
         if d is not None:
             check_time_grid(d, run.config.model.transition)
+            run.spec.check_data(d, str(run.path), allow_other_data)
+    data[cfg.train_split], data[cfg.test_split]  # noqa: B018 (a missing split: DatasetError naming those there are)
+    test = (longer or data)[cfg.test_split]
+    cfg.prediction_horizon(test.frames.shape[1], f"split {cfg.test_split!r} of {(longer or data).path}")
+    # a damaged or edited run fails here, before anything is written
+    model = run.model.to(resolve_eval_device(run, device))
     out = Path(out) if out else run.path / "eval"
     out.mkdir(parents=True, exist_ok=True)
-    model = run.model.to(resolve_eval_device(run, device))
+    remove_stale(out)
     ctx = EvalContext(model, data, cfg, longer)
     metrics = {
         "run": str(run.path),

@@ -102,6 +102,13 @@ class Suite:
                 raise ConfigError(
                     f"suite {self.name!r}: no evaluation section gives the column {m!r}; known columns: {sorted(known)}"
                 )
+        for kind, entries in (("datasets", self.datasets), ("models", self.models)):
+            names = [e.name for e in entries]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ConfigError(
+                    f"suite {self.name!r}: [[{kind}]] names must be unique (they name the cells), {twice} repeat"
+                )
         for d in self.datasets:
             if d.preset not in PRESETS:
                 raise ConfigError(
@@ -127,6 +134,11 @@ class Suite:
                     raise ConfigError(
                         f"suite {self.name!r}, model {m.name!r}, dataset {d.name!r}: {e}"
                     ) from e
+                frames = d.eval_frames or d.frames or PRESETS[d.preset]().n_frames
+                cfg.eval.prediction_horizon(
+                    frames,
+                    f"suite {self.name!r}, dataset {d.name!r} ({'eval_frames' if d.eval_frames else 'frames'})",
+                )
                 if "r2_poly" in self.metrics and not cfg.eval.poly_probe:
                     raise ConfigError(
                         f"suite {self.name!r}, dataset {d.name!r}: metric 'r2_poly' needs [eval] poly_probe = true"

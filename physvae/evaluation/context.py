@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from simulators import ConfigError, Dataset, Split
+from simulators import Dataset, Split
 
 from ..data import Batch, SequenceDataset
 from ..metrics import frames as fm
@@ -99,12 +99,7 @@ class EvalContext:
     def predictions(self) -> Predictions:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
-        horizon = cfg.horizon or t_len - cfg.n_context
-        if cfg.n_context + horizon > t_len or horizon < 1:
-            raise ConfigError(
-                f"eval.n_context {cfg.n_context} + eval.horizon {horizon} needs sequences of at least "
-                f"{cfg.n_context + max(horizon, 1)} frames; split {split.name!r} has {t_len}"
-            )
+        horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
         scores, zs, states = [], [], []
         with torch.no_grad():
             for b in self.batches(split):

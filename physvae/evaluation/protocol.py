@@ -40,6 +40,22 @@ class EvalConfig:
             integer("eval.gaps[]", g, minimum=1)
         return self
 
+    def prediction_horizon(self, n_frames: int, where: str) -> int:
+        """The frames predicted in sequences of ``n_frames``; ConfigError naming ``where`` when they are too short."""
+        if self.n_context >= n_frames:
+            raise ConfigError(
+                f"eval.n_context is {self.n_context} but {where} has sequences of {n_frames} frames: the context "
+                f"must leave at least one frame to predict (n_context <= {n_frames - 1})"
+            )
+        horizon = self.horizon or n_frames - self.n_context
+        if self.n_context + horizon > n_frames:
+            raise ConfigError(
+                f"eval.n_context {self.n_context} + eval.horizon {horizon} needs sequences of at least "
+                f"{self.n_context + horizon} frames; {where} has {n_frames} (horizon <= {n_frames - self.n_context}, "
+                "or 0 for the rest of each sequence)"
+            )
+        return horizon
+
     def describe(self) -> str:
         """One line naming the protocol, printed by ``physvae evaluate``."""
         horizon = self.horizon or "rest of each sequence"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from matplotlib.figure import Figure
 
-from simulators import Split, write_bytes_atomic
+from simulators import Split, integer, write_bytes_atomic
 
 SHOWN_KINDS = ("angle", "coordinate", "velocity")  # the state traces a preview plots (not derived or energy)
 
@@ -53,10 +54,24 @@ def save_figure(fig: Figure, path: Path) -> Path:
 
 
 def preview(split: Split, out: str | Path, n: int = 4, max_frames: int = 10) -> list[Path]:
-    """Write ``preview.gif`` and ``preview.png`` for the first ``n`` sequences of a split into folder ``out``."""
+    """Write ``preview.gif`` and ``preview.png`` for the first ``n`` sequences of a split into folder ``out``.
+
+    Warns when the split holds fewer than ``n`` sequences (all are shown) or NaN states (not drawn)."""
+    integer("n (sequences to show)", n, minimum=1)
+    if n > len(split):
+        warnings.warn(
+            f"split {split.name!r} holds {len(split)} sequences; showing all of them, not {n}", stacklevel=2
+        )
+        n = len(split)
+    bad = np.flatnonzero(np.isnan(np.asarray(split.states[:n])).any(axis=(1, 2)))
+    if len(bad):
+        warnings.warn(
+            f"split {split.name!r}: the states of sequence(s) {bad.tolist()} hold NaN (the dataset's states are "
+            "damaged or were imported so); their traces are not drawn",
+            stacklevel=2,
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    n = min(n, len(split))
     frames = np.asarray(split.frames[:n])  # (n, T, H, W, C)
     scale = max(1, 96 // frames.shape[2])
     gif = write_gif(out / "preview.gif", side_by_side(frames_to_rgb(frames, scale)))
