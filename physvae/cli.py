@@ -5,11 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
-from simulators import ConfigError, DatasetError
+from simulators import ConfigError
 
-from .train import TrainingDiverged
+from .failures import BAD_INPUT, describe
+
+
+def _folder(path: str | Path) -> Path:
+    """A folder a command writes into: ConfigError, before any work, when it or a folder above it is a file."""
+    path = Path(path)
+    for above in (path, *path.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise ConfigError(f"output folder {path}: {above} is a file, not a folder")
+            break
+    return path
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -43,7 +55,7 @@ def _generate(args: argparse.Namespace) -> None:
     total = sum(cfg.splits.values())
     with tqdm(total=total, unit="seq", desc=f"generate {cfg.system}", disable=args.quiet) as bar:
         out = simulators.generate(
-            cfg, args.out, jobs=args.jobs, overwrite=args.overwrite, progress=bar.update
+            cfg, _folder(args.out), jobs=args.jobs, overwrite=args.overwrite, progress=bar.update
         )
     print(f"wrote {out} ({total} sequences of {cfg.n_frames} frames)")
 
@@ -55,7 +67,7 @@ def _show(args: argparse.Namespace) -> None:
 
     data = simulators.load_dataset(args.data)
     split = args.split or data.split_names[0]
-    out = Path(args.out) if args.out else Path(args.data) / "preview"
+    out = _folder(args.out or Path(args.data) / "preview")
     for path in preview(data[split], out, n=args.n):
         print(f"wrote {path}")
 
@@ -85,13 +97,19 @@ def _train(args: argparse.Namespace) -> None:
     from .train import fit
 
     if args.resume:
+        given = [f"--{k}" for k in ("data", "out", "config") if getattr(args, k)] + args.extra
+        if given:
+            raise ConfigError(
+                f"--resume continues {args.resume} with its own config.toml; it takes no {' '.join(given)} "
+                "(to change settings, start a new run with --out)"
+            )
         run = fit(RunConfig(), args.resume, resume=True, progress=not args.quiet)
     else:
         if not args.out:
             raise ConfigError("give --out RUN_DIR (or --resume RUN_DIR)")
         cfg = RunConfig.load(args.config) if args.config else RunConfig()
         overrides = _dotted_overrides(args.extra) + [f"train.data={json.dumps(args.data)}"] * bool(args.data)
-        run = fit(cfg.with_overrides(overrides), args.out, progress=not args.quiet)
+        run = fit(cfg.with_overrides(overrides), _folder(args.out), progress=not args.quiet)
     summary = run.summary()
     print(f"trained {run.path}: {json.dumps(summary.get('final', {}))}")
     if summary.get("collapse", {}).get("at_end"):
@@ -130,8 +148,16 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     cfg = _eval_config(args)
     print(f"protocol: {cfg.describe()}")
-    out = Path(args.out) if args.out else Path(args.run) / "eval"
-    m = evaluate(args.run, args.data, out, cfg, figures=not args.no_figures, device=args.device)
+    out = _folder(args.out or Path(args.run) / "eval")
+    m = evaluate(
+        args.run,
+        args.data,
+        out,
+        cfg,
+        figures=not args.no_figures,
+        device=args.device,
+        allow_other_data=args.allow_other_data,
+    )
     print(f"wrote {out}/metrics.json (device {m['device']})")
     physics = m["physics"]
     if "skipped" in physics:
@@ -153,7 +179,7 @@ def _bench(args: argparse.Namespace) -> None:
     from .bench import load_suite, run_suite
 
     suite = load_suite(args.suite)
-    out = Path(args.out) if args.out else Path("bench_out") / suite.name
+    out = _folder(args.out or Path("bench_out") / suite.name)
     run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
     print(f"wrote {out}/results.md, results.csv, results.json, comparison.png")
     print((out / "results.md").read_text())
@@ -203,10 +229,24 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="physvae", description="Learn physical dynamics from video.")
+    p = argparse.ArgumentParser(
+        prog="physvae",
+        description="Learn physical dynamics from video.",
+        epilog="Exit codes: 0 done, 1 a failure (file system, divergence), 2 bad input; --debug shows tracebacks.",
+    )
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
-    g = sub.add_parser("generate", help="simulate and render a video dataset with its true states")
+    g = sub.add_parser(
+        "generate", parents=[common], help="simulate and render a video dataset with its true states"
+    )
     g.add_argument("system", nargs="?", help="a system name (pendulum, balls, ...) with default settings")
     g.add_argument(
         "--preset", help="a named published setup (dvbf_pendulum16, kvae_box32, dm_pendulum32, ...)"
@@ -233,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
 
-    s = sub.add_parser("show", help="write a GIF and a PNG strip of a few sequences with their states")
+    s = sub.add_parser(
+        "show", parents=[common], help="write a GIF and a PNG strip of a few sequences with their states"
+    )
     s.add_argument("data", help="dataset folder")
     s.add_argument("--split", help="split to show (default: the first)")
     s.add_argument("--n", type=int, default=4, help="sequences to show")
@@ -242,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
+        parents=[common],
         help="train a temporal VAE on a dataset folder",
         epilog="Any config field can be set as --section.key=value, e.g. --model.transition=neural_ode",
     )
@@ -254,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser(
         "evaluate",
+        parents=[common],
         help="frame and physics metrics, latents and figures of a trained run",
         epilog="The protocol is the run's [eval] config; any field can be set as --eval.key=value",
     )
@@ -267,11 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-poly", action="store_true", help="skip the polynomial Lasso probe")
     e.add_argument("--no-figures", action="store_true", help="metrics and latents only")
     e.add_argument(
+        "--allow-other-data",
+        action="store_true",
+        help="evaluate on data of another system, state names or Δt than the run trained on",
+    )
+    e.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], help="default: where the run trained, if here"
     )
     e.set_defaults(func=_evaluate, extra=[])
 
-    b = sub.add_parser("bench", help="run a benchmark suite: data, training, evaluation, tables")
+    b = sub.add_parser(
+        "bench", parents=[common], help="run a benchmark suite: data, training, evaluation, tables"
+    )
     b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
     b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
     b.add_argument(
@@ -281,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.set_defaults(func=_bench)
 
-    i = sub.add_parser("import", help="make a dataset folder from your own frames or video")
+    i = sub.add_parser("import", parents=[common], help="make a dataset folder from your own frames or video")
     i.add_argument(
         "source", help="a .npy/.npz of frames (N, T, H, W[, C]), a folder of image folders, or video(s)"
     )
@@ -337,16 +388,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (0, 1 for a failure, 2 for bad input) and never raises, unless
+    ``--debug`` asks for the traceback."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("train", "evaluate"):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.extra = extra
     try:
-        args.func(args)
-    except (ConfigError, DatasetError, TrainingDiverged) as e:
-        print(f"physvae {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command not in ("train", "evaluate"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as e:  # argparse has printed its usage and message
+        return e.code if isinstance(e.code, int) else BAD_INPUT
+    args.extra = extra
+    prefix = f"physvae {args.command}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = lambda message, *_, **__: print(
+            f"{prefix}: warning: {message}", file=sys.stderr
+        )
+        try:
+            args.func(args)
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as e:
+            if args.debug:
+                raise
+            message, code = describe(e)
+            print(f"{prefix}: error: {message}", file=sys.stderr)
+            return code
     return 0
 
 
