@@ -50,3 +50,16 @@ def test_figures_and_gifs_are_written_atomically(tmp_path, monkeypatch):
         write_gif(gif, video[::-1], fps=5)
     assert {p: p.read_bytes() for p in (png, gif)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "v.gif"]
+
+
+def test_a_generation_removes_the_partial_folders_of_killed_ones(tmp_path):
+    import simulators as S
+
+    dead = 4_194_305  # above Linux's largest pid: no such process
+    stale = [tmp_path / f".old.partial-{dead}-ab12cd34", tmp_path / f".x.old-{dead}-00ff00ff"]
+    live = tmp_path / f".other.partial-{os.getpid()}-ab12cd34"  # a generation still writing
+    for folder in [*stale, live]:
+        (folder / "train").mkdir(parents=True)
+    (tmp_path / f".meta.json.tmp-{dead}").write_text("{")
+    S.generate(S.preset("dvbf_pendulum16", splits={"train": 2}, n_frames=3), tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["new", live.name])
