@@ -15,8 +15,12 @@ import shutil
 import numpy as np
 import pytest
 
+import physvae
 import simulators as S
+from physvae.bench import load_suite
 from physvae.cli import main
+from physvae.evaluate import evaluate
+from physvae.viz.preview import preview
 
 TINY = [
     "--train.steps=2",
@@ -487,3 +491,41 @@ def test_os_errors_name_the_path(paths, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert parser_main == 1
     assert f"physvae show: error: cannot use {paths['root'] / 'x.npy'}: no space left on the device" in err
+
+
+def _fit_with(paths, **model):
+    cfg = physvae.RunConfig()
+    cfg.train.data = str(paths["p16"])
+    for key, value in model.items():
+        setattr(cfg.model, key, value)
+    return physvae.fit(cfg, paths["root"] / "t", progress=False)
+
+
+API = {  # the same boundaries through the Python API: the library raises, naming the field or file
+    "load a missing run": (lambda p: physvae.load(p["root"] / "missing"), "is not a run folder"),
+    "truncated weights": (lambda p: physvae.load(p["truncated"]).model, "truncated or corrupted"),
+    "edited config": (lambda p: physvae.load(p["edited"]).model, "edited after training"),
+    "other physics": (lambda p: evaluate(p["run"], p["spring"], p["root"] / "e"), "allow_other_data=True"),
+    "other frames": (lambda p: evaluate(p["run"], p["p32"], p["root"] / "e"), "32×32×1 frames"),
+    "huge dt": (lambda p: S.generate(S.DatasetConfig(dt=1e6), p["root"] / "g"), "solver sub-steps"),
+    "no workers": (
+        lambda p: S.generate(S.DatasetConfig(), p["root"] / "g", jobs=0),
+        "jobs must be at least 1",
+    ),
+    "show none": (
+        lambda p: preview(S.load_dataset(p["p16"])["train"], p["root"] / "s", n=0),
+        "sequences to show",
+    ),
+    "obs_std": (lambda p: _fit_with(p, obs_std=2.0), "model.obs_std must be in [0, 1]"),
+    "suite names": (lambda p: load_suite(p["suite_dup_models"]), "names must be unique"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(API))
+def test_the_python_api_refuses_the_same_inputs(paths, case):
+    call, text = API[case]
+    before = sorted(p.name for p in paths["root"].iterdir())
+    with pytest.raises(S.ConfigError) as e:
+        call(paths)
+    assert text in str(e.value)
+    assert sorted(p.name for p in paths["root"].iterdir()) == before
