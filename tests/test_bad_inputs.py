@@ -376,7 +376,11 @@ BENCH = [
     (["bench", "--suite", "nope", "--out", "{root}/b"], 2, "no built-in suite 'nope'"),
     (["bench", "--suite", "{root}/missing.toml", "--out", "{root}/b"], 2, "missing.toml does not exist"),
     (["bench", "--suite", "{suite_bad_toml}", "--out", "{root}/b"], 2, "is not valid TOML"),
-    (["bench", "--suite", "{suite_dup_models}", "--out", "{root}/b"], 2, "[[models]] names must be unique"),
+    (
+        ["bench", "--suite", "{suite_dup_models}", "--out", "{root}/b"],
+        2,
+        "[[models]] names must be unique on each dataset",
+    ),
     (["bench", "--suite", "{suite_dup_data}", "--out", "{root}/b"], 2, "[[datasets]] names must be unique"),
     (
         ["bench", "--suite", "{suite_long_context}", "--out", "{root}/b"],
@@ -529,3 +533,13 @@ def test_the_python_api_refuses_the_same_inputs(paths, case):
         call(paths)
     assert text in str(e.value)
     assert sorted(p.name for p in paths["root"].iterdir()) == before
+
+
+def test_a_model_name_may_repeat_on_other_datasets(tmp_path):
+    text = 'name = "t"\nmetrics = ["recon_mse"]\n'
+    for d in ("a", "b"):
+        text += f'[[datasets]]\nname = "{d}"\npreset = "dvbf_pendulum16"\nframes = 6\n'
+    for d, transition in (("a", "static"), ("b", "gru")):
+        text += f'[[models]]\nname = "M"\ntransition = "{transition}"\ndatasets = ["{d}"]\n'
+    (tmp_path / "s.toml").write_text(text)
+    assert [m.name for m in load_suite(tmp_path / "s.toml").models] == ["M", "M"]

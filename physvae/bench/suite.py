@@ -102,13 +102,19 @@ class Suite:
                 raise ConfigError(
                     f"suite {self.name!r}: no evaluation section gives the column {m!r}; known columns: {sorted(known)}"
                 )
-        for kind, entries in (("datasets", self.datasets), ("models", self.models)):
-            names = [e.name for e in entries]
-            twice = sorted({n for n in names if names.count(n) > 1})
-            if twice:
-                raise ConfigError(
-                    f"suite {self.name!r}: [[{kind}]] names must be unique (they name the cells), {twice} repeat"
-                )
+        names = [d.name for d in self.datasets]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(
+                f"suite {self.name!r}: [[datasets]] names must be unique (they name the cells), {twice} repeat"
+            )
+        cells = [(d.name, m.name) for m in self.models for d in self.datasets if m.runs_on(d)]
+        twice = sorted({c for c in cells if cells.count(c) > 1})
+        if twice:
+            raise ConfigError(
+                f"suite {self.name!r}: [[models]] names must be unique on each dataset (they name the cells); "
+                f"(dataset, model) {twice} repeat"
+            )
         for d in self.datasets:
             if d.preset not in PRESETS:
                 raise ConfigError(
