@@ -38,6 +38,9 @@ class FilterResult:
         predicted_covs: (B, T, n, n); index 0 is Sigma0.
         log_likelihood: (B,), log p(observed a): sum over observed t of log N(a_t; C_t m_t|t-1, S_t).
         Q: (n, n), the full process-noise covariance (needed by the backward sampler).
+        A: (B, T, n, n), the transition matrices used (A[:, 0] unused).
+        C: (B, T, m, n), the emission matrices used.
+        codes: (B, T, m), the observations, with each missing one replaced by its predicted mean C_t m_t|t-1.
     """
 
     filtered_means: torch.Tensor
@@ -46,6 +49,9 @@ class FilterResult:
     predicted_covs: torch.Tensor
     log_likelihood: torch.Tensor
     Q: torch.Tensor
+    A: torch.Tensor
+    C: torch.Tensor
+    codes: torch.Tensor
 
 
 @dataclass
@@ -168,31 +174,73 @@ def kalman_filter(a, A, C, Q, R, mu0, Sigma0, mask=None, u=None, B=None) -> Filt
         if u.ndim != 3 or tuple(u.shape[:2]) != (bs, T):
             raise KalmanInputError(f"u must have shape (B, T, k) = ({bs}, {T}, k), got {tuple(u.shape)}")
         B = _per_step(_as(B, a), "B", bs, T, (n, u.shape[-1]))
-    if mask is None:
-        obs = torch.ones(bs, T, dtype=torch.bool, device=a.device)
-    else:
-        mask = torch.as_tensor(mask, device=a.device)
-        if tuple(mask.shape) != (bs, T):
-            raise KalmanInputError(f"mask must have shape (B, T) = {(bs, T)}, got {tuple(mask.shape)}")
-        if mask.dtype != torch.bool and not bool(((mask == 0) | (mask == 1)).all()):
-            raise KalmanInputError("mask must contain only 0/1 (or be boolean)")
-        obs = mask != 0
+    obs = _observed(mask, bs, T, a.device)
     # Zero the missing values instead of letting NaNs in: the unused branch of torch.where still gets
     # (zero) gradients, and 0 * NaN would poison them.
     a = torch.where(obs.unsqueeze(-1), a, torch.zeros((), dtype=a.dtype, device=a.device))
 
-    mean = mu0.expand(bs, n)
+    def matrices(t, previous):
+        return A[:, t], C[:, t], (B[:, t] if u is not None else None)
+
+    return _filter_loop(a, obs, mu0.expand(bs, n), P, Q, R, u, matrices)
+
+
+def kalman_filter_online(a, matrices, Q, R, mu0, Sigma0, mask=None, u=None) -> FilterResult:
+    """Exact Kalman filter whose step-t matrices may depend on the observations before t (a Kalman VAE's
+    α_t = softmax(LSTM(a_<t)) mixing A_t, B_t, C_t).
+
+    Args:
+        a: (B, T, m) observations; values at missing steps are ignored.
+        matrices: ``matrices(t, previous)`` -> (A_t (B, n, n), C_t (B, m, n), B_t (B, n, k) or None), where
+            ``previous`` (B, m) is a_{t-1} where it was observed and its predicted mean C_{t-1} m_{t-1|t-2}
+            where it was missing (None at t = 0). Called once per step, in order, so it may carry a recurrent state.
+        Q, R, mu0, Sigma0, mask, u: as in :func:`kalman_filter` (``B_t`` must be returned iff u is given).
+
+    Returns:
+        A :class:`FilterResult` whose ``A``, ``C`` and ``codes`` hold the matrices used and the observations with
+        missing steps filled by their predicted means (what ``matrices`` was fed).
+    """
+    a = torch.as_tensor(a)
+    if a.ndim != 3 or a.shape[1] == 0:
+        raise KalmanInputError(f"a must have shape (B, T, m) with T >= 1, got {tuple(a.shape)}")
+    bs, T, m = a.shape
+    mu0 = _as(mu0, a)
+    n = mu0.shape[-1]
+    Q, R = _cov(_as(Q, a), "Q", n), _cov(_as(R, a), "R", m)
+    P = _cov(_as(Sigma0, a), "Sigma0", n, (bs,)).expand(bs, n, n)
+    obs = _observed(mask, bs, T, a.device)
+    a = torch.where(obs.unsqueeze(-1), a, torch.zeros((), dtype=a.dtype, device=a.device))
+    return _filter_loop(a, obs, mu0.expand(bs, n), P, Q, R, None if u is None else _as(u, a), matrices)
+
+
+def _observed(mask, bs: int, T: int, device) -> torch.Tensor:
+    """The mask as booleans (B, T), checked; all True when None."""
+    if mask is None:
+        return torch.ones(bs, T, dtype=torch.bool, device=device)
+    mask = torch.as_tensor(mask, device=device)
+    if tuple(mask.shape) != (bs, T):
+        raise KalmanInputError(f"mask must have shape (B, T) = {(bs, T)}, got {tuple(mask.shape)}")
+    if mask.dtype != torch.bool and not bool(((mask == 0) | (mask == 1)).all()):
+        raise KalmanInputError("mask must contain only 0/1 (or be boolean)")
+    return mask != 0
+
+
+def _filter_loop(a, obs, mean, P, Q, R, u, matrices) -> FilterResult:
+    """The forward recursion shared by both filters; ``matrices(t, previous)`` gives step t's A_t, C_t, B_t."""
+    bs = a.shape[0]
     ll = a.new_zeros(bs)
     bad = torch.zeros(bs, dtype=torch.bool, device=a.device)
-    fm, fP, pm, pP = [], [], [], []
-    for t in range(T):
+    fm, fP, pm, pP, As, Cs, codes = [], [], [], [], [], [], []
+    for t in range(a.shape[1]):
+        A_t, C_t, B_t = matrices(t, codes[-1] if codes else None)
         if t > 0:
-            mean = _mv(A[:, t], mean) + (_mv(B[:, t], u[:, t - 1]) if u is not None else 0)
-            P = _sym(A[:, t] @ P @ A[:, t].mT + Q)
+            mean = _mv(A_t, mean) + (_mv(B_t, u[:, t - 1]) if u is not None else 0)
+            P = _sym(A_t @ P @ A_t.mT + Q)
         pm.append(mean)
         pP.append(P)
-        m_new, P_new, ll_t, fail = _update(mean, P, a[:, t], C[:, t], R)
+        m_new, P_new, ll_t, fail = _update(mean, P, a[:, t], C_t, R)
         o = obs[:, t]
+        codes.append(torch.where(o[:, None], a[:, t], _mv(C_t, mean)))
         # A missing step is skipped exactly (filtered = predicted) by selection, never by imputing a value.
         mean = torch.where(o[:, None], m_new, mean)
         P = torch.where(o[:, None, None], P_new, P)
@@ -200,21 +248,23 @@ def kalman_filter(a, A, C, Q, R, mu0, Sigma0, mask=None, u=None, B=None) -> Filt
         bad = bad | (fail & o)
         fm.append(mean)
         fP.append(P)
+        As.append(A_t.expand(bs, *A_t.shape[-2:]))
+        Cs.append(C_t.expand(bs, *C_t.shape[-2:]))
     if bool(bad.any()):  # checked once after the loop to keep the loop free of host syncs
         raise NotPositiveDefiniteError(
             f"innovation covariance C P C^T + R lost positive definiteness in sequences "
             f"{bad.nonzero().flatten().tolist()}; rescale the model or use float64"
         )
     st = torch.stack
-    return FilterResult(st(fm, 1), st(fP, 1), st(pm, 1), st(pP, 1), ll, Q)
+    return FilterResult(st(fm, 1), st(fP, 1), st(pm, 1), st(pP, 1), ll, Q, st(As, 1), st(Cs, 1), st(codes, 1))
 
 
-def rts_smoother(filt: FilterResult, A) -> SmootherResult:
+def rts_smoother(filt: FilterResult, A=None) -> SmootherResult:
     """Rauch–Tung–Striebel smoother for the output of :func:`kalman_filter`.
 
     Args:
         filt: the filter result.
-        A: the transition matrices given to the filter, (n, n) or (B, T, n, n).
+        A: the transition matrices given to the filter, (n, n) or (B, T, n, n) (default: ``filt.A``).
 
     Returns:
         A :class:`SmootherResult` with smoothed means (B, T, n), covariances (B, T, n, n) and lag-one cross
@@ -222,7 +272,7 @@ def rts_smoother(filt: FilterResult, A) -> SmootherResult:
     """
     ref = filt.filtered_means
     bs, T, n = ref.shape
-    A = _per_step(_as(A, ref), "A", bs, T, (n, n))[:, 1:]
+    A = _per_step(_as(filt.A if A is None else A, ref), "A", bs, T, (n, n))[:, 1:]
     mf, Pf = filt.filtered_means, filt.filtered_covs
     mp, Pp = filt.predicted_means[:, 1:], filt.predicted_covs[:, 1:]
     # The gains depend on filter quantities only, so all T-1 of them come from one batched solve.
@@ -266,3 +316,45 @@ def sample_smoothed(result: SmootherResult, generator: torch.Generator | None = 
         z = mf[:, t] + _mv(J[:, t], z - mp[:, t + 1]) + _mv(L_back[:, t], eps[:, t])
         zs.append(z)
     return torch.stack(zs[::-1], 1)
+
+
+def _log_normal(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
+    """log N(x; mean, cov) over the last dimension, batched."""
+    L = torch.linalg.cholesky(cov)
+    w = torch.linalg.solve_triangular(L, (x - mean).unsqueeze(-1), upper=False).squeeze(-1)
+    log_det = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    return -0.5 * (w.pow(2).sum(-1) + log_det + x.shape[-1] * LOG_2PI)
+
+
+def log_joint(z, filt: FilterResult, R, mu0, Sigma0, mask=None, u=None, B=None) -> torch.Tensor:
+    """log p(a, z) = log p(z_0) + Σ_t log p(z_t | z_{t-1}) + Σ_{observed t} log p(a_t | z_t), per sequence (B,).
+
+    Args:
+        z: (B, T, n) a state trajectory.
+        filt: the filter result of the observations (its ``codes``, ``A``, ``C`` and ``Q`` are read).
+        R, mu0, Sigma0, mask: as given to the filter.
+        u, B: inputs (B, T, k) and their matrices (B, T, n, k) or (n, k), or None.
+    """
+    bs, T, n = z.shape
+    obs = _observed(mask, bs, T, z.device)
+    R = _cov(_as(R, z), "R", filt.codes.shape[-1])
+    mean = _mv(filt.A[:, 1:], z[:, :-1])
+    if u is not None:
+        mean = mean + _mv(_per_step(_as(B, z), "B", bs, T, (n, u.shape[-1]))[:, 1:], u[:, :-1])
+    Sigma0 = _cov(_as(Sigma0, z), "Sigma0", n, (bs,))
+    prior = _log_normal(z[:, 0], _as(mu0, z).expand(bs, n), Sigma0.expand(bs, n, n))
+    steps = _log_normal(z[:, 1:], mean, filt.Q).sum(-1) if T > 1 else 0
+    emit = _log_normal(filt.codes, _mv(filt.C, z), R)
+    return prior + steps + torch.where(obs, emit, torch.zeros_like(emit)).sum(-1)
+
+
+def smoothed_log_prob(result: SmootherResult, z: torch.Tensor) -> torch.Tensor:
+    """log p(z | all observed a) of a trajectory z (B, T, n), per sequence (B,), by the backward factorization
+    p(z_{T-1} | a) Π_t p(z_t | z_{t+1}, a_0..a_t) that :func:`sample_smoothed` draws from."""
+    filt = result.filter
+    mf, mp, J = filt.filtered_means, filt.predicted_means, result.gains
+    last = _log_normal(z[:, -1], result.means[:, -1], result.covs[:, -1])
+    if z.shape[1] == 1:
+        return last
+    back = mf[:, :-1] + _mv(J, z[:, 1:] - mp[:, 1:])
+    return last + _log_normal(z[:, :-1], back, result.backward_covs).sum(-1)

@@ -11,8 +11,11 @@ from physvae.kalman import (
     KalmanInputError,
     NotPositiveDefiniteError,
     kalman_filter,
+    kalman_filter_online,
+    log_joint,
     rts_smoother,
     sample_smoothed,
+    smoothed_log_prob,
 )
 
 F64 = torch.float64
@@ -284,3 +287,34 @@ def test_smoother_checks_A_shape():
     f = kalman_filter(**_base())
     with pytest.raises(KalmanInputError, match="^A must have shape"):
         rts_smoother(f, torch.eye(3))
+
+
+def test_online_filter_with_the_same_matrices_is_the_filter_and_fills_missing_codes_by_prediction():
+    p = make_problem(n=3, m=2, T=6)
+    kw = torch_args(p, mask=[1, 0, 1, 0, 0, 1])
+    f = kalman_filter(**kw)
+    fed = []
+
+    def matrices(t, previous):
+        fed.append(previous)
+        return kw["A"][:, t], kw["C"][:, t], kw["B"][:, t]
+
+    g = kalman_filter_online(kw["a"], matrices, kw["Q"], kw["R"], kw["mu0"], kw["Sigma0"], kw["mask"], kw["u"])
+    for name in ("filtered_means", "filtered_covs", "predicted_means", "log_likelihood", "codes", "A", "C"):
+        torch.testing.assert_close(getattr(g, name), getattr(f, name), msg=name)
+    assert fed[0] is None
+    torch.testing.assert_close(fed[1], kw["a"][:, 0])  # observed: the code itself
+    predicted = (kw["C"][:, 1] @ f.predicted_means[:, 1, :, None])[..., 0]
+    torch.testing.assert_close(fed[2], predicted)  # missing: its predicted mean C_t m_t|t-1
+
+
+@pytest.mark.parametrize("mask", [None, [1, 1, 0, 0, 1]])
+def test_log_joint_minus_smoothed_log_prob_is_the_marginal_likelihood_for_any_trajectory(mask):
+    """Bayes: log p(a, z) − log p(z | a) = log p(a) for every z, so the KVAE ELBO's sampled terms are exact."""
+    p = make_problem(n=2, m=1, T=5)
+    kw = torch_args(p, mask=mask)
+    f, s = run(kw)
+    for seed in range(3):
+        z = sample_smoothed(s, torch.Generator().manual_seed(seed)) + 3.0 * seed  # far from the posterior too
+        joint_lp = log_joint(z, f, kw["R"], kw["mu0"], kw["Sigma0"], kw.get("mask"), kw["u"], kw["B"])
+        torch.testing.assert_close(joint_lp - smoothed_log_prob(s, z), f.log_likelihood)
