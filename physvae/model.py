@@ -84,8 +84,9 @@ class DataSpec:
 
 @dataclass
 class Posterior:
-    """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, and the
-    transition's state after the last frame (``Transition.init_state``; None for most Markov ones)."""
+    """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, the
+    transition's state after the last frame (``Transition.init_state``; None for most Markov ones) and, for a model
+    with per-frame codes (the Kalman VAE's a_t), those codes (B, T, m) (None otherwise)."""
 
     z: torch.Tensor
     q_mean: torch.Tensor
@@ -93,6 +94,7 @@ class Posterior:
     p_mean: torch.Tensor
     p_std: torch.Tensor
     state: object = None
+    codes: torch.Tensor | None = None
 
 
 class TemporalVAE(nn.Module):

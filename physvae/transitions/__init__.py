@@ -9,6 +9,7 @@ from simulators import ConfigError
 from .base import LinearMaps, Transition
 from .gru import GRUPrior, GRUPriorConfig
 from .hamiltonian import Hamiltonian, HamiltonianConfig
+from .kalman import Kalman, KalmanConfig
 from .locally_linear import LocallyLinear, LocallyLinearConfig
 from .neural_ode import NeuralODE, NeuralODEConfig, SolverStalled
 from .noise import ProcessNoise
@@ -16,7 +17,7 @@ from .physics import Physics, PhysicsConfig
 from .static import Static, StaticConfig
 
 TRANSITIONS: dict[str, type[Transition]] = {
-    cls.name: cls for cls in (LocallyLinear, NeuralODE, GRUPrior, Hamiltonian, Physics, Static)
+    cls.name: cls for cls in (LocallyLinear, NeuralODE, GRUPrior, Hamiltonian, Physics, Static, Kalman)
 }
 
 
@@ -42,6 +43,8 @@ __all__ = [
     "GRUPriorConfig",
     "Hamiltonian",
     "HamiltonianConfig",
+    "Kalman",
+    "KalmanConfig",
     "LinearMaps",
     "LocallyLinear",
     "LocallyLinearConfig",

@@ -36,6 +36,7 @@ class Transition(nn.Module):
     name: ClassVar[str] = ""
     config_class: ClassVar[type]
     per_frame_inference: ClassVar[bool] = False  # True: q(z_t | x_t) from frame t alone (the per-frame VAE)
+    family: ClassVar[str] = "temporal"  # the model build_model makes around it: "temporal" or "kvae"
 
     def __init__(self, latent_dim: int, input_dim: int = 0):
         super().__init__()
