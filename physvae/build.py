@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from .config import ModelConfig
 from .inference import FrameInference, InferenceRNN
+from .kvae import KalmanVAE
 from .likelihoods import Bernoulli, Gaussian
 from .model import DataSpec, TemporalVAE
 from .nets import FrameDecoder, FrameEncoder
 from .transitions import TRANSITIONS
 
 
-def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE:
-    """A TemporalVAE for data ``spec`` as ``cfg`` describes it (validated here).
+def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
+    """A TemporalVAE for data ``spec`` as ``cfg`` describes it (validated here); a KalmanVAE where the transition's
+    ``family`` is "kvae".
 
     The parts are made in a fixed order (encoder, decoder, inference, transition, likelihood), so the same seed
     gives the same initial weights. A transition with ``per_frame_inference`` (Static) gets q(z_t | x_t) from
@@ -19,6 +23,8 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE:
     """
     cfg.validate()
     d, cls = cfg.latent_dim, TRANSITIONS[cfg.transition]
+    if cls.family == "kvae":
+        return _kalman_vae(spec, cfg)
     encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
     decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d)
     if cls.per_frame_inference:
@@ -27,6 +33,22 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE:
         inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother")
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
+    return TemporalVAE(spec, encoder, decoder, inference, transition, _likelihood(spec, cfg))
+
+
+def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
+    """The Kalman VAE: the frame VAE over codes a_t (``model.<transition>.a_dim``) around the LGSSM over z_t
+    (``model.latent_dim``); ``model.inference`` and ``rnn_hidden`` do not apply (inference is exact)."""
+    m = cfg.transition_config().a_dim
+    encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
+    code_head = nn.Linear(cfg.features, 2 * m)
+    decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, m)
+    transition = TRANSITIONS[cfg.transition](cfg.latent_dim, spec.input_dim, cfg.transition_config())
+    transition.check_data(spec)
+    return KalmanVAE(spec, encoder, code_head, decoder, transition, _likelihood(spec, cfg))
+
+
+def _likelihood(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
+    """Bernoulli for binarized data (or when asked), else Gaussian."""
     bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
-    likelihood = Bernoulli() if bernoulli else Gaussian(cfg.obs_std)
-    return TemporalVAE(spec, encoder, decoder, inference, transition, likelihood)
+    return Bernoulli() if bernoulli else Gaussian(cfg.obs_std)

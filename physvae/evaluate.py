@@ -109,5 +109,6 @@ def _save_latents(path: Path, ctx: EvalContext) -> Path:
         state_kinds=np.array(ctx.test.state_kinds),
         pred_z=ctx.predictions.z,
         n_context=ctx.cfg.n_context,
+        **({} if lat.codes is None else {"codes": lat.codes}),
     )
     return write_bytes_atomic(path, buf.getvalue())

@@ -19,11 +19,13 @@ from .protocol import EvalConfig
 
 @dataclass
 class Latents:
-    """Posterior latents of a split: means z and variances var (N, T, D), true states (N, T, S)."""
+    """Posterior latents of a split: means z and variances var (N, T, D), true states (N, T, S), and the model's
+    per-frame codes (N, T, m) where it has them (the Kalman VAE's a_t; else None)."""
 
     z: np.ndarray
     var: np.ndarray
     states: np.ndarray
+    codes: np.ndarray | None = None
 
 
 @dataclass
@@ -87,13 +89,16 @@ class EvalContext:
         return self._latents(self.test)
 
     def _latents(self, split: Split) -> Latents:
-        zs, vs, ss = [], [], []
+        zs, vs, ss, cs = [], [], [], []
         with torch.no_grad():
             for b in self.batches(split):
                 post = self.model.infer(b.frames, None, b.inputs, sample=False)
                 zs.append(post.q_mean.cpu().numpy()), vs.append(post.q_std.pow(2).cpu().numpy())
                 ss.append(b.states.cpu().numpy())
-        return Latents(np.concatenate(zs), np.concatenate(vs), np.concatenate(ss))
+                if post.codes is not None:
+                    cs.append(post.codes.cpu().numpy())
+        codes = np.concatenate(cs) if cs else None
+        return Latents(np.concatenate(zs), np.concatenate(vs), np.concatenate(ss), codes)
 
     @cached_property
     def predictions(self) -> Predictions:

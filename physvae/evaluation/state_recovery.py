@@ -1,5 +1,6 @@
 """State recovery: R² of the true state read from posterior latents (linear and polynomial probes) and from the
-latents the model predicts after the context (the rollout probe). Targets follow the dataset's state kinds."""
+latents the model predicts after the context (the rollout probe); for a model with per-frame codes (the Kalman
+VAE's a_t) also a linear probe from the codes. Targets follow the dataset's state kinds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from .sections import Section
 
 class StateRecovery(Section):
     name = "physics"
-    columns = {"r2_linear": "linear.r2", "r2_poly": "poly.r2", "r2_rollout": "rollout_linear.r2"}
+    columns = {
+        "r2_linear": "linear.r2",
+        "r2_poly": "poly.r2",
+        "r2_rollout": "rollout_linear.r2",
+        "r2_codes": "codes_linear.r2",
+    }
 
     def run(self, ctx) -> dict:
         if not ctx.test.state_names:
@@ -19,6 +25,10 @@ class StateRecovery(Section):
         train, test = ctx.train_latents, ctx.test_latents
         (y_train, names), (y_test, _) = ctx.targets(train.states), ctx.targets(test.states)
         out = {"targets": names, "linear": linear_probe(train.z, y_train, test.z, y_test, names).to_dict()}
+        if (
+            train.codes is not None
+        ):  # the frame VAE's codes alone: what the state space model adds beyond them
+            out["codes_linear"] = linear_probe(train.codes, y_train, test.codes, y_test, names).to_dict()
         if ctx.cfg.poly_probe:
             out["poly"] = poly_probe(train.z, y_train, test.z, y_test, names, train.var).to_dict()
         pred = ctx.predictions

@@ -113,8 +113,10 @@ def eigenvalues(dynamics: dict, path: Path) -> Path | None:
 
 
 def traversals(model, lat, path: Path, steps: int = 7) -> Path:
-    """Decode the mean latent moved along each dimension from −2σ to +2σ of the test latents."""
-    z = lat.z.reshape(-1, lat.z.shape[-1])
+    """Decode the mean latent moved along each dimension from −2σ to +2σ of the test latents (of the per-frame
+    codes for a model that decodes those, the Kalman VAE's a_t)."""
+    z = lat.z if lat.codes is None else lat.codes
+    z = z.reshape(-1, z.shape[-1])
     mean, std = z.mean(0), z.std(0)
     d = z.shape[1]
     grid = np.repeat(mean[None, None], d, 0).repeat(steps, 1)  # (D, steps, D)
