@@ -299,7 +299,9 @@ def test_online_filter_with_the_same_matrices_is_the_filter_and_fills_missing_co
         fed.append(previous)
         return kw["A"][:, t], kw["C"][:, t], kw["B"][:, t]
 
-    g = kalman_filter_online(kw["a"], matrices, kw["Q"], kw["R"], kw["mu0"], kw["Sigma0"], kw["mask"], kw["u"])
+    g = kalman_filter_online(
+        kw["a"], matrices, kw["Q"], kw["R"], kw["mu0"], kw["Sigma0"], kw["mask"], kw["u"]
+    )
     for name in ("filtered_means", "filtered_covs", "predicted_means", "log_likelihood", "codes", "A", "C"):
         torch.testing.assert_close(getattr(g, name), getattr(f, name), msg=name)
     assert fed[0] is None
