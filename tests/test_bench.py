@@ -152,6 +152,45 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics"):
+    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae"):
         suite = load_suite(name)
         assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)
+
+
+def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
+    from physvae.bench.report import write_report
+
+    suite = load_suite("kvae")
+    kalman = next(m for m in suite.models if m.transition == "kalman")
+    cfg = suite.run_config(kalman, "x", 0, suite.datasets[0])
+    assert (cfg.model.latent_dim, cfg.model.kalman.a_dim, cfg.model.kalman.regimes) == (4, 2, 3)
+    assert (cfg.train.lr, cfg.train.batch_size, cfg.eval.imputation_first) == (0.007, 32, 4)
+    assert cfg.eval.drop_probs[-1] == 1.0 and cfg.eval.gaps == list(range(1, 16, 2))
+    assert [d.preset for d in suite.datasets] == ["kvae_box32", "kvae_box32_gravity"]
+
+    def record(dataset, preset, model, seed):
+        drop = {str(p): 0.01 * p for p in cfg.eval.drop_probs}
+        gap = {str(g): 0.001 * g for g in cfg.eval.gaps}
+        imputation = {"metric": "hamming", "drop": drop, "gap": gap, "baseline_consecutive_hamming": 0.03}
+        r2 = {"x0": 0.9, "vx0": 0.5}
+        physics = {"linear": {"r2": r2}, "codes_linear": {"r2": r2}, "rollout_linear": {"r2": r2}}
+        return {
+            "dataset": dataset,
+            "preset": preset,
+            "model": model,
+            "seed": seed,
+            "device": "cpu",
+            "steps": 10,
+            "train_seconds": 1.0,
+            "metrics": {"imputation": imputation, "physics": physics},
+        }
+
+    records = [
+        record(d.name, d.preset, m.name, s) for d in suite.datasets for m in suite.models for s in (0, 1)
+    ]
+    paths = write_report(suite, records, tmp_path)
+    md = (tmp_path / "results.md").read_text()
+    assert "KVAE smoothing (Fraccaro et al. 2017" in md and "*0.0057*" in md and "*0.0227*" in md
+    assert "imputation_hamming.drop_1.0" in md and "imputation_hamming.gap_15" in md and "r2_codes.vx0" in md
+    assert md.count("KVAE smoothing") == 1  # the gravity variant has no published curve
+    assert tmp_path / "imputation.png" in paths and (tmp_path / "imputation.png").stat().st_size > 0

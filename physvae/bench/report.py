@@ -34,10 +34,15 @@ def flatten(record: dict, suite_metrics: list[str]) -> dict[str, float]:
     return row
 
 
+def _num(v: float) -> str:
+    """Three decimals; four where a value is small (Hamming distances of a few thousandths)."""
+    return f"{v:.4f}" if 0 < abs(v) < 0.1 else f"{v:.3f}"
+
+
 def _cell(values: list[float]) -> str:
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+        return _num(values[0])
+    return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values)))}"
 
 
 def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
@@ -73,7 +78,7 @@ def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
             ]
             out.append(f"| {model} | {len(rs)} | " + " | ".join(cells) + " |")
         for label, values in anchors(preset):
-            cells = [f"*{values[c]:.3f}*" if c in values else "" for c in columns]
+            cells = [f"*{_num(values[c])}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
         device = recs[0]["device"]
         by_model = {r["model"]: r["steps"] for r in recs}
@@ -107,6 +112,36 @@ def comparison_figure(suite, records: list[dict], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def imputation_figure(records: list[dict], path: Path) -> Path:
+    """Imputation error against the drop probability and against the gap length, one row of panels per dataset:
+    each model's mean over seeds, and the published curves of the dataset's preset (``anchors.toml``) beside."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    fig, axes = figure(len(datasets), 2, (9.0, 3.2 * len(datasets)))
+    for row, dataset in zip(axes, datasets):
+        recs = [r for r in records if r["dataset"] == dataset]
+        metric = recs[0]["metrics"].get("imputation", {}).get("metric", "")
+        for ax, kind, label in zip(row, ("drop", "gap"), ("drop probability p", "gap length g")):
+            for model in dict.fromkeys(r["model"] for r in recs):
+                curves = [
+                    r["metrics"].get("imputation", {}).get(kind, {}) for r in recs if r["model"] == model
+                ]
+                keys = sorted(curves[0], key=float)
+                if keys:
+                    ys = [np.mean([c[k] for c in curves if k in c]) for k in keys]
+                    ax.plot([float(k) for k in keys], ys, marker="o", ms=3, label=model)
+            for name, values in anchors(recs[0]["preset"]):
+                pts = sorted(
+                    (float(c.rsplit("_", 1)[1]), v)
+                    for c, v in values.items()
+                    if c.startswith(f"imputation_{metric}.{kind}_")
+                )
+                if pts:
+                    ax.plot(*zip(*pts), ls="--", marker="x", color="k", alpha=0.6, label=name)
+            ax.set_xlabel(label, fontsize=8), ax.set_ylabel(metric or "error", fontsize=8)
+            ax.set_title(f"{dataset}: imputation, {kind}", fontsize=9), ax.legend(fontsize=6)
+    return save_figure(fig, path)
+
+
 def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:
     out = Path(out)
     write_json_atomic(out / "results.json", records)
@@ -128,9 +163,12 @@ def write_report(suite, records: list[dict], out: Path, missing: list[str] = ())
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
     write_text_atomic(out / "results.md", tables(suite, records, missing))
-    return [
+    written = [
         out / "results.json",
         out / "results.csv",
         out / "results.md",
         comparison_figure(suite, records, out / "comparison.png"),
     ]
+    if "imputation_curve" in suite.metrics:
+        written.append(imputation_figure(records, out / "imputation.png"))
+    return written

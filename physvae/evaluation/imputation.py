@@ -12,12 +12,16 @@ import torch
 from ..metrics import frames as fm
 from .sections import Section
 
-KEYS = (("drop", "0.5"), ("gap", "5"), ("baseline_consecutive_hamming",))  # what a table shows
+KEYS = (
+    ("drop", "0.5"),
+    ("gap", "5"),
+    ("baseline_consecutive_hamming",),
+)  # what the "imputation" column shows
 
 
 class Imputation(Section):
     name = "imputation"
-    columns = {"imputation": ""}
+    columns = {"imputation": "", "imputation_curve": ""}  # a few points; every point of both curves
 
     def run(self, ctx) -> dict:
         cfg, split = ctx.cfg, ctx.test
@@ -65,9 +69,17 @@ class Imputation(Section):
         return out
 
     def table(self, output: dict, column: str) -> dict[str, float]:
-        """A few points of the curves: ``imputation_<metric>.drop_0.5``, ``.gap_5`` and the baseline."""
+        """``imputation``: a few points of the curves, ``imputation_<metric>.drop_0.5``, ``.gap_5`` and the
+        baseline; ``imputation_curve``: every drop probability and gap scored (``.drop_0.1``, …, ``.gap_15``)."""
+        if column == "imputation_curve":
+            keys = [(k, p) for k in ("drop", "gap") for p in output.get(k, {})]
+            return self._row(output, keys)
+        return self._row(output, KEYS)
+
+    @staticmethod
+    def _row(output: dict, keys_list) -> dict[str, float]:
         row = {}
-        for keys in KEYS:
+        for keys in keys_list:
             v = output
             for k in keys:
                 v = v.get(k) if isinstance(v, dict) else None
