@@ -7,6 +7,7 @@ from .build import build_model
 from .config import ModelConfig, RunConfig, TrainConfig
 from .data import Batch, SequenceDataset
 from .evaluation import EvalConfig
+from .kvae import KalmanVAE
 from .model import DataSpec, Posterior, TemporalVAE
 from .run import Run, load
 from .train import TrainingDiverged, fit
@@ -18,6 +19,7 @@ __all__ = [
     "Batch",
     "DataSpec",
     "EvalConfig",
+    "KalmanVAE",
     "ModelConfig",
     "Posterior",
     "Run",

@@ -18,6 +18,7 @@ from simulators import ConfigError, write_json_atomic
 from . import checkpoint
 from .build import build_model
 from .config import RunConfig
+from .kvae import KalmanVAE
 from .model import DataSpec, TemporalVAE
 
 
@@ -31,7 +32,7 @@ class Run:
         self.config = RunConfig.load(self.path / "config.toml")
         self.spec = _load_spec(self.path / "spec.json")
         self.device = torch.device(device)
-        self._model: TemporalVAE | None = None
+        self._model: TemporalVAE | KalmanVAE | None = None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -42,7 +43,7 @@ class Run:
         return (self.path / "model.pt").is_file()
 
     @property
-    def model(self) -> TemporalVAE:
+    def model(self) -> TemporalVAE | KalmanVAE:
         if self._model is None:
             self._model = self.build_model()
             source = self.path / "model.pt" if self.finished else self.checkpoint_path
@@ -52,7 +53,7 @@ class Run:
             self._model.eval()
         return self._model
 
-    def build_model(self) -> TemporalVAE:
+    def build_model(self) -> TemporalVAE | KalmanVAE:
         torch.manual_seed(self.config.train.seed)
         return build_model(self.spec, self.config.model).to(self.device)
 
