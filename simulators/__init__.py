@@ -12,6 +12,7 @@ from .errors import ConfigError, DatasetError, integer, interval, non_negative, 
 from .generate import generate
 from .mass_spring import MassSpring, MassSpringConfig
 from .ode_system import ODESystem
+from .parallel import watch_parent
 from .pendulum import Pendulum, PendulumConfig
 from .presets import PRESETS, preset
 from .registry import SYSTEMS, register_system, system_class
@@ -57,6 +58,7 @@ __all__ = [
     "system_class",
     "to_dict",
     "remove_stale",
+    "watch_parent",
     "write_bytes_atomic",
     "write_dataset",
     "write_json_atomic",

@@ -13,6 +13,7 @@ the parent re-reading the whole file afterwards.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,27 @@ def _header_bytes(path: Path, shape, dtype) -> int:
             f"array file {path} is truncated: {path.stat().st_size} bytes cannot hold {list(shape)} {dtype}"
         )
     return header
+
+
+META_DIGEST_KEY = "meta_sha256"  # meta.json's own checksum: a flipped byte in dt or a name is detected
+
+
+def meta_digest(meta: dict) -> str:
+    """SHA-256 of meta.json's contents (every key but ``meta_sha256``), as canonical JSON with sorted keys."""
+    body = {k: v for k, v in meta.items() if k != META_DIGEST_KEY}
+    return digest(json.dumps(body, sort_keys=True).encode())
+
+
+def seal_meta(meta: dict) -> dict:
+    """``meta`` with its own checksum added under ``meta_sha256``."""
+    return {**meta, META_DIGEST_KEY: meta_digest(meta)}
+
+
+def verify_meta(meta: dict, path: Path) -> None:
+    """Raise DatasetError when meta.json (at ``path``) holds a checksum its contents no longer match."""
+    want = meta.get(META_DIGEST_KEY)
+    if want is not None and meta_digest(meta) != want:
+        raise DatasetError(
+            f"{path} is corrupted or was edited by hand: its contents do not match its meta_sha256; "
+            "generate or import the dataset again"
+        )

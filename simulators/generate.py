@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_json_atomic
-from .checksum import checksum_entry, digest, header_digest, row_bytes
+from .checksum import checksum_entry, digest, header_digest, row_bytes, seal_meta
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
+from .parallel import watch_parent
 from .render import object_colors, render, visibility_problems
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder
 from .system import check_kinds
@@ -114,7 +115,7 @@ def generate(
         warnings.warn(f"{config.system}: {problem}; check the system's sizes and render.size", stacklevel=2)
     with atomic_folder(out, overwrite) as tmp:
         entries = _fill(config, tmp, jobs, progress)
-        write_json_atomic(tmp / "meta.json", _meta(config, entries))
+        write_json_atomic(tmp / "meta.json", seal_meta(_meta(config, entries)))
     return Path(out)
 
 
@@ -259,7 +260,9 @@ def _run(config, tasks, jobs: int) -> Iterator[tuple[tuple[str, int, int], dict[
         for files, split, start, stop in tasks:
             yield (split, start, stop), write_chunk(config, files, split, start, stop)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: dict[Future, tuple[str, int, int]] = {}
         queue = list(reversed(tasks))
         while queue or pending:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import remove_stale, temporary_name, write_json_atomic
-from .checksum import file_checksum, verify_file
+from .checksum import file_checksum, seal_meta, verify_file, verify_meta
 from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
@@ -165,7 +165,8 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
 
     Args:
         path: the dataset folder.
-        verify: check every array's checksums against meta.json (reads each file once, in constant memory).
+        verify: check meta.json against its own checksum and every array's checksums against meta.json (reads
+            each file once, in constant memory).
 
     Raises:
         DatasetError: missing folder or meta.json, another schema version, a missing, truncated or corrupted array.
@@ -188,6 +189,8 @@ def load_dataset(path: str | Path, verify: bool = True) -> Dataset:
             f"{meta_path} has schema_version {version!r}; this physvae reads versions 2 and {SCHEMA_VERSION}"
         )
     if verify:
+        if version == SCHEMA_VERSION:  # schema 2 folders predate meta.json's own checksum
+            verify_meta(meta, meta_path)
         verify_checksums(root, meta)
     return Dataset(root, meta)
 
@@ -283,5 +286,7 @@ def write_dataset(
                 "ood": False,
                 "arrays": {k: array_entry(tmp, split, k, a.shape, a.dtype) for k, a in arrays.items()},
             }
-        write_json_atomic(tmp / "meta.json", {"schema_version": SCHEMA_VERSION, **meta, "splits": entries})
+        write_json_atomic(
+            tmp / "meta.json", seal_meta({"schema_version": SCHEMA_VERSION, **meta, "splits": entries})
+        )
     return Path(out)

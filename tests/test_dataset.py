@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import simulators as S
-from simulators.checksum import file_checksum
+from simulators.checksum import file_checksum, meta_digest
 from simulators.generate import make_chunk
 
 
@@ -255,3 +255,14 @@ def test_unknown_system_preset_and_key():
         S.DatasetConfig.from_dict({"system": "balls", "params": {"radiuss": [1, 2]}})
     with pytest.raises(S.ConfigError, match="n_frames must be an integer"):
         S.DatasetConfig.from_dict({"n_frames": "ten"})
+
+
+def test_an_edited_meta_json_is_caught_by_its_own_checksum(pend_dir, tmp_path):
+    d = _copy(pend_dir, tmp_path / "edited")
+    text = (d / "meta.json").read_text()
+    meta = json.loads(text)
+    assert meta["meta_sha256"] == meta_digest(meta)
+    (d / "meta.json").write_text(text.replace(f'"dt": {meta["dt"]}', f'"dt": {meta["dt"] * 2}'))  # one field
+    with pytest.raises(S.DatasetError, match="meta.json is corrupted or was edited by hand"):
+        S.load_dataset(d)
+    assert S.load_dataset(d, verify=False).dt == 2 * meta["dt"]  # verify=False reads it as it is

@@ -249,3 +249,18 @@ def test_stale_temporaries_are_removed_and_live_ones_kept(pend16, tmp_path):
         path.write_bytes(b"half")
     fit(RunConfig(), tmp_path / "run", resume=True, progress=False)
     assert not any(p.exists() for p in stale) and kept.exists()
+
+
+def test_a_flipped_bit_in_a_saved_weight_is_an_error_naming_the_file(tmp_path):
+    from physvae import checkpoint
+
+    weights = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3), "n": torch.tensor(3)}
+    path = checkpoint.save_atomic({"model": weights, "step": 1}, tmp_path / "model.pt")
+    assert torch.equal(checkpoint.load(path)["model"]["w"], weights["w"])
+    raw = bytearray(path.read_bytes())
+    at = raw.find(weights["w"].numpy().tobytes())  # the tensor's bytes inside the zip, stored uncompressed
+    assert at > 0
+    raw[at + 5] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ConfigError, match=r"model.pt is corrupted: its weights do not match their saved SHA-256"):
+        checkpoint.load(path)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 import simulators
-from simulators import ConfigError, DatasetConfig, DatasetError, write_json_atomic
+from simulators import ConfigError, DatasetConfig, DatasetError, watch_parent, write_json_atomic
 
 from .. import __version__
 from ..devices import resolve_device
@@ -172,7 +172,9 @@ def run_suite(
             log(f"done {c.id} in {r['train_seconds']:.0f} s")
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            jobs, mp_context=get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
+        ) as pool:
             futures = {
                 pool.submit(run_cell, suite, c, *dirs[c.dataset.name], str(out), device, threads): c
                 for c in todo
