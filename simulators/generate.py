@@ -1,7 +1,7 @@
 """Generate a dataset folder: chunks simulated and rendered in worker processes, written atomically.
 
 Determinism: trajectory i of split s draws from ``np.random.default_rng([seed, crc32(s), i])`` (physics first,
-then its colours) and the
+then its colours, then its sensor noise) and the
 chunk layout depends only on the config, so the files are byte-identical whatever the number of workers.
 Atomicity: everything is written into a hidden ``.NAME.partial-*`` folder beside the target, ``meta.json`` last,
 then renamed into place; a killed generation never leaves a folder that looks complete.
@@ -27,7 +27,7 @@ from .checksum import checksum_entry, digest, header_digest, row_bytes, seal_met
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
 from .parallel import watch_parent
-from .render import object_colors, render, visibility_problems
+from .render import add_noise, object_colors, render, visibility_problems
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder
 from .system import check_kinds
 
@@ -60,8 +60,9 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     rngs = trajectory_rngs(config.seed, split, start, stop)
     traj = system.simulate(rngs, config.n_frames, config.dt)
     colors = object_colors(config.render, rngs, system.n_objects)  # drawn after the physics, same streams
+    frames = render(system.scene(traj), colors, config.render)
     out = {
-        "frames": render(system.scene(traj), colors, config.render),
+        "frames": add_noise(frames, rngs, config.render.noise),  # drawn after the colours, same streams
         "states": traj.states,
         "params": traj.params,
     }

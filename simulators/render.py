@@ -2,16 +2,17 @@
 
 A pixel's coverage by a disc is clip(r + ½ − d, 0, 1) with d the distance from the pixel centre to the disc
 centre, all in pixels: exact at the edge to first order, and the intensity-weighted centroid of a disc inside
-the image is its centre. Discs are composited in order over the rods, which lie over the background.
+the image is its centre. A bar (``shape="bar"``) is covered the same way along each axis. Discs are composited
+in order over the rods, which lie over the lines (a scene's walls, the image border) and the background.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ConfigError, integer
+from .errors import ConfigError, integer, non_negative
 from .system import Scene
 
 DM_GREY = (0.321, 0.349, 0.368)  # DeepMind Hamiltonian suite background
@@ -23,6 +24,16 @@ PALETTE = (  # distinguishable object colours (RGB in [0, 1])
     (0.40, 0.85, 0.40),
     (0.80, 0.40, 0.90),
 )
+DM_HUES = (  # the DM suite's object colours: hues 0, 1/6, ..., 5/6 at full saturation and value (red first)
+    (1.0, 0.0, 0.0),
+    (1.0, 1.0, 0.0),
+    (0.0, 1.0, 0.0),
+    (0.0, 1.0, 1.0),
+    (0.0, 0.0, 1.0),
+    (1.0, 0.0, 1.0),
+)
+SHAPES = ("disc", "bar")
+BAR_THICKNESS = 1 / 3  # a bar's half-thickness over its half-length (the object's radius)
 _BLOCK_PIXELS = 1 << 22  # pixels rendered at once: bounds memory whatever the dataset size
 
 
@@ -39,14 +50,30 @@ class RenderConfig:
     random_colors: bool = False  # draw each object's colour per sequence from ``colors``
     rod_color: tuple[float, float, float] = (0.6, 0.6, 0.6)  # RGB of rods
     binarize: bool = False  # threshold at 0.5 to {0, 255} (for Bernoulli likelihoods)
+    flip_y: bool = False  # array row grows with world y (the DM suite's and KVAE's order); default: y up
+    shape: str = "disc"  # "disc", or "bar": horizontal, 2r long and 2r/3 thick, centred like the disc
+    border: int = 0  # width in pixels of a frame along the image edges, in line_color (0: none)
+    line_color: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB of the border and of a scene's walls
+    noise: float = 0.0  # std of Gaussian sensor noise added to every pixel (intensity in [0, 1]), per frame
 
     def validate(self) -> None:
         integer("render.size", self.size, minimum=8)
         if self.channels not in (1, 3):
             raise ConfigError(f"render.channels must be 1 or 3, got {self.channels!r}")
-        for name, rgb in [("render.background", self.background), ("render.rod_color", self.rod_color)] + [
-            (f"render.colors[{i}]", c) for i, c in enumerate(self.colors)
-        ]:
+        if self.shape not in SHAPES:
+            raise ConfigError(f"render.shape must be one of {SHAPES}, got {self.shape!r}")
+        integer("render.border", self.border, minimum=0)
+        if 2 * self.border >= self.size:
+            raise ConfigError(
+                f"render.border {self.border} leaves no image inside it at render.size {self.size}: "
+                "need 2 × border < size"
+            )
+        non_negative("render.noise", self.noise)
+        if self.noise > 0 and self.binarize:
+            raise ConfigError("render.noise needs render.binarize = false: noisy frames are not binary")
+        named = [("render.background", self.background), ("render.rod_color", self.rod_color)]
+        named.append(("render.line_color", self.line_color))
+        for name, rgb in named + [(f"render.colors[{i}]", c) for i, c in enumerate(self.colors)]:
             if len(rgb) != 3 or not all(0.0 <= float(v) <= 1.0 for v in rgb):
                 raise ConfigError(f"{name} must be three numbers in [0, 1], got {rgb!r}")
         if not self.colors:
@@ -112,6 +139,7 @@ def render(scene: Scene, colors: np.ndarray, cfg: RenderConfig) -> np.ndarray:
     Returns:
         (N, T, H, W, C) uint8 frames.
     """
+    scene = _oriented(scene, cfg)
     n, t = scene.discs.shape[:2]
     size, ch = cfg.size, cfg.channels
     out = np.empty((n, t, size, size, ch), dtype=np.uint8)
@@ -125,6 +153,32 @@ def render(scene: Scene, colors: np.ndarray, cfg: RenderConfig) -> np.ndarray:
             img[hi] = 255
         out[block] = img
     return out
+
+
+def add_noise(frames: np.ndarray, rngs, sigma: float) -> np.ndarray:
+    """Sensor noise: frames (N, T, H, W, C) uint8 plus N(0, sigma²) per pixel (intensity in [0, 1]), rounded and
+    clipped to 8 bits, in place; sequence i draws from rngs[i] only. Returns ``frames``."""
+    if sigma <= 0:
+        return frames
+    for frame, rng in zip(frames, rngs):
+        noisy = frame + rng.normal(0.0, sigma * 255.0, size=frame.shape)
+        frame[...] = np.clip(np.rint(noisy), 0, 255)
+    return frames
+
+
+def _oriented(scene: Scene, cfg: RenderConfig) -> Scene:
+    """The scene mirrored about the middle of its y extent when ``cfg.flip_y``: array row then grows with y."""
+    if not cfg.flip_y:
+        return scene
+    xmin, xmax, ymin, ymax = scene.extent
+
+    def mirror(a):
+        return None if a is None else np.concatenate([a[..., :1], ymin + ymax - a[..., 1:2]], axis=-1)
+
+    walls = scene.walls
+    if walls is not None:
+        walls = (walls[0], walls[1], ymin + ymax - walls[3], ymin + ymax - walls[2])
+    return replace(scene, discs=mirror(scene.discs), rods=mirror(scene.rods), walls=walls)
 
 
 def _scale(scene: Scene, size: int) -> float:
@@ -144,9 +198,43 @@ def _to_u8(img: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _background(cfg: RenderConfig, shape: tuple[int, ...]) -> np.ndarray:
+def _background(scene: Scene, cfg: RenderConfig, shape: tuple[int, ...]) -> np.ndarray:
+    """float32 (*shape, H, W, C): the background with the lines (the image border, the scene's walls) on it."""
     bg = _to_channels(np.asarray(cfg.background, dtype=np.float32), cfg.channels)
-    return np.broadcast_to(bg, (*shape, cfg.channels)).copy()
+    base = np.broadcast_to(bg, (cfg.size, cfg.size, cfg.channels)).copy()
+    base[_lines(scene, cfg)] = _to_channels(np.asarray(cfg.line_color, dtype=np.float32), cfg.channels)
+    return np.broadcast_to(base, (*shape, *base.shape)).copy()
+
+
+def _lines(scene: Scene, cfg: RenderConfig) -> np.ndarray:
+    """(H, W) bool: the pixels of the border and of the walls (1-px lines through the pixel each wall lies in)."""
+    size, b = cfg.size, cfg.border
+    mask = np.zeros((size, size), dtype=bool)
+    if b:
+        mask[:b], mask[-b:], mask[:, :b], mask[:, -b:] = True, True, True, True
+    if scene.walls is not None:
+        xmin, _, _, ymax = scene.extent
+        scale = _scale(scene, size)
+        x0, x1, y0, y1 = scene.walls
+        cols = np.clip(np.floor((np.array([x0, x1]) - xmin) * scale), 0, size - 1).astype(int)
+        rows = np.clip(np.floor((ymax - np.array([y1, y0])) * scale), 0, size - 1).astype(int)
+        mask[rows[0] : rows[1] + 1, cols] = True
+        mask[rows, cols[0] : cols[1] + 1] = True
+    return mask
+
+
+def _coverage(dx: np.ndarray, dy: np.ndarray, r: np.ndarray, shape: str) -> np.ndarray:
+    """(M, P, P) coverage of pixels at offsets dy (M, P) (rows) and dx (M, P) (columns) from the centres of
+    objects of radii r (M,), all in pixels: a disc, or a bar of half-length r and half-thickness r / 3."""
+    r = r.astype(np.float32)[:, None]
+    if shape == "bar":
+        across = np.clip(r + np.float32(0.5) - np.abs(dx), 0.0, 1.0)
+        along = np.clip(r * np.float32(BAR_THICKNESS) + np.float32(0.5) - np.abs(dy), 0.0, 1.0)
+        return along[:, :, None] * across[:, None, :]
+    a = np.square(dy)[:, :, None] + np.square(dx)[:, None, :]  # squared distance, then coverage in place
+    np.sqrt(a, out=a)
+    np.subtract((r + np.float32(0.5))[:, :, None], a, out=a)
+    return np.clip(a, 0.0, 1.0, out=a)
 
 
 def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> np.ndarray:
@@ -165,7 +253,7 @@ def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> 
         frames = _draw_rods(scene, block, cfg).reshape(n * t, size, size, ch)
     else:
         frames = np.empty((n * t, size, size, ch), dtype=np.uint8)
-        frames[:] = _to_u8(_background(cfg, (1,)))[0]
+        frames[:] = _to_u8(_background(scene, cfg, ()))
     windows = _patch_view(frames, patch)  # (M, S, S, P, P, C), S = size − P + 1
     frame_idx = np.arange(n * t)
     offsets = np.arange(patch, dtype=np.float32) + np.float32(0.5)
@@ -177,14 +265,9 @@ def _draw(scene: Scene, block: slice, colors: np.ndarray, cfg: RenderConfig) -> 
         # patch corner (row i0, column j0), shifted inside the image
         j0 = np.clip(np.floor(cu - r - 0.5), 0, size - patch).astype(np.intp)
         i0 = np.clip(np.floor(cv - r - 0.5), 0, size - patch).astype(np.intp)
-        dx2 = (j0.astype(np.float32) - cu)[:, None] + offsets  # (M, P) pixel-centre offsets, then squared
-        dy2 = (i0.astype(np.float32) - cv)[:, None] + offsets
-        dx2 *= dx2
-        dy2 *= dy2
-        a = dy2[:, :, None] + dx2[:, None, :]  # (M, P, P) squared distance, then coverage in place
-        np.sqrt(a, out=a)
-        np.subtract((r + np.float32(0.5))[:, None, None], a, out=a)
-        np.clip(a, 0.0, 1.0, out=a)
+        dx = (j0.astype(np.float32) - cu)[:, None] + offsets  # (M, P) pixel-centre offsets
+        dy = (i0.astype(np.float32) - cv)[:, None] + offsets
+        a = _coverage(dx, dy, r, cfg.shape)  # (M, P, P)
         col = np.repeat(colors[:, k], t, axis=0)[:, None, None, :] * np.float32(255.0)  # (M, 1, 1, C)
         vals = windows[frame_idx, i0, j0].astype(np.float32)  # (M, P, P, C)
         step = col - vals
@@ -211,7 +294,7 @@ def _draw_rods(scene: Scene, block: slice, cfg: RenderConfig) -> np.ndarray:
     """uint8 (n, T, H, W, C): the rods of one block over the background."""
     xs, ys, scale = _pixel_grid(scene, cfg.size)
     rods = scene.rods[block].astype(np.float32)  # (n, T, R, 2, 2)
-    img = _background(cfg, (*rods.shape[:2], cfg.size, cfg.size))
+    img = _background(scene, cfg, rods.shape[:2])
     rod = _to_channels(np.asarray(cfg.rod_color, dtype=np.float32), cfg.channels)
     for r in range(rods.shape[2]):
         a = _rod_coverage(rods[:, :, r], xs, ys, scale, scene.rod_width)
@@ -224,12 +307,13 @@ def render_dense(scene: Scene, colors: np.ndarray, cfg: RenderConfig) -> np.ndar
 
     Same arguments and result as ``render``.
     """
+    scene = _oriented(scene, cfg)
     xs, ys, scale = _pixel_grid(scene, cfg.size)
     n, t, k_count = scene.discs.shape[:3]
     out = np.empty((n, t, cfg.size, cfg.size, cfg.channels), dtype=np.uint8)
     for s in range(n):
         for f in range(t):
-            img = _background(cfg, (cfg.size, cfg.size))
+            img = _background(scene, cfg, ())
             if scene.rods is not None:
                 rod = _to_channels(np.asarray(cfg.rod_color, dtype=np.float32), cfg.channels)
                 for r in range(scene.rods.shape[2]):
@@ -238,8 +322,8 @@ def render_dense(scene: Scene, colors: np.ndarray, cfg: RenderConfig) -> np.ndar
                     img += a[..., None] * (rod - img)
             for k in range(k_count):
                 cx, cy = scene.discs[s, f, k]
-                dist = np.hypot((xs[None, :] - cx) * scale, (ys[:, None] - cy) * scale)
-                a = np.clip(scene.radii[s, k] * scale + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+                dx, dy = ((xs - cx) * scale)[None], ((cy - ys) * scale)[None]  # (1, W), (1, H) pixels
+                a = _coverage(dx, dy, np.array([scene.radii[s, k] * scale]), cfg.shape)[0]
                 img += a[..., None] * (colors[s, k] - img)
             if cfg.binarize:
                 img = (img >= 0.5).astype(np.float32)

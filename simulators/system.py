@@ -60,6 +60,7 @@ class Scene:
         extent: (xmin, xmax, ymin, ymax) of the world area the image covers.
         rods: (N, T, R, 2, 2) segment end points drawn under the discs, or None.
         rod_width: rod width in world units.
+        walls: (xmin, xmax, ymin, ymax) of a box drawn as 1-px lines under everything else, or None.
     """
 
     discs: np.ndarray
@@ -67,6 +68,7 @@ class Scene:
     extent: tuple[float, float, float, float]
     rods: np.ndarray | None = None
     rod_width: float = 0.0
+    walls: tuple[float, float, float, float] | None = None
 
 
 class System:
