@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import interval, positive
+from .errors import interval, non_negative, positive
 from .ode_system import ODESystem
 from .system import Scene
 
@@ -20,21 +20,32 @@ class MassSpringConfig:
     mass: tuple[float, float] = (0.5, 0.5)  # mass
     radius: tuple[float, float] = (0.1, 1.0)  # phase-space radius of the initial state
     ball_radius: float = 0.25  # drawn ball radius
+    radius_from_mass: bool = False  # draw the ball of area m instead: radius √(m/π) (the DM suite's)
+    vertical: bool = False  # the ball moves along y (the DM suite's), not along x
+    view: float = 0.0  # half-width of the square the frames show (0: the largest reach and the ball, + 10 %)
+    phase_columns: bool = False  # also save p = m v (the DM suite's state is q and p)
 
 
 class MassSpring(ODESystem):
     name, config_class = "mass_spring", MassSpringConfig
-    state_names = ["q", "v", "x", "y", "energy"]
-    state_units = ["m", "m/s", "m", "m", "J"]
-    state_kinds = ["coordinate", "velocity", "derived", "derived", "energy"]
     param_names = ["k", "mass"]
     param_units = ["N/m", "kg"]
     reference_names, reference_units = ("natural_frequency", "damping"), ("rad/s", "1/s")
+
+    state_names = property(lambda self: ["q", "v", "x", "y", "energy"] + ["p"] * self.config.phase_columns)
+    state_units = property(lambda self: ["m", "m/s", "m", "m", "J"] + ["kg m/s"] * self.config.phase_columns)
+    state_kinds = property(
+        lambda self: (
+            ["coordinate", "velocity", "derived", "derived", "energy"]
+            + ["velocity"] * self.config.phase_columns
+        )
+    )
 
     def validate(self):
         for f in ("k", "mass", "radius"):
             interval(f"mass_spring.{f}", getattr(self.config, f), lower=0, strict=f != "radius")
         positive("mass_spring.ball_radius", self.config.ball_radius)
+        non_negative("mass_spring.view", self.config.view)
 
     def sample(self, rng):
         c = self.config
@@ -52,18 +63,20 @@ class MassSpring(ODESystem):
     def observe(self, y, params):
         k, m = params[:, 0:1], params[:, 1:2]
         q, v = y[..., 0], y[..., 1]
-        return np.stack([q, v, q, np.zeros_like(q), 0.5 * m * v**2 + 0.5 * k * q**2], axis=-1)
+        on_x, on_y = (np.zeros_like(q), q) if self.config.vertical else (q, np.zeros_like(q))
+        cols = [q, v, on_x, on_y, 0.5 * m * v**2 + 0.5 * k * q**2] + [m * v] * self.config.phase_columns
+        return np.stack(cols, axis=-1)
 
     def draw(self, states, params):
         c = self.config
+        if c.radius_from_mass:
+            radii, largest = np.sqrt(params[:, 1:2] / math.pi), math.sqrt(c.mass[1] / math.pi)
+        else:
+            radii, largest = np.full((len(states), 1), c.ball_radius), c.ball_radius
         k_min, m_max = c.k[0], c.mass[1]
         reach = c.radius[1] * max(1.0, 1.0 / math.sqrt(k_min * m_max))  # largest |q| the energy allows
-        half = 1.1 * (reach + c.ball_radius)
-        return Scene(
-            discs=states[..., None, 2:4],
-            radii=np.full((len(states), 1), c.ball_radius),
-            extent=(-half, half, -half, half),
-        )
+        half = c.view or 1.1 * (reach + largest)
+        return Scene(discs=states[..., None, 2:4], radii=radii, extent=(-half, half, -half, half))
 
     def reference_dynamics(self, params):
         """ω₀ = √(k/m), no damping: (N, 2) -> (N, 2)."""

@@ -36,6 +36,9 @@ class PendulumConfig:
     energy: tuple[float, float] = (0.0, 0.0)  # initial energy E = ½ m l² θ̇² + m g l (1 − cos θ), J ("energy")
     torque_max: float = 0.0  # motor babbling: torque u ~ U(−max, max) per frame interval, N·m
     bob_radius: float = 0.25  # drawn bob radius, m
+    radius_from_mass: bool = False  # draw the bob of area m instead: radius √(m/π) (the DM suite's)
+    view: float = 0.0  # half-width of the square the frames show, m (0: the longest rod and the bob, + 5 %)
+    phase_columns: bool = False  # also save q (θ unwrapped, rad) and p = m l² θ̇ (the DM suite's state)
     draw_rod: bool = False  # draw the rod from the pivot to the bob
     rod_width: float = 0.08  # drawn rod width, m
     max_step: float = 0.01  # largest RK4 sub-step, s
@@ -61,14 +64,27 @@ class Pendulum(System):
             raise ConfigError(f"pendulum.init must be one of {INIT_MODES}, got {c.init!r}")
         non_negative("pendulum.torque_max", c.torque_max)
         positive("pendulum.bob_radius", c.bob_radius)
+        non_negative("pendulum.view", c.view)
         positive("pendulum.rod_width", c.rod_width)
         positive("pendulum.max_step", c.max_step)
 
-    state_names = property(lambda self: ["theta", "omega", "sin_theta", "cos_theta", "x", "y", "energy"])
-    state_units = property(lambda self: ["rad", "rad/s", "1", "1", "m", "m", "J"])
-    state_kinds = property(
-        lambda self: ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
-    )
+    @property
+    def state_names(self) -> list[str]:
+        names = ["theta", "omega", "sin_theta", "cos_theta", "x", "y", "energy"]
+        return names + ["q", "p"] if self.config.phase_columns else names
+
+    @property
+    def state_units(self) -> list[str]:
+        units = ["rad", "rad/s", "1", "1", "m", "m", "J"]
+        return units + ["rad", "kg m²/s"] if self.config.phase_columns else units
+
+    @property
+    def state_kinds(self) -> list[str]:
+        """q unwrapped is still read through its sin and cos (its winding number is in no frame); p = m l² θ̇
+        is a velocity: only the dynamics reveal it."""
+        kinds = ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
+        return kinds + ["angle", "velocity"] if self.config.phase_columns else kinds
+
     param_names = property(lambda self: ["mass", "length", "gravity", "damping"])
     param_units = property(lambda self: ["kg", "m", "m/s²", "1/s"])
     reference_names, reference_units = ("natural_frequency", "damping"), ("rad/s", "1/s")
@@ -103,6 +119,9 @@ class Pendulum(System):
         u = np.stack([d[2] for d in draws])  # (N, T)
         theta, omega = integrate(params, y0, u, n_frames, dt, self.config.max_step)
         states = pendulum_states(theta, omega, params)
+        if self.config.phase_columns:
+            p = params[:, :1] * params[:, 1:2] ** 2 * omega  # m l² θ̇
+            states = np.concatenate([states, theta[..., None], p[..., None]], axis=-1)
         inputs = u[..., None] if self.config.torque_max > 0 else None
         return Trajectories(states=states, params=params, inputs=inputs)
 
@@ -112,8 +131,11 @@ class Pendulum(System):
     def scene(self, traj: Trajectories) -> Scene:
         c = self.config
         bob = traj.states[..., 4:6][:, :, None, :]  # (N, T, 1, 2)
-        half = 1.05 * (c.length[1] + c.bob_radius)
-        radii = np.full((bob.shape[0], 1), c.bob_radius)
+        if c.radius_from_mass:
+            radii, largest = np.sqrt(traj.params[:, :1] / math.pi), math.sqrt(c.mass[1] / math.pi)
+        else:
+            radii, largest = np.full((bob.shape[0], 1), c.bob_radius), c.bob_radius
+        half = c.view or 1.05 * (c.length[1] + largest)
         rods = None
         if c.draw_rod:
             rods = np.stack([np.zeros_like(bob), bob], axis=-2)  # (N, T, 1, 2, 2)

@@ -14,7 +14,7 @@ from .double_pendulum import DoublePendulumConfig
 from .errors import ConfigError
 from .mass_spring import MassSpringConfig
 from .pendulum import PendulumConfig
-from .render import DM_GREY, PALETTE, RenderConfig
+from .render import DM_GREY, DM_HUES, PALETTE, RenderConfig
 
 
 def dvbf_pendulum16() -> DatasetConfig:
@@ -49,18 +49,36 @@ def kvae_box32_gravity() -> DatasetConfig:
     return cfg
 
 
+DM_VIEW = 1.4  # half-width of the DM suite's PENDULUM and MASS_SPRING canvas (reach + ball radius)
+
+
+def _dm_render() -> RenderConfig:
+    """The DM suite's look: 32×32 RGB on their grey, a red object (hue 0), array row growing with y."""
+    return RenderConfig(size=32, channels=3, background=DM_GREY, colors=[DM_HUES[0]], flip_y=True)
+
+
 def dm_pendulum32() -> DatasetConfig:
     """DeepMind Hamiltonian suite PENDULUM: m 0.5, g 3, l 1, phase radius [1.3, 2.3]; 32×32 RGB on grey, Δt 0.05.
 
-    256 frames, 50k train / 20k test as published: about 39 GB of frames; override splits for smaller runs.
+    Drawn as theirs: a red bob of radius √(m/π) on a canvas spanning ±1.4 (4.6 px at 32×32), array row growing
+    with −cos q (the bob is at the top of the array at q = 0); q unwrapped and p = m l² q̇ are saved beside
+    the other state columns. 256 frames, 50k train / 20k test as published: about 39 GB of frames; override
+    splits for smaller runs.
     """
     params = PendulumConfig(
-        mass=(0.5, 0.5), gravity=(3.0, 3.0), length=(1.0, 1.0), init="phase_radius", radius=(1.3, 2.3)
+        mass=(0.5, 0.5),
+        gravity=(3.0, 3.0),
+        length=(1.0, 1.0),
+        init="phase_radius",
+        radius=(1.3, 2.3),
+        radius_from_mass=True,
+        view=DM_VIEW,
+        phase_columns=True,
     )
     return DatasetConfig(
         system="pendulum",
         params=params,
-        render=RenderConfig(size=32, channels=3, background=DM_GREY, colors=[PALETTE[0]]),
+        render=_dm_render(),
         n_frames=256,
         dt=0.05,
         splits={"train": 50000, "test": 20000},
@@ -68,19 +86,24 @@ def dm_pendulum32() -> DatasetConfig:
 
 
 def dm_pendulum_colors32() -> DatasetConfig:
-    """DM suite PENDULUM_COLORS: m ∈ [0.5, 1.5], g ∈ [3, 4], l ∈ [0.5, 1], one of 6 colours per sequence."""
+    """DM suite PENDULUM_COLORS: m ∈ [0.5, 1.5], g ∈ [3, 4], l ∈ [0.5, 1], one of their 6 hues per sequence."""
     cfg = dm_pendulum32()
     cfg.params = replace(cfg.params, mass=(0.5, 1.5), gravity=(3.0, 4.0), length=(0.5, 1.0))
-    cfg.render = replace(cfg.render, colors=list(PALETTE), random_colors=True)
+    cfg.render = replace(cfg.render, colors=list(DM_HUES), random_colors=True)
     return cfg
 
 
 def dm_mass_spring32() -> DatasetConfig:
-    """DM suite MASS_SPRING: k = 2, m = 0.5, phase radius [0.1, 1.0]; 32×32 RGB on grey, Δt 0.05."""
+    """DM suite MASS_SPRING: k = 2, m = 0.5, phase radius [0.1, 1.0]; 32×32 RGB on grey, Δt 0.05.
+
+    Drawn as theirs: a red ball of radius √(m/π) moving vertically on a ±1.4 canvas, array row growing with q;
+    p = m q̇ saved beside q. (Their ball also gets a random horizontal offset per sequence; ours stays at x = 0.)
+    """
     cfg = dm_pendulum32()
+    params = MassSpringConfig(radius_from_mass=True, vertical=True, view=DM_VIEW, phase_columns=True)
     return DatasetConfig(
         system="mass_spring",
-        params=MassSpringConfig(),
+        params=params,
         render=cfg.render,
         n_frames=cfg.n_frames,
         dt=cfg.dt,
@@ -89,9 +112,11 @@ def dm_mass_spring32() -> DatasetConfig:
 
 
 def dm_double_pendulum32() -> DatasetConfig:
-    """DM suite DOUBLE_PENDULUM (m = l = 1, g = 3 here); two bobs and rods, 32×32 RGB on grey, Δt 0.05."""
+    """DM suite DOUBLE_PENDULUM (m = l = 1, g = 3 here); two bobs and rods, 32×32 RGB on grey, Δt 0.05.
+
+    Our own drawing (white and red bobs, y up): shared/REFERENCE.md does not describe theirs."""
     cfg = dm_pendulum32()
-    render = replace(cfg.render, colors=[PALETTE[0], PALETTE[1]])
+    render = RenderConfig(size=32, channels=3, background=DM_GREY, colors=[PALETTE[0], PALETTE[1]])
     return DatasetConfig(
         system="double_pendulum",
         params=DoublePendulumConfig(),
