@@ -14,10 +14,10 @@ import numpy as np
 import pymunk
 import pymunk.batch
 
-from .errors import ConfigError, integer, interval, positive
+from .errors import ConfigError, integer, interval, non_negative, positive
 from .system import Scene, System, Trajectories
 
-INIT_MODES = ("centre", "uniform")
+INIT_MODES = ("centre", "uniform", "normal")
 
 
 @dataclass
@@ -30,9 +30,13 @@ class BallsConfig:
     mass: tuple[float, float] = (1.0, 1.0)  # ball mass
     speed: tuple[float, float] = (10.0, 15.0)  # initial speed, world units per time unit; direction uniform
     gravity: tuple[float, float] = (0.0, 0.0)  # (gx, gy) acceleration, world units per time unit²
-    init: str = "centre"  # "centre": positions near the centre (KVAE); "uniform": anywhere in the box
+    init: str = "centre"  # "centre": positions near the centre (KVAE); "uniform": anywhere in the box;
+    # "normal": each coordinate N(centre, init_std²), clipped so the ball lies inside the box (KVAE's generator)
     centre_spread: float = 0.2  # "centre": positions uniform within centre ± spread × box
+    init_std: float = 10.0  # "normal": standard deviation of each coordinate, world units
     substeps: int = 4  # physics steps per frame interval
+    margin: float = 0.0  # view beyond each wall, world units (KVAE's 32-px image shows 2 px outside its box)
+    draw_walls: bool = False  # draw the walls as 1-px lines (KVAE's frames show them)
 
 
 class BouncingBalls(System):
@@ -53,6 +57,8 @@ class BouncingBalls(System):
         if c.init not in INIT_MODES:
             raise ConfigError(f"balls.init must be one of {INIT_MODES}, got {c.init!r}")
         positive("balls.centre_spread", c.centre_spread)
+        positive("balls.init_std", c.init_std)
+        non_negative("balls.margin", c.margin)
         integer("balls.substeps", c.substeps, minimum=1)
         if 2 * hi >= c.box:
             raise ConfigError(
@@ -100,6 +106,8 @@ class BouncingBalls(System):
                 if c.init == "centre":
                     half = min(c.centre_spread * c.box, c.box / 2 - r)
                     p = c.box / 2 + rng.uniform(-half, half, size=2)
+                elif c.init == "normal":
+                    p = np.clip(rng.normal(c.box / 2, c.init_std, size=2), r, c.box - r)
                 else:
                     p = rng.uniform(r, c.box - r, size=2)
                 if all(np.hypot(*(p - q)) > r + rq + 1e-6 for q, rq in zip(pos, radii)):
@@ -170,9 +178,9 @@ class BouncingBalls(System):
     def scene(self, traj: Trajectories) -> Scene:
         n = self.config.n_balls
         cols = traj.states[..., : 4 * n].reshape(*traj.states.shape[:2], n, 4)
-        return Scene(
-            discs=cols[..., :2], radii=traj.params[:, :n], extent=(0.0, self.config.box, 0.0, self.config.box)
-        )
+        lo, hi = -self.config.margin, self.config.box + self.config.margin
+        walls = (0.0, self.config.box, 0.0, self.config.box) if self.config.draw_walls else None
+        return Scene(discs=cols[..., :2], radii=traj.params[:, :n], extent=(lo, hi, lo, hi), walls=walls)
 
     def ood_config(self) -> BallsConfig:
         """Faster balls than training: speeds from the top of the range to half a width (at least 25 %) above it."""

@@ -82,3 +82,43 @@ def test_dm_mass_spring_moves_vertically_as_a_red_ball_of_radius_sqrt_m_over_pi(
         row, col, radius = _bob(f)
         assert abs(col - 16.0) < 0.05 and abs(row - (qq + 1.4) * DM_SCALE) < 0.05  # row grows with q
         assert abs(radius - math.sqrt(0.5 / math.pi) * DM_SCALE) < 0.05
+
+
+def test_kvae_faithful_box_walls_at_pixels_2_and_30_and_ball_where_the_state_says():
+    frames, states, params = _frames("kvae_box32_faithful", n=6, n_frames=20)
+    walls = np.zeros((32, 32), dtype=bool)
+    walls[[2, 30], 2:31] = walls[2:31, [2, 30]] = True
+    assert (frames[..., 0][:, :, walls] == 255).all()  # in every frame
+    assert set(np.unique(frames)) == {0, 255}
+    inner = frames[..., 3:30, 3:30, 0] / 255  # inside the walls: the ball alone
+    centres = np.arange(3, 30) + 0.5
+    mass = inner.sum((-1, -2))
+    row, col = (inner.sum(-1) @ centres) / mass, (inner.sum(-2) @ centres) / mass
+    x, y = states[..., 0], states[..., 1]
+    away = (np.minimum(x, y) > 4) & (np.maximum(x, y) < 24)  # the ball clear of the walls
+    assert away.mean() > 0.3
+    np.testing.assert_allclose(col[away], (x + 2)[away], atol=0.3)
+    np.testing.assert_allclose(row[away], (y + 2)[away], atol=0.3)  # row grows with y
+
+
+def test_kvae_faithful_start_is_normal_about_the_centre_clipped_inside_the_box():
+    cfg = S.preset("kvae_box32_faithful")
+    assert cfg.params.substeps == 1 and cfg.dt == 0.2 and cfg.params.init_std == 10.0
+    sim = S.BouncingBalls(cfg.params)
+    traj = sim.simulate([np.random.default_rng(i) for i in range(400)], 2, cfg.dt)
+    start = traj.states[:, 0, :2]
+    clipped = (start == 3.0) | (start == 25.0)  # radius 3 in a 28-unit box
+    assert start.min() >= 3.0 and start.max() <= 25.0
+    assert 0.15 < clipped.mean() < 0.4  # P(|N(0, 10²)| > 11) = 0.27 per axis
+    assert abs(np.median(start) - 14.0) < 1.0
+
+
+@pytest.mark.parametrize("name", sorted(S.PRESETS))
+def test_every_preset_draws_two_short_sequences(name):
+    cfg = S.preset(name, n_frames=3, splits={"train": 2})
+    cfg.validate()
+    chunk = make_chunk(cfg, "train", 0, 2)
+    r, system = cfg.render, cfg.build_system()
+    assert chunk["frames"].shape == (2, 3, r.size, r.size, r.channels)
+    assert chunk["states"].shape == (2, 3, len(system.state_names)) == (2, 3, len(system.state_kinds))
+    assert chunk["frames"].std() > 0
