@@ -323,7 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench", parents=[common], help="run a benchmark suite: data, training, evaluation, tables"
     )
-    b.add_argument("--suite", required=True, help="smoke, quick, targets, paper, or a suite .toml file")
+    b.add_argument(
+        "--suite",
+        required=True,
+        help="smoke, quick, targets, paper, physics, robustness, ..., or a suite .toml file",
+    )
     b.add_argument("--out", help="output folder (default: bench_out/SUITE); rerunning skips finished cells")
     b.add_argument(
         "--jobs", type=int, default=1, help="worker processes (on a GPU they share the device; default 1)"

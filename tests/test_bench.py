@@ -152,7 +152,7 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae"):
+    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae", "robustness"):
         suite = load_suite(name)
         assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)
 

@@ -1,0 +1,53 @@
+"""The robustness suite: it validates, and every dataset of it draws its variation (tiny versions, no training)."""
+
+import numpy as np
+import pytest
+
+from physvae.bench import load_suite
+from physvae.bench.runner import dataset_config
+from simulators.generate import make_chunk
+
+SUITE = load_suite("robustness")
+PLAIN = {"dvbf_pendulum16": "pendulum", "kvae_box32": "box"}  # preset -> the plain dataset of that system
+
+
+def _tiny(entry, n_frames=4):
+    cfg = dataset_config(entry, frames=n_frames, splits={"train": 2})
+    return cfg, make_chunk(cfg, "train", 0, 2)
+
+
+def test_suite_pairs_every_variation_with_its_plain_dataset():
+    names = {d.name for d in SUITE.datasets}
+    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 16
+    for d in SUITE.datasets:
+        assert d.name.startswith(PLAIN[d.preset])
+    assert "within 0.03" in SUITE.description and "within 25 %" in SUITE.description
+
+
+@pytest.mark.parametrize("entry", SUITE.datasets, ids=lambda d: d.name)
+def test_each_dataset_draws_its_variation(entry):
+    plain = next(d for d in SUITE.datasets if d.name == PLAIN[entry.preset])
+    cfg, chunk = _tiny(entry)
+    base_cfg, base = _tiny(plain)
+    frames, states = chunk["frames"], chunk["states"]
+    assert frames.shape[:2] == (2, 4) and frames.shape[2] == base_cfg.render.size
+    variation = entry.name.removeprefix(plain.name).lstrip("_")
+    if variation == "":
+        assert not base_cfg.render.binarize  # the box is compared unbinarized, so grey levels survive
+    elif variation == "border":
+        assert (frames[:, :, 0] == 255).all() and (frames[:, :, :, -1] == 255).all()
+    elif variation == "grey":
+        assert np.median(frames) == 128
+    elif variation == "colour":
+        assert frames.shape[-1] == 3 and (np.median(frames, axis=(0, 1, 2, 3)) == [38, 64, 153]).all()
+    elif variation == "bar":
+        assert (frames > 0).sum() < (base["frames"] > 0).sum() and frames.max() > 200  # thinner than the disc
+    elif variation in ("half_rate", "double_rate"):
+        assert cfg.dt == base_cfg.dt * (2.0 if variation == "half_rate" else 0.5)
+        np.testing.assert_array_equal(states[:, 0], base["states"][:, 0])  # same starts, other times
+        assert not np.allclose(states[:, 1:], base["states"][:, 1:])
+    elif variation == "noise":
+        diff = frames.astype(float) - base["frames"]  # on black, the negative half is clipped away
+        assert (diff != 0).mean() > 0.4 and 0.5 * 0.05 * 255 < diff.std() < 0.07 * 255
+    else:
+        raise AssertionError(f"a dataset this test does not check: {entry.name}")
