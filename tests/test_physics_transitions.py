@@ -6,8 +6,10 @@ import pytest
 import torch
 
 import simulators as S
+from physvae import RunConfig, fit
 from physvae.build import build_model
 from physvae.config import ModelConfig
+from physvae.evaluate import EvalConfig, evaluate
 from physvae.evaluation.dynamics import step_jacobian
 from physvae.metrics.dynamics import oscillation
 from physvae.model import DataSpec
@@ -231,3 +233,41 @@ def test_linearized_at_rest_a_single_linear_map_is_itself():
     tr = LocallyLinear(3, 0, LocallyLinearConfig(regimes=1, init_scale=0.3))
     J = step_jacobian(tr, torch.randn(3), 0.1)
     np.testing.assert_allclose(J, tr.A[0].detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_true_parameters_are_only_the_stated_ones():
+    """An undriven pendulum states no torque gain, though the dataset's mass and length would give one."""
+    truth = PHYSICS["pendulum"].true_params(
+        ["mass", "length", "gravity", "damping"], np.array([[0.5, 2, 3, 0.1]])
+    )
+    assert sorted(truth) == ["damping", "g_over_l"] and truth["g_over_l"][0] == 1.5
+
+
+@pytest.mark.parametrize("transition", ["physics", "hamiltonian"])
+def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_path, transition):
+    torch.set_default_dtype(torch.float32)  # a run trains in float32 whatever this module's tests use
+    tiny = [
+        "model.channels=4",
+        "model.features=16",
+        "model.rnn_hidden=16",
+        "train.steps=3",
+        "train.batch_size=4",
+    ]
+    cfg = RunConfig().with_overrides(
+        [f'train.data="{pend16}"', f"model.transition={transition}", "model.latent_dim=4", *tiny]
+    )
+    m = evaluate(
+        fit(cfg, tmp_path / "run", progress=False),
+        out=tmp_path / "ev",
+        cfg=EvalConfig(n_context=4, poly_probe=False, drop_probs=[0.5], gaps=[3]),
+        figures=False,
+    )
+    assert m["dynamics"]["at_rest"]["modes"]  # every transition is linearized at rest
+    if transition == "physics":
+        p = m["parameters"]
+        assert p["system"] == "pendulum_driven" and p["true"]["g_over_l"] == pytest.approx(9.81)
+        assert set(p["relative_error"]) == {"g_over_l", "damping", "torque_gain"}
+        assert "skipped" in m["energy"]
+    else:
+        assert set(m["energy"]) >= {"r2", "drift_per_100", "true_drift_per_100"}
+        assert "skipped" in m["parameters"]

@@ -122,9 +122,10 @@ class KnownPhysics:
             return {}
         by_name = {n: np.asarray(values, dtype=np.float64)[:, i] for i, n in enumerate(names)}
         try:
-            return {k: np.asarray(v, dtype=np.float64) for k, v in self.truth(by_name).items()}
+            truth = self.truth(by_name)
         except KeyError:
             return {}
+        return {k: np.asarray(v, dtype=np.float64) for k, v in truth.items() if k in self.param_names}
 
 
 PHYSICS: dict[str, KnownPhysics] = {}
