@@ -10,7 +10,6 @@ recurrent network over the inference network's evidence about the state: the con
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -131,7 +130,7 @@ class Physics(Transition):
 
     def sequence_params(self, state) -> torch.Tensor | None:
         """θ (B, P) inferred per sequence (``state`` from ``init_state_from``), or None for global parameters."""
-        return None if state is None else self.constrain(self.w + state)
+        return None if state is None else self.params(state, len(state))
 
     # --- dynamics -------------------------------------------------------------------------------------------
     def derivative(self, y: torch.Tensor, theta: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
@@ -165,31 +164,22 @@ class Physics(Transition):
         _, de = torch.func.jvp(ph.embed, (y,), (dy,))
         return torch.cat([de, torch.zeros_like(z[:, e:])], -1)
 
+    def _residual_at(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state y (..., S) of latents z (..., D) and the residual r(y) there (..., S)."""
+        y = self.physics.chart(z[..., : self.embed_dim])
+        return y, self.residual(self.physics.embed(y))
+
     def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
         """λ · mean ‖r(y)‖² over posterior latents z (B, T, D); None without a residual."""
         if self.residual is None:
             return None
-        y = self.physics.chart(z[..., : self.embed_dim])
-        r = self.residual(self.physics.embed(y))
+        _, r = self._residual_at(z)
         return self.cfg.residual_weight * r.pow(2).sum(-1).mean()
 
     def residual_share(self, z: torch.Tensor) -> float | None:
         """mean ‖r‖ / mean ‖f + r‖ over latents z (N, D), global parameters; None without a residual."""
         if self.residual is None:
             return None
-        y = self.physics.chart(z[:, : self.embed_dim])
-        r = self.residual(self.physics.embed(y))
-        total = self.derivative(y, self.params(None, len(z)), None)
+        y, r = self._residual_at(z)
+        total = self.physics.rhs(y, self.params(None, len(z)), None) + r
         return float(r.norm(dim=-1).mean() / total.norm(dim=-1).mean().clamp(min=1e-12))
-
-    def reference_estimate(self) -> dict[str, float]:
-        """What the global parameters say in the datasets' reference terms (natural frequency √(g/l) and damping)
-        where the physics has them; {} otherwise."""
-        theta = dict(zip(self.physics.param_names, self.global_params().tolist()))
-        for freq in ("g_over_l", "k_over_m"):
-            if freq in theta:
-                return {
-                    "natural_frequency": math.sqrt(max(theta[freq], 0.0)),
-                    "damping": theta.get("damping", 0.0),
-                }
-        return {}
