@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from torch import nn
 
+from simulators import ConfigError
+
 from .config import ModelConfig
+from .content import ContentEncoder
 from .inference import FrameInference, InferenceRNN
 from .kvae import KalmanVAE
 from .likelihoods import Bernoulli, Gaussian
@@ -19,26 +22,32 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
 
     The parts are made in a fixed order (encoder, decoder, inference, transition, likelihood), so the same seed
     gives the same initial weights. A transition with ``per_frame_inference`` (Static) gets q(z_t | x_t) from
-    its own frame, whatever ``model.inference`` says; the likelihood follows the data unless set.
+    its own frame, whatever ``model.inference`` says; the likelihood follows the data unless set. With
+    ``content_dim`` K > 0 the decoder reads [z_t, z_c] and a content encoder (made last) gives q(z_c | x).
     """
     cfg.validate()
     d, cls = cfg.latent_dim, TRANSITIONS[cfg.transition]
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
     encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
-    decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d)
+    decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d + cfg.content_dim)
     if cls.per_frame_inference:
         inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
     else:
         inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother")
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
-    return TemporalVAE(spec, encoder, decoder, inference, transition, _likelihood(spec, cfg))
+    content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None
+    return TemporalVAE(spec, encoder, decoder, inference, transition, _likelihood(spec, cfg), content)
 
 
 def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
     """The Kalman VAE: the frame VAE over codes a_t (``model.<transition>.a_dim``) around the LGSSM over z_t
     (``model.latent_dim``); ``model.inference`` and ``rnn_hidden`` do not apply (inference is exact)."""
+    if cfg.content_dim:
+        raise ConfigError(
+            f"model.content_dim must be 0 with transition {cfg.transition!r} (the Kalman VAE has no content latent)"
+        )
     m = cfg.transition_config().a_dim
     encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
     code_head = nn.Linear(cfg.features, 2 * m)

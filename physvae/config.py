@@ -37,6 +37,7 @@ class ModelConfig:
     channels: int = 32  # base width of the conv encoder and decoder
     features: int = 128  # per-frame feature size from the encoder
     rnn_hidden: int = 128  # inference RNN state size (per direction)
+    content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
     def __post_init__(self):
@@ -68,6 +69,7 @@ class ModelConfig:
             )
         for name in ("channels", "features", "rnn_hidden"):
             integer(f"model.{name}", getattr(self, name), minimum=1)
+        integer("model.content_dim", self.content_dim, minimum=0)
         section = self.transition_config()
         section.validate(f"model.{self.transition}")
         if callable(getattr(section, "check_latent", None)):

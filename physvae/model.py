@@ -10,6 +10,8 @@ Inference:
 ELBO:
     Σ_t E_q[log p(x_t | z_t)] − Σ_t E_q[KL(q(z_t | z_{t−1}, x) ‖ p(z_t | z_{t−1}))], one sample of z_1:T drawn
     sequentially; the t = 1 term is KL(q(z_1 | x) ‖ N(0, I)).
+Content (``content``, optional): a static z_c per sequence that the decoder reads beside z_t; see
+    ``physvae.content``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch import nn
 from simulators import ConfigError, Dataset
 
 from . import gaussian
+from .content import Content, ContentEncoder, with_content
 from .nets import n_downsamplings
 from .transitions import Transition
 
@@ -86,7 +89,8 @@ class DataSpec:
 class Posterior:
     """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, the
     transition's state after the last frame (``Transition.init_state``; None for most Markov ones) and, for a model
-    with per-frame codes (the Kalman VAE's a_t), those codes (B, T, m) (None otherwise)."""
+    with per-frame codes (the Kalman VAE's a_t), those codes (B, T, m) (None otherwise); for a model with a
+    content latent, q(z_c | x) (``physvae.content.Content``, (B, K) each; None otherwise)."""
 
     z: torch.Tensor
     q_mean: torch.Tensor
@@ -95,6 +99,7 @@ class Posterior:
     p_std: torch.Tensor
     state: object = None
     codes: torch.Tensor | None = None
+    content: Content | None = None
 
 
 class TemporalVAE(nn.Module):
@@ -107,6 +112,7 @@ class TemporalVAE(nn.Module):
         inference: features (B, T, F), mask (B, T) -> evidence mean and std about z_t, (B, T, D) each.
         transition: p(z_t | z_<t).
         likelihood: p(x_t | z_t) from the emission parameters.
+        content: q(z_c | x) of a static content latent (None: none); the decoder then reads (N, D + K).
     """
 
     def __init__(
@@ -117,11 +123,13 @@ class TemporalVAE(nn.Module):
         inference: nn.Module,
         transition: Transition,
         likelihood: nn.Module,
+        content: ContentEncoder | None = None,
     ):
         super().__init__()
         self.spec = spec
         self.encoder, self.decoder, self.inference = encoder, decoder, inference
         self.transition, self.likelihood = transition, likelihood
+        self.content = content
 
     @property
     def device(self) -> torch.device:
@@ -131,9 +139,12 @@ class TemporalVAE(nn.Module):
         b, t = frames.shape[:2]
         return self.encoder(frames.flatten(0, 1)).view(b, t, -1)  # (B, T, C, H, W) -> (B·T, ...) -> (B, T, F)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, T, D) -> emission parameters (B, T, C, H, W)."""
+    def decode(self, z: torch.Tensor, content: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, T, D) [and z_c (B, K), for a model with content; None: its prior mean] -> emission parameters
+        (B, T, C, H, W)."""
         b, t = z.shape[:2]
+        if self.content is not None:
+            z = with_content(z, content, self.content.dim)  # (B, T, D) -> (B, T, D + K)
         return self.decoder(z.flatten(0, 1)).view(b, t, self.spec.channels, self.spec.size, self.spec.size)
 
     def infer(self, frames, mask=None, inputs=None, sample: bool = True) -> Posterior:
@@ -166,7 +177,8 @@ class TemporalVAE(nn.Module):
             q_mean, q_std = torch.where(seen, q_mean, p_mean), torch.where(seen, q_std, p_std)
             z = gaussian.sample(q_mean, q_std) if sample else q_mean
             rows.append((z, q_mean, q_std, p_mean, p_std))
-        return Posterior(*(torch.stack(cols, dim=1) for cols in zip(*rows)), state=state)
+        content = None if self.content is None else self.content(feats, mask, sample)
+        return Posterior(*(torch.stack(cols, dim=1) for cols in zip(*rows)), state=state, content=content)
 
     def elbo(
         self,
@@ -195,10 +207,12 @@ class TemporalVAE(nn.Module):
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
         feats = self.encode(frames)
         post = self.infer_features(feats, mask, inputs, sample=True)
-        emission = self.decode(post.z)
+        emission = self.decode(post.z, _z(post.content))
         recon = (self.likelihood.log_prob(frames, emission) * mask).sum(1).mean() / t_len
         kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std)  # (B, T, D)
-        kl_total = kl.sum((1, 2)).mean() / t_len
+        if post.content is not None:  # KL_c once per sequence: (B, T, D) -> (B, T·D + K), summed below
+            kl = torch.cat([kl.flatten(1), post.content.kl()], dim=1)
+        kl_total = kl.flatten(1).sum(1).mean() / t_len
         penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
         loss = -(recon - beta * penalized)
         penalty = self.transition.regularizer(post.z)
@@ -207,8 +221,9 @@ class TemporalVAE(nn.Module):
         predicted = torch.zeros((), device=frames.device)
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context
-            rollout = self._predict_latents(feats[:, :c], t_len - c, inputs)[:, c:]
-            predicted = self.likelihood.log_prob(frames[:, c:], self.decode(rollout)).sum(1).mean() / t_len
+            rollout, content = self._predict_latents(feats[:, :c], t_len - c, inputs)
+            emission = self.decode(rollout[:, c:], content)
+            predicted = self.likelihood.log_prob(frames[:, c:], emission).sum(1).mean() / t_len
             loss = loss - predict_weight * predicted
         return {
             "loss": loss,
@@ -222,9 +237,10 @@ class TemporalVAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, frames, mask=None, inputs=None) -> tuple[torch.Tensor, Posterior]:
-        """Mean frames (B, T, C, H, W) decoded from the posterior means; hidden frames come from the dynamics."""
+        """Mean frames (B, T, C, H, W) decoded from the posterior means; hidden frames come from the dynamics
+        (and z_c, for a model with content, from the observed frames)."""
         post = self.infer(frames, mask, inputs, sample=False)
-        return self.likelihood.mean(self.decode(post.z)), post
+        return self.likelihood.mean(self.decode(post.z, _z(post.content))), post
 
     @torch.no_grad()
     def predict(self, frames, n_context: int, horizon: int, inputs=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -240,15 +256,21 @@ class TemporalVAE(nn.Module):
             mean frames (B, n_context + horizon, C, H, W) and latents z (B, n_context + horizon, D): posterior
             means over the context, then the rollout.
         """
-        z = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs)
-        return self.likelihood.mean(self.decode(z)), z
+        z, content = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs)
+        return self.likelihood.mean(self.decode(z, content)), z
 
-    def _predict_latents(self, context_feats, horizon: int, inputs=None) -> torch.Tensor:
+    def _predict_latents(self, context_feats, horizon: int, inputs=None):
         """Posterior means over the context (encoded frames (B, c, F)), then the transition's mean rollout:
-        (B, c + horizon, D). The inference network sees the context only."""
+        (B, c + horizon, D), and the mean of z_c (B, K) from the context (None without content). The inference
+        network sees the context only."""
         n_context = context_feats.shape[1]
         ctx_inputs = None if inputs is None else inputs[:, :n_context]
         post = self.infer_features(context_feats, None, ctx_inputs, sample=False)
         u = None if inputs is None else inputs[:, n_context - 1 : n_context - 1 + horizon]
         future = self.transition.rollout(post.z[:, -1], horizon, self.spec.dt, u, post.state)
-        return torch.cat([post.z, future], dim=1)
+        return torch.cat([post.z, future], dim=1), _z(post.content)
+
+
+def _z(content: Content | None) -> torch.Tensor | None:
+    """The z_c a decoder reads from q(z_c | x), or None for a model without content."""
+    return None if content is None else content.z
