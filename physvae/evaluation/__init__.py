@@ -1,11 +1,14 @@
 """Evaluation as one pass over sections: a shared ``EvalContext`` and the registry ``SECTIONS``.
 
 Built-in sections, run in this order: reconstruction, prediction, imputation, physics (state recovery),
-dynamics, parameters (stated physics), energy (learned energy), intrinsic_dimension, baselines (which compares the frame figures before it with trivial baselines).
+dynamics, parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
+vs motion, for a model with a content latent), baselines (which compares the frame figures before it with trivial
+baselines).
 ``physvae.evaluate.evaluate`` runs them and writes the results.
 """
 
 from .baselines import Baselines
+from .disentanglement import Disentanglement
 from .dynamics import Dynamics
 from .energy import Energy
 from .imputation import Imputation
@@ -26,6 +29,7 @@ for _cls in (
     Parameters,
     Energy,
     IntrinsicDimension,
+    Disentanglement,
     Baselines,
 ):
     register_section(_cls)
