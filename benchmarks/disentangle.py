@@ -1,0 +1,136 @@
+"""Content / motion split: train small models with a content latent and score the ``disentanglement`` section.
+
+    OMP_NUM_THREADS=1 python -m benchmarks.disentangle [--steps 400] [--cells pendulum_colors balls_colors pendulum_colors_z4]
+
+Each cell generates its data (30 frames, 800 train / 200 test sequences), trains a small model with
+``model.content_dim`` = 8 on one CPU thread and evaluates it; the section's numbers (colour accuracy from z_c and
+from z_t beside chance, size R², state R², the swap test) go to benchmarks/results/disentangle_<machine>/.
+Short CPU runs: what they show is where a few hundred steps get, not what the model can reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import simulators as S
+from physvae import RunConfig, fit
+from physvae.evaluate import evaluate
+from physvae.evaluation import EvalConfig
+from simulators import write_text_atomic
+
+from .machine import RESULTS, machine, machine_tag, markdown_table
+
+SPLITS = {"train": 800, "test": 200}
+MODEL = [
+    "model.latent_dim=8",
+    "model.content_dim=8",
+    "model.channels=16",
+    "model.features=64",
+    "model.rnn_hidden=64",
+]
+
+
+def balls_colors32() -> S.DatasetConfig:
+    """One ball of radius U[2, 5] in a 32-unit box, one of the 6 palette colours per sequence, 32×32 RGB."""
+    render = S.RenderConfig(size=32, channels=3, colors=list(S.PALETTE), random_colors=True)
+    params = S.BallsConfig(n_balls=1, box=32.0, radius=(2.0, 5.0), speed=(5.0, 10.0), init="uniform")
+    return S.DatasetConfig(system="balls", params=params, render=render, n_frames=30, dt=0.2, splits=SPLITS)
+
+
+def pendulum_colors32() -> S.DatasetConfig:
+    """The DM-colors pendulum (one of 6 hues, bob size from the mass) with 30-frame sequences."""
+    return S.preset("dm_pendulum_colors32", n_frames=30, splits=SPLITS)
+
+
+CELLS = {  # cell -> (its data, model overrides beside MODEL)
+    "pendulum_colors": (pendulum_colors32, []),
+    "balls_colors": (balls_colors32, []),
+    "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
+}
+
+
+def run_cell(name: str, steps: int, work: Path) -> dict:
+    make_data, extra = CELLS[name]
+    data = S.generate(make_data(), work / name / "data", overwrite=True)
+    cfg = RunConfig().with_overrides(
+        [
+            f"train.data={data}",
+            f"train.steps={steps}",
+            "train.batch_size=16",
+            "train.window=16",
+            "train.threads=1",
+            f"train.log_every={max(1, steps // 10)}",
+            f"train.checkpoint_every={steps}",
+            *MODEL,
+            *extra,
+        ]
+    )
+    start = time.time()
+    run = fit(cfg, work / name / "run", progress=False)
+    seconds = time.time() - start
+    protocol = EvalConfig(n_context=5, poly_probe=False, drop_probs=[0.5], gaps=[3])
+    m = evaluate(run, out=work / name / "eval", cfg=protocol, figures=False)
+    return {
+        "cell": name,
+        "steps": steps,
+        "train_seconds": round(seconds, 1),
+        "model": MODEL + extra,
+        "disentanglement": m["disentanglement"],
+        "reconstruction_mse": m["reconstruction"].get("mse"),
+    }
+
+
+def table(cells: list[dict]) -> str:
+    cols = ["cell", "steps", "colour acc z_c", "colour acc z_t", "chance", "size R² z_c", "size R² z_t"]
+    cols += [
+        "state R² z_t",
+        "state R² z_c",
+        "swap colour = B",
+        "swap colour = A",
+        "swap centroid px",
+        "A–B px",
+    ]
+    rows = []
+    for c in cells:
+        d = c["disentanglement"]
+        col, size, state, swap = d.get("color", {}), d.get("size", {}), d.get("state", {}), d["swap"]
+        values = [
+            col.get("from_content"),
+            col.get("from_motion"),
+            col.get("chance"),
+            size.get("from_content"),
+            size.get("from_motion"),
+            state.get("mean_from_motion"),
+            state.get("mean_from_content"),
+            swap["color_is_b"],
+            swap["color_is_a"],
+            swap["centroid_error_px"],
+            swap["a_to_b_distance_px"],
+        ]
+        rows.append([c["cell"], str(c["steps"])] + ["–" if v is None else f"{v:.3f}" for v in values])
+    return markdown_table(cols, rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--cells", nargs="+", default=list(CELLS)[:2], choices=list(CELLS))
+    args = ap.parse_args()
+    info = machine()
+    out = RESULTS / f"disentangle_{machine_tag(info)}"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.cells:
+            cell = run_cell(name, args.steps, Path(tmp))
+            write_text_atomic(out / f"{name}.json", json.dumps({**cell, "machine": info}, indent=2))
+            print(json.dumps(cell["disentanglement"]), flush=True)
+    cells = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]  # this run's and earlier ones
+    write_text_atomic(out / "results.md", f"{table(cells)}\n\nMachine: {json.dumps(info)}\n")
+
+
+if __name__ == "__main__":
+    main()
