@@ -106,10 +106,10 @@ def table(cells: list[dict]) -> str:
             size.get("from_motion"),
             state.get("mean_from_motion"),
             state.get("mean_from_content"),
-            swap["color_is_b"],
-            swap["color_is_a"],
-            swap["centroid_error_px"],
-            swap["a_to_b_distance_px"],
+            swap.get("color_is_b"),
+            swap.get("color_is_a"),
+            swap.get("centroid_error_px"),
+            swap.get("a_to_b_distance_px"),
         ]
         rows.append([c["cell"], str(c["steps"])] + ["–" if v is None else f"{v:.3f}" for v in values])
     return markdown_table(cols, rows)

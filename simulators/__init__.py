@@ -16,7 +16,7 @@ from .parallel import watch_parent
 from .pendulum import Pendulum, PendulumConfig
 from .presets import PRESETS, preset
 from .registry import SYSTEMS, register_system, system_class
-from .render import DM_GREY, DM_HUES, PALETTE, RenderConfig
+from .render import DM_GREY, DM_HUES, PALETTE, RenderConfig, object_colors
 from .serial import from_dict, to_dict
 from .storage import Dataset, Split, load_dataset, write_dataset
 from .system import STATE_KINDS, Scene, System, Trajectories, check_kinds
@@ -53,6 +53,7 @@ __all__ = [
     "interval",
     "load_dataset",
     "non_negative",
+    "object_colors",
     "positive",
     "preset",
     "register_system",

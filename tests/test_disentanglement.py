@@ -97,4 +97,4 @@ def test_look_gives_the_palette_in_the_frames_channels():
 
 def test_partners_have_another_colour_where_there_is_one():
     np.testing.assert_array_equal(partners(np.array([0, 0, 1, 2, 2])), [2, 2, 3, 0, 0])
-    np.testing.assert_array_equal(partners(np.array([4, 4])), [0, 1])
+    np.testing.assert_array_equal(partners(np.array([4, 4, 4])), [1, 2, 0])

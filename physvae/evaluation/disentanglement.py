@@ -26,7 +26,7 @@ import torch
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import r2_score
 
-from simulators.render import object_colors
+from simulators import object_colors
 
 from ..metrics import readout
 from ..metrics.probe import linear_probe
@@ -82,7 +82,7 @@ class Look:
     @classmethod
     def of(cls, render) -> Look:
         flat = replace(render, random_colors=False)  # object_colors then lists the colours in order
-        palette = object_colors(replace(flat, colors=list(render.colors)), [None], len(render.colors))[0]
+        palette = object_colors(flat, [None], len(render.colors))[0]
         background = object_colors(replace(flat, colors=[render.background]), [None], 1)[0, 0]
         return cls(background.astype(np.float64), palette.astype(np.float64))
 
@@ -178,8 +178,10 @@ def score_state(ctx, train: Sequences, test: Sequences) -> dict:
 
 
 def partners(color: np.ndarray) -> np.ndarray:
-    """For each sequence i, the next sequence (cyclically) of another colour; i itself where all share one."""
-    n, out = len(color), np.arange(len(color))
+    """For each sequence i, the next sequence (cyclically) of another colour, or simply the next one where all
+    share one colour (the swap then tests size and trajectory only); i itself in a split of one sequence."""
+    n = len(color)
+    out = (np.arange(n) + 1) % max(n, 1)
     for i in range(n):
         for step in range(1, n):
             if color[(i + step) % n] != color[i]:
@@ -215,20 +217,24 @@ def swap_test(model, frames, inputs, content_b: torch.Tensor, look: Look) -> dic
 
 def summarize_swap(got: dict[str, np.ndarray], test: Sequences, partner: np.ndarray) -> dict:
     """Scores of the swap test from the read-outs of ``swap_test`` and the truth of A and B = A's partner."""
-    a, b = test, partner
-    moved = partner != np.arange(len(partner))
-    err = np.linalg.norm(got["swapped_centroids"] - a.centroids, axis=-1)  # (N, T)
+    b, color, size = partner, test.color, test.size  # A's truth at [i], B's at [b[i]]
+    moved = b != np.arange(len(b))
+    if not moved.any():
+        return {"pairs": 0}
+
+    def to_a(centroids: np.ndarray) -> float:
+        """Mean pixel distance of centroids (N, T, 2) to A's over the pairs."""
+        return float(np.nanmean(np.linalg.norm(centroids - test.centroids, axis=-1)[moved]))
+
     return {
         "pairs": int(moved.sum()),
-        "color_is_b": float((got["swapped_color"] == a.color[b])[moved].mean()) if moved.any() else None,
-        "color_is_a": float((got["swapped_color"] == a.color)[moved].mean()) if moved.any() else None,
-        "centroid_error_px": float(np.nanmean(err)),
-        "centroid_error_own_px": float(
-            np.nanmean(np.linalg.norm(got["own_centroids"] - a.centroids, axis=-1))
-        ),
-        "a_to_b_distance_px": float(np.nanmean(np.linalg.norm(a.centroids[b] - a.centroids, axis=-1)[moved])),
-        "size_error_to_b": float(np.median(np.abs(got["swapped_size"] - a.size[b]) / a.size[b])),
-        "size_a_to_b": float(np.median(np.abs(a.size - a.size[b]) / a.size[b])),
+        "color_is_b": float((got["swapped_color"] == color[b])[moved].mean()),
+        "color_is_a": float((got["swapped_color"] == color)[moved].mean()),
+        "centroid_error_px": to_a(got["swapped_centroids"]),
+        "centroid_error_own_px": to_a(got["own_centroids"]),
+        "a_to_b_distance_px": to_a(test.centroids[b]),
+        "size_error_to_b": float(np.median(np.abs(got["swapped_size"] - size[b]) / size[b])),
+        "size_a_to_b": float(np.median(np.abs(size - size[b]) / size[b])),
     }
 
 
