@@ -222,8 +222,8 @@ class TemporalVAE(nn.Module):
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context
             rollout, content = self._predict_latents(feats[:, :c], t_len - c, inputs)
-            emission = self.decode(rollout[:, c:], content)
-            predicted = self.likelihood.log_prob(frames[:, c:], emission).sum(1).mean() / t_len
+            future = self.decode(rollout[:, c:], content)  # emission parameters of the predicted frames
+            predicted = self.likelihood.log_prob(frames[:, c:], future).sum(1).mean() / t_len
             loss = loss - predict_weight * predicted
         return {
             "loss": loss,

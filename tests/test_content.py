@@ -124,3 +124,12 @@ def test_bad_content_settings_name_the_field(override, match):
 def test_the_kalman_vae_refuses_a_content_latent():
     with pytest.raises(ConfigError, match="content_dim must be 0 with transition 'kalman'"):
         build_model(SPEC, ModelConfig(transition="kalman", content_dim=2))
+
+
+def test_the_prediction_term_decodes_with_the_context_content():
+    """With the prediction term on, the returned emission is still the posterior's, over all T frames."""
+    torch.manual_seed(0)
+    model = build_model(SPEC, _tiny())
+    x, u = torch.rand(2, 6, 1, 16, 16), torch.zeros(2, 6, 1)
+    out = model.elbo(x, u, predict_weight=1.0, predict_context=2)
+    assert out["emission"].shape == x.shape and out["predict"].item() != 0.0
