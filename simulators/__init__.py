@@ -9,6 +9,7 @@ from .balls import BallsConfig, BouncingBalls
 from .dataset_config import DatasetConfig
 from .double_pendulum import DoublePendulum, DoublePendulumConfig
 from .errors import ConfigError, DatasetError, integer, interval, non_negative, positive
+from .events import EVENT_NAMES, BallEvents, EventConfig, PendulumEvents
 from .generate import generate
 from .mass_spring import MassSpring, MassSpringConfig
 from .ode_system import ODESystem
@@ -22,6 +23,7 @@ from .storage import Dataset, Split, load_dataset, write_dataset
 from .system import STATE_KINDS, Scene, System, Trajectories, check_kinds
 
 __all__ = [
+    "BallEvents",
     "BallsConfig",
     "BouncingBalls",
     "ConfigError",
@@ -32,6 +34,8 @@ __all__ = [
     "DatasetError",
     "DoublePendulum",
     "DoublePendulumConfig",
+    "EVENT_NAMES",
+    "EventConfig",
     "MassSpring",
     "MassSpringConfig",
     "ODESystem",
@@ -39,6 +43,7 @@ __all__ = [
     "PRESETS",
     "Pendulum",
     "PendulumConfig",
+    "PendulumEvents",
     "RenderConfig",
     "STATE_KINDS",
     "SYSTEMS",

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pymunk
 import pymunk.batch
 
+from .ball_events import WALLS, event_hook, realize
 from .errors import ConfigError, integer, interval, non_negative, positive
+from .events import BallEvents, draw_event, enabled_kinds, event_arrays, validate_events
 from .system import Scene, System, Trajectories
 
 INIT_MODES = ("centre", "uniform", "normal")
+EVENT_KINDS = ("kick", "teleport", "pass_through")
 
 
 @dataclass
@@ -37,6 +40,7 @@ class BallsConfig:
     substeps: int = 4  # physics steps per frame interval
     margin: float = 0.0  # view beyond each wall, world units (KVAE's 32-px image shows 2 px outside its box)
     draw_walls: bool = False  # draw the walls as 1-px lines (KVAE's frames show them)
+    events: BallEvents = field(default_factory=BallEvents)  # anomaly events (see simulators/events.py)
 
 
 class BouncingBalls(System):
@@ -60,6 +64,7 @@ class BouncingBalls(System):
         positive("balls.init_std", c.init_std)
         non_negative("balls.margin", c.margin)
         integer("balls.substeps", c.substeps, minimum=1)
+        validate_events(c.events, EVENT_KINDS, "balls.events")
         if 2 * hi >= c.box:
             raise ConfigError(
                 f"balls.radius {c.radius} cannot fit in balls.box {c.box}: need 2 × radius < box"
@@ -95,9 +100,17 @@ class BouncingBalls(System):
 
     n_objects = property(lambda self: self.config.n_balls)
 
+    @property
+    def event_kinds(self) -> list[str]:
+        return enabled_kinds(self.config.events, EVENT_KINDS)
+
     def simulate(self, rngs: Sequence[np.random.Generator], n_frames: int, dt: float) -> Trajectories:
         runs = [self._one(rng, n_frames, dt) for rng in rngs]
-        return Trajectories(states=np.stack([r[0] for r in runs]), params=np.stack([r[1] for r in runs]))
+        states, params = np.stack([r[0] for r in runs]), np.stack([r[1] for r in runs])
+        if not self.event_kinds:
+            return Trajectories(states=states, params=params)
+        labels, frames = event_arrays([r[2] for r in runs], n_frames)
+        return Trajectories(states=states, params=params, events=labels, event_frame=frames)
 
     def _place(self, rng: np.random.Generator, radii: np.ndarray) -> np.ndarray:
         c, pos = self.config, []
@@ -120,8 +133,10 @@ class BouncingBalls(System):
                 )
         return np.array(pos)
 
-    def _one(self, rng: np.random.Generator, n_frames: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    def _one(self, rng: np.random.Generator, n_frames: int, dt: float):
+        """One trajectory: states (T, D), params (P,) and its event as it happened."""
         c = self.config
+        event = draw_event(rng, c.events, self.event_kinds, n_frames, "balls.events")  # a side stream
         radii = rng.uniform(*c.radius, size=c.n_balls)
         masses = rng.uniform(*c.mass, size=c.n_balls)
         pos = self._place(rng, radii)
@@ -129,14 +144,17 @@ class BouncingBalls(System):
         angle = rng.uniform(0.0, 2 * math.pi, size=c.n_balls)
         vel = np.stack([speed * np.cos(angle), speed * np.sin(angle)], axis=-1)
         space, bodies = self._bodies(radii, masses, pos, vel)
-        kin = _record(space, self._buffer, bodies, n_frames, dt / c.substeps, c.substeps)  # (T, balls, 4)
+        hook = event_hook(event, bodies, radii, c.box) if event.frame >= 0 else None
+        kin = _record(
+            space, self._buffer, bodies, n_frames, dt / c.substeps, c.substeps, hook
+        )  # (T, balls, 4)
         space.remove(*bodies, *(shape for b in bodies for shape in b.shapes))
         gx, gy = c.gravity
         energy = 0.5 * masses * (kin[..., 2] ** 2 + kin[..., 3] ** 2) - masses * (
             gx * kin[..., 0] + gy * kin[..., 1]
         )
         states = np.concatenate([kin.reshape(n_frames, -1), energy.sum(axis=1, keepdims=True)], axis=1)
-        return states, np.concatenate([radii, masses])
+        return states, np.concatenate([radii, masses]), realize(event, kin, radii, c.box)
 
     def _walls(self) -> pymunk.Space:
         """The box: built once per system object and reused, each trajectory adding and removing its balls."""
@@ -155,6 +173,7 @@ class BouncingBalls(System):
             for a, b in zip(corners, corners[1:] + corners[:1]):
                 seg = pymunk.Segment(space.static_body, a, b, wall)
                 seg.elasticity, seg.friction = 1.0, 0.0
+                seg.filter = pymunk.ShapeFilter(categories=WALLS)  # a ball passing through masks them out
                 space.add(seg)
             self._space = space
             self._buffer = pymunk.batch.Buffer()  # one per system: pymunk does not free Buffers
@@ -200,14 +219,18 @@ def _record(
     n_frames: int,
     h: float,
     substeps: int,
+    before_frame=None,
 ) -> np.ndarray:
     """Step the space and read x, y, vx, vy of ``bodies`` at every frame: (T, len(bodies), 4).
 
     All frames are read into the batch buffer ``buf`` (one C call per frame; cleared first, and reused because
-    pymunk never frees a Buffer's memory) and reordered by body id at the end.
+    pymunk never frees a Buffer's memory) and reordered by body id at the end. ``before_frame(t)``, if given, is
+    called before frame t is read (an event changing a ball at that instant).
     """
     buf.clear()
     for t in range(n_frames):
+        if before_frame is not None:
+            before_frame(t)
         pymunk.batch.get_space_bodies(space, _KINEMATICS, buf)
         if t < n_frames - 1:
             for _ in range(substeps):

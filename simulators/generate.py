@@ -16,7 +16,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from .atomic import write_json_atomic
 from .checksum import checksum_entry, digest, header_digest, row_bytes, seal_meta
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
+from .events import EVENT_NAMES, sequence_kinds
 from .parallel import watch_parent
 from .render import add_noise, object_colors, render, visibility_problems
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder
@@ -54,7 +55,8 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     """Simulate and draw trajectories start..stop-1 of one split.
 
     Returns:
-        dict with frames (n, T, H, W, C) uint8, states (n, T, D), params (n, P) and, if present, inputs (n, T, U).
+        dict with frames (n, T, H, W, C) uint8, states (n, T, D), params (n, P) and, if present, inputs (n, T, U),
+        reference (n, R) and the event labels events (n, T), event_kind (n,), event_frame (n,).
     """
     system = config.build_system(ood=split in config.ood_splits)
     rngs = trajectory_rngs(config.seed, split, start, stop)
@@ -70,6 +72,8 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
         out["inputs"] = traj.inputs
     if system.reference_names:
         out["reference"] = system.reference_dynamics(traj.params)
+    if traj.events is not None:
+        out.update(events=traj.events, event_kind=sequence_kinds(traj.events), event_frame=traj.event_frame)
     return out
 
 
@@ -85,6 +89,8 @@ def _array_shapes(config: DatasetConfig, n: int) -> dict[str, tuple[tuple[int, .
         shapes["inputs"] = ((n, t, len(system.input_names)), "float64")
     if system.reference_names:
         shapes["reference"] = ((n, len(system.reference_names)), "float64")
+    if system.event_kinds:
+        shapes.update(events=((n, t), "uint8"), event_kind=((n,), "uint8"), event_frame=((n,), "int64"))
     return shapes
 
 
@@ -171,9 +177,12 @@ def _size(n: int) -> str:
 
 
 def _preview_scene(config: DatasetConfig, n: int = 8, frames: int = 50):
-    """The scene of the first few sequences (and frames) of the first split: what the frames will show."""
+    """The scene of the first few sequences (and frames) of the first split: what the frames will show (without
+    anomaly events: a ball passing through a wall is meant to leave the view)."""
     split = next(iter(config.splits))
     system = config.build_system(ood=split in config.ood_splits)
+    if system.event_kinds:
+        system = type(system)(replace(system.config, events=replace(system.config.events, share=0.0)))
     rngs = trajectory_rngs(config.seed, split, 0, min(n, config.splits[split]))
     return system.scene(system.simulate(rngs, min(frames, config.n_frames), config.dt))
 
@@ -299,5 +308,10 @@ def _meta(config: DatasetConfig, entries: dict[str, dict[str, dict]]) -> dict:
         "reference_names": list(system.reference_names),
         "reference_units": list(system.reference_units),
         "input_names": system.input_names,
+        **(
+            {"event_names": list(EVENT_NAMES), "event_kinds": system.event_kinds}
+            if system.event_kinds
+            else {}
+        ),
         "splits": splits,
     }

@@ -23,6 +23,7 @@ def rk4_frames(
     dt: float,
     max_step: float,
     u: np.ndarray | None = None,
+    jumps: np.ndarray | None = None,
 ) -> np.ndarray:
     """Integrate dy/dt = rhs(y, params, u) for N trajectories and sample every dt.
 
@@ -34,6 +35,7 @@ def rk4_frames(
         dt: time between frames.
         max_step: largest RK4 sub-step (sub-steps per frame: ceil(dt / max_step)).
         u: (N, T, U) inputs, u[:, t] applied over [t·dt, (t+1)·dt), or None.
+        jumps: (N, T, S) added to the state at frame t before it is recorded (an instantaneous kick), or None.
 
     Returns:
         (N, T, S) states at the frame times.
@@ -43,6 +45,8 @@ def rk4_frames(
     out = np.empty((*y0.shape[:1], n_frames, y0.shape[1]))
     y = np.array(y0, dtype=np.float64)
     for t in range(n_frames):
+        if jumps is not None:
+            y = y + jumps[:, t]
         out[:, t] = y
         if t == n_frames - 1:
             break

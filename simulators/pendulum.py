@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import ConfigError, interval, non_negative, positive
+from .events import PendulumEvents, enabled_kinds, validate_events
 from .integrate import rk4_frames, substeps
+from .pendulum_paths import COLUMNS, longest_factor, parameter_paths, varying_columns
 from .system import Scene, System, Trajectories
 
 INIT_MODES = ("uniform", "phase_radius", "energy")
+EVENT_KINDS = ("kick", "teleport", "gravity", "length")
+DRIFTS = ("", "gravity", "length")
 
 
 @dataclass
@@ -42,6 +46,10 @@ class PendulumConfig:
     draw_rod: bool = False  # draw the rod from the pivot to the bob
     rod_width: float = 0.08  # drawn rod width, m
     max_step: float = 0.01  # largest RK4 sub-step, s
+    drift: str = ""  # "" none, "gravity" or "length": that parameter moves slowly within each sequence
+    drift_factor: tuple[float, float] = (1.0, 1.0)  # drift goes linearly from p0 to p0·f, f ~ U(drift_factor)
+    damping_switch_rate: float = 0.0  # 1/s: γ jumps at Poisson times to a new value drawn from ``damping``
+    events: PendulumEvents = field(default_factory=PendulumEvents)  # anomaly events (simulators/events.py)
 
 
 class Pendulum(System):
@@ -67,23 +75,40 @@ class Pendulum(System):
         non_negative("pendulum.view", c.view)
         positive("pendulum.rod_width", c.rod_width)
         positive("pendulum.max_step", c.max_step)
+        if c.drift not in DRIFTS:
+            raise ConfigError(f"pendulum.drift must be one of {DRIFTS}, got {c.drift!r}")
+        interval("pendulum.drift_factor", c.drift_factor, lower=0, strict=True)
+        non_negative("pendulum.damping_switch_rate", c.damping_switch_rate)
+        validate_events(c.events, EVENT_KINDS, "pendulum.events")
+
+    @property
+    def event_kinds(self) -> list[str]:
+        return enabled_kinds(self.config.events, EVENT_KINDS)
+
+    @property
+    def _varying(self) -> list[tuple[str, str]]:
+        """(name, unit) of the per-frame parameter columns this config saves (only those that vary)."""
+        return varying_columns(self.config, self.event_kinds)
 
     @property
     def state_names(self) -> list[str]:
         names = ["theta", "omega", "sin_theta", "cos_theta", "x", "y", "energy"]
-        return names + ["q", "p"] if self.config.phase_columns else names
+        names = names + ["q", "p"] if self.config.phase_columns else names
+        return names + [n for n, _ in self._varying]
 
     @property
     def state_units(self) -> list[str]:
         units = ["rad", "rad/s", "1", "1", "m", "m", "J"]
-        return units + ["rad", "kg m²/s"] if self.config.phase_columns else units
+        units = units + ["rad", "kg m²/s"] if self.config.phase_columns else units
+        return units + [u for _, u in self._varying]
 
     @property
     def state_kinds(self) -> list[str]:
         """q unwrapped is still read through its sin and cos (its winding number is in no frame); p = m l² θ̇
         is a velocity: only the dynamics reveal it."""
         kinds = ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
-        return kinds + ["angle", "velocity"] if self.config.phase_columns else kinds
+        kinds = kinds + ["angle", "velocity"] if self.config.phase_columns else kinds
+        return kinds + ["other"] * len(self._varying)
 
     param_names = property(lambda self: ["mass", "length", "gravity", "damping"])
     param_units = property(lambda self: ["kg", "m", "m/s²", "1/s"])
@@ -117,13 +142,17 @@ class Pendulum(System):
         params = np.stack([d[0] for d in draws])  # (N, 4)
         y0 = np.stack([d[1] for d in draws])  # (N, 2)
         u = np.stack([d[2] for d in draws])  # (N, T)
-        theta, omega = integrate(params, y0, u, n_frames, dt, self.config.max_step)
-        states = pendulum_states(theta, omega, params)
+        paths, jumps, labels, event_frame = parameter_paths(self, rngs, params, n_frames, dt)  # (N, T, 4) ...
+        theta, omega = integrate(paths, y0, u, n_frames, dt, self.config.max_step, jumps)
+        states = pendulum_states(theta, omega, paths)
         if self.config.phase_columns:
-            p = params[:, :1] * params[:, 1:2] ** 2 * omega  # m l² θ̇
+            p = paths[..., 0] * paths[..., 1] ** 2 * omega  # m l² θ̇
             states = np.concatenate([states, theta[..., None], p[..., None]], axis=-1)
+        extra = [paths[..., COLUMNS[name]] for name, _ in self._varying]
+        if extra:
+            states = np.concatenate([states, np.stack(extra, axis=-1)], axis=-1)
         inputs = u[..., None] if self.config.torque_max > 0 else None
-        return Trajectories(states=states, params=params, inputs=inputs)
+        return Trajectories(states, params, inputs, events=labels, event_frame=event_frame)
 
     def substeps(self, dt: float) -> int:
         return substeps(dt, self.config.max_step)
@@ -135,7 +164,7 @@ class Pendulum(System):
             radii, largest = np.sqrt(traj.params[:, :1] / math.pi), math.sqrt(c.mass[1] / math.pi)
         else:
             radii, largest = np.full((bob.shape[0], 1), c.bob_radius), c.bob_radius
-        half = c.view or 1.05 * (c.length[1] + largest)
+        half = c.view or 1.05 * (c.length[1] * longest_factor(c, self.event_kinds) + largest)
         rods = None
         if c.draw_rod:
             rods = np.stack([np.zeros_like(bob), bob], axis=-2)  # (N, T, 1, 2, 2)
@@ -188,21 +217,37 @@ def pendulum_rhs(y: np.ndarray, params: np.ndarray, u: np.ndarray | None) -> np.
     return np.stack([y[:, 1], acc], axis=1)
 
 
-def integrate(params: np.ndarray, y0: np.ndarray, u: np.ndarray, n_frames: int, dt: float, max_step: float):
+def _frame_rhs(y: np.ndarray, _, ut: np.ndarray) -> np.ndarray:
+    """pendulum_rhs with the frame's torque and parameters carried as inputs: ut (N, 5) = u, m, l, g, γ."""
+    return pendulum_rhs(y, ut[:, 1:], ut[:, :1])
+
+
+def integrate(
+    params: np.ndarray,
+    y0: np.ndarray,
+    u: np.ndarray,
+    n_frames: int,
+    dt: float,
+    max_step: float,
+    jumps: np.ndarray | None = None,
+):
     """Vectorized RK4 over a batch.
 
     Args:
-        params: (N, 4) mass, length, gravity, damping.
+        params: (N, 4) mass, length, gravity, damping, or (N, T, 4) per frame, held over [t, t + dt).
         y0: (N, 2) initial θ (rad), θ̇ (rad/s).
         u: (N, T) torque applied over [t, t + dt), N·m.
         n_frames: T, number of frames (the first is the initial state).
         dt: frame interval, s.
         max_step: largest sub-step, s.
+        jumps: (N, T, 2) added to (θ, θ̇) at frame t (kicks and teleports), or None.
 
     Returns:
         theta, omega: (N, T) each.
     """
-    y = rk4_frames(pendulum_rhs, y0, params, n_frames, dt, max_step, u[..., None])
+    per_frame = np.broadcast_to(params[:, None] if params.ndim == 2 else params, (len(y0), n_frames, 4))
+    inputs = np.concatenate([u[..., None], per_frame], axis=-1)  # (N, T, 5)
+    y = rk4_frames(_frame_rhs, y0, None, n_frames, dt, max_step, inputs, jumps)
     return y[..., 0], y[..., 1]
 
 
@@ -212,8 +257,10 @@ def wrap_angle(a: np.ndarray) -> np.ndarray:
 
 
 def pendulum_states(theta: np.ndarray, omega: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """(N, T) angle and velocity -> (N, T, 7) state columns of ``Pendulum.state_names``; θ wrapped to [−π, π)."""
-    m, l, g = (params[:, i : i + 1] for i in range(3))
+    """(N, T) angle and velocity -> (N, T, 7) state columns of ``Pendulum.state_names``; θ wrapped to [−π, π).
+    ``params``: (N, 4) per sequence or (N, T, 4) per frame (m, l, g, γ)."""
+    per_frame = params[:, None] if params.ndim == 2 else params  # (N, 1 or T, 4)
+    m, l, g = (per_frame[..., i] for i in range(3))
     s, c = np.sin(theta), np.cos(theta)
     energy = 0.5 * m * l * l * omega**2 + m * g * l * (1 - c)
     return np.stack([wrap_angle(theta), omega, s, c, l * s, -l * c, energy], axis=-1)

@@ -11,6 +11,11 @@ Layout::
     DIR/<split>/reference.npy        (N, R) float64 reference dynamics, only where the system knows them
     DIR/<split>/times.npy            (N, T) float64 time of each frame in seconds, only where the data gave them
                                      (meta.json's ``time_grid``: "irregular" when the spacing is not one Δt)
+    DIR/<split>/events.npy           (N, T) uint8 per-frame anomaly labels, only with events on: the code (index in
+                                     meta.json's ``event_names``) at each frame that breaks the normal dynamics
+    DIR/<split>/event_kind.npy       (N,) uint8 each sequence's event code (0: none), with events.npy
+    DIR/<split>/event_frame.npy      (N,) int64 frame of each sequence's event (−1: none), with events.npy
+                                     (what the labels mean, frame by frame: ``simulators/events.py``)
 
 The physics a dataset declares (schema 3): ``state_names``, ``state_units`` and ``state_kinds`` (one of
 ``simulators.STATE_KINDS`` per column), ``param_names`` and ``param_units``, and ``reference_names`` /
@@ -39,7 +44,7 @@ from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
 SCHEMA_VERSION = 3  # 2: checksums by blocks of rows; 3: state kinds, parameter units, reference dynamics
-ARRAYS = ("frames", "states", "params", "inputs", "reference", "times")
+ARRAYS = ("frames", "states", "params", "inputs", "reference", "times", "events", "event_kind", "event_frame")
 
 
 @dataclass
@@ -59,6 +64,8 @@ class Split:
         param_units: units of the parameters.
         reference: (N, R) float64 reference dynamics per sequence, or None; reference_names/units name them.
         times: (N, T) float64 time of each frame in seconds, or None: frame t is at t · dt.
+        events: (N, T) uint8 per-frame anomaly labels (codes into ``event_names``), or None without events;
+        event_kind: (N,) uint8 and event_frame: (N,) int64 per sequence (see ``simulators/events.py``).
     """
 
     name: str
@@ -78,6 +85,10 @@ class Split:
     reference_names: list[str] = field(default_factory=list)
     reference_units: list[str] = field(default_factory=list)
     times: np.ndarray | None = None
+    events: np.ndarray | None = None
+    event_kind: np.ndarray | None = None
+    event_frame: np.ndarray | None = None
+    event_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -139,6 +150,7 @@ class Dataset:
             param_units=m["param_units"],
             reference_names=m["reference_names"],
             reference_units=m["reference_units"],
+            event_names=m.get("event_names", []),
         )
         if split.reference is None and split.reference_names:  # a schema 2 folder: computed from its params
             split.reference = self.config.build_system().reference_dynamics(np.asarray(split.params))

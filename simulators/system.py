@@ -43,11 +43,15 @@ class Trajectories:
         states: (N, T, D) float64, the state that frame t shows (same instant, not one step ahead).
         params: (N, P) float64, per-sequence physical parameters.
         inputs: (N, T, U) float64 control inputs applied from frame t to t+1, or None.
+        events: (N, T) uint8 per-frame anomaly labels (codes of ``events.EVENT_NAMES``), or None without events.
+        event_frame: (N,) int64 frame of each sequence's event (−1: none), or None without events.
     """
 
     states: np.ndarray
     params: np.ndarray
     inputs: np.ndarray | None = None
+    events: np.ndarray | None = None
+    event_frame: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,11 @@ class System:
 
     @property
     def input_names(self) -> list[str]:
+        return []
+
+    @property
+    def event_kinds(self) -> list[str]:
+        """Anomaly event kinds this config injects (``events.EVENT_NAMES``); [] when it injects none."""
         return []
 
     reference_names: tuple[
