@@ -9,6 +9,7 @@ from simulators import ConfigError
 from .base import LinearMaps, Transition
 from .gru import GRUPrior, GRUPriorConfig
 from .hamiltonian import Hamiltonian, HamiltonianConfig
+from .hierarchical import Hierarchical, HierarchicalConfig
 from .kalman import Kalman, KalmanConfig
 from .locally_linear import LocallyLinear, LocallyLinearConfig
 from .neural_ode import NeuralODE, NeuralODEConfig, SolverStalled
@@ -17,7 +18,8 @@ from .physics import Physics, PhysicsConfig
 from .static import Static, StaticConfig
 
 TRANSITIONS: dict[str, type[Transition]] = {
-    cls.name: cls for cls in (LocallyLinear, NeuralODE, GRUPrior, Hamiltonian, Physics, Static, Kalman)
+    cls.name: cls
+    for cls in (LocallyLinear, NeuralODE, GRUPrior, Hamiltonian, Physics, Static, Kalman, Hierarchical)
 }
 
 
@@ -43,6 +45,8 @@ __all__ = [
     "GRUPriorConfig",
     "Hamiltonian",
     "HamiltonianConfig",
+    "Hierarchical",
+    "HierarchicalConfig",
     "Kalman",
     "KalmanConfig",
     "LinearMaps",

@@ -90,6 +90,11 @@ class Transition(nn.Module):
         return None
 
     @property
+    def slow_dims(self) -> tuple[int, ...]:
+        """Indices of the latent dimensions that change on a slow time scale (``Hierarchical``); () for none."""
+        return ()
+
+    @property
     def nfe(self) -> int:
         """Vector-field evaluations since the last ``reset_nfe`` (0 for discrete transitions)."""
         return 0
