@@ -3,7 +3,7 @@
 Built-in sections, run in this order: reconstruction, prediction, imputation, physics (state recovery),
 dynamics, parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
 vs motion, for a model with a content latent), baselines (which compares the frame figures before it with trivial
-baselines).
+baselines), timescales (a varying parameter read from a slow latent).
 ``physvae.evaluate.evaluate`` runs them and writes the results.
 """
 
@@ -19,6 +19,7 @@ from .protocol import EvalConfig
 from .reconstruction import Reconstruction
 from .sections import SECTIONS, Section, columns, lookup, register_section
 from .state_recovery import StateRecovery
+from .timescales import Timescales
 
 for _cls in (
     Reconstruction,
@@ -31,6 +32,7 @@ for _cls in (
     IntrinsicDimension,
     Disentanglement,
     Baselines,
+    Timescales,
 ):
     register_section(_cls)
 

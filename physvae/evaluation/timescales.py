@@ -1,0 +1,113 @@
+"""Two time scales: is a slowly varying physical parameter held in the slow latent, and does the model predict far?
+
+For a model whose transition declares slow latent dimensions (``Transition.slow_dims``, the ``hierarchical``
+transition) on data that saves a varying parameter per frame as a state column (``g``, ``l``, ``gamma``: a
+drifting gravity or length, a switching damping), this section reads the parameter from the posterior means:
+    r2          linear least squares from the slow, the fast and all latent dimensions to the parameter, fit on
+                the training split, R² on the test split over every frame;
+    r2_within   the same with each sequence's own mean taken out of latents and parameter: how well the drift
+                within a sequence is followed, not only which sequence it is;
+    sequence_mean_baseline   R² of a trivial reader that knows each test sequence's mean parameter exactly and
+                nothing of its drift (what reading "which sequence" alone reaches);
+and scores long-horizon prediction: the frame MSE over the second half of the prediction horizon, the model's
+and the mean training frame's, and the median valid prediction time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import r2_score
+
+from ..collapse import mean_frame
+from ..metrics import frames as fm
+from ..metrics.probe import linear_probe
+from .baselines import _average
+from .sections import Section
+
+PARAMETER_COLUMNS = ("g", "l", "gamma")  # state columns in which simulators save a parameter that varies
+
+
+def varying_parameters(names: list[str], states: np.ndarray) -> list[int]:
+    """Indices of the parameter columns (``PARAMETER_COLUMNS``) of states (N, T, S) that change within some
+    sequence."""
+    return [
+        i for i, n in enumerate(names) if n in PARAMETER_COLUMNS and np.ptp(states[..., i], axis=1).max() > 0
+    ]
+
+
+def within(x: np.ndarray) -> np.ndarray:
+    """x (N, T, K) less each sequence's mean over time."""
+    return x - x.mean(axis=1, keepdims=True)
+
+
+def sequence_mean_r2(y: np.ndarray, names: list[str]) -> dict[str, float]:
+    """R² of predicting every frame's y (N, T, K) by its own sequence's mean: 1 − within / total variance."""
+    guess = np.broadcast_to(y.mean(axis=1, keepdims=True), y.shape)
+    return {n: float(r2_score(y[..., j].ravel(), guess[..., j].ravel())) for j, n in enumerate(names)}
+
+
+def parameter_r2(train_z, train_y, test_z, test_y, names: list[str], groups: dict[str, list[int]]) -> dict:
+    """Linear read-outs of parameters y (N, T, K) from groups of latent dimensions of z (N, T, D).
+
+    Returns:
+        {"r2": {group: {name: R²}}, "r2_within": {group: {name: R²}}, "sequence_mean_baseline": {name: R²}}:
+        fit on the training arrays, scored on the test ones; "within" takes each sequence's mean out first.
+    """
+    out: dict = {"r2": {}, "r2_within": {}}
+    for group, dims in groups.items():
+        ztr, zte = train_z[..., dims], test_z[..., dims]
+        out["r2"][group] = linear_probe(ztr, train_y, zte, test_y, names).r2
+        out["r2_within"][group] = linear_probe(
+            within(ztr), within(train_y), within(zte), within(test_y), names
+        ).r2
+    out["sequence_mean_baseline"] = sequence_mean_r2(test_y, names)
+    return out
+
+
+def long_horizon(ctx) -> dict:
+    """Prediction over the second half of the horizon: the model's frame MSE and the mean training frame's
+    (over the same frames), the median valid prediction time (frames) and the frames scored."""
+    p = ctx.predictions
+    first = p.horizon // 2
+    window = slice(p.n_context + first, p.n_context + p.horizon)
+    mean = mean_frame(ctx.train.frames, ctx.device, ctx.count(ctx.train))  # (C, H, W)
+    baseline = _average(
+        ctx, ctx.predict_split, lambda b: fm.mse(mean.expand_as(b.frames[:, window]), b.frames[:, window])
+    )
+    return {
+        "frames": [window.start, window.stop],
+        "mse": float(p.scores[:, first:, 0].mean()),
+        "mean_frame_mse": baseline,
+        "vpt_median": float(np.median(fm.valid_prediction_time(p.scores[..., 3]))),
+    }
+
+
+class Timescales(Section):
+    name = "timescales"
+    columns = {
+        "slow_param_r2": "r2.slow",
+        "fast_param_r2": "r2.fast",
+        "slow_param_r2_within": "r2_within.slow",
+        "long_pred_mse": "long_horizon.mse",
+    }
+
+    def run(self, ctx) -> dict:
+        slow = list(ctx.model.transition.slow_dims)
+        if not slow:
+            return {
+                "skipped": f"the {ctx.model.transition.name} transition declares no slow latent dimensions"
+            }
+        train, test = ctx.train_latents, ctx.test_latents
+        names = ctx.test.state_names
+        cols = varying_parameters(names, test.states)
+        if not cols:
+            return {"skipped": f"no state column of {list(PARAMETER_COLUMNS)} varies in the data {names}"}
+        dims = test.z.shape[-1]
+        groups = {"slow": slow, "fast": [d for d in range(dims) if d not in slow], "all": list(range(dims))}
+        params = [names[i] for i in cols]
+        out = {"parameters": params, "slow_dims": slow}
+        out.update(
+            parameter_r2(train.z, train.states[..., cols], test.z, test.states[..., cols], params, groups)
+        )
+        out["long_horizon"] = long_horizon(ctx)
+        return out
