@@ -1,23 +1,4 @@
-"""Two time scales (clockwork-VAE style): a slow latent s_t that changes rarely above a fast one f_t it steers.
-
-The latent z_t = [s_t, f_t] (the first ``slow_dim`` dimensions are s_t (S), the other D − S are f_t (F)), and
-
-    p(z_t | z_{t−1}, u_{t−1}) = N(s_t; m_s(s_{t−1}, t), diag σ_s(t)²) · N(f_t; m_f(f_{t−1}, m_s, u_{t−1}), diag σ_f²).
-
-The slow part, in one of two modes:
-    "clock" (period k):  m_s = s_{t−1} + g(s_{t−1}) and σ_s = σ_jump  if t ≡ 0 (mod k),
-                         m_s = s_{t−1}            and σ_s = σ_hold  otherwise;
-    "step":              m_s = s_{t−1} + ε · g(s_{t−1}) and σ_s = σ_hold at every frame,
-with g a small MLP whose last layer starts at zero (an untrained s is held), ε > 0 a learned step (starting at
-``slow_step``), σ_hold small. Frames are counted from the first one the model sees (t = 0), so after a context
-of c frames a rollout keeps the phase of the clock. Between updates the prior mean of s is exactly s_{t−1}.
-
-The fast part is the locally linear mixture of ``LocallyLinear`` over f, steered by the slow prior mean m_s
-(top-down, as the upper level of a clockwork VAE conditions the lower one; using m_s rather than a sample of s_t
-keeps p(z_t | z_{t−1}) one diagonal Gaussian):
-    m_f = Σ_k α_k(f_{t−1}, m_s) (A_k f_{t−1} + C_k m_s + B_k u_{t−1}) + c,   α = softmax(MLP([f_{t−1}, m_s])),
-so s chooses among the K maps (a pendulum's frequency, set by its gravity, can live in s) and shifts f.
-"""
+"""Two time scales (clockwork-VAE style): a slow latent s_t that changes rarely above a fast one f_t it steers."""
 
 from __future__ import annotations
 
@@ -45,13 +26,13 @@ class HierarchicalConfig:
         2  # S: the first S latent dimensions are the slow latent s_t; the other D − S the fast f_t
     )
     slow_mode: str = (
-        "clock"  # "clock": s held, moved only every `period` frames; "step": moved every frame by ε·g(s)
+        "clock"  # "clock": s held, moved only every `period` frames; "step": moved every frame by ε·φ(s)
     )
     period: int = (
         5  # k ("clock" mode): s may move only into frames t ≡ 0 (mod k), counted from the first frame
     )
-    slow_hidden: int = 32  # width of the network g(s) that moves s
-    slow_step: float = 0.05  # "step" mode: initial size ε of the learned step s + ε · g(s)
+    slow_hidden: int = 32  # width of the network φ(s) that moves s
+    slow_step: float = 0.05  # "step" mode: initial size ε of the learned step s + ε · φ(s)
     hold_noise: float = 0.005  # initial std of s where it is held ("clock") or at every step ("step")
     regimes: int = 16  # K linear maps of the fast dynamics, mixed by α(f, s)
     hidden: int = 64  # width of the network computing α(f, s)
@@ -90,8 +71,28 @@ class ClockState(NamedTuple):
 
 
 class Hierarchical(Transition):
-    """p(z_t | z_{t−1}) for z = [s, f]: a slow s held or moved rarely, a locally linear f steered by s (see the
-    module docstring for the equations)."""
+    """Parameterizes p(z_t | z_{t−1}, u_{t−1}) for z_t = [s_t, f_t]: a slow latent held or moved rarely, a fast
+    one steered by it.
+
+    The latent z_t = [s_t, f_t] (the first ``slow_dim`` dimensions are s_t (S), the other D − S are f_t (F)), and
+
+        p(z_t | z_{t−1}, u_{t−1}) = N(s_t; m_s, diag σ_s²) · N(f_t; m_f, diag σ_f²),
+        m_s = m_s(s_{t−1}, t),  σ_s = σ_s(t),  m_f = m_f(f_{t−1}, m_s, u_{t−1}).
+
+    The slow part, in one of two modes:
+        "clock" (period k):  m_s = s_{t−1} + φ(s_{t−1}) and σ_s = σ_jump  if t ≡ 0 (mod k),
+                             m_s = s_{t−1}              and σ_s = σ_hold  otherwise;
+        "step":              m_s = s_{t−1} + ε · φ(s_{t−1}) and σ_s = σ_hold at every frame,
+    with φ a small MLP whose last layer starts at zero (an untrained s is held), ε > 0 a learned step (starting at
+    ``slow_step``), σ_hold small. Frames are counted from the first one the model sees (t = 0), so after a context
+    of c frames a rollout keeps the phase of the clock. Between updates the prior mean of s is exactly s_{t−1}.
+
+    The fast part is the locally linear mixture of ``LocallyLinear`` over f, steered by the slow prior mean m_s
+    (top-down, as the upper level of a clockwork VAE conditions the lower one; using m_s rather than a sample of s_t
+    keeps p(z_t | z_{t−1}) one diagonal Gaussian):
+        m_f = Σ_k α_k(f_{t−1}, m_s) (A_k f_{t−1} + C_k m_s + B_k u_{t−1}) + c,   α = softmax(MLP([f_{t−1}, m_s])),
+    so s chooses among the K maps (a pendulum's frequency, set by its gravity, can live in s) and shifts f.
+    """
 
     name, config_class = "hierarchical", HierarchicalConfig
 
@@ -104,7 +105,7 @@ class Hierarchical(Transition):
         s, f, k = cfg.slow_dim, latent_dim - cfg.slow_dim, cfg.regimes
         self.slow_dim, self.fast_dim = s, f
         last = nn.Linear(cfg.slow_hidden, s)
-        nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # g = 0: an untrained s is held
+        nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # φ = 0: an untrained s is held
         self.slow_net = nn.Sequential(nn.Linear(s, cfg.slow_hidden), nn.Tanh(), last)
         self.hold_noise = ProcessNoise(s, cfg.hold_noise)
         if cfg.slow_mode == "clock":
