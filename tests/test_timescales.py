@@ -2,7 +2,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
+import simulators as S
+from physvae import DataSpec, EvalConfig, ModelConfig, build_model
+from physvae.evaluation.context import EvalContext
 from physvae.evaluation.timescales import (
     Timescales,
     parameter_r2,
@@ -11,18 +15,20 @@ from physvae.evaluation.timescales import (
 )
 
 
-def _drifting(n: int, t: int, drift: float, rng) -> np.ndarray:
-    """y (n, t, 1): p0 = ±1 (half each) plus the same linear drift from 0 to ``drift`` in every sequence."""
-    p0 = np.repeat([-1.0, 1.0], n // 2)
-    rng.shuffle(p0)
+def _drifting(n: int, t: int, drift: float) -> np.ndarray:
+    """y (n, t, 1): p0 = ±1 (alternating) plus the same linear drift from 0 to ``drift`` in every sequence."""
+    p0 = np.resize([-1.0, 1.0], n)
     return (p0[:, None] + drift * np.linspace(0, 1, t)[None])[..., None]
 
 
 def test_sequence_mean_reader_explains_the_between_sequence_share_of_the_variance():
     n, t, d = 40, 11, 1.5
-    y = _drifting(n, t, d, np.random.default_rng(0))
+    y = _drifting(n, t, d)
     w = d**2 * (t + 1) / (12 * (t - 1))  # variance of the drift d·τ over τ = 0, 1/(t−1), …, 1
     assert sequence_mean_r2(y, ["g"])["g"] == pytest.approx(1 - w / (1 + w), abs=1e-12)  # between variance: 1
+    time = parameter_r2(y[:20], y[:20], y[20:], y[20:], ["g"], {})["time_baseline"]  # the frame index alone
+    assert time["r2"]["g"] == pytest.approx(w / (1 + w), abs=1e-12)  # p0 ⟂ t: the drift's share
+    assert time["r2_within"]["g"] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_read_outs_of_constructed_latents_have_their_known_r2():
@@ -31,7 +37,7 @@ def test_read_outs_of_constructed_latents_have_their_known_r2():
     rng = np.random.default_rng(1)
 
     def latents(n):
-        y = _drifting(n, 20, 2.0, rng)
+        y = _drifting(n, 20, 2.0)
         z = np.concatenate(
             [
                 3 * y - 1,
@@ -75,3 +81,43 @@ def test_section_is_skipped_without_slow_dims_or_a_varying_parameter():
         test=SimpleNamespace(state_names=["theta", "g"]),
     )
     assert "no state column" in Timescales().run(still)["skipped"]
+
+
+@pytest.fixture(scope="module")
+def drift16(tmp_path_factory):
+    """A tiny pendulum whose gravity drifts within each sequence (16×16, 12 frames)."""
+    params = S.PendulumConfig(gravity=(8.0, 12.0), drift="gravity", drift_factor=(0.5, 1.5))
+    cfg = S.DatasetConfig(
+        system="pendulum",
+        params=params,
+        render=S.RenderConfig(size=16),
+        n_frames=12,
+        splits={"train": 16, "test": 8},
+    )
+    return S.load_dataset(S.generate(cfg, tmp_path_factory.mktemp("data") / "drift16"))
+
+
+def _context(data, transition: str) -> EvalContext:
+    torch.manual_seed(0)
+    cfg = ModelConfig(transition=transition, latent_dim=4, channels=4, features=16, rnn_hidden=16)
+    model = build_model(DataSpec.from_dataset(data), cfg).eval()
+    return EvalContext(model, data, EvalConfig(n_context=4, horizon=8, poly_probe=False))
+
+
+def test_section_reads_the_drifting_gravity_and_scores_the_second_half_of_the_horizon(drift16):
+    ctx = _context(drift16, "hierarchical")
+    out = Timescales().run(ctx)
+    assert out["parameters"] == ["g"] and out["slow_dims"] == [0, 1]
+    assert set(out["r2"]) == set(out["r2_within"]) == {"slow", "fast", "all"}
+    assert out["long_horizon"]["frames"] == [8, 12]  # 4 context frames, then 8 predicted: the last 4
+    test = np.asarray(drift16["test"].frames, dtype=np.float64) / 255.0  # (N, T, H, W, C)
+    mean = np.asarray(drift16["train"].frames, dtype=np.float64).mean((0, 1)) / 255.0
+    assert out["long_horizon"]["mean_frame_mse"] == pytest.approx(
+        ((test[:, 8:] - mean) ** 2).mean(), rel=1e-5
+    )
+    frames = torch.from_numpy(test).permute(0, 1, 4, 2, 3).float()
+    pred, _ = ctx.model.predict(frames, 4, 8)
+    assert out["long_horizon"]["mse"] == pytest.approx(
+        float(((pred[:, 8:] - frames[:, 8:]) ** 2).mean()), rel=1e-5
+    )
+    assert "declares no slow latent" in Timescales().run(_context(drift16, "locally_linear"))["skipped"]

@@ -9,6 +9,7 @@ drifting gravity or length, a switching damping), this section reads the paramet
                 within a sequence is followed, not only which sequence it is;
     sequence_mean_baseline   R² of a trivial reader that knows each test sequence's mean parameter exactly and
                 nothing of its drift (what reading "which sequence" alone reaches);
+    time_baseline   R² (and within R²) of a linear reader of the frame index alone (the average drift);
 and scores long-horizon prediction: the frame MSE over the second half of the prediction horizon, the model's
 and the mean training frame's, and the median valid prediction time.
 """
@@ -50,8 +51,10 @@ def parameter_r2(train_z, train_y, test_z, test_y, names: list[str], groups: dic
     """Linear read-outs of parameters y (N, T, K) from groups of latent dimensions of z (N, T, D).
 
     Returns:
-        {"r2": {group: {name: R²}}, "r2_within": {group: {name: R²}}, "sequence_mean_baseline": {name: R²}}:
-        fit on the training arrays, scored on the test ones; "within" takes each sequence's mean out first.
+        {"r2": {group: {name: R²}}, "r2_within": {group: {name: R²}}, "sequence_mean_baseline": {name: R²},
+        "time_baseline": {"r2": {name: R²}, "r2_within": {name: R²}}}: fit on the training arrays, scored on
+        the test ones; "within" takes each sequence's mean out first. The time baseline reads the frame index
+        alone: the drift shared by all sequences, which a latent that merely counts frames would also give.
     """
     out: dict = {"r2": {}, "r2_within": {}}
     for group, dims in groups.items():
@@ -61,7 +64,17 @@ def parameter_r2(train_z, train_y, test_z, test_y, names: list[str], groups: dic
             within(ztr), within(train_y), within(zte), within(test_y), names
         ).r2
     out["sequence_mean_baseline"] = sequence_mean_r2(test_y, names)
+    t_tr, t_te = _frame_index(train_y), _frame_index(test_y)
+    out["time_baseline"] = {
+        "r2": linear_probe(t_tr, train_y, t_te, test_y, names).r2,
+        "r2_within": linear_probe(within(t_tr), within(train_y), within(t_te), within(test_y), names).r2,
+    }
     return out
+
+
+def _frame_index(y: np.ndarray) -> np.ndarray:
+    """The frame index t (N, T, 1) of every frame of y (N, T, K)."""
+    return np.broadcast_to(np.arange(y.shape[1], dtype=np.float64)[None, :, None], (*y.shape[:2], 1))
 
 
 def long_horizon(ctx) -> dict:
