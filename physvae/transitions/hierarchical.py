@@ -22,15 +22,9 @@ SLOW_MODES = ("clock", "step")
 class HierarchicalConfig:
     """Two-time-scale transition settings."""
 
-    slow_dim: int = (
-        2  # S: the first S latent dimensions are the slow latent s_t; the other D − S the fast f_t
-    )
-    slow_mode: str = (
-        "clock"  # "clock": s held, moved only every `period` frames; "step": moved every frame by ε·φ(s)
-    )
-    period: int = (
-        5  # k ("clock" mode): s may move only into frames t ≡ 0 (mod k), counted from the first frame
-    )
+    slow_dim: int = 1  # S: the first S latent dimensions are the slow s_t; the other D − S the fast f_t
+    slow_mode: str = "clock"  # "clock": s moved only every `period` frames; "step": by ε·φ(s) each frame
+    period: int = 5  # k ("clock"): s may move only into frames t ≡ 0 (mod k), the first frame being 0
     slow_hidden: int = 32  # width of the network φ(s) that moves s
     slow_step: float = 0.05  # "step" mode: initial size ε of the learned step s + ε · φ(s)
     hold_noise: float = 0.005  # initial std of s where it is held ("clock") or at every step ("step")
