@@ -107,7 +107,7 @@ def _context(data, transition: str) -> EvalContext:
 def test_section_reads_the_drifting_gravity_and_scores_the_second_half_of_the_horizon(drift16):
     ctx = _context(drift16, "hierarchical")
     out = Timescales().run(ctx)
-    assert out["parameters"] == ["g"] and out["slow_dims"] == [0, 1]
+    assert out["parameters"] == ["g"] and out["slow_dims"] == [0]  # the default slow_dim: 1
     assert set(out["r2"]) == set(out["r2_within"]) == {"slow", "fast", "all"}
     assert out["long_horizon"]["frames"] == [8, 12]  # 4 context frames, then 8 predicted: the last 4
     test = np.asarray(drift16["test"].frames, dtype=np.float64) / 255.0  # (N, T, H, W, C)
