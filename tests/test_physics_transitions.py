@@ -267,7 +267,43 @@ def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_
         p = m["parameters"]
         assert p["system"] == "pendulum_driven" and p["true"]["g_over_l"] == pytest.approx(9.81)
         assert set(p["relative_error"]) == {"g_over_l", "damping", "torque_gain"}
+        assert set(p["coordinates"]["agreement"]) == {"theta", "omega"}
         assert "skipped" in m["energy"]
     else:
         assert set(m["energy"]) >= {"r2", "drift_per_100", "true_drift_per_100"}
         assert "skipped" in m["parameters"]
+
+
+def _coordinates_of(theta: np.ndarray, omega: np.ndarray, z: np.ndarray) -> dict:
+    """The parameters section's coordinate check of latents z (N, T, D) against true θ, ω (N, T)."""
+    from types import SimpleNamespace
+
+    from physvae.evaluation.parameters import _coordinates
+
+    names = ["theta", "omega", "x"]
+    states = np.stack([theta, omega, np.sin(theta)], -1)
+    ctx = SimpleNamespace(
+        test=SimpleNamespace(state_names=names), test_latents=SimpleNamespace(z=z, states=states)
+    )
+    return _coordinates(ctx, PHYSICS["pendulum"])
+
+
+def test_the_coordinate_check_tells_the_physical_latent_from_a_shrunken_or_mirrored_one():
+    rng = np.random.default_rng(0)
+    theta, omega = rng.uniform(-np.pi, np.pi, (50, 10)), rng.normal(0, 3, (50, 10))
+    embed = PHYSICS["pendulum"].embed
+
+    def latents(th, om):
+        return embed(torch.from_numpy(np.stack([th, om], -1))).numpy()
+
+    same = _coordinates_of(theta, omega, latents(theta + 0.3, omega + 0.1))  # offsets are allowed
+    assert same["orientation"] == 1 and same["agreement"]["theta"] == pytest.approx(1.0)
+    assert same["slope"]["omega"] == pytest.approx(1.0) and same["agreement"]["omega"] == pytest.approx(1.0)
+    mirrored = _coordinates_of(theta, omega, latents(-theta, -omega))
+    assert mirrored["orientation"] == -1 and mirrored["agreement"]["theta"] == pytest.approx(1.0)
+    assert mirrored["slope"]["omega"] == pytest.approx(-1.0)
+    shrunk = _coordinates_of(theta, omega, latents(0.2 * theta, 0.2 * omega))
+    # |E exp(i 0.8 θ)| for θ ~ U(−π, π) is |sin(0.8π) / (0.8π)| = 0.234
+    assert shrunk["agreement"]["theta"] == pytest.approx(abs(np.sin(0.8 * np.pi) / (0.8 * np.pi)), abs=0.03)
+    assert shrunk["slope"]["omega"] == pytest.approx(0.2)
+

@@ -19,6 +19,8 @@ class Parameters(Section):
         "param_r2": "sequence.r2",
         "param_median_error": "sequence.median_relative_error",
         "residual_share": "residual_share",
+        "coord_agreement": "coordinates.agreement",
+        "coord_slope": "coordinates.slope",
     }
 
     def run(self, ctx) -> dict:
@@ -47,6 +49,9 @@ class Parameters(Section):
         per_seq = _sequence_params(ctx, tr)
         if per_seq is not None and truth:
             out["sequence"] = _score_sequences(per_seq, truth, ph.param_names, ph.orientation_free)
+        coords = _coordinates(ctx, ph)
+        if coords is not None:
+            out["coordinates"] = coords
         share = _residual_share(ctx, tr)
         if share is not None:
             out["residual_share"] = share
@@ -79,6 +84,34 @@ def _score_sequences(est: np.ndarray, truth: dict, names: list[str], orientation
         if np.ptp(v) > 1e-12 * max(1.0, abs(v).max()):  # R² needs the truth to vary
             out["r2"][k] = float(r2_score(v, e))
         out["median_relative_error"][k] = float(np.median(np.abs(e - v) / np.where(v != 0, np.abs(v), 1.0)))
+    return out
+
+
+def _coordinates(ctx, ph) -> dict | None:
+    """How the latent's physical coordinates match the true state columns of the same names (see the module
+    docstring); None where the data has none of them."""
+    names = ctx.test.state_names
+    if not set(ph.state_names) & set(names):
+        return None
+    lat = ctx.test_latents
+    z = torch.from_numpy(lat.z.reshape(-1, lat.z.shape[-1])[:, : ph.embed_dim]).double()
+    y = ph.chart(z).numpy()  # (N·T, S) latent coordinates
+    true = lat.states.reshape(-1, lat.states.shape[-1])
+    out: dict = {"orientation": 1, "agreement": {}, "slope": {}}
+    for i in ph.angles:  # the orientation comes from the (first) angle, and applies to every coordinate
+        if ph.state_names[i] in names:
+            t = true[:, names.index(ph.state_names[i])]
+            agree = {s: float(np.abs(np.exp(1j * (y[:, i] - s * t)).mean())) for s in (1, -1)}
+            out["orientation"] = max(agree, key=agree.get)
+            out["agreement"][ph.state_names[i]] = agree[out["orientation"]]
+            break
+    for i, name in enumerate(ph.state_names):
+        if i in ph.angles or name not in names:
+            continue
+        t = true[:, names.index(name)]
+        a, b = np.polyfit(t, y[:, i], 1)
+        out["slope"][name] = float(a)
+        out["agreement"][name] = float(r2_score(y[:, i], a * t + b))
     return out
 
 
