@@ -306,4 +306,3 @@ def test_the_coordinate_check_tells_the_physical_latent_from_a_shrunken_or_mirro
     # |E exp(i 0.8 θ)| for θ ~ U(−π, π) is |sin(0.8π) / (0.8π)| = 0.234
     assert shrunk["agreement"]["theta"] == pytest.approx(abs(np.sin(0.8 * np.pi) / (0.8 * np.pi)), abs=0.03)
     assert shrunk["slope"]["omega"] == pytest.approx(0.2)
-
