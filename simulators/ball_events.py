@@ -43,7 +43,7 @@ def realize(event: Event, kin: np.ndarray, radii: np.ndarray, box: float) -> Eve
     its radius into a wall (no event if it reaches none before the end); other kinds as drawn.
     ``kin``: (T, balls, 4) x, y, vx, vy."""
     if event.kind != "pass_through":
-        return event
+        return replace(event, size=abs(event.size))
     i = int(event.which * kin.shape[1])
     lo, hi = (1 - PASS_DEPTH) * radii[i], box - (1 - PASS_DEPTH) * radii[i]
     xy = kin[event.frame :, i, :2]

@@ -16,7 +16,7 @@ import pymunk.batch
 
 from .ball_events import WALLS, event_hook, realize
 from .errors import ConfigError, integer, interval, non_negative, positive
-from .events import BallEvents, draw_event, enabled_kinds, event_arrays, validate_events
+from .events import BallEvents, EventLabels, draw_event, enabled_kinds, validate_events
 from .system import Scene, System, Trajectories
 
 INIT_MODES = ("centre", "uniform", "normal")
@@ -106,11 +106,8 @@ class BouncingBalls(System):
 
     def simulate(self, rngs: Sequence[np.random.Generator], n_frames: int, dt: float) -> Trajectories:
         runs = [self._one(rng, n_frames, dt) for rng in rngs]
-        states, params = np.stack([r[0] for r in runs]), np.stack([r[1] for r in runs])
-        if not self.event_kinds:
-            return Trajectories(states=states, params=params)
-        labels, frames = event_arrays([r[2] for r in runs], n_frames)
-        return Trajectories(states=states, params=params, events=labels, event_frame=frames)
+        labels = EventLabels.of([r[2] for r in runs], n_frames) if self.event_kinds else None
+        return Trajectories(np.stack([r[0] for r in runs]), np.stack([r[1] for r in runs]), events=labels)
 
     def _place(self, rng: np.random.Generator, radii: np.ndarray) -> np.ndarray:
         c, pos = self.config, []

@@ -5,9 +5,10 @@ Kinds (the code is the index in ``EVENT_NAMES``, the same for every system):
 - ``kick`` (1): the velocity jumps at the instant of frame k (the state saved at frame k holds the new velocity,
   the position is unchanged); the first frame that shows it is k + 1.
 - ``teleport`` (2): the position jumps at frame k (the velocity is unchanged); frame k shows it.
-- ``gravity`` (3), ``length`` (4) (pendulum): g or l is multiplied by f (or 1/f) from frame k on; frame k's
-  state column ``g`` / ``l`` holds the new value. A length change moves the bob at once (frame k shows it), a
-  gravity change only bends the motion after it (frames k + 1 on).
+- ``gravity`` (3), ``length`` (4) (pendulum): g is multiplied by f or 1/f, l by 1/f (a longer rod would
+  leave the view, which stays that of the normal data), from frame k on (the energy column uses the new value
+  from frame k). A length change moves the bob at once (frame k shows it), a gravity change only bends the
+  motion after it (frames k + 1 on).
 - ``pass_through`` (5) (balls): one ball stops colliding with the walls from frame k on; the event frame is the
   first frame at which it is half a radius or more into a wall (a normal ball never is). If it reaches no wall
   before the sequence ends, nothing happened and the sequence is labelled normal.
@@ -15,8 +16,13 @@ Kinds (the code is the index in ``EVENT_NAMES``, the same for every system):
 Labels (dataset arrays, see ``storage.py``): ``events`` (N, T) uint8 holds, at each frame, the code of the event
 whose effect makes that frame break the normal dynamics given the frames before it, else 0: frame k + 1 for a
 kick, frame k for a teleport, and every frame from the first affected one to the end for the changes that last
-(gravity from k + 1, length from k, pass-through from k). ``event_kind`` (N,) uint8 is the sequence's code and
-``event_frame`` (N,) int64 the frame k of the event (−1 without one). meta.json lists ``event_names``.
+(gravity from k + 1, length from k, pass-through from k). ``event_kind`` (N,) uint8 is the sequence's code,
+``event_frame`` (N,) int64 the frame k of the event (−1 without one) and ``event_size`` (N,) float64 its size:
+the signed Δθ̇ (rad/s) or Δθ (rad) of a pendulum's kick or teleport, the factor of a parameter change, a ball's
+|Δv| or the length of its jump before clipping, 0 without an event. meta.json lists ``event_names``.
+
+Events never add state columns or change the view: an event dataset reads like the normal data of its config
+(a model trained on normal data takes it as it is).
 
 Draws come from a side stream of each trajectory's generator (``schedule.side_rng``): a sequence without an event
 is byte-identical to the same sequence generated with events off, and one with an event is identical up to it.
@@ -52,7 +58,7 @@ class PendulumEvents(EventConfig):
 
     kick: tuple[float, float] = (3.0, 5.0)  # |Δθ̇| of a kick, rad/s (random sign)
     teleport: tuple[float, float] = (1.0, 2.0)  # |Δθ| of a teleport, rad (random sign)
-    factor: tuple[float, float] = (1.5, 2.5)  # g or l multiplied by f or by 1/f (equal chance), f ≥ 1
+    factor: tuple[float, float] = (1.5, 2.5)  # g multiplied by f or 1/f (equal chance), l by 1/f; f ≥ 1
 
 
 @dataclass
@@ -126,7 +132,7 @@ def draw_event(
     lo, hi = getattr(config, "factor" if kind in ("gravity", "length") else kind, (0.0, 0.0))
     size = lo + (hi - lo) * u[3]
     if kind in ("gravity", "length"):
-        size = size if u[4] < 0.5 else 1.0 / size
+        size = size if u[4] < 0.5 and kind == "gravity" else 1.0 / size
     elif u[4] < 0.5:
         size = -size
     return Event(kind=kind, frame=frame, size=size, angle=2 * np.pi * u[4], which=u[5])
@@ -147,12 +153,39 @@ def label_row(kind: str, frame: int, n_frames: int) -> np.ndarray:
     return row
 
 
-def event_arrays(events: list[Event], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame labels (N, T) uint8 and event frames (N,) int64 of a batch of drawn (and realized) events."""
-    labels = np.stack([label_row(e.kind, e.frame, n_frames) for e in events])
-    return labels, np.array([e.frame for e in events], dtype=np.int64)
+@dataclass(frozen=True)
+class EventLabels:
+    """The labels of N sequences of T frames (see the module docstring).
 
+    Attributes:
+        per_frame: (N, T) uint8 event code at each frame that breaks the normal dynamics, else 0.
+        frame: (N,) int64 event frame k (−1: none).
+        size: (N,) float64 event size (0: none).
+    """
 
-def sequence_kinds(labels: np.ndarray) -> np.ndarray:
-    """Each sequence's event code from its per-frame labels: (N, T) -> (N,) uint8 (0: none)."""
-    return labels.max(axis=1).astype(np.uint8)
+    per_frame: np.ndarray
+    frame: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, events: list[Event], n_frames: int) -> EventLabels:
+        """The labels of a batch of drawn (and realized) events."""
+        return cls(
+            np.stack([label_row(e.kind, e.frame, n_frames) for e in events]),
+            np.array([e.frame for e in events], dtype=np.int64),
+            np.array([e.size if e.frame >= 0 else 0.0 for e in events], dtype=np.float64),
+        )
+
+    @property
+    def kind(self) -> np.ndarray:
+        """Each sequence's event code: (N,) uint8 (0: none)."""
+        return self.per_frame.max(axis=1).astype(np.uint8)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The dataset arrays (``storage.py``): events, event_kind, event_frame, event_size."""
+        return {
+            "events": self.per_frame,
+            "event_kind": self.kind,
+            "event_frame": self.frame,
+            "event_size": self.size,
+        }

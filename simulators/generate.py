@@ -26,7 +26,7 @@ from .atomic import write_json_atomic
 from .checksum import checksum_entry, digest, header_digest, row_bytes, seal_meta
 from .dataset_config import DatasetConfig
 from .errors import ConfigError
-from .events import EVENT_NAMES, sequence_kinds
+from .events import EVENT_NAMES
 from .parallel import watch_parent
 from .render import add_noise, object_colors, render, visibility_problems
 from .storage import SCHEMA_VERSION, array_entry, atomic_folder
@@ -56,7 +56,7 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
 
     Returns:
         dict with frames (n, T, H, W, C) uint8, states (n, T, D), params (n, P) and, if present, inputs (n, T, U),
-        reference (n, R) and the event labels events (n, T), event_kind (n,), event_frame (n,).
+        reference (n, R) and the event labels events (n, T), event_kind, event_frame, event_size (n,).
     """
     system = config.build_system(ood=split in config.ood_splits)
     rngs = trajectory_rngs(config.seed, split, start, stop)
@@ -73,7 +73,7 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     if system.reference_names:
         out["reference"] = system.reference_dynamics(traj.params)
     if traj.events is not None:
-        out.update(events=traj.events, event_kind=sequence_kinds(traj.events), event_frame=traj.event_frame)
+        out.update(traj.events.arrays())
     return out
 
 
@@ -91,6 +91,7 @@ def _array_shapes(config: DatasetConfig, n: int) -> dict[str, tuple[tuple[int, .
         shapes["reference"] = ((n, len(system.reference_names)), "float64")
     if system.event_kinds:
         shapes.update(events=((n, t), "uint8"), event_kind=((n,), "uint8"), event_frame=((n,), "int64"))
+        shapes["event_size"] = ((n,), "float64")
     return shapes
 
 

@@ -88,7 +88,7 @@ class Pendulum(System):
     @property
     def _varying(self) -> list[tuple[str, str]]:
         """(name, unit) of the per-frame parameter columns this config saves (only those that vary)."""
-        return varying_columns(self.config, self.event_kinds)
+        return varying_columns(self.config)
 
     @property
     def state_names(self) -> list[str]:
@@ -142,7 +142,7 @@ class Pendulum(System):
         params = np.stack([d[0] for d in draws])  # (N, 4)
         y0 = np.stack([d[1] for d in draws])  # (N, 2)
         u = np.stack([d[2] for d in draws])  # (N, T)
-        paths, jumps, labels, event_frame = parameter_paths(self, rngs, params, n_frames, dt)  # (N, T, 4) ...
+        paths, jumps, labels = parameter_paths(self, rngs, params, n_frames, dt)  # (N, T, 4), (N, T, 2), ...
         theta, omega = integrate(paths, y0, u, n_frames, dt, self.config.max_step, jumps)
         states = pendulum_states(theta, omega, paths)
         if self.config.phase_columns:
@@ -152,7 +152,7 @@ class Pendulum(System):
         if extra:
             states = np.concatenate([states, np.stack(extra, axis=-1)], axis=-1)
         inputs = u[..., None] if self.config.torque_max > 0 else None
-        return Trajectories(states, params, inputs, events=labels, event_frame=event_frame)
+        return Trajectories(states, params, inputs, events=labels)
 
     def substeps(self, dt: float) -> int:
         return substeps(dt, self.config.max_step)
@@ -164,7 +164,7 @@ class Pendulum(System):
             radii, largest = np.sqrt(traj.params[:, :1] / math.pi), math.sqrt(c.mass[1] / math.pi)
         else:
             radii, largest = np.full((bob.shape[0], 1), c.bob_radius), c.bob_radius
-        half = c.view or 1.05 * (c.length[1] * longest_factor(c, self.event_kinds) + largest)
+        half = c.view or 1.05 * (c.length[1] * longest_factor(c) + largest)
         rods = None
         if c.draw_rod:
             rods = np.stack([np.zeros_like(bob), bob], axis=-2)  # (N, T, 1, 2, 2)

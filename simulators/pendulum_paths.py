@@ -7,27 +7,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .events import draw_event, event_arrays
+from .events import EventLabels, draw_event
 from .schedule import drift_path, side_rng, switch_path
 
 COLUMNS = {"l": 1, "g": 2, "gamma": 3}  # per-frame state column -> index in (m, l, g, γ)
 UNITS = {"g": "m/s²", "l": "m", "gamma": "1/s"}
 
 
-def varying_columns(config, event_kinds: Sequence[str]) -> list[tuple[str, str]]:
-    """(name, unit) of the parameters that vary within a sequence under ``config``, in the order g, l, γ."""
+def varying_columns(config) -> list[tuple[str, str]]:
+    """(name, unit) of the parameters that drift or switch under ``config``, in the order g, l, γ (events add
+    none: an event dataset keeps the state columns of the normal data)."""
     varies = {
-        "g": config.drift == "gravity" or "gravity" in event_kinds,
-        "l": config.drift == "length" or "length" in event_kinds,
+        "g": config.drift == "gravity",
+        "l": config.drift == "length",
         "gamma": config.damping_switch_rate > 0,
     }
     return [(name, UNITS[name]) for name, on in varies.items() if on]
 
 
-def longest_factor(config, event_kinds: Sequence[str]) -> float:
-    """How much longer than its drawn length the rod can get within a sequence (drift and length events)."""
-    drift = max(config.drift_factor[1], 1.0) if config.drift == "length" else 1.0
-    return drift * (config.events.factor[1] if "length" in event_kinds else 1.0)
+def longest_factor(config) -> float:
+    """How much longer than its drawn length the rod can get within a sequence (by drift; length events only
+    shorten it)."""
+    return max(config.drift_factor[1], 1.0) if config.drift == "length" else 1.0
 
 
 def _schedule(config, rng: np.random.Generator, p0: np.ndarray, n_frames: int, dt: float) -> np.ndarray:
@@ -56,12 +57,12 @@ def parameter_paths(
 
     Returns:
         paths (N, T, 4) parameters held over [t, t + Δt); jumps (N, T, 2) added to (θ, θ̇) at the event frame,
-        or None; labels (N, T) uint8 and event frames (N,) int64 (see ``events.py``), or None without events.
+        or None; the EventLabels (see ``events.py``), or None without events.
     """
     c = system.config
     paths = np.stack([_schedule(c, rng, p, n_frames, dt) for rng, p in zip(rngs, params)])
     if not system.event_kinds:
-        return paths, None, None, None
+        return paths, None, None
     events = [draw_event(rng, c.events, system.event_kinds, n_frames, "pendulum.events") for rng in rngs]
     jumps = np.zeros((len(rngs), n_frames, 2))
     for i, e in enumerate(events):
@@ -69,5 +70,4 @@ def parameter_paths(
             jumps[i, e.frame, int(e.kind == "kick")] = e.size
         elif e.kind in ("gravity", "length"):
             paths[i, e.frame :, COLUMNS[e.kind[0]]] *= e.size
-    labels, frames = event_arrays(events, n_frames)
-    return paths, jumps, labels, frames
+    return paths, jumps, EventLabels.of(events, n_frames)

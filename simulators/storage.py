@@ -15,6 +15,7 @@ Layout::
                                      meta.json's ``event_names``) at each frame that breaks the normal dynamics
     DIR/<split>/event_kind.npy       (N,) uint8 each sequence's event code (0: none), with events.npy
     DIR/<split>/event_frame.npy      (N,) int64 frame of each sequence's event (−1: none), with events.npy
+    DIR/<split>/event_size.npy       (N,) float64 size of each sequence's event (0: none), with events.npy
                                      (what the labels mean, frame by frame: ``simulators/events.py``)
 
 The physics a dataset declares (schema 3): ``state_names``, ``state_units`` and ``state_kinds`` (one of
@@ -44,7 +45,18 @@ from .dataset_config import DatasetConfig
 from .errors import DatasetError
 
 SCHEMA_VERSION = 3  # 2: checksums by blocks of rows; 3: state kinds, parameter units, reference dynamics
-ARRAYS = ("frames", "states", "params", "inputs", "reference", "times", "events", "event_kind", "event_frame")
+ARRAYS = (
+    "frames",
+    "states",
+    "params",
+    "inputs",
+    "reference",
+    "times",
+    "events",
+    "event_kind",
+    "event_frame",
+    "event_size",
+)
 
 
 @dataclass
@@ -65,7 +77,8 @@ class Split:
         reference: (N, R) float64 reference dynamics per sequence, or None; reference_names/units name them.
         times: (N, T) float64 time of each frame in seconds, or None: frame t is at t · dt.
         events: (N, T) uint8 per-frame anomaly labels (codes into ``event_names``), or None without events;
-        event_kind: (N,) uint8 and event_frame: (N,) int64 per sequence (see ``simulators/events.py``).
+        event_kind: (N,) uint8, event_frame: (N,) int64 and event_size: (N,) float64 per sequence (see
+        ``simulators/events.py``); event_names: the kind of each code.
     """
 
     name: str
@@ -88,6 +101,7 @@ class Split:
     events: np.ndarray | None = None
     event_kind: np.ndarray | None = None
     event_frame: np.ndarray | None = None
+    event_size: np.ndarray | None = None
     event_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError
+from .events import EventLabels
 
 STATE_KINDS = (
     "angle",  # wrapped angle, rad: read through its sin and cos (the raw value jumps at ±π)
@@ -43,15 +44,13 @@ class Trajectories:
         states: (N, T, D) float64, the state that frame t shows (same instant, not one step ahead).
         params: (N, P) float64, per-sequence physical parameters.
         inputs: (N, T, U) float64 control inputs applied from frame t to t+1, or None.
-        events: (N, T) uint8 per-frame anomaly labels (codes of ``events.EVENT_NAMES``), or None without events.
-        event_frame: (N,) int64 frame of each sequence's event (−1: none), or None without events.
+        events: the anomaly labels (``events.EventLabels``), or None without events.
     """
 
     states: np.ndarray
     params: np.ndarray
     inputs: np.ndarray | None = None
-    events: np.ndarray | None = None
-    event_frame: np.ndarray | None = None
+    events: EventLabels | None = None
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def test_a_kick_changes_only_the_velocity_at_its_frame_and_the_energy_by_its_squ
     plain = _simulate(_pendulum())
     ev = PendulumEvents(share=1.0, kinds=["kick"], kick=(3.0, 5.0))
     kicked = _simulate(_pendulum(events=ev))
-    k = kicked.event_frame
+    k = kicked.events.frame
     assert ((k >= ev.first_frame) & (k <= 38)).all()
     for i in range(len(k)):
         a, b = plain.states[i], kicked.states[i]
@@ -79,7 +79,10 @@ def test_a_kick_changes_only_the_velocity_at_its_frame_and_the_energy_by_its_squ
         # between events the energy is conserved: constant before and after the kick
         np.testing.assert_allclose(b[: k[i], 6], b[0, 6], atol=1e-7)
         np.testing.assert_allclose(b[k[i] :, 6], b[k[i], 6], atol=1e-7)
-        assert kicked.events[i, k[i] + 1] == EVENT_NAMES.index("kick") and kicked.events[i].sum() == 1
+        assert (
+            kicked.events.per_frame[i, k[i] + 1] == EVENT_NAMES.index("kick")
+            and kicked.events.per_frame[i].sum() == 1
+        )
         # after the kick the motion is the exact solution from the kicked state
         t = np.arange(40 - k[i]) * 0.05
         np.testing.assert_allclose(b[k[i] :, 1], _exact(b[k[i], 0], b[k[i], 1], t)[1], atol=1e-6)
@@ -88,28 +91,34 @@ def test_a_kick_changes_only_the_velocity_at_its_frame_and_the_energy_by_its_squ
 def test_a_teleport_moves_only_the_angle_at_its_frame():
     plain = _simulate(_pendulum())
     tele = _simulate(_pendulum(events=PendulumEvents(share=1.0, kinds=["teleport"])))
-    for i, k in enumerate(tele.event_frame):
+    for i, k in enumerate(tele.events.frame):
         a, b = plain.states[i], tele.states[i]
         assert a[k, 1] == b[k, 1]
         step = abs((b[k, 0] - a[k, 0] + math.pi) % (2 * math.pi) - math.pi)  # wrapped Δθ
         assert 1.0 - 1e-9 <= step <= 2.0 + 1e-9
         np.testing.assert_array_equal(a[:k], b[:k])
-        assert tele.events[i, k] == EVENT_NAMES.index("teleport") and tele.events[i].sum() == 2
+        assert (
+            tele.events.per_frame[i, k] == EVENT_NAMES.index("teleport")
+            and tele.events.per_frame[i].sum() == 2
+        )
 
 
-@pytest.mark.parametrize("kind,col,first", [("gravity", "g", 1), ("length", "l", 0)])
-def test_a_parameter_change_multiplies_the_parameter_from_its_frame(kind, col, first):
+@pytest.mark.parametrize("kind,first", [("gravity", 1), ("length", 0)])
+def test_a_parameter_change_multiplies_the_parameter_from_its_frame(kind, first):
     system = _pendulum(events=PendulumEvents(share=1.0, kinds=[kind], factor=(1.5, 2.5)))
-    traj = _simulate(system)
-    j = system.state_names.index(col)
-    p0 = traj.params[:, 2 if kind == "gravity" else 1]
-    for i, k in enumerate(traj.event_frame):
-        path = traj.states[i, :, j]
-        np.testing.assert_array_equal(path[:k], p0[i])
-        f = path[k] / p0[i]
-        assert 1.5 <= max(f, 1 / f) <= 2.5
-        np.testing.assert_allclose(path[k:], p0[i] * f)
-        labels = traj.events[i]
+    plain, traj = _simulate(_pendulum(), n=8), _simulate(system, n=8)
+    assert system.state_names == _pendulum().state_names  # events add no columns
+    for i, k in enumerate(traj.events.frame):
+        f = traj.events.size[i]
+        assert 1.5 <= max(f, 1 / f) <= 2.5 and (kind == "gravity" or f < 1)
+        a, b = plain.states[i], traj.states[i]
+        np.testing.assert_array_equal(a[:k], b[:k])
+        np.testing.assert_array_equal(a[k, :2], b[k, :2])  # the state itself does not jump
+        g, l = (9.81 * f, 1.0) if kind == "gravity" else (9.81, f)
+        np.testing.assert_allclose(b[k:, 4], l * np.sin(b[k:, 0]), atol=1e-12)  # the drawn bob at the new l
+        t = np.arange(40 - k) * 0.05
+        np.testing.assert_allclose(b[k:, 1], _exact(b[k, 0], b[k, 1], t, g=g, l=l)[1], atol=1e-6)
+        labels = traj.events.per_frame[i]
         assert (labels[: k + first] == 0).all() and (labels[k + first :] == EVENT_NAMES.index(kind)).all()
 
 
@@ -148,12 +157,12 @@ def test_damping_switches_at_poisson_times_to_values_in_its_range():
 def test_the_share_and_frames_of_events_follow_the_config():
     system = _pendulum(events=PendulumEvents(share=0.3, first_frame=7))
     traj = _simulate(system, n=500, n_frames=20)
-    has = traj.event_frame >= 0
+    has = traj.events.frame >= 0
     assert abs(has.mean() - 0.3) < 0.07
-    assert traj.event_frame[has].min() == 7 and traj.event_frame[has].max() == 18
-    kinds = traj.events.max(axis=1)[has]
+    assert traj.events.frame[has].min() == 7 and traj.events.frame[has].max() == 18
+    kinds = traj.events.kind[has]
     assert set(kinds) == {1, 2, 3, 4}
-    assert (traj.events[~has] == 0).all()
+    assert (traj.events.per_frame[~has] == 0).all() and (traj.events.size[~has] == 0).all()
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +170,7 @@ def event_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("events")
     cfg = S.preset("dvbf_pendulum16", splits={"train": 12, "val": 6})
     plain = S.generate(cfg, root / "plain")
-    # without length changes, which widen the view to the longest rod they can make
-    cfg.params = replace(cfg.params, events=PendulumEvents(share=0.5, kinds=["kick", "teleport", "gravity"]))
+    cfg.params = replace(cfg.params, events=PendulumEvents(share=0.5))
     return plain, S.generate(cfg, root / "events")
 
 
@@ -170,15 +178,16 @@ def test_labels_round_trip_through_the_files(event_dirs):
     _, path = event_dirs
     ds = S.load_dataset(path)
     assert ds.meta["event_names"] == list(EVENT_NAMES)
-    assert ds.meta["event_kinds"] == ["kick", "teleport", "gravity"]
+    assert ds.meta["event_kinds"] == ["kick", "teleport", "gravity", "length"]
     cfg = ds.config
     system = cfg.build_system()
     for split in ("train", "val"):
         sp = ds[split]
         traj = system.simulate(trajectory_rngs(cfg.seed, split, 0, len(sp)), cfg.n_frames, cfg.dt)
-        np.testing.assert_array_equal(sp.events, traj.events)
-        np.testing.assert_array_equal(sp.event_frame, traj.event_frame)
-        np.testing.assert_array_equal(sp.event_kind, traj.events.max(axis=1))
+        np.testing.assert_array_equal(sp.events, traj.events.per_frame)
+        np.testing.assert_array_equal(sp.event_frame, traj.events.frame)
+        np.testing.assert_array_equal(sp.event_size, traj.events.size)
+        np.testing.assert_array_equal(sp.event_kind, traj.events.per_frame.max(axis=1))
         assert sp.events.dtype == np.uint8 and sp.event_frame.dtype == np.int64
 
 
@@ -203,7 +212,9 @@ def test_sequences_without_an_event_are_the_plain_ones(event_dirs):
         k = int(b.event_frame[i])
         upto = len(a.frames[i]) if k < 0 else k
         np.testing.assert_array_equal(a.frames[i, :upto], b.frames[i, :upto])
-        np.testing.assert_array_equal(a.states[i, :upto, :7], b.states[i, :upto, :7])
+        np.testing.assert_array_equal(a.states[i, :upto], b.states[i, :upto])
+    for key in ("state_names", "state_kinds", "frame_shape", "dt", "input_names"):  # what a run checks
+        assert plain.meta[key] == events.meta[key]
     assert json.loads((event_dirs[1] / "meta.json").read_text())["splits"]["train"]["arrays"]["events"]
 
 
@@ -214,7 +225,7 @@ def _balls(**kw) -> S.BouncingBalls:
 def test_a_ball_kick_changes_only_its_velocity_and_the_energy_by_the_square():
     plain = _simulate(S.BouncingBalls(), n=10, n_frames=20, dt=0.2)
     kicked = _simulate(_balls(kinds=["kick"]), n=10, n_frames=20, dt=0.2)
-    for i, k in enumerate(kicked.event_frame):
+    for i, k in enumerate(kicked.events.frame):
         a, b = plain.states[i], kicked.states[i]
         np.testing.assert_array_equal(a[:k], b[:k])
         np.testing.assert_array_equal(a[k, :2], b[k, :2])
@@ -228,7 +239,7 @@ def test_a_ball_kick_changes_only_its_velocity_and_the_energy_by_the_square():
 def test_a_ball_teleport_moves_only_its_position():
     plain = _simulate(S.BouncingBalls(), n=10, n_frames=20, dt=0.2)
     tele = _simulate(_balls(kinds=["teleport"]), n=10, n_frames=20, dt=0.2)
-    for i, k in enumerate(tele.event_frame):
+    for i, k in enumerate(tele.events.frame):
         a, b = plain.states[i], tele.states[i]
         np.testing.assert_array_equal(a[k, 2:4], b[k, 2:4])
         assert 0 < np.hypot(*(b[k, :2] - a[k, :2])) <= 16.0 + 1e-9
@@ -239,14 +250,14 @@ def test_a_ball_passes_through_a_wall_where_a_normal_ball_never_goes():
     plain = _simulate(S.BouncingBalls(), n=40, n_frames=30, dt=0.2)
     assert ((plain.states[..., :2] > 1.5) & (plain.states[..., :2] < 30.5)).all()  # half a radius: never
     through = _simulate(_balls(kinds=["pass_through"]), n=40, n_frames=30, dt=0.2)
-    happened = through.event_frame >= 0
+    happened = through.events.frame >= 0
     assert happened.mean() > 0.5
     for i in np.flatnonzero(happened):
-        k, xy = through.event_frame[i], through.states[i, :, :2]
+        k, xy = through.events.frame[i], through.states[i, :, :2]
         assert ((xy[k] <= 1.5) | (xy[k] >= 30.5)).any() and ((xy[:k] > 1.5) & (xy[:k] < 30.5)).all()
-        assert (through.events[i, k:] == EVENT_NAMES.index("pass_through")).all()
-        assert (through.events[i, :k] == 0).all()
-    assert (through.events[~happened] == 0).all()
+        assert (through.events.per_frame[i, k:] == EVENT_NAMES.index("pass_through")).all()
+        assert (through.events.per_frame[i, :k] == 0).all()
+    assert (through.events.per_frame[~happened] == 0).all()
 
 
 @pytest.mark.parametrize(
