@@ -175,6 +175,33 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"warning: {flag}")
 
 
+def _detect(args: argparse.Namespace) -> None:
+    from .anomaly import DetectConfig, detect
+
+    flags = {
+        "split": args.split,
+        "threshold_split": args.threshold_split,
+        "quantile": args.quantile,
+        "scores": _csv(args.scores),
+        "max_sequences": args.max_sequences,
+    }
+    cfg = DetectConfig(
+        **{k: v for k, v in flags.items() if v is not None}
+    )  # the rest: DetectConfig's defaults
+    out = _folder(args.out or Path(args.run) / "detect")
+    m = detect(args.run, args.data, out, cfg, not args.no_figures, args.allow_other_data)
+    print(
+        f"wrote {out}/metrics.json (threshold: the {cfg.quantile} quantile of normal {cfg.threshold_split})"
+    )
+    for score, r in m["scores"].items():
+        aurocs = ", ".join(f"{k} {_num(v['auroc'])}" for k, v in r["kinds"].items())
+        print(f"{score}: AUROC {aurocs}; false alarms {r['false_alarms']['frame_rate']:.3f} of normal frames")
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
 def _bench(args: argparse.Namespace) -> None:
     from .bench import load_suite, run_suite
 
@@ -319,6 +346,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=["auto", "cpu", "cuda"], help="default: where the run trained, if here"
     )
     e.set_defaults(func=_evaluate, extra=[])
+
+    d = sub.add_parser(
+        "detect",
+        parents=[common],
+        help="per-frame surprise of a trained run on labelled anomaly data: AUROC, AUPRC, delays, figure",
+    )
+    d.add_argument("run", help="run folder")
+    d.add_argument("--data", required=True, help="dataset folder with event labels (params.events.share > 0)")
+    d.add_argument("--out", help="output folder (default: RUN/detect)")
+    d.add_argument("--split", help="split scored against its labels (default test)")
+    d.add_argument("--threshold-split", help="split whose normal sequences set the threshold (default val)")
+    d.add_argument(
+        "--quantile", type=float, help="threshold: quantile of normal frames' scores (default 0.99)"
+    )
+    d.add_argument("--scores", help="comma-separated: predictive, kl, pixel_change (default: all three)")
+    d.add_argument("--max-sequences", type=int, help="sequences scored per split (default 1000)")
+    d.add_argument("--no-figures", action="store_true", help="metrics and scores only")
+    d.add_argument(
+        "--allow-other-data",
+        action="store_true",
+        help="accept data of another system, state names or Δt than the run trained on",
+    )
+    d.set_defaults(func=_detect)
 
     b = sub.add_parser(
         "bench", parents=[common], help="run a benchmark suite: data, training, evaluation, tables"

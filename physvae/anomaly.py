@@ -1,0 +1,191 @@
+"""``detect(run, data, out)``: flag the frames that break the learned dynamics, scored against labelled events.
+
+Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
+
+- ``predictive``: −log p(x_t | x_<t), the negative log-likelihood of frame t under the model's one-step
+  prediction: the posterior means of frames < t alone (``model.predict`` with t context frames), the
+  transition's mean one step on, decoded. Causal: frame t and later never enter.
+- ``kl``: KL(q(z_t | ·) ‖ p(z_t | z_{t−1})), the information frame t adds to the latent beyond the dynamics'
+  prediction (summed over latent dimensions). Causal for a filtering inference network; a smoother's
+  q(z_t | ·) also sees the frames after t.
+- ``pixel_change``: the mean |x_t − x_{t−1}| over pixels: a baseline without a model, to show what the
+  dynamics add.
+
+The threshold is the ``quantile`` of a score over the scored frames of the event-free sequences of
+``threshold_split`` (e.g. val); AUROC, AUPRC, delays and false alarms are measured on ``split`` (see
+``physvae.metrics.detection``). Frames before ``first_frame`` (default: the data's ``events.first_frame``, where
+no event can fall and the filter is still settling) are not scored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import simulators
+from simulators import ConfigError, Dataset, Split, write_bytes_atomic, write_json_atomic
+
+from . import gaussian
+from .data import Batch, SequenceDataset
+from .metrics import detection
+from .run import Run
+
+
+def predictive_nll(model, b: Batch) -> torch.Tensor:
+    """−log p(x_t | x_<t) under the one-step prediction from frames < t: (B, T), NaN at t = 0."""
+    b_size, t_len = b.frames.shape[:2]
+    out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
+    for t in range(1, t_len):
+        mean, _ = model.predict(b.frames[:, :t], t, 1, b.inputs)  # (B, t + 1, C, H, W)
+        emission = torch.logit(mean[:, -1], eps=1e-6)  # the decoder's output whose mean is ``mean``
+        out[:, t] = -model.likelihood.log_prob(b.frames[:, t], emission)
+    return out
+
+
+def latent_kl(model, b: Batch) -> torch.Tensor:
+    """KL(q(z_t | ·) ‖ p(z_t | z_{t−1})) summed over latent dimensions: (B, T), NaN at t = 0."""
+    post = model.infer(b.frames, None, b.inputs, sample=False)
+    kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std).sum(-1)
+    kl[:, 0] = float("nan")
+    return kl
+
+
+def pixel_change(model, b: Batch) -> torch.Tensor:
+    """Mean |x_t − x_{t−1}| over pixels (no model): (B, T), NaN at t = 0."""
+    diff = (b.frames[:, 1:] - b.frames[:, :-1]).abs().flatten(2).mean(-1)
+    return torch.cat([torch.full_like(diff[:, :1], float("nan")), diff], dim=1)
+
+
+SCORES: dict[str, Callable[[object, Batch], torch.Tensor]] = {
+    "predictive": predictive_nll,
+    "kl": latent_kl,
+    "pixel_change": pixel_change,
+}
+
+
+@dataclass
+class DetectConfig:
+    """The detection protocol."""
+
+    split: str = "test"  # split scored against its labels
+    threshold_split: str = "val"  # split whose event-free sequences set the threshold
+    quantile: float = 0.99  # threshold: this quantile of the scores of normal frames of ``threshold_split``
+    scores: list[str] = field(
+        default_factory=lambda: list(SCORES)
+    )  # scores measured; the first is the main one
+    first_frame: int = -1  # first scored frame (−1: the data's events.first_frame)
+    max_sequences: int = 1000  # sequences scored per split (the first ones)
+    batch_size: int = 64  # sequences per batch
+
+    def validate(self) -> DetectConfig:
+        if not 0.0 < self.quantile < 1.0:
+            raise ConfigError(f"quantile must lie in (0, 1), got {self.quantile!r}")
+        bad = [s for s in self.scores if s not in SCORES]
+        if bad or not self.scores:
+            raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {list(SCORES)}")
+        for name in ("max_sequences", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        return self
+
+
+def surprise(model, split: Split, score: str, max_sequences: int, batch_size: int) -> np.ndarray:
+    """One score on the first ``max_sequences`` sequences of a split: (N, T) float64, NaN where undefined."""
+    ds, n = SequenceDataset(split), min(len(split), max_sequences)
+    rows = []
+    with torch.no_grad():
+        for s in range(0, n, batch_size):
+            b = ds.batch(np.arange(s, min(n, s + batch_size))).to(model.device)
+            rows.append(SCORES[score](model, b).double().cpu().numpy())
+    return np.concatenate(rows)
+
+
+def labels_of(data: Dataset, split: str, n: int) -> np.ndarray:
+    """The per-frame event codes (n, T) of a split, or a ConfigError when the data holds no labels."""
+    sp = data[split]
+    if sp.events is None:
+        raise ConfigError(
+            f"dataset {data.path} has no anomaly labels (split {split!r} has no events.npy): generate it with "
+            "events, e.g. --set params.events.share=0.3"
+        )
+    return np.asarray(sp.events[:n]).astype(np.int64)
+
+
+def first_scored_frame(data: Dataset, cfg: DetectConfig) -> int:
+    """cfg.first_frame, or the data's events.first_frame where it is −1."""
+    if cfg.first_frame >= 0:
+        return cfg.first_frame
+    events = getattr(getattr(data.config, "params", None), "events", None)
+    return int(events.first_frame) if events is not None else 1
+
+
+def detect(
+    run: Run | str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
+    cfg: DetectConfig | None = None,
+    figures: bool = True,
+    allow_other_data: bool = False,
+) -> dict:
+    """Score every frame of a labelled dataset and write ``metrics.json``, ``scores.npz`` and a figure to ``out``.
+
+    Args:
+        run: a Run or its folder.
+        data: a dataset folder with event labels (``simulators/events.py``).
+        out: output folder (default: RUN/detect).
+        cfg: the protocol (default: DetectConfig()).
+        figures: also draw ``scores.png`` (the main score over time, events and threshold marked).
+        allow_other_data: accept data of another system, state names or Δt (as ``evaluate``).
+
+    Returns:
+        The metrics: per score, the threshold, per event kind AUROC, AUPRC and delays, and the false alarms.
+
+    Raises:
+        ConfigError: the data has no labels or breaks the run's contract (``DataSpec.check_data``), or a split
+            is missing; checked before anything is written.
+    """
+    run = run if isinstance(run, Run) else Run(run)
+    cfg = (cfg or DetectConfig()).validate()
+    dataset = simulators.load_dataset(data)
+    run.spec.check_data(dataset, str(run.path), allow_other_data)
+    n_test = min(len(dataset[cfg.split]), cfg.max_sequences)
+    n_thr = min(len(dataset[cfg.threshold_split]), cfg.max_sequences)
+    labels, thr_labels = labels_of(dataset, cfg.split, n_test), labels_of(dataset, cfg.threshold_split, n_thr)
+    start = first_scored_frame(dataset, cfg)
+    model = run.model
+    names = dataset[cfg.split].event_names
+    results, arrays = {}, {"labels": labels}
+    for score in cfg.scores:
+        s = surprise(model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size)
+        normal = thr_labels.max(axis=1) == 0
+        s_thr = surprise(model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size)[
+            normal
+        ]
+        thr = detection.threshold(s_thr, detection.window(s_thr, start), cfg.quantile)
+        results[score] = detection.report(s, labels, detection.window(s, start), thr, names)
+        arrays[score] = s
+    metrics = {
+        "run": str(run.path),
+        "data": str(dataset.path),
+        "protocol": {**asdict(cfg), "first_frame": start},
+        "main_score": cfg.scores[0],
+        "event_names": names,
+        "scores": results,
+    }
+    out = Path(out) if out else run.path / "detect"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "metrics.json", metrics)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes_atomic(out / "scores.npz", buf.getvalue())
+    if figures:
+        from .viz.anomaly import score_figure
+
+        main = cfg.scores[0]
+        score_figure(arrays[main], labels, names, results[main]["threshold"], start, main, out / "scores.png")
+    return metrics

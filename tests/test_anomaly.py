@@ -1,0 +1,176 @@
+"""Anomaly detection: the metrics on constructed cases with known answers, the scores on stub models, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import simulators as S
+from physvae.anomaly import DetectConfig, latent_kl, pixel_change, predictive_nll
+from physvae.cli import main
+from physvae.data import Batch
+from physvae.likelihoods import Bernoulli
+from physvae.metrics import detection as D
+from physvae.model import Posterior
+
+NAMES = list(S.EVENT_NAMES)
+
+
+def _labels(n=200, t=20, seed=0):
+    """n sequences: a third normal, a third kicked (one frame), a third with a lasting gravity change."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((n, t), dtype=np.int64)
+    for i in range(n):
+        k = int(rng.integers(5, t - 1))
+        if i % 3 == 1:
+            labels[i, k] = 1
+        elif i % 3 == 2:
+            labels[i, k:] = 3
+    return labels
+
+
+def test_a_score_equal_to_the_label_ranks_perfectly():
+    labels = _labels()
+    scores = (labels > 0).astype(float)
+    r = D.report(scores, labels, D.window(scores, 5), 0.5, NAMES)
+    for kind in ("kick", "gravity", "any"):
+        assert r["kinds"][kind]["auroc"] == 1.0 and r["kinds"][kind]["auprc"] == 1.0
+        assert r["kinds"][kind]["detected"] == 1.0 and r["kinds"][kind]["mean_delay"] == 0.0
+    assert r["false_alarms"] == {"frame_rate": 0.0, "sequence_rate": 0.0}
+    assert set(r["kinds"]) == {"kick", "gravity", "any"}
+
+
+def test_a_random_score_ranks_at_chance_and_a_reversed_one_at_zero():
+    labels = _labels(n=3000)
+    scores = np.random.default_rng(1).random(labels.shape)
+    scored = D.window(scores, 5)
+    r = D.ranking(scores, labels, scored, 1)
+    assert abs(r["auroc"] - 0.5) < 0.03
+    assert abs(r["auprc"] - r["prevalence"]) < 0.01  # a random score's AUPRC is the positives' share
+    assert D.ranking(-(labels > 0).astype(float), labels, scored, None)["auroc"] == 0.0
+
+
+def test_other_kinds_and_unscored_frames_are_left_out():
+    labels = np.array([[0, 0, 1, 0], [0, 0, 3, 3]])
+    scores = np.array([[9.0, 0.0, 2.0, 1.0], [np.nan, 0.5, 5.0, 5.0]])
+    scored = D.window(scores, 1)  # frame 0 out, and the NaN
+    r = D.ranking(scores, labels, scored, 1)
+    # kick positive 2.0 against the normal frames 0.0, 1.0, 0.5 (the gravity frames are neither)
+    assert (r["positives"], r["negatives"], r["auroc"]) == (1, 3, 1.0)
+    assert D.ranking(scores, labels, D.window(scores, 0), 1)["auroc"] == 0.75  # 9.0 at frame 0 outranks it
+
+
+def test_the_threshold_is_the_quantile_of_scored_normal_frames():
+    scores = np.array([[100.0, 1.0, 2.0, 3.0], [100.0, 4.0, np.nan, 5.0]])
+    assert D.threshold(scores, D.window(scores, 1), 0.5) == 3.0  # median of 1, 2, 3, 4, 5
+    with pytest.raises(ValueError, match="no scored frames"):
+        D.threshold(scores, D.window(scores, 4), 0.5)
+
+
+def test_delays_count_frames_from_the_onset_and_ignore_earlier_alarms():
+    labels = np.zeros((4, 10), dtype=np.int64)
+    labels[0, 4] = 1  # alarm at 6: delay 2
+    labels[1, 3:] = 3  # alarm at 3: delay 0
+    labels[2, 5] = 2  # alarm only at 2, before the onset: missed
+    scores = np.zeros((4, 10))
+    scores[0, 6] = scores[1, 3] = scores[2, 2] = scores[3, 7] = 1.0
+    d = D.delays(scores, labels, D.window(scores, 1), 0.5)
+    np.testing.assert_array_equal(d[:2], [2.0, 0.0])
+    assert np.isnan(d[2]) and np.isnan(d[3])  # missed; and no event in sequence 3
+    assert D.delay_summary(d[:3]) == {"events": 3, "detected": 2 / 3, "mean_delay": 1.0, "median_delay": 1.0}
+    fa = D.false_alarms(scores[3:], D.window(scores[3:], 1), 0.5)
+    assert fa == {"frame_rate": 1 / 9, "sequence_rate": 1.0}
+
+
+class _Stub(torch.nn.Module):
+    """A model whose prediction is always the grey frame 0.5 and whose posterior equals its prior but at t = 2."""
+
+    likelihood = Bernoulli()
+    device = torch.device("cpu")
+
+    def predict(self, frames, n_context, horizon, inputs=None):
+        shape = (frames.shape[0], n_context + horizon, *frames.shape[2:])
+        return torch.full(shape, 0.5), None
+
+    def infer(self, frames, mask=None, inputs=None, sample=True):
+        b, t = frames.shape[:2]
+        q_mean = torch.zeros(b, t, 3)
+        q_mean[:, 2] = 2.0
+        ones = torch.ones(b, t, 3)
+        return Posterior(q_mean, q_mean, ones, torch.zeros(b, t, 3), ones)
+
+
+def test_the_scores_on_a_stub_model_are_the_closed_forms():
+    frames = torch.rand(2, 5, 1, 4, 4).round()
+    b = Batch(frames, torch.zeros(2, 5, 1), None)
+    nll = predictive_nll(_Stub(), b)
+    assert torch.isnan(nll[:, 0]).all()
+    torch.testing.assert_close(nll[:, 1:], torch.full((2, 4), 16 * math.log(2.0)))  # 16 pixels at p = 0.5
+    kl = latent_kl(_Stub(), b)
+    torch.testing.assert_close(kl[:, 1:], torch.tensor([[0.0, 6.0, 0.0, 0.0]] * 2))  # 3 dims × ½ · 2²
+    change = pixel_change(None, b)
+    torch.testing.assert_close(change[:, 3], (frames[:, 3] - frames[:, 2]).abs().mean((1, 2, 3)))
+
+
+def test_bad_protocols_name_the_field():
+    with pytest.raises(S.ConfigError, match="quantile must lie in"):
+        DetectConfig(quantile=1.0).validate()
+    with pytest.raises(S.ConfigError, match="unknown score 'psnr'"):
+        DetectConfig(scores=["psnr"]).validate()
+
+
+TINY = [
+    "--train.steps=3",
+    "--train.batch_size=4",
+    "--train.threads=1",
+    "--model.latent_dim=3",
+    "--model.channels=4",
+    "--model.features=8",
+    "--model.rnn_hidden=8",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny run on normal pendulum data, and the same data with events."""
+    root = tmp_path_factory.mktemp("detect")
+    cfg = S.preset("dvbf_pendulum16", splits={"train": 8, "val": 12, "test": 12})
+    normal = S.generate(cfg, root / "normal")
+    cfg.params = replace(cfg.params, events=S.PendulumEvents(share=0.5))
+    events = S.generate(cfg, root / "events")
+    assert main(["train", "--data", str(normal), "--out", str(root / "run"), *TINY]) == 0
+    return root / "run", normal, events
+
+
+def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
+    run, _, events = trained
+    out = tmp_path / "det"
+    assert main(["detect", str(run), "--data", str(events), "--out", str(out), "--quantile", "0.9"]) == 0
+    assert "predictive: AUROC" in capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["main_score"] == "predictive" and m["protocol"]["first_frame"] == 5
+    for score in ("predictive", "kl", "pixel_change"):
+        r = m["scores"][score]
+        assert 0.0 <= r["kinds"]["any"]["auroc"] <= 1.0 and math.isfinite(r["threshold"])
+    scores = np.load(out / "scores.npz")
+    labels = np.asarray(S.load_dataset(events)["test"].events)
+    np.testing.assert_array_equal(scores["labels"], labels)
+    assert scores["predictive"].shape == labels.shape and (out / "scores.png").stat().st_size > 0
+
+
+def test_detect_refuses_data_without_labels_or_of_another_contract(trained, tmp_path, capsys):
+    run, normal, _ = trained
+    assert main(["detect", str(run), "--data", str(normal), "--out", str(tmp_path / "a")]) == 2
+    assert "has no anomaly labels" in capsys.readouterr().err
+    cfg = S.preset("dvbf_pendulum16", splits={"val": 2, "test": 2}, size=32)
+    cfg.params = replace(cfg.params, events=S.PendulumEvents(share=0.5))
+    other = S.generate(cfg, tmp_path / "big")
+    assert main(["detect", str(run), "--data", str(other), "--out", str(tmp_path / "b")]) == 2
+    assert "32×32×1 frames" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
