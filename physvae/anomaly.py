@@ -4,7 +4,8 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
 
 - ``predictive``: −log p(x_t | x_<t), the negative log-likelihood of frame t under the model's one-step
   prediction: the posterior means of frames < t alone (``model.predict`` with t context frames), the
-  transition's mean one step on, decoded. Causal: frame t and later never enter.
+  transition's mean one step on, decoded. Causal: frame t and later never enter. (For a filtering model this
+  is read off one pass, ``causal_sweep``; otherwise it costs T predictions per sequence.)
 - ``kl``: KL(q(z_t | ·) ‖ p(z_t | z_{t−1})), the information frame t adds to the latent beyond the dynamics'
   prediction (summed over latent dimensions). Causal for a filtering inference network; a smoother's
   q(z_t | ·) also sees the frames after t.
@@ -32,12 +33,23 @@ from simulators import ConfigError, Dataset, Split, write_bytes_atomic, write_js
 
 from . import gaussian
 from .data import Batch, SequenceDataset
+from .inference import FrameInference, InferenceRNN
 from .metrics import detection
+from .model import TemporalVAE
 from .run import Run
+from .transitions import Transition
 
 
-def predictive_nll(model, b: Batch) -> torch.Tensor:
-    """−log p(x_t | x_<t) under the one-step prediction from frames < t: (B, T), NaN at t = 0."""
+def predictive_nll(model, b: Batch, one_pass: bool | None = None) -> torch.Tensor:
+    """−log p(x_t | x_<t) under the one-step prediction from frames < t: (B, T), NaN at t = 0.
+
+    ``one_pass`` (default: where ``causal_sweep`` allows it): read every prediction off one filtering pass (the
+    prior mean p(z_t | z_{t−1}) at the posterior means, decoded), instead of one ``predict`` per frame."""
+    if one_pass if one_pass is not None else causal_sweep(model):
+        post = model.infer(b.frames, None, b.inputs, sample=False)
+        out = -model.likelihood.log_prob(b.frames, model.decode(post.p_mean))  # (B, T)
+        out[:, 0] = float("nan")
+        return out
     b_size, t_len = b.frames.shape[:2]
     out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
     for t in range(1, t_len):
@@ -45,6 +57,20 @@ def predictive_nll(model, b: Batch) -> torch.Tensor:
         emission = torch.logit(mean[:, -1], eps=1e-6)  # the decoder's output whose mean is ``mean``
         out[:, t] = -model.likelihood.log_prob(b.frames[:, t], emission)
     return out
+
+
+def causal_sweep(model) -> bool:
+    """Whether one inference pass over a whole sequence gives, at every t, the prediction ``predict`` makes from
+    frames < t: a TemporalVAE with a forward (filtering) or per-frame inference network whose transition infers
+    nothing per sequence from all the evidence (``init_state_from`` not overridden)."""
+    if not isinstance(model, TemporalVAE):
+        return False
+    rnn = getattr(model.inference, "rnn", None)
+    forward = isinstance(model.inference, FrameInference) or (
+        isinstance(model.inference, InferenceRNN) and not rnn.bidirectional
+    )
+    own = type(model.transition).init_state_from is not Transition.init_state_from
+    return forward and not own
 
 
 def latent_kl(model, b: Batch) -> torch.Tensor:

@@ -11,12 +11,13 @@ import pytest
 import torch
 
 import simulators as S
-from physvae.anomaly import DetectConfig, latent_kl, pixel_change, predictive_nll
+from physvae import ModelConfig, build_model
+from physvae.anomaly import DetectConfig, causal_sweep, latent_kl, pixel_change, predictive_nll
 from physvae.cli import main
-from physvae.data import Batch
+from physvae.data import Batch, SequenceDataset
 from physvae.likelihoods import Bernoulli
 from physvae.metrics import detection as D
-from physvae.model import Posterior
+from physvae.model import DataSpec, Posterior
 
 NAMES = list(S.EVENT_NAMES)
 
@@ -115,6 +116,21 @@ def test_the_scores_on_a_stub_model_are_the_closed_forms():
     torch.testing.assert_close(kl[:, 1:], torch.tensor([[0.0, 6.0, 0.0, 0.0]] * 2))  # 3 dims × ½ · 2²
     change = pixel_change(None, b)
     torch.testing.assert_close(change[:, 3], (frames[:, 3] - frames[:, 2]).abs().mean((1, 2, 3)))
+
+
+@pytest.mark.parametrize("transition", ["locally_linear", "gru"])
+def test_one_filtering_pass_gives_the_predictions_of_predict_frame_by_frame(transition, pend16):
+    data = S.load_dataset(pend16)
+    spec = DataSpec.from_dataset(data)
+    torch.manual_seed(0)
+    cfg = ModelConfig(transition=transition, inference="filter", latent_dim=3, channels=4, features=8)
+    model = build_model(spec, replace(cfg, rnn_hidden=8)).eval()
+    assert causal_sweep(model)
+    assert not causal_sweep(build_model(spec, replace(cfg, inference="smoother", rnn_hidden=8)))
+    b = SequenceDataset(data["test"]).batch(np.arange(3))
+    with torch.no_grad():
+        fast, slow = predictive_nll(model, b), predictive_nll(model, b, one_pass=False)
+    torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-3, equal_nan=True)
 
 
 def test_bad_protocols_name_the_field():
