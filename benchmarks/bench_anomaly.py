@@ -1,6 +1,8 @@
 """Anomaly detection on the DVBF pendulum and the KVAE box: a model trained on normal data, scored on events.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.bench_anomaly [--pendulum-steps 600] [--box-steps 500] [--work DIR]
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_anomaly --pendulum-steps 600 --box-steps 400 --box-size 16
+
+(the committed results; datasets and runs are kept in --work, default bench_out/anomaly, and reused)
 
 For each case: a normal dataset (the preset) to train on, and the same preset with events in half of the
 sequences (``params.events.share=0.5``; pendulum: kicks, teleports, gravity and length changes; box: kicks,
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import simulators as S
-from physvae import RunConfig, fit
+from physvae import Run, RunConfig, fit
 from physvae.anomaly import detect
 from simulators import write_bytes_atomic, write_text_atomic
 
@@ -54,34 +57,38 @@ BASE = [
 ]
 
 
-def datasets(name: str, work: Path) -> tuple[Path, Path]:
-    """The normal and the event dataset of a case (made once; reused when present)."""
+def datasets(name: str, work: Path, size: int | None) -> tuple[Path, Path]:
+    """The normal and the event dataset of a case, at ``size`` pixels (None: the preset's); made once, reused."""
     preset, normal_splits, event_splits, _ = CASES[name]
-    normal, events = work / f"{name}_normal", work / f"{name}_events"
+    tag = f"{name}{size or ''}"
+    normal, events = work / f"{tag}_normal", work / f"{tag}_events"
     if not normal.exists():
-        S.generate(S.preset(preset, splits=normal_splits, seed=1), normal)
+        S.generate(S.preset(preset, splits=normal_splits, seed=1, size=size), normal)
     if not events.exists():
-        cfg = S.preset(preset, splits=event_splits, seed=2)
+        cfg = S.preset(preset, splits=event_splits, seed=2, size=size)
         cfg.params = replace(cfg.params, events=replace(cfg.params.events, share=0.5))
         S.generate(cfg, events)
     return normal, events
 
 
-def run_case(name: str, steps: int, work: Path) -> dict:
-    normal, events = datasets(name, work)
-    run_dir = work / f"{name}_run"
+def run_case(name: str, steps: int, work: Path, size: int | None = None) -> dict:
+    normal, events = datasets(name, work, size)
+    tag = f"{name}{size or ''}"
+    run_dir = work / f"{tag}_run"
     cfg = RunConfig().with_overrides([*BASE, *CASES[name][3], f"train.steps={steps}", f"train.data={normal}"])
-    t0 = time.perf_counter()
     if not (run_dir / "model.pt").exists():
         fit(cfg, run_dir, progress=False)
-    train_seconds = time.perf_counter() - t0
+    run = Run(run_dir)
+    if run.config.train.steps != steps:
+        raise SystemExit(f"{run_dir} holds a run of {run.config.train.steps} steps, not {steps}: remove it")
     t0 = time.perf_counter()
-    metrics = detect(run_dir, events, work / f"{name}_detect")
+    metrics = detect(run_dir, events, work / f"{tag}_detect")
     return {
         "preset": CASES[name][0],
+        "size": S.load_dataset(events).meta["frame_shape"][0],
         "steps": steps,
         "transition": cfg.model.transition,
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(run.summary()["train_seconds"], 1),
         "detect_seconds": round(time.perf_counter() - t0, 1),
         "metrics": metrics,
     }
@@ -123,6 +130,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pendulum-steps", type=int, default=600)
     p.add_argument("--box-steps", type=int, default=500)
+    p.add_argument("--box-size", type=int, help="render the box at this size (default: the preset's 32)")
     p.add_argument("--cases", default="pendulum,box")
     p.add_argument(
         "--work", default="bench_out/anomaly", help="datasets and runs (kept; reused when present)"
@@ -131,13 +139,16 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     steps = {"pendulum": args.pendulum_steps, "box": args.box_steps}
-    results = {name: run_case(name, steps[name], work) for name in args.cases.split(",")}
+    sizes = {"pendulum": None, "box": args.box_size}
+    results = {name: run_case(name, steps[name], work, sizes[name]) for name in args.cases.split(",")}
     info = machine()
     out = RESULTS / f"anomaly_{machine_tag(info)}"
     out.mkdir(parents=True, exist_ok=True)
     for name in results:
-        write_bytes_atomic(out / f"{name}_scores.png", (work / f"{name}_detect" / "scores.png").read_bytes())
-    record = {"results": results, "machine": info, "command": "python -m benchmarks.bench_anomaly"}
+        detected = work / f"{name}{sizes[name] or ''}_detect" / "scores.png"
+        write_bytes_atomic(out / f"{name}_scores.png", detected.read_bytes())
+    command = " ".join(["python -m benchmarks.bench_anomaly", *sys.argv[1:]])
+    record = {"results": results, "machine": info, "command": command}
     write_text_atomic(out / "results.json", json.dumps(record, indent=2))
     lines = [
         "# Anomaly detection (short CPU runs)",
@@ -147,8 +158,13 @@ def main() -> None:
         "",
         table(results),
         "",
-        "Training: "
-        + "; ".join(f"{k} {r['steps']} steps, {r['train_seconds']:.0f} s" for k, r in results.items()),
+        "Training (one CPU thread): "
+        + "; ".join(
+            f"{k} ({r['preset']} at {r['size']}×{r['size']}) {r['steps']} steps, {r['train_seconds']:.0f} s"
+            for k, r in results.items()
+        ),
+        "",
+        f"Command: `{command}`",
         "",
         f"Machine: {json.dumps(info)}",
     ]
