@@ -40,12 +40,20 @@ def event_hook(
 
 def realize(event: Event, kin: np.ndarray, radii: np.ndarray, box: float) -> Event:
     """The event as it happened: a pass-through's frame is the first one at which the ball is ``PASS_DEPTH`` of
-    its radius into a wall (no event if it reaches none before the end); other kinds as drawn.
-    ``kin``: (T, balls, 4) x, y, vx, vy."""
+    its radius into a wall (no event if it reaches none before the end), its last the last frame from there on at
+    which the ball still overlaps the box; other kinds as drawn. ``kin``: (T, balls, 4) x, y, vx, vy."""
     if event.kind != "pass_through":
         return replace(event, size=abs(event.size))
     i = int(event.which * kin.shape[1])
     lo, hi = (1 - PASS_DEPTH) * radii[i], box - (1 - PASS_DEPTH) * radii[i]
     xy = kin[event.frame :, i, :2]
     through = np.flatnonzero(((xy < lo) | (xy > hi)).any(axis=1))
-    return replace(event, frame=event.frame + int(through[0])) if len(through) else Event()
+    if not len(through):
+        return Event()
+    start = event.frame + int(through[0])
+    r = radii[i]
+    inside = ((kin[start:, i, :2] > -r) & (kin[start:, i, :2] < box + r)).all(
+        axis=1
+    )  # the disc overlaps the box
+    gone = np.flatnonzero(~inside)
+    return replace(event, frame=start, last=start + int(gone[0]) - 1 if len(gone) else -1)

@@ -10,13 +10,14 @@ Kinds (the code is the index in ``EVENT_NAMES``, the same for every system):
   from frame k). A length change moves the bob at once (frame k shows it), a gravity change only bends the
   motion after it (frames k + 1 on).
 - ``pass_through`` (5) (balls): one ball stops colliding with the walls from frame k on; the event frame is the
-  first frame at which it is half a radius or more into a wall (a normal ball never is). If it reaches no wall
+  first frame at which it is half a radius or more into a wall (a normal ball never is), and its effect lasts
+  while the ball still overlaps the box (after that the frames hold no trace of it). If it reaches no wall
   before the sequence ends, nothing happened and the sequence is labelled normal.
 
 Labels (dataset arrays, see ``storage.py``): ``events`` (N, T) uint8 holds, at each frame, the code of the event
 whose effect makes that frame break the normal dynamics given the frames before it, else 0: frame k + 1 for a
-kick, frame k for a teleport, and every frame from the first affected one to the end for the changes that last
-(gravity from k + 1, length from k, pass-through from k). ``event_kind`` (N,) uint8 is the sequence's code,
+kick, frame k for a teleport, and every frame from the first affected one on for the changes that last
+(gravity from k + 1 and length from k to the end, pass-through from k while the ball overlaps the box). ``event_kind`` (N,) uint8 is the sequence's code,
 ``event_frame`` (N,) int64 the frame k of the event (−1 without one) and ``event_size`` (N,) float64 its size:
 the signed Δθ̇ (rad/s) or Δθ (rad) of a pendulum's kick or teleport, the factor of a parameter change, a ball's
 |Δv| or the length of its jump before clipping, 0 without an event. meta.json lists ``event_names``.
@@ -80,6 +81,7 @@ class Event:
         size: kick or teleport size (a signed Δθ̇ or Δθ for the pendulum) or the factor of a parameter change.
         angle: direction of a ball's kick or teleport, rad; which ball: ``int(which · n_balls)``.
         which: in [0, 1), picks the ball.
+        last: the last frame a lasting event affects (−1: the last of the sequence).
     """
 
     kind: str = "none"
@@ -87,6 +89,7 @@ class Event:
     size: float = 0.0
     angle: float = 0.0
     which: float = 0.0
+    last: int = -1
 
 
 def validate_events(config: EventConfig, supported: tuple[str, ...], where: str) -> None:
@@ -138,8 +141,9 @@ def draw_event(
     return Event(kind=kind, frame=frame, size=size, angle=2 * np.pi * u[4], which=u[5])
 
 
-def label_row(kind: str, frame: int, n_frames: int) -> np.ndarray:
-    """The per-frame labels of one sequence (see the module docstring): (T,) uint8."""
+def label_row(kind: str, frame: int, n_frames: int, last: int = -1) -> np.ndarray:
+    """The per-frame labels of one sequence (see the module docstring): (T,) uint8; ``last``: the last frame a
+    lasting event affects (−1: to the end)."""
     row = np.zeros(n_frames, dtype=np.uint8)
     if kind == "none" or frame < 0:
         return row
@@ -149,7 +153,7 @@ def label_row(kind: str, frame: int, n_frames: int) -> np.ndarray:
         if hit < n_frames:
             row[hit] = code
     else:
-        row[frame + LASTING[kind] :] = code
+        row[frame + LASTING[kind] : last + 1 if last >= 0 else n_frames] = code
     return row
 
 
@@ -171,7 +175,7 @@ class EventLabels:
     def of(cls, events: list[Event], n_frames: int) -> EventLabels:
         """The labels of a batch of drawn (and realized) events."""
         return cls(
-            np.stack([label_row(e.kind, e.frame, n_frames) for e in events]),
+            np.stack([label_row(e.kind, e.frame, n_frames, e.last) for e in events]),
             np.array([e.frame for e in events], dtype=np.int64),
             np.array([e.size if e.frame >= 0 else 0.0 for e in events], dtype=np.float64),
         )
