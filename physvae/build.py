@@ -6,6 +6,7 @@ from torch import nn
 
 from simulators import ConfigError
 
+from .attention import InferenceAttention
 from .config import ModelConfig
 from .content import ContentEncoder
 from .inference import FrameInference, InferenceRNN
@@ -31,10 +32,14 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
         return _kalman_vae(spec, cfg)
     encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
     decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d + cfg.content_dim)
+    smoother = cfg.inference == "smoother"
     if cls.per_frame_inference:
         inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
+    elif cfg.inference_net == "attention":
+        heads, layers = cfg.attention_heads, cfg.attention_layers
+        inference = InferenceAttention(cfg.features, cfg.rnn_hidden, d, heads, layers, smoother)
     else:
-        inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=cfg.inference == "smoother")
+        inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=smoother)
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
     content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None

@@ -18,6 +18,7 @@ from .transitions import TRANSITIONS
 
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 INFERENCE = ("filter", "smoother")
+INFERENCE_NETS = ("gru", "attention")
 
 
 @dataclass
@@ -36,7 +37,10 @@ class ModelConfig:
     obs_std: float = 0.0  # Gaussian likelihood: fixed pixel std in [0, 1] units; 0 learns it
     channels: int = 32  # base width of the conv encoder and decoder
     features: int = 128  # per-frame feature size from the encoder
-    rnn_hidden: int = 128  # inference RNN state size (per direction)
+    rnn_hidden: int = 128  # inference RNN state size (per direction); the attention network's width
+    inference_net: str = "gru"  # "gru": a (bidirectional) GRU; "attention": a transformer (attention.py)
+    attention_heads: int = 4  # attention inference: heads per layer (even for the smoother: half look back)
+    attention_layers: int = 2  # attention inference: transformer blocks
     content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
@@ -67,13 +71,32 @@ class ModelConfig:
             raise ConfigError(
                 f"model.obs_std must be in [0, 1] (a pixel std in [0, 1] units; 0 learns it), got {self.obs_std!r}"
             )
-        for name in ("channels", "features", "rnn_hidden"):
+        for name in ("channels", "features", "rnn_hidden", "attention_heads", "attention_layers"):
             integer(f"model.{name}", getattr(self, name), minimum=1)
         integer("model.content_dim", self.content_dim, minimum=0)
+        if self.inference_net not in INFERENCE_NETS:
+            raise ConfigError(
+                f"model.inference_net must be one of {INFERENCE_NETS}, got {self.inference_net!r}"
+            )
+        if self.inference_net == "attention":
+            self._check_attention()
         section = self.transition_config()
         section.validate(f"model.{self.transition}")
         if callable(getattr(section, "check_latent", None)):
             section.check_latent(self.latent_dim, f"model.{self.transition}")
+
+    def _check_attention(self) -> None:
+        heads = self.attention_heads
+        if self.rnn_hidden % heads:
+            raise ConfigError(
+                f"model.rnn_hidden ({self.rnn_hidden}, the attention width) must be a multiple of "
+                f"model.attention_heads ({heads})"
+            )
+        if self.inference == "smoother" and heads % 2:
+            raise ConfigError(
+                f"model.attention_heads must be even for model.inference='smoother' (half the heads look back, "
+                f"half ahead), got {heads}"
+            )
 
     def to_dict(self) -> dict:
         """Plain fields, then one table per registered transition (``[model.locally_linear]`` ...)."""
