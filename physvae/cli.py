@@ -202,6 +202,27 @@ def _num(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
+def _synthesize(args: argparse.Namespace) -> None:
+    import simulators
+
+    from .run import Run
+    from .synthesis import SynthesisConfig, synthesize, write_synthesis
+
+    cfg = SynthesisConfig(args.quantity, args.via, list(args.values or []), args.steps, args.sequences)
+    cfg.n_context, cfg.horizon, cfg.split = args.n_context, args.horizon, args.split
+    run = Run(args.run)
+    data = simulators.load_dataset(args.data or run.config.train.data)
+    run.spec.check_data(data, str(run.path))
+    out = _folder(args.out or Path(args.run) / "synthesis")
+    result = synthesize(run.model, data, cfg)
+    write_synthesis(result, out)
+    s = result.summary
+    print(
+        f"{s['quantity']} via {s['via']} over {len(s['requested'])} values × {s['sequences']} sequences: "
+        f"measured from the frames, Pearson r {s['pearson_r']:.3f}, slope {s['slope']:.2f}; wrote {out}"
+    )
+
+
 def _bench(args: argparse.Namespace) -> None:
     from .bench import load_suite, run_suite
 
@@ -369,6 +390,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept data of another system, state names or Δt than the run trained on",
     )
     d.set_defaults(func=_detect)
+
+    y = sub.add_parser(
+        "synthesize",
+        parents=[common],
+        help="set a physical quantity in a run's latents, roll out, decode, and measure it in the frames",
+    )
+    y.add_argument("run", help="run folder")
+    y.add_argument("--data", help="dataset folder (default: the training data)")
+    y.add_argument(
+        "--quantity", required=True, help="angle, angular_velocity, energy, speed, or a physics parameter"
+    )
+    y.add_argument(
+        "--via", default="probe", help="probe (the linear probe's rows) or latent (the physics latent)"
+    )
+    y.add_argument(
+        "--values", type=float, nargs="+", help="requested values (default: a sweep over the data)"
+    )
+    y.add_argument("--steps", type=int, default=9, help="values in the default sweep")
+    y.add_argument("--sequences", type=int, default=8, help="test sequences edited")
+    y.add_argument("--n-context", type=int, default=5, help="frames inferred from before the edit")
+    y.add_argument("--horizon", type=int, default=20, help="frames rolled out after the edit")
+    y.add_argument("--split", default="test", help="split whose sequences are edited")
+    y.add_argument("--out", help="output folder (default: RUN/synthesis)")
+    y.set_defaults(func=_synthesize)
 
     b = sub.add_parser(
         "bench", parents=[common], help="run a benchmark suite: data, training, evaluation, tables"

@@ -1,0 +1,354 @@
+"""Controllable synthesis: set one physical quantity in a sequence's latent, roll the dynamics out, decode, and
+measure from the rendered frames (no model) whether the change is the one requested.
+
+Steps for each test sequence and each requested value v:
+    1. z_c: the posterior mean after the first ``n_context`` frames (the filter sees those frames only).
+    2. the edit, ``via``:
+        probe — the linear probe (fit on the training split's posterior means, as the evaluation's) is moved to
+            read v, by the smallest change of z_c (pseudo-inverse of the probe's rows) that sets the quantity's
+            rows and holds the rows named beside it (the angle holds θ̇; θ̇, the energy and a speed hold the
+            position);
+        latent — the physical latent of the ``physics`` transition: its state y = chart(z) gets the value, or a
+            stated parameter does (for the whole rollout).
+    3. the transition's mean rolled out ``horizon`` frames from the edited z_c; every latent decoded.
+    4. measured from the decoded frames with ``physvae.metrics.motion`` (object centroid -> world position ->
+       angle, angular velocity, energy, speed, or the stated parameters fitted to the angle's path).
+The figure of merit is the Pearson correlation of requested and measured values over the sweep (pooled over
+sequences); measured angles are unwrapped along the sweep (see ``correlation``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from simulators import ConfigError, Dataset, integer
+
+from .metrics import motion
+from .metrics.probe import probe_targets
+
+FIRST_INTERVALS = 3  # frame intervals after the edit over which rates (θ̇, energy, speed) are measured
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A quantity one can set: the dataset system it belongs to, its unit, the probe rows it sets and holds."""
+
+    system: str
+    unit: str
+    sets: tuple[str, ...]
+    holds: tuple[str, ...]
+
+
+QUANTITIES = {
+    "angle": Quantity("pendulum", "rad", ("sin_theta", "cos_theta"), ("omega",)),
+    "angular_velocity": Quantity("pendulum", "rad/s", ("omega",), ("sin_theta", "cos_theta")),
+    "energy": Quantity("pendulum", "J", ("energy",), ("sin_theta", "cos_theta")),
+    "speed": Quantity("balls", "L/T", ("vx0", "vy0"), ("x0", "y0")),
+}
+VIA = ("probe", "latent")
+
+
+@dataclass
+class SynthesisConfig:
+    """What to set and how to sweep it."""
+
+    quantity: str = "angle"  # key of QUANTITIES, or a stated parameter of a ``physics`` run (via="latent")
+    via: str = "probe"  # "probe": along the linear probe's rows; "latent": the physics transition's latent
+    values: list[float] = field(
+        default_factory=list
+    )  # requested values ([]: ``steps`` from the data's range)
+    steps: int = 9  # values in the default sweep
+    n_sequences: int = 8  # test sequences edited (the first ones)
+    n_context: int = 5  # frames the posterior is inferred from before the edit
+    horizon: int = 20  # frames rolled out after the edited one
+    split: str = "test"  # sequences edited
+    train_split: str = "train"  # the probe is fit here
+
+    def validate(self) -> SynthesisConfig:
+        if self.via not in VIA:
+            raise ConfigError(f"synthesis via must be one of {VIA}, got {self.via!r}")
+        for name in ("steps", "n_sequences", "n_context", "horizon"):
+            integer(f"synthesis.{name}", getattr(self, name), minimum=2 if name == "steps" else 1)
+        if self.horizon < FIRST_INTERVALS + 1:
+            raise ConfigError(f"synthesis.horizon must be at least {FIRST_INTERVALS + 1}, got {self.horizon}")
+        return self
+
+
+@dataclass
+class LinearProbe:
+    """target (..., K) = z (..., D) @ weight.T + bias; one row per name."""
+
+    weight: np.ndarray  # (K, D)
+    bias: np.ndarray  # (K,)
+    names: list[str]
+
+    def read(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        y = z @ self.weight.T + self.bias
+        return {n: y[..., i] for i, n in enumerate(self.names)}
+
+    def edit(self, z: np.ndarray, targets: dict[str, np.ndarray], holds: tuple[str, ...]) -> np.ndarray:
+        """The smallest change of z (N, D) after which the rows in ``targets`` read their values (N,) and the
+        rows in ``holds`` read what they read before."""
+        rows = [self.names.index(n) for n in (*targets, *holds)]
+        now = self.read(z)
+        r = np.stack([targets[n] - now[n] for n in targets] + [np.zeros(len(z))] * len(holds), -1)  # (N, K')
+        return z + r @ np.linalg.pinv(self.weight[rows]).T
+
+
+def fit_probe(z: np.ndarray, states: np.ndarray, names: list[str], kinds: list[str]) -> LinearProbe:
+    """OLS from latents z (N, T, D) to the probe targets of states (N, T, S) (``probe_targets``), with the
+    ball's speed added where there are velocities."""
+    from sklearn.linear_model import LinearRegression
+
+    y, target_names = probe_targets(states, names, kinds)
+    reg = LinearRegression().fit(z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1]))
+    return LinearProbe(np.atleast_2d(reg.coef_), np.atleast_1d(reg.intercept_), target_names)
+
+
+def quantity_truth(name: str, states: np.ndarray, state_names: list[str]) -> np.ndarray:
+    """The quantity's true value per frame from states (..., S) -> (...)."""
+    col = {n: states[..., i] for i, n in enumerate(state_names)}
+    if name == "speed":
+        return np.hypot(col["vx0"], col["vy0"])
+    return col[{"angle": "theta", "angular_velocity": "omega"}.get(name, name)]
+
+
+def probe_targets_for(name: str, probe: LinearProbe, z: np.ndarray, value: float) -> dict[str, np.ndarray]:
+    """What each row the quantity sets must read for ``value``, at latents z (N, D)."""
+    n = len(z)
+    if name == "angle":
+        return {"sin_theta": np.full(n, np.sin(value)), "cos_theta": np.full(n, np.cos(value))}
+    if name == "speed":  # keep the direction the probe reads, change the magnitude
+        now = probe.read(z)
+        v = np.stack([now["vx0"], now["vy0"]], -1)
+        unit = v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-9)
+        return {"vx0": value * unit[:, 0], "vy0": value * unit[:, 1]}
+    return {QUANTITIES[name].sets[0]: np.full(n, float(value))}
+
+
+def check_quantity(name: str, via: str, system: str, transition) -> None:
+    """ConfigError unless ``name`` can be set ``via`` for a run of ``transition`` on data of ``system``."""
+    params = list(getattr(getattr(transition, "physics", None), "param_names", []))
+    if name in params:
+        if via != "latent":
+            raise ConfigError(
+                f"quantity {name!r} is a stated parameter of the physics transition: use via='latent'"
+            )
+        if system != "pendulum":
+            raise ConfigError(f"measuring {name!r} from frames is done for the pendulum only, not {system!r}")
+        return
+    if name not in QUANTITIES:
+        known = sorted(QUANTITIES) + params
+        raise ConfigError(f"unknown quantity {name!r}; known quantities: {known}")
+    want = QUANTITIES[name].system
+    if system != want:
+        raise ConfigError(f"quantity {name!r} belongs to {want} data; this data is {system!r}")
+    if via == "latent" and (params == [] or name not in ("angle", "angular_velocity")):
+        raise ConfigError(
+            f"via='latent' sets the physics transition's state (angle, angular_velocity) or its parameters "
+            f"{params}; quantity {name!r} on a {type(transition).__name__} transition needs via='probe'"
+        )
+
+
+def latent_edit(transition, z: torch.Tensor, state, name: str, value: float):
+    """Set ``name`` in the physics transition's latent z (N, D) (its state) or in its parameters (carried as the
+    transition's per-sequence offsets, ``state``): returns (z, state)."""
+    ph = transition.physics
+    if name in ph.param_names:
+        i = ph.param_names.index(name)
+        w = transition.w.expand(len(z), -1) if state is None else transition.w + state
+        target = torch.tensor(value, dtype=z.dtype)
+        raw = (target.log() if bool(transition.positive[i]) else target) / transition.cfg.param_scale
+        w = w.clone()
+        w[:, i] = raw
+        return z, w - transition.w
+    e = transition.embed_dim
+    y = ph.chart(z[:, :e]).clone()
+    y[:, ph.state_names.index({"angle": "theta", "angular_velocity": "omega"}[name])] = value
+    return torch.cat([ph.embed(y), z[:, e:]], -1), state
+
+
+@torch.no_grad()
+def rollout_edits(model, z0: torch.Tensor, state, u, edit, values, horizon: int) -> torch.Tensor:
+    """Edited rollouts decoded to mean frames (N, V, 1 + horizon, C, H, W), frame 0 the edited one.
+
+    Args:
+        model: a TemporalVAE (its transition, decoder and likelihood are used).
+        z0: (N, D) latents to edit; state: the transition's state with them (``Posterior.state``).
+        u: (N, horizon, U) controls of the rollout, or None.
+        edit: (z (N, D), state, value) -> (edited z, state).
+        values: the V requested values.
+    """
+    out = []
+    for v in values:
+        z, s = edit(z0, state, v)
+        z = torch.cat([z[:, None], model.transition.rollout(z, horizon, model.spec.dt, u, s)], 1)
+        out.append(model.likelihood.mean(model.decode(z)))
+    return torch.stack(out, 1)
+
+
+def measure(name: str, xy: np.ndarray, dt: float, params: np.ndarray | None = None, u=None) -> np.ndarray:
+    """The quantity read from object positions xy (N, V, T, 2) of rendered rollouts (frame 0 the edited one):
+    (N, V). ``params`` (N, 4) are the true pendulum parameters (energy), ``u`` (N, T) the torques (parameters)."""
+    k = FIRST_INTERVALS
+    if name == "speed":
+        return motion.speed(xy[..., : k + 1, :], dt).mean(-1)
+    theta = motion.pendulum_angle(xy)  # (N, V, T)
+    if name == "angle":
+        return theta[..., 0]
+    if name == "angular_velocity":
+        return motion.angular_velocity(theta[..., : k + 1], dt).mean(-1)
+    if name == "energy":
+        omega = motion.angular_velocity(theta[..., : k + 1], dt)
+        mid = theta[..., :k] + 0.5 * omega * dt
+        return motion.pendulum_energy(mid, omega, params[:, None, None, :]).mean(-1)
+    uu = None if u is None else np.broadcast_to(u[:, None], theta.shape)
+    fitted = motion.pendulum_parameters(theta, dt, uu if name == "torque_gain" else None)
+    return fitted[name]
+
+
+def correlation(requested: np.ndarray, measured: np.ndarray, circular: bool = False) -> dict:
+    """Pearson r, least-squares slope and RMS error of measured (N, V) against requested (V,), pooled over
+    sequences; ``circular``: each sequence's measured angles unwrapped along the sweep (steps under π), then
+    moved by whole turns to lie nearest the requested ones. NaNs (an empty frame) are left out and counted."""
+    req = np.broadcast_to(requested, measured.shape)
+    meas = np.stack([_unwrap_near(m, requested) for m in measured]) if circular else measured
+    ok = np.isfinite(meas)
+    x, y = req[ok], meas[ok]
+    r = float(np.corrcoef(x, y)[0, 1]) if ok.sum() > 1 and x.std() > 0 and y.std() > 0 else float("nan")
+    slope = float(np.polyfit(x, y, 1)[0]) if ok.sum() > 1 and x.std() > 0 else float("nan")
+    rmse = float(np.sqrt(np.mean((y - x) ** 2))) if ok.any() else float("nan")
+    return {"pearson_r": r, "slope": slope, "rmse": rmse, "n": int(ok.sum()), "missing": int((~ok).sum())}
+
+
+def _unwrap_near(angles: np.ndarray, requested: np.ndarray) -> np.ndarray:
+    """Angles (V,) unwrapped along the sweep, shifted by the whole turns that bring them nearest ``requested``."""
+    out, ok = np.full(angles.shape, np.nan), np.isfinite(angles)
+    if ok.any():
+        a = np.unwrap(angles[ok])
+        out[ok] = a + 2 * np.pi * np.round(np.mean(requested[ok] - a) / (2 * np.pi))
+    return out
+
+
+@dataclass
+class SynthesisResult:
+    """A sweep: requested values (V,), measured values (N, V) (angles unwrapped along the sweep), the decoded rollouts (N, V, T, C, H, W) in [0, 1]
+    and the summary (``correlation``'s dict plus the settings)."""
+
+    requested: np.ndarray
+    measured: np.ndarray
+    frames: np.ndarray
+    summary: dict
+
+
+def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
+    """Sweep ``cfg.quantity`` over ``cfg.values`` in the first test sequences of ``data`` (see the module
+    docstring). Raises ConfigError for a quantity this model or data cannot set, before any work."""
+    from .evaluation import EvalConfig
+    from .evaluation.context import EvalContext
+
+    cfg.validate()
+    system = str(data.meta.get("system", ""))
+    check_quantity(cfg.quantity, cfg.via, system, model.transition)
+    test = data[cfg.split]
+    t_needed = cfg.n_context + cfg.horizon - 1
+    if test.inputs is not None and test.frames.shape[1] < t_needed:
+        raise ConfigError(
+            f"split {cfg.split!r} has {test.frames.shape[1]} frames; its controls must cover the context and the "
+            f"rollout (n_context + horizon − 1 = {t_needed})"
+        )
+    ctx = EvalContext(model, data, EvalConfig(train_split=cfg.train_split, test_split=cfg.split))
+    train = ctx.train_latents
+    values = np.asarray(cfg.values or default_sweep(cfg, model, train.states, test.state_names), dtype=float)
+    edit = _edit_fn(cfg, model, train, test)
+    n = min(cfg.n_sequences, len(test))
+    frames, u = _edited_rollouts(model, ctx.dataset(test).batch(np.arange(n)), cfg, edit, values)
+    xy = _calibration(data[cfg.train_split]).positions(frames, channel_axis=-3)
+    measured = measure(cfg.quantity, xy, model.spec.dt, np.asarray(test.params[:n]), u)
+    if cfg.quantity == "angle":  # reported as compared: unwrapped along the sweep
+        measured = np.stack([_unwrap_near(m, values) for m in measured])
+    summary = {
+        "quantity": cfg.quantity,
+        "via": cfg.via,
+        "unit": QUANTITIES[cfg.quantity].unit if cfg.quantity in QUANTITIES else "",
+        "requested": values.tolist(),
+        "sequences": n,
+        **correlation(values, measured),
+    }
+    return SynthesisResult(values, measured, frames, summary)
+
+
+def _edited_rollouts(
+    model, batch, cfg: SynthesisConfig, edit, values
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decoded rollouts (N, V, 1 + horizon, C, H, W) of a Batch edited after its first ``n_context`` frames
+    (the filter over the context alone, as ``TemporalVAE.predict`` conditions), and the rollout's first control
+    (N, 1 + horizon) (u_t acts after frame t; the last is 0), or None."""
+    c, batch = cfg.n_context, batch.to(model.device)
+    inputs = batch.inputs
+    with torch.no_grad():
+        post = model.infer(batch.frames[:, :c], None, None if inputs is None else inputs[:, :c], sample=False)
+    u = None if inputs is None else inputs[:, c - 1 : c - 1 + cfg.horizon]
+    frames = rollout_edits(model, post.z[:, -1], post.state, u, edit, values, cfg.horizon).cpu().numpy()
+    if u is None:
+        return frames, None
+    return frames, np.concatenate([u[..., 0].cpu().numpy(), np.zeros((len(u), 1))], 1)
+
+
+def default_sweep(cfg: SynthesisConfig, model, states: np.ndarray, state_names: list[str]) -> np.ndarray:
+    """``cfg.steps`` values from the 5th to the 95th percentile of the quantity in the training data (a stated
+    parameter: from half to twice its learned global value)."""
+    if cfg.quantity not in QUANTITIES:
+        ph = model.transition.physics
+        base = float(model.transition.global_params().detach()[ph.param_names.index(cfg.quantity)])
+        return base * np.geomspace(0.5, 2.0, cfg.steps)
+    truth = quantity_truth(cfg.quantity, states, state_names)
+    lo, hi = np.percentile(truth, [5, 95])
+    return np.linspace(lo, hi, cfg.steps)
+
+
+def _edit_fn(cfg: SynthesisConfig, model, train, test):
+    """(z, state, value) -> (z, state) for ``cfg.via``."""
+    if cfg.via == "latent":
+        return lambda z, state, v: latent_edit(model.transition, z, state, cfg.quantity, v)
+    probe = fit_probe(train.z, train.states, test.state_names, test.state_kinds)
+    holds = QUANTITIES[cfg.quantity].holds
+
+    def edit(z, state, v):
+        z_np = z.cpu().numpy().astype(np.float64)
+        moved = probe.edit(z_np, probe_targets_for(cfg.quantity, probe, z_np, v), holds)
+        return torch.as_tensor(moved, dtype=z.dtype, device=z.device), state
+
+    return edit
+
+
+def _calibration(split) -> motion.Calibration:
+    """The pixel -> world map of a split's frames and true positions (pendulum bob x, y; the first ball)."""
+    names = split.state_names
+    cols = [names.index(c) for c in (("x", "y") if "x" in names else ("x0", "y0"))]
+    return motion.calibrate(np.asarray(split.frames), np.asarray(split.states)[..., cols])
+
+
+def write_synthesis(result: SynthesisResult, out) -> list:
+    """``synthesis.json`` (the summary and the measured values), ``synthesis.png`` and ``synthesis.gif`` in
+    folder ``out``; returns their paths."""
+    from pathlib import Path
+
+    from simulators import write_json_atomic
+
+    from .viz.synthesis import sweep_figure, sweep_gif
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        **result.summary,
+        "measured": np.where(np.isfinite(result.measured), result.measured, None).tolist(),
+    }
+    return [
+        write_json_atomic(out / "synthesis.json", record),
+        sweep_figure(result, out / "synthesis.png"),
+        sweep_gif(result, out / "synthesis.gif"),
+    ]
