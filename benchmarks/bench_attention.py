@@ -8,7 +8,7 @@ one CPU thread, once with ``model.inference_net=gru`` and once with ``attention`
 equal). Scored on the test split: the linear probe's R² from posterior means (the evaluation's ``physics``
 section), the median valid prediction time after 5 context frames (``prediction``), training sequences/s and
 inference sequences/s (posterior means of whole test sequences). Writes ``results.json`` and ``results.md``
-into ``--out`` (default: benchmarks/results/attention_cpu2).
+into ``--out`` (default: benchmarks/results/attention_cpu2). Data and finished runs in ``--work`` are reused.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 import simulators as S
-from physvae import RunConfig, fit
+from physvae import RunConfig, fit, load
 from physvae.evaluation import EvalConfig
 from physvae.evaluation.context import EvalContext
 from physvae.evaluation.prediction import Prediction
@@ -114,10 +114,13 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     work = Path(args.work)
-    data = make_data(work / "data", args.frames, args.train, args.test)
+    data = work / "data"
+    if not (data / "meta.json").is_file():
+        make_data(data, args.frames, args.train, args.test)
     rows = {}
-    for net in NETS:
-        run = train_cell(data, net, args.steps, args.batch, work / net)
+    for net in NETS:  # a finished run in --work is scored again, not retrained
+        done = (work / net / "model.pt").is_file()
+        run = load(work / net) if done else train_cell(data, net, args.steps, args.batch, work / net)
         rows[net] = score(run, data)
         print(net, json.dumps(rows[net]), flush=True)
     out = Path(args.out)

@@ -6,7 +6,7 @@ each. Which frames a query may attend to:
     smoother — every frame, through two groups of heads: half look back (frames ≤ t), half look ahead (frames ≥ t),
         as a bidirectional GRU's two directions do, so the network knows which way time runs.
 Positions enter only as ALiBi biases (Press et al. 2022): head h subtracts slope_h · |t − s| from the score of
-frame s at query t. A relative bias needs no table of positions, so sequences longer than those trained on are
+frame s at query t, the slopes spread from near-sighted to far-sighted heads (``alibi_slopes``). A relative bias needs no table of positions, so sequences longer than those trained on are
 read the same way. Hidden frames (mask 0) are never keys; a learned "nothing seen" key that every query may
 attend to keeps a query with no visible frame (a hidden first frame under the filter) well defined.
 """
@@ -19,8 +19,11 @@ from torch.nn import functional as F
 
 
 def alibi_slopes(n: int) -> torch.Tensor:
-    """Slopes 1, 1/2, 1/4, ... for n heads (per frame of distance, in units of the attention score)."""
-    return 2.0 ** -torch.arange(n, dtype=torch.float32)
+    """n slopes (per frame of distance, in units of the attention score), geometric from 1 (a head that reads
+    the nearest frames) down to 1/256 (one that reaches across hundreds of frames); one head: 1/16."""
+    if n == 1:
+        return torch.tensor([1 / 16])
+    return 2.0 ** (-8.0 * torch.arange(n, dtype=torch.float32) / (n - 1))
 
 
 class AttentionBlock(nn.Module):
@@ -36,12 +39,13 @@ class AttentionBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
 
     def forward(self, x: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """x (B, T, W) queries; keys (B, S, W) with the extra "nothing seen" key first (S = T + 1)."""
+        """x (B, T, W) the frames; keys (B, S, W): the "nothing seen" key, then x (S = T + 1)."""
         b, t, w = x.shape
-        q = self.qkv(self.norm1(x))[..., :w]
-        kv = self.qkv(self.norm1(keys))[..., w:]
-        q = q.view(b, t, self.heads, -1).transpose(1, 2)  # (B, T, W) -> (B, H, T, W/H)
-        k, v = (a.reshape(b, keys.shape[1], self.heads, -1).transpose(1, 2) for a in kv.chunk(2, dim=-1))
+        qkv = self.qkv(self.norm1(keys))  # (B, S, 3W); the queries are the frames, keys[:, 1:] = x
+        q, k, v = (
+            a.reshape(b, -1, self.heads, w // self.heads).transpose(1, 2) for a in qkv.chunk(3, dim=-1)
+        )
+        q = q[:, :, 1:]  # (B, H, T, W/H)
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
         x = x + self.proj(a.transpose(1, 2).reshape(b, t, w))
         return x + self.mlp(self.norm2(x))
