@@ -206,7 +206,7 @@ def measure(name: str, xy: np.ndarray, dt: float, params: np.ndarray | None = No
         mid = theta[..., :k] + 0.5 * omega * dt
         return motion.pendulum_energy(mid, omega, params[:, None, None, :]).mean(-1)
     uu = None if u is None else np.broadcast_to(u[:, None], theta.shape)
-    fitted = motion.pendulum_parameters(theta, dt, uu if name == "torque_gain" else None)
+    fitted = motion.pendulum_parameters(theta, dt, uu)
     return fitted[name]
 
 
@@ -254,11 +254,9 @@ def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
     system = str(data.meta.get("system", ""))
     check_quantity(cfg.quantity, cfg.via, system, model.transition)
     test = data[cfg.split]
-    t_needed = cfg.n_context + cfg.horizon - 1
-    if test.inputs is not None and test.frames.shape[1] < t_needed:
+    if len(test) == 0 or test.frames.shape[1] < cfg.n_context:
         raise ConfigError(
-            f"split {cfg.split!r} has {test.frames.shape[1]} frames; its controls must cover the context and the "
-            f"rollout (n_context + horizon − 1 = {t_needed})"
+            f"split {cfg.split!r} must hold sequences of at least synthesis.n_context = {cfg.n_context} frames"
         )
     ctx = EvalContext(model, data, EvalConfig(train_split=cfg.train_split, test_split=cfg.split))
     train = ctx.train_latents
@@ -276,6 +274,8 @@ def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
         "unit": QUANTITIES[cfg.quantity].unit if cfg.quantity in QUANTITIES else "",
         "requested": values.tolist(),
         "sequences": n,
+        "n_context": cfg.n_context,
+        "horizon": cfg.horizon,
         **correlation(values, measured),
     }
     return SynthesisResult(values, measured, frames, summary)
@@ -285,17 +285,24 @@ def _edited_rollouts(
     model, batch, cfg: SynthesisConfig, edit, values
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Decoded rollouts (N, V, 1 + horizon, C, H, W) of a Batch edited after its first ``n_context`` frames
-    (the filter over the context alone, as ``TemporalVAE.predict`` conditions), and the rollout's first control
-    (N, 1 + horizon) (u_t acts after frame t; the last is 0), or None."""
+    (the filter over the context alone, as ``TemporalVAE.predict`` conditions; the sequence's own controls
+    drive the rollout, zeros after they run out), and the rollout's first control (N, 1 + horizon) (u_t acts
+    after frame t; the last is 0), or None."""
     c, batch = cfg.n_context, batch.to(model.device)
     inputs = batch.inputs
     with torch.no_grad():
         post = model.infer(batch.frames[:, :c], None, None if inputs is None else inputs[:, :c], sample=False)
-    u = None if inputs is None else inputs[:, c - 1 : c - 1 + cfg.horizon]
+    u = None if inputs is None else _controls(inputs[:, c - 1 :], cfg.horizon)
     frames = rollout_edits(model, post.z[:, -1], post.state, u, edit, values, cfg.horizon).cpu().numpy()
     if u is None:
         return frames, None
     return frames, np.concatenate([u[..., 0].cpu().numpy(), np.zeros((len(u), 1))], 1)
+
+
+def _controls(u: torch.Tensor, horizon: int) -> torch.Tensor:
+    """The first ``horizon`` controls of u (N, T, U); zeros after the sequence's own run out."""
+    pad = torch.zeros(len(u), max(0, horizon - u.shape[1]), u.shape[2], dtype=u.dtype, device=u.device)
+    return torch.cat([u[:, :horizon], pad], 1)
 
 
 def default_sweep(cfg: SynthesisConfig, model, states: np.ndarray, state_names: list[str]) -> np.ndarray:

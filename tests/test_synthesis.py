@@ -190,9 +190,9 @@ def test_synthesize_runs_on_a_physics_run_and_the_cli_writes_its_files(pend16, t
     run = fit(cfg, tmp_path / "r", progress=False)
     data = S.load_dataset(pend16)
     result = synthesize(
-        run.model, data, SynthesisConfig("g_over_l", "latent", steps=3, n_sequences=2, horizon=8)
+        run.model, data, SynthesisConfig("g_over_l", "latent", steps=3, n_sequences=2, horizon=14)
     )
-    assert result.measured.shape == (2, 3) and result.frames.shape[:3] == (2, 3, 9)
+    assert result.measured.shape == (2, 3) and result.frames.shape[:3] == (2, 3, 15)
     args = ["synthesize", str(tmp_path / "r"), "--quantity", "angle", "--steps", "3", "--sequences", "2"]
     assert main([*args, "--horizon", "6"]) == 0
     out = tmp_path / "r" / "synthesis"
