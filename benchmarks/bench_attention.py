@@ -109,6 +109,13 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--train", type=int, default=64)
     ap.add_argument("--test", type=int, default=32)
+    ap.add_argument(
+        "--nets",
+        nargs="+",
+        default=list(NETS),
+        choices=NETS,
+        help="inference networks to run (a finished run is only scored)",
+    )
     ap.add_argument("--work", default="/tmp/bench_attention")
     ap.add_argument("--out", default=str(RESULTS / "attention_cpu2"))
     args = ap.parse_args()
@@ -118,7 +125,7 @@ def main() -> None:
     if not (data / "meta.json").is_file():
         make_data(data, args.frames, args.train, args.test)
     rows = {}
-    for net in NETS:  # a finished run in --work is scored again, not retrained
+    for net in args.nets:  # a finished run in --work is scored again, not retrained
         done = (work / net / "model.pt").is_file()
         run = load(work / net) if done else train_cell(data, net, args.steps, args.batch, work / net)
         rows[net] = score(run, data)
