@@ -5,8 +5,8 @@ Steps for each test sequence and each requested value v:
     1. z_c: the posterior mean after the first ``n_context`` frames (the filter sees those frames only).
     2. the edit, ``via``:
         probe — the linear probe (fit on the training split's posterior means, as the evaluation's) is moved to
-            read v, by the smallest change of z_c (pseudo-inverse of the probe's rows) that sets the quantity's
-            rows and holds the rows named beside it (the angle holds θ̇; θ̇, the energy and a speed hold the
+            read v, by the smallest change of z_c (in the latents' own covariance, ``LinearProbe.edit``) that sets
+            the quantity's rows and holds the rows named beside it (the angle holds θ̇; θ̇, the energy and a speed hold the
             position);
         latent — the physical latent of the ``physics`` transition: its state y = chart(z) gets the value, or a
             stated parameter does (for the whole rollout).
@@ -79,33 +79,43 @@ class SynthesisConfig:
 
 @dataclass
 class LinearProbe:
-    """target (..., K) = z (..., D) @ weight.T + bias; one row per name."""
+    """target (..., K) = z (..., D) @ weight.T + bias; one row per name. ``cov`` (D, D) is the covariance of the
+    latents it was fit on (None: the identity)."""
 
     weight: np.ndarray  # (K, D)
     bias: np.ndarray  # (K,)
     names: list[str]
+    cov: np.ndarray | None = None
 
     def read(self, z: np.ndarray) -> dict[str, np.ndarray]:
         y = z @ self.weight.T + self.bias
         return {n: y[..., i] for i, n in enumerate(self.names)}
 
     def edit(self, z: np.ndarray, targets: dict[str, np.ndarray], holds: tuple[str, ...]) -> np.ndarray:
-        """The smallest change of z (N, D) after which the rows in ``targets`` read their values (N,) and the
-        rows in ``holds`` read what they read before."""
+        """The smallest change of z (N, D), in the Mahalanobis norm of the latents' covariance Σ, after which
+        the rows A in ``targets`` read their values (N,) and the rows in ``holds`` read what they read before:
+        Δ = Σ Aᵀ (A Σ Aᵀ)⁺ r. Measured in Σ, a change runs along the directions in which the latents do vary
+        with the quantity (the probe's pattern), not along its weights alone, which may lean on directions the
+        decoder ignores."""
         rows = [self.names.index(n) for n in (*targets, *holds)]
         now = self.read(z)
         r = np.stack([targets[n] - now[n] for n in targets] + [np.zeros(len(z))] * len(holds), -1)  # (N, K')
-        return z + r @ np.linalg.pinv(self.weight[rows]).T
+        a = self.weight[rows]  # (K', D)
+        cov = np.eye(a.shape[1]) if self.cov is None else self.cov
+        gain = cov @ a.T @ np.linalg.pinv(a @ cov @ a.T)  # (D, K')
+        return z + r @ gain.T
 
 
 def fit_probe(z: np.ndarray, states: np.ndarray, names: list[str], kinds: list[str]) -> LinearProbe:
     """OLS from latents z (N, T, D) to the probe targets of states (N, T, S) (``probe_targets``), with the
-    ball's speed added where there are velocities."""
+    latents' covariance for ``LinearProbe.edit``."""
     from sklearn.linear_model import LinearRegression
 
     y, target_names = probe_targets(states, names, kinds)
-    reg = LinearRegression().fit(z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1]))
-    return LinearProbe(np.atleast_2d(reg.coef_), np.atleast_1d(reg.intercept_), target_names)
+    flat = z.reshape(-1, z.shape[-1])
+    reg = LinearRegression().fit(flat, y.reshape(-1, y.shape[-1]))
+    cov = np.atleast_2d(np.cov(flat, rowvar=False))
+    return LinearProbe(np.atleast_2d(reg.coef_), np.atleast_1d(reg.intercept_), target_names, cov)
 
 
 def quantity_truth(name: str, states: np.ndarray, state_names: list[str]) -> np.ndarray:

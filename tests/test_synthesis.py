@@ -15,6 +15,7 @@ from physvae.synthesis import (
     SynthesisConfig,
     check_quantity,
     correlation,
+    fit_probe,
     measure,
     probe_targets_for,
     rollout_edits,
@@ -106,17 +107,30 @@ def test_a_decoder_that_ignores_the_edit_gives_no_correlation():
     assert abs(correlation(values, frozen, circular=True)["pearson_r"]) < 1e-9  # wrapping adds none either
 
 
-def test_the_probe_edit_sets_its_rows_holds_the_others_and_moves_least():
+@pytest.mark.parametrize("with_cov", [False, True])
+def test_the_probe_edit_sets_its_rows_holds_the_others_and_moves_least(with_cov):
     rng = np.random.default_rng(0)
-    probe = LinearProbe(rng.normal(size=(3, 6)), rng.normal(size=3), ["a", "b", "c"])
+    m = rng.normal(size=(6, 6))
+    cov = m @ m.T + np.eye(6) if with_cov else None
+    probe = LinearProbe(rng.normal(size=(3, 6)), rng.normal(size=3), ["a", "b", "c"], cov)
     z = rng.normal(size=(4, 6))
     moved = probe.edit(z, {"a": np.full(4, 2.0)}, ("b",))
     after, before = probe.read(moved), probe.read(z)
     np.testing.assert_allclose(after["a"], 2.0)
     np.testing.assert_allclose(after["b"], before["b"])
-    w = probe.weight[:2]  # the change lies in the span of the two rows: nothing moves that need not
-    dz = moved - z
-    np.testing.assert_allclose(dz, dz @ np.linalg.pinv(w) @ w, atol=1e-12)
+    # least in Σ's norm: the whitened change Σ^-1/2 Δ lies in the span of the whitened rows W Σ^1/2
+    half = np.linalg.cholesky(np.eye(6) if cov is None else cov)  # Σ = L Lᵀ
+    w, dz = probe.weight[:2] @ half, np.linalg.solve(half, (moved - z).T).T
+    np.testing.assert_allclose(dz, dz @ np.linalg.pinv(w) @ w, atol=1e-10)
+
+
+def test_the_covariance_edit_follows_the_direction_the_data_vary_along():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(2000, 1))  # the quantity; the latents hold it along (1, 1), plus a quiet third axis
+    z = np.concatenate([y + 0.05 * rng.normal(size=(2000, 2)), 0.01 * rng.normal(size=(2000, 1))], 1)
+    probe = fit_probe(z[:, None], y[:, None], ["q"], ["coordinate"])
+    moved = probe.edit(np.zeros((1, 3)), {"q": np.ones(1)}, ())
+    np.testing.assert_allclose(moved[0], [1, 1, 0], atol=0.1)  # the pattern, not the filter's leaning weights
 
 
 def test_pendulum_parameters_are_recovered_from_an_exact_path():
