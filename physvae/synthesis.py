@@ -6,8 +6,9 @@ Steps for each test sequence and each requested value v:
     2. the edit, ``via``:
         probe — the linear probe (fit on the training split's posterior means, as the evaluation's) is moved to
             read v, by the smallest change of z_c (in the latents' own covariance, ``LinearProbe.edit``) that sets
-            the quantity's rows and holds the rows named beside it (the angle holds θ̇; θ̇, the energy and a speed hold the
-            position);
+            the quantity's rows and holds the rows named beside it (the angle holds θ̇; θ̇ and a speed hold the
+            position; the energy sets the angle and θ̇ of the state of that energy nearest the one read, with the
+            sequence's true m, l, g);
         latent — the physical latent of the ``physics`` transition: its state y = chart(z) gets the value, or a
             stated parameter does (for the whole rollout).
     3. the transition's mean rolled out ``horizon`` frames from the edited z_c; every latent decoded.
@@ -45,7 +46,7 @@ class Quantity:
 QUANTITIES = {
     "angle": Quantity("pendulum", "rad", ("sin_theta", "cos_theta"), ("omega",)),
     "angular_velocity": Quantity("pendulum", "rad/s", ("omega",), ("sin_theta", "cos_theta")),
-    "energy": Quantity("pendulum", "J", ("energy",), ("sin_theta", "cos_theta")),
+    "energy": Quantity("pendulum", "J", ("sin_theta", "cos_theta", "omega"), ()),
     "speed": Quantity("balls", "L/T", ("vx0", "vy0"), ("x0", "y0")),
 }
 VIA = ("probe", "latent")
@@ -126,9 +127,12 @@ def quantity_truth(name: str, states: np.ndarray, state_names: list[str]) -> np.
     return col[{"angle": "theta", "angular_velocity": "omega"}.get(name, name)]
 
 
-def probe_targets_for(name: str, probe: LinearProbe, z: np.ndarray, value: float) -> dict[str, np.ndarray]:
-    """What each row the quantity sets must read for ``value``, at latents z (N, D)."""
+def probe_targets_for(name: str, probe: LinearProbe, z: np.ndarray, value: float, params=None) -> dict:
+    """What each row the quantity sets must read for ``value``, at latents z (N, D); ``params`` (N, 4) are the
+    pendulums' mass, length, gravity, damping (for the energy)."""
     n = len(z)
+    if name == "energy":
+        return _energy_state(probe.read(z), value, np.asarray(params, dtype=float))
     if name == "angle":
         return {"sin_theta": np.full(n, np.sin(value)), "cos_theta": np.full(n, np.cos(value))}
     if name == "speed":  # keep the direction the probe reads, change the magnitude
@@ -137,6 +141,23 @@ def probe_targets_for(name: str, probe: LinearProbe, z: np.ndarray, value: float
         unit = v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-9)
         return {"vx0": value * unit[:, 0], "vy0": value * unit[:, 1]}
     return {QUANTITIES[name].sets[0]: np.full(n, float(value))}
+
+
+def _energy_state(now: dict, energy: float, params: np.ndarray) -> dict[str, np.ndarray]:
+    """The pendulum state of total energy E nearest the one the probe reads: the same angle and the sign of θ̇
+    with |θ̇| = √(2 (E − V(θ)) / (m l²)) where E ≥ V(θ) = m g l (1 − cos θ); else at rest, at the angle of
+    potential E on the same side."""
+    m, l, g = params[:, 0], params[:, 1], params[:, 2]
+    theta = np.arctan2(now["sin_theta"], now["cos_theta"])
+    kinetic = energy - m * g * l * (1 - np.cos(theta))
+    omega = np.where(now["omega"] < 0, -1.0, 1.0) * np.sqrt(2 * kinetic.clip(min=0) / (m * l**2))
+    turning = np.sign(theta) * np.arccos(np.clip(1 - energy / (m * g * l), -1, 1))
+    theta = np.where(kinetic >= 0, theta, turning)
+    return {
+        "sin_theta": np.sin(theta),
+        "cos_theta": np.cos(theta),
+        "omega": np.where(kinetic >= 0, omega, 0.0),
+    }
 
 
 def check_quantity(name: str, via: str, system: str, transition) -> None:
@@ -271,8 +292,8 @@ def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
     ctx = EvalContext(model, data, EvalConfig(train_split=cfg.train_split, test_split=cfg.split))
     train = ctx.train_latents
     values = np.asarray(cfg.values or default_sweep(cfg, model, train.states, test.state_names), dtype=float)
-    edit = _edit_fn(cfg, model, train, test)
     n = min(cfg.n_sequences, len(test))
+    edit = _edit_fn(cfg, model, train, test, np.asarray(test.params[:n]))
     frames, u = _edited_rollouts(model, ctx.dataset(test).batch(np.arange(n)), cfg, edit, values)
     xy = _calibration(data[cfg.train_split]).positions(frames, channel_axis=-3)
     measured = measure(cfg.quantity, xy, model.spec.dt, np.asarray(test.params[:n]), u)
@@ -327,8 +348,8 @@ def default_sweep(cfg: SynthesisConfig, model, states: np.ndarray, state_names: 
     return np.linspace(lo, hi, cfg.steps)
 
 
-def _edit_fn(cfg: SynthesisConfig, model, train, test):
-    """(z, state, value) -> (z, state) for ``cfg.via``."""
+def _edit_fn(cfg: SynthesisConfig, model, train, test, params: np.ndarray):
+    """(z, state, value) -> (z, state) for ``cfg.via``; ``params`` (N, P) of the edited sequences."""
     if cfg.via == "latent":
         return lambda z, state, v: latent_edit(model.transition, z, state, cfg.quantity, v)
     probe = fit_probe(train.z, train.states, test.state_names, test.state_kinds)
@@ -336,7 +357,7 @@ def _edit_fn(cfg: SynthesisConfig, model, train, test):
 
     def edit(z, state, v):
         z_np = z.cpu().numpy().astype(np.float64)
-        moved = probe.edit(z_np, probe_targets_for(cfg.quantity, probe, z_np, v), holds)
+        moved = probe.edit(z_np, probe_targets_for(cfg.quantity, probe, z_np, v, params), holds)
         return torch.as_tensor(moved, dtype=z.dtype, device=z.device), state
 
     return edit

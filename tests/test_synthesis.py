@@ -13,6 +13,7 @@ from physvae.metrics import motion
 from physvae.synthesis import (
     LinearProbe,
     SynthesisConfig,
+    _energy_state,
     check_quantity,
     correlation,
     fit_probe,
@@ -214,3 +215,16 @@ def test_synthesize_runs_on_a_physics_run_and_the_cli_writes_its_files(pend16, t
     assert json.loads((out / "synthesis.json").read_text())["quantity"] == "angle"
     assert main(["synthesize", str(tmp_path / "r"), "--quantity", "spin"]) == 2
     assert "unknown quantity 'spin'" in capsys.readouterr().err
+
+
+def test_the_energy_edit_asks_for_a_state_of_exactly_that_energy():
+    params = np.array([[1.0, 1.0, 9.81, 0.5], [2.0, 0.5, 5.0, 0.1]])
+    theta, omega = np.array([0.5, -2.0]), np.array([-1.0, 3.0])
+    now = {"sin_theta": np.sin(theta), "cos_theta": np.cos(theta), "omega": omega}
+    for energy in (0.3, 2.0, 15.0):  # below and above the potential at the current angles
+        state = _energy_state(now, energy, params)
+        th = np.arctan2(state["sin_theta"], state["cos_theta"])
+        np.testing.assert_allclose(motion.pendulum_energy(th, state["omega"], params), energy, rtol=1e-9)
+        assert (np.sign(th) == np.sign(theta)).all()
+        moving = state["omega"] != 0
+        assert (np.sign(state["omega"][moving]) == np.sign(omega[moving])).all()
