@@ -29,26 +29,11 @@ from simulators import ConfigError, Dataset, integer
 
 from .metrics import motion
 from .metrics.probe import probe_targets
+from .physics.quantities import LATENT_STATE, QUANTITIES, probe_targets_for, quantity_truth
 
 FIRST_INTERVALS = 3  # frame intervals after the edit over which rates (θ̇, energy, speed) are measured
 
 
-@dataclass(frozen=True)
-class Quantity:
-    """A quantity one can set: the dataset system it belongs to, its unit, the probe rows it sets and holds."""
-
-    system: str
-    unit: str
-    sets: tuple[str, ...]
-    holds: tuple[str, ...]
-
-
-QUANTITIES = {
-    "angle": Quantity("pendulum", "rad", ("sin_theta", "cos_theta"), ("omega",)),
-    "angular_velocity": Quantity("pendulum", "rad/s", ("omega",), ("sin_theta", "cos_theta")),
-    "energy": Quantity("pendulum", "J", ("sin_theta", "cos_theta", "omega"), ()),
-    "speed": Quantity("balls", "L/T", ("vx0", "vy0"), ("x0", "y0")),
-}
 VIA = ("probe", "latent")
 
 
@@ -119,47 +104,6 @@ def fit_probe(z: np.ndarray, states: np.ndarray, names: list[str], kinds: list[s
     return LinearProbe(np.atleast_2d(reg.coef_), np.atleast_1d(reg.intercept_), target_names, cov)
 
 
-def quantity_truth(name: str, states: np.ndarray, state_names: list[str]) -> np.ndarray:
-    """The quantity's true value per frame from states (..., S) -> (...)."""
-    col = {n: states[..., i] for i, n in enumerate(state_names)}
-    if name == "speed":
-        return np.hypot(col["vx0"], col["vy0"])
-    return col[{"angle": "theta", "angular_velocity": "omega"}.get(name, name)]
-
-
-def probe_targets_for(name: str, probe: LinearProbe, z: np.ndarray, value: float, params=None) -> dict:
-    """What each row the quantity sets must read for ``value``, at latents z (N, D); ``params`` (N, 4) are the
-    pendulums' mass, length, gravity, damping (for the energy)."""
-    n = len(z)
-    if name == "energy":
-        return _energy_state(probe.read(z), value, np.asarray(params, dtype=float))
-    if name == "angle":
-        return {"sin_theta": np.full(n, np.sin(value)), "cos_theta": np.full(n, np.cos(value))}
-    if name == "speed":  # keep the direction the probe reads, change the magnitude
-        now = probe.read(z)
-        v = np.stack([now["vx0"], now["vy0"]], -1)
-        unit = v / np.linalg.norm(v, axis=-1, keepdims=True).clip(min=1e-9)
-        return {"vx0": value * unit[:, 0], "vy0": value * unit[:, 1]}
-    return {QUANTITIES[name].sets[0]: np.full(n, float(value))}
-
-
-def _energy_state(now: dict, energy: float, params: np.ndarray) -> dict[str, np.ndarray]:
-    """The pendulum state of total energy E nearest the one the probe reads: the same angle and the sign of θ̇
-    with |θ̇| = √(2 (E − V(θ)) / (m l²)) where E ≥ V(θ) = m g l (1 − cos θ); else at rest, at the angle of
-    potential E on the same side."""
-    m, l, g = params[:, 0], params[:, 1], params[:, 2]
-    theta = np.arctan2(now["sin_theta"], now["cos_theta"])
-    kinetic = energy - m * g * l * (1 - np.cos(theta))
-    omega = np.where(now["omega"] < 0, -1.0, 1.0) * np.sqrt(2 * kinetic.clip(min=0) / (m * l**2))
-    turning = np.sign(theta) * np.arccos(np.clip(1 - energy / (m * g * l), -1, 1))
-    theta = np.where(kinetic >= 0, theta, turning)
-    return {
-        "sin_theta": np.sin(theta),
-        "cos_theta": np.cos(theta),
-        "omega": np.where(kinetic >= 0, omega, 0.0),
-    }
-
-
 def check_quantity(name: str, via: str, system: str, transition) -> None:
     """ConfigError unless ``name`` can be set ``via`` for a run of ``transition`` on data of ``system``."""
     params = list(getattr(getattr(transition, "physics", None), "param_names", []))
@@ -189,7 +133,7 @@ def latent_edit(transition, z: torch.Tensor, state, name: str, value: float):
     transition's per-sequence offsets, ``state``): returns (z, state)."""
     ph = transition.physics
     if name in ph.param_names:
-        i = ph.param_names.index(name)
+        i = _position(ph.param_names, name)
         w = transition.w.expand(len(z), -1) if state is None else transition.w + state
         target = torch.tensor(value, dtype=z.dtype)
         raw = (target.log() if bool(transition.positive[i]) else target) / transition.cfg.param_scale
@@ -198,7 +142,7 @@ def latent_edit(transition, z: torch.Tensor, state, name: str, value: float):
         return z, w - transition.w
     e = transition.embed_dim
     y = ph.chart(z[:, :e]).clone()
-    y[:, ph.state_names.index({"angle": "theta", "angular_velocity": "omega"}[name])] = value
+    y[:, _position(ph.state_names, LATENT_STATE[name])] = value
     return torch.cat([ph.embed(y), z[:, e:]], -1), state
 
 
@@ -341,7 +285,7 @@ def default_sweep(cfg: SynthesisConfig, model, states: np.ndarray, state_names: 
     parameter: from half to twice its learned global value)."""
     if cfg.quantity not in QUANTITIES:
         ph = model.transition.physics
-        base = float(model.transition.global_params().detach()[ph.param_names.index(cfg.quantity)])
+        base = float(model.transition.global_params().detach()[_position(ph.param_names, cfg.quantity)])
         return base * np.geomspace(0.5, 2.0, cfg.steps)
     truth = quantity_truth(cfg.quantity, states, state_names)
     lo, hi = np.percentile(truth, [5, 95])
@@ -361,6 +305,11 @@ def _edit_fn(cfg: SynthesisConfig, model, train, test, params: np.ndarray):
         return torch.as_tensor(moved, dtype=z.dtype, device=z.device), state
 
     return edit
+
+
+def _position(names: list[str], name: str) -> int:
+    """Where the requested ``name`` (already checked by ``check_quantity``) sits in ``names``."""
+    return {n: i for i, n in enumerate(names)}[name]
 
 
 def _calibration(split) -> motion.Calibration:

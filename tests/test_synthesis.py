@@ -10,10 +10,10 @@ from physvae import DataSpec, RunConfig, TemporalVAE, fit
 from physvae.cli import main
 from physvae.likelihoods import Gaussian
 from physvae.metrics import motion
+from physvae.physics.quantities import _energy_state
 from physvae.synthesis import (
     LinearProbe,
     SynthesisConfig,
-    _energy_state,
     check_quantity,
     correlation,
     fit_probe,
