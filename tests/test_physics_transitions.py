@@ -306,3 +306,36 @@ def test_the_coordinate_check_tells_the_physical_latent_from_a_shrunken_or_mirro
     # |E exp(i 0.8 θ)| for θ ~ U(−π, π) is |sin(0.8π) / (0.8π)| = 0.234
     assert shrunk["agreement"]["theta"] == pytest.approx(abs(np.sin(0.8 * np.pi) / (0.8 * np.pi)), abs=0.03)
     assert shrunk["slope"]["omega"] == pytest.approx(0.2)
+
+
+def test_known_parameters_are_held_and_the_rest_still_learn(pend16):
+    """The one-step likelihood on the true states, as above, with the torque gain given: it stays exactly at its
+    value (global and per-sequence), while g/l and γ move towards the truth."""
+    split = S.load_dataset(pend16)["train"]
+    tr = Physics(3, 1, PhysicsConfig(system="pendulum", known={"torque_gain": 1.0}))
+    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
+    z = torch.stack([states[..., 3], states[..., 2], states[..., 1]], -1)  # (N, T, 3)
+    opt = torch.optim.Adam(tr.parameters(), lr=0.01)
+    for _ in range(150):
+        mean, std, _ = tr.step(z[:, :-1].flatten(0, 1), None, split.dt, u[:, :-1].flatten(0, 1))
+        nll = (((z[:, 1:].flatten(0, 1) - mean) / std) ** 2 / 2 + std.log()).sum(-1).mean()
+        opt.zero_grad(), nll.backward(), opt.step()
+    learned = tr.global_params().detach()
+    assert learned[2] == 1.0 and abs(learned[0] - 9.81) < 1.0 and abs(learned[1] - 0.5) < 0.05, learned
+    seq = Physics(3, 1, PhysicsConfig(params="sequence", known={"torque_gain": 2.5}))
+    with torch.no_grad():
+        seq.param_head.weight.normal_()
+    theta = seq.sequence_params(seq.init_state_from(torch.randn(4, 6, 3), torch.ones(4, 6)))
+    assert (theta[:, 2] == 2.5).all() and theta[:, 0].unique().numel() == 4
+
+
+def test_known_parameters_the_physics_lacks_are_refused():
+    with pytest.raises(ConfigError, match=r"known names 'torque_gain', not a parameter of 'pendulum'"):
+        Physics(3, 0, PhysicsConfig(known={"torque_gain": 1.0}))  # no inputs: the undriven pendulum
+    with pytest.raises(ConfigError, match=r"known.damping must be ≥ 0"):
+        Physics(3, 0, PhysicsConfig(known={"damping": -0.1}))
+    # held at 0, below the log-parameter's reach
+    undamped = Physics(3, 0, PhysicsConfig(known={"damping": 0.0}))
+    assert undamped.global_params()[1] == 0.0
+    with pytest.raises(ConfigError, match="must be a number"):
+        RunConfig().with_overrides(['model.physics.known={g_over_l = "ten"}'])

@@ -29,13 +29,18 @@ class Parameters(Section):
             return {"skipped": f"the {tr.name} transition states no physical parameters"}
         ph = tr.physics
         split = ctx.predict_split
-        learned = dict(zip(ph.param_names, tr.global_params().detach().cpu().double().tolist()))
+        known = dict(tr.cfg.known)  # given by the user, held: not recovered, so not scored
+        values = dict(zip(ph.param_names, tr.global_params().detach().cpu().double().tolist()))
+        learned = {k: v for k, v in values.items() if k not in known}
         truth = ph.true_params(split.param_names, np.asarray(split.params)[: ctx.count(split)])
+        truth = {k: v for k, v in truth.items() if k not in known}
         out: dict = {
             "system": ph.name,
             "units": dict(zip(ph.param_names, ph.param_units)),
             "learned": learned,
         }
+        if known:
+            out["known"] = known
         if truth:
             out["true"] = {k: float(v.mean()) for k, v in truth.items()}
             out["relative_error"] = {

@@ -10,7 +10,7 @@ recurrent network over the inference network's evidence about the state: the con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -42,6 +42,7 @@ class PhysicsConfig:
         10.0  # parameters are scale · w (log-parameters for positive ones): w moves scale× faster
     )
     init_noise: float = 0.05  # initial process-noise std
+    known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
 
     def validate(self, where: str = "physics") -> None:
@@ -83,6 +84,9 @@ class Physics(Transition):
         pos = torch.tensor(ph.positive)
         self.register_buffer("positive", pos, persistent=False)
         self.w = nn.Parameter(torch.where(pos, init.log(), init) / cfg.param_scale)  # (P,)
+        known = _known_values(cfg.known, ph)
+        self.register_buffer("known_mask", ~known.isnan(), persistent=False)  # (P,) True: held at its value
+        self.register_buffer("known_values", known.nan_to_num(), persistent=False)  # (P,)
         self.param_net: nn.Module | None = None
         if cfg.params == "sequence":
             self.param_net = nn.GRU(e + 1, cfg.hidden, batch_first=True)
@@ -111,8 +115,12 @@ class Physics(Transition):
         return torch.where(self.positive, s.exp(), s)
 
     def global_params(self) -> torch.Tensor:
-        """θ (P,) of the global parameters (per-sequence ones vary around them)."""
-        return self.constrain(self.w)
+        """θ (P,) of the global parameters (per-sequence ones vary around them); known ones at their values."""
+        return self._hold_known(self.constrain(self.w))
+
+    def _hold_known(self, theta: torch.Tensor) -> torch.Tensor:
+        """θ (..., P) with the ``known`` parameters replaced by their values."""
+        return torch.where(self.known_mask, self.known_values.to(theta.dtype), theta)
 
     def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor):
         """Per-sequence parameters from the evidence about the state: evidence (B, T, D), mask (B, T) -> the
@@ -126,7 +134,7 @@ class Physics(Transition):
     def params(self, state, batch: int) -> torch.Tensor:
         """θ (B, P) for a batch: the global values, adjusted per sequence where ``state`` holds offsets."""
         w = self.w.expand(batch, -1) if state is None else self.w + state
-        return self.constrain(w)
+        return self._hold_known(self.constrain(w))
 
     def sequence_params(self, state) -> torch.Tensor | None:
         """θ (B, P) inferred per sequence (``state`` from ``init_state_from``), or None for global parameters."""
@@ -183,3 +191,22 @@ class Physics(Transition):
         y, r = self._residual_at(z)
         total = self.physics.rhs(y, self.params(None, len(z)), None) + r
         return float(r.norm(dim=-1).mean() / total.norm(dim=-1).mean().clamp(min=1e-12))
+
+
+def _known_values(known: dict[str, float], ph: KnownPhysics) -> torch.Tensor:
+    """The ``known`` parameters as a (P,) tensor in ``ph.param_names`` order, NaN where unknown; a ConfigError
+    naming the key for a parameter the physics does not have or a positive one given < 0 (0 is allowed: an
+    undamped system's γ)."""
+    unknown = sorted(set(known) - set(ph.param_names))
+    if unknown:
+        raise ConfigError(
+            f"model.physics.known names {unknown[0]!r}, not a parameter of {ph.name!r}: its parameters are "
+            f"{ph.param_names}"
+        )
+    values = []
+    for name, is_positive in zip(ph.param_names, ph.positive):
+        value = float(known.get(name, float("nan")))
+        if is_positive and value < 0:
+            raise ConfigError(f"model.physics.known.{name} must be ≥ 0 (a positive parameter), got {value!r}")
+        values.append(value)
+    return torch.tensor(values, dtype=torch.get_default_dtype())
