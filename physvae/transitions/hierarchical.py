@@ -138,7 +138,7 @@ class Hierarchical(Transition):
         """s_{t−1} (B, S) and the frame t it moves into -> mean (B, S) and std (S,) of s_t."""
         if self.cfg.slow_mode == "step":
             return s + self.log_step.exp() * self.slow_net(s), self.hold_noise()
-        if frame % self.cfg.period == 0:
+        if self.updates_at(frame):
             return s + self.slow_net(s), self.jump_noise()
         return s, self.hold_noise()
 
