@@ -54,8 +54,7 @@ class Run:
         return self._model
 
     def build_model(self) -> TemporalVAE | KalmanVAE:
-        torch.manual_seed(self.config.train.seed)
-        return build_model(self.spec, self.config.model).to(self.device)
+        return seeded_model(self.config, self.spec, self.device)
 
     def metrics(self) -> list[dict]:
         return read_metrics(self.path / "metrics.jsonl")
@@ -72,6 +71,12 @@ class Run:
         write_json_atomic(path / "spec.json", asdict(spec))
         config.save(path / "config.toml")
         return Run(path)
+
+
+def seeded_model(config: RunConfig, spec: DataSpec, device: torch.device) -> TemporalVAE | KalmanVAE:
+    """The run's model at its initial weights: ``build_model`` after seeding torch with ``train.seed``."""
+    torch.manual_seed(config.train.seed)
+    return build_model(spec, config.model).to(device)
 
 
 def _load_spec(path: Path) -> DataSpec:

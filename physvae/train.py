@@ -27,7 +27,7 @@ from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
-from .run import Run, load_weights, read_metrics
+from .run import Run, load_weights, read_metrics, seeded_model
 from .transitions import TRANSITIONS, Transition
 
 
@@ -47,9 +47,10 @@ def beta_at(cfg, step: int) -> float:
 
 def _prepare(
     config: RunConfig, run_dir: Path, resume: bool
-) -> tuple[RunConfig, Run, SequenceDataset, torch.device]:
-    """Check everything that can be checked (config, data, device), then create the run folder (or open it to
-    resume): a start that fails leaves nothing behind that blocks the corrected retry."""
+) -> tuple[RunConfig, Run, SequenceDataset, torch.device, torch.nn.Module]:
+    """Check everything that can be checked (config, data, device, the model that config and data make), then
+    create the run folder (or open it to resume): a start that fails leaves nothing behind that blocks the
+    corrected retry. Returns the model at its initial weights, on the device."""
     if resume:
         if not (run_dir / "config.toml").is_file():
             raise ConfigError(f"cannot resume: {run_dir} is not a run folder (no config.toml)")
@@ -77,9 +78,10 @@ def _prepare(
             "probabilities of being lit; 'auto' would choose a Gaussian",
             stacklevel=3,
         )
+    model = seeded_model(config, run.spec if resume else spec, device)  # the transition checks the data here
     for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
         remove_stale(folder)
-    return config, run if resume else Run.create(run_dir, config, spec), train, device
+    return config, run if resume else Run.create(run_dir, config, spec), train, device, model
 
 
 def check_time_grid(data: simulators.Dataset, transition: str) -> None:
@@ -134,12 +136,11 @@ def fit(
         TrainingDiverged: a non-finite loss or gradient, naming the step; the last checkpoint stays intact.
     """
     run_dir = Path(run_dir)
-    config, run, train, device = _prepare(config, run_dir, resume)
+    config, run, train, device, model = _prepare(config, run_dir, resume)
     cfg = config.train
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run.device = device
-    model = run.build_model()
     optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, before = 0, 0.0  # steps and training seconds already in the checkpoint
     if resume and run.checkpoint_path.is_file():

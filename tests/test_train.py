@@ -58,18 +58,18 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(pend16, tmp_path)
                 next(run_model[0].parameters()).fill_(float("nan"))
 
     run_model = []
-    orig = physvae.run.Run.build_model
+    orig = physvae.train.seeded_model  # fit's model is made there (before the run folder)
 
-    def build(self):
-        run_model.append(orig(self))
+    def build(*args):
+        run_model.append(orig(*args))
         return run_model[-1]
 
-    physvae.run.Run.build_model = build
+    physvae.train.seeded_model = build
     try:
         with pytest.raises(TrainingDiverged, match="at step 4"):
             fit(_config(pend16), tmp_path / "r", progress=False, callback=poison)
     finally:
-        physvae.run.Run.build_model = orig
+        physvae.train.seeded_model = orig
     state = load_ckpt(tmp_path / "r" / "checkpoints" / "last.pt")
     assert state["step"] == 2
     assert all(torch.isfinite(v).all() for v in state["model"].values())
@@ -234,6 +234,19 @@ def test_a_failed_start_leaves_nothing_that_blocks_the_retry(pend16, tmp_path):
         fit(_config(pend16, device="cuda"), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
     assert fit(_config(pend16, steps=2, device="cpu"), tmp_path / "run", progress=False).finished
+
+
+def test_a_model_the_data_cannot_make_leaves_no_run_behind(pend16, tmp_path):
+    """Checks that need the data and the model together (here: a known parameter the data's physics lacks) run
+    before the run folder is made, so the corrected retry into the same folder works."""
+    cfg = _config(pend16, steps=2)
+    cfg.model.transition, cfg.model.latent_dim = "physics", 4
+    cfg.model.physics.known = {"gravity": 9.81}
+    with pytest.raises(ConfigError, match="known names 'gravity'"):
+        fit(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    cfg.model.physics.known = {"torque_gain": 1.0}
+    assert fit(cfg, tmp_path / "run", progress=False).finished
 
 
 def test_stale_temporaries_are_removed_and_live_ones_kept(pend16, tmp_path):
