@@ -46,14 +46,14 @@ def predictive_nll(model, b: Batch, one_pass: bool | None = None) -> torch.Tenso
     ``one_pass`` (default: where ``causal_sweep`` allows it): read every prediction off one filtering pass (the
     prior mean p(z_t | z_{t−1}) at the posterior means, decoded), instead of one ``predict`` per frame."""
     if one_pass if one_pass is not None else causal_sweep(model):
-        post = model.infer(b.frames, None, b.inputs, sample=False)
+        post = model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
         out = -model.likelihood.log_prob(b.frames, model.decode(post.p_mean))  # (B, T)
         out[:, 0] = float("nan")
         return out
     b_size, t_len = b.frames.shape[:2]
     out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
     for t in range(1, t_len):
-        mean, _ = model.predict(b.frames[:, :t], t, 1, b.inputs)  # (B, t + 1, C, H, W)
+        mean, _ = model.predict(b.frames[:, :t], t, 1, b.inputs, b.times)  # (B, t + 1, C, H, W)
         emission = torch.logit(mean[:, -1], eps=1e-6)  # the decoder's output whose mean is ``mean``
         out[:, t] = -model.likelihood.log_prob(b.frames[:, t], emission)
     return out
@@ -75,7 +75,7 @@ def causal_sweep(model) -> bool:
 
 def latent_kl(model, b: Batch) -> torch.Tensor:
     """KL(q(z_t | ·) ‖ p(z_t | z_{t−1})) summed over latent dimensions: (B, T), NaN at t = 0."""
-    post = model.infer(b.frames, None, b.inputs, sample=False)
+    post = model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
     kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std).sum(-1)
     kl[:, 0] = float("nan")
     return kl

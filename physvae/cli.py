@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--times",
         help="optional .npy of frame times in seconds, (N, T) or (T,), increasing (or a 'times' array in the "
-        "source .npz); uneven times are stored, and training refuses them",
+        "source .npz); uneven times are stored: continuous-time transitions follow them, discrete ones refuse",
     )
     i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
     i.add_argument(

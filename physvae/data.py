@@ -21,17 +21,20 @@ class Batch:
         frames: (B, T, C, H, W) float in [0, 1].
         states: (B, T, D) float32 true states.
         inputs: (B, T, U) float32 control inputs, or None.
+        times: (B, T) float64 seconds of unevenly timed frames, or None (frame t at t · Δt).
     """
 
     frames: torch.Tensor
     states: torch.Tensor
     inputs: torch.Tensor | None
+    times: torch.Tensor | None = None
 
     def to(self, device) -> Batch:
         return Batch(
             self.frames.to(device),
             self.states.to(device),
             None if self.inputs is None else self.inputs.to(device),
+            None if self.times is None else self.times.to(device),
         )
 
 
@@ -58,6 +61,7 @@ class SequenceDataset(Dataset):
         self.frames = np.asarray(split.frames) if small else split.frames
         self.states = np.asarray(split.states, dtype=np.float32)
         self.inputs = None if split.inputs is None else np.asarray(split.inputs, dtype=np.float32)
+        self.times = np.asarray(split.times, dtype=np.float64) if uneven(split.times) else None
 
     def __len__(self) -> int:
         return len(self.split)
@@ -72,6 +76,8 @@ class SequenceDataset(Dataset):
         out = {"frames": b.frames[0], "states": b.states[0]}
         if b.inputs is not None:
             out["inputs"] = b.inputs[0]
+        if b.times is not None:
+            out["times"] = b.times[0]
         return out
 
     def batch(
@@ -89,7 +95,8 @@ class SequenceDataset(Dataset):
         )  # (B,T,H,W,C)->(B,T,C,H,W)
         s = torch.from_numpy(self.states[indices][rows, cols])
         u = None if self.inputs is None else torch.from_numpy(self.inputs[indices][rows, cols])
-        return Batch(x, s, u)
+        times = None if self.times is None else torch.from_numpy(self.times[indices][rows, cols])
+        return Batch(x, s, u, times)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """A random batch of random windows (sequences drawn without replacement when the split is big enough)."""
@@ -97,3 +104,13 @@ class SequenceDataset(Dataset):
         length = self.window or self.n_frames
         starts = rng.integers(0, self.n_frames - length + 1, size=batch_size)
         return self.batch(idx, starts)
+
+
+def uneven(times: np.ndarray | None, rtol: float = 1e-6) -> bool:
+    """Whether frame times (N, T) stray from their median interval by more than ``rtol`` of it (the importer's
+    "irregular" time grid); None: frames on the Δt grid."""
+    if times is None or times.shape[1] < 2:
+        return False
+    steps = np.diff(np.asarray(times, dtype=np.float64), axis=1)
+    step = float(np.median(steps))
+    return bool(np.abs(steps - step).max() > rtol * step)

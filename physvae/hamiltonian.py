@@ -162,16 +162,18 @@ def _eval_D(dissipation: Dissipation, q: Tensor) -> Tensor:
     return D
 
 
-def damp(H: SeparableHamiltonian, q: Tensor, p: Tensor, h: float, D: Tensor) -> Tensor:
+def damp(H: SeparableHamiltonian, q: Tensor, p: Tensor, h: float | Tensor, D: Tensor) -> Tensor:
     """The dissipative sub-flow ṗ = −D ∂T/∂p = −D M⁻¹p over time h at fixed q, by implicit midpoint:
 
         p' = p − h D M⁻¹ (p + p')/2,   i.e.  (I + h/2 D M⁻¹) p' = (I − h/2 D M⁻¹) p.
 
     For the quadratic T this can never increase H (for any h ≥ 0, any D with vᵀDv ≥ 0): q and V are fixed and
     T(p') − T(p) = ½(p' + p)ᵀM⁻¹(p' − p) = −h v̄ᵀ D v̄ ≤ 0 with v̄ = M⁻¹(p + p')/2. It is second order, so the
-    Strang splitting in ``leapfrog`` stays second order. D: (B, n, n) or (B, n) diagonal. Returns p' (B, n).
+    Strang splitting in ``leapfrog`` stays second order. D: (B, n, n) or (B, n) diagonal; h a float or (B, 1).
+    Returns p' (B, n).
     """
     minv = H.inv_mass()
+    h = h.unsqueeze(-1) if isinstance(h, Tensor) else h  # one h per sequence: (B, 1) -> (B, 1, 1)
     A = 0.5 * h * (D.unsqueeze(-1) * minv if D.dim() == 2 else D @ minv)  # (B, n, n)
     rhs = p - (A @ p.unsqueeze(-1)).squeeze(-1)  # I + A is invertible: its eigenvalues have real part ≥ 1
     return torch.linalg.solve_ex(torch.eye(p.shape[-1], dtype=p.dtype, device=p.device) + A, rhs)[0]

@@ -5,7 +5,7 @@ files per sequence; or a video file (one sequence), or a folder of video files (
 are optional; without them the physics metrics are skipped with a note. The data can declare its physics as a
 generated dataset does: each state column's kind (``simulators.STATE_KINDS``; default: a plain coordinate, probed
 as it is) and units, and per-sequence parameters with names. Frames may come with their times (irregular spacing
-is stored, and refused by training). Every input is checked before anything is written: a bad one is a
+is stored; continuous-time transitions follow it, discrete-time ones refuse it). Every input is checked before anything is written: a bad one is a
 DatasetError or ConfigError naming the file or option; doubtful ones (a default Δt, states that fit the frames
 better at another offset, 0/1 frames stored as uint8) are warnings.
 """
@@ -343,7 +343,8 @@ def import_video(
             is probed through its sin and cos.
         params: optional per-sequence parameters (N, P) (array or .npy path); param_names / param_units: P each.
         times: optional frame times in seconds, (N, T) or (T,), strictly increasing (array or .npy path); a frames
-            .npz may hold them as "times". Uneven times are stored (``Split.times``) and training refuses them.
+            .npz may hold them as "times". Uneven times are stored (``Split.times``): continuous-time
+            transitions integrate over them, discrete-time ones refuse them.
         test: a separate source for the test split (then no test sequences are taken from ``source``).
         options: the ``ImportOptions``; any of its fields may also be given as a keyword (``dt=0.05``).
         overwrite: replace an existing folder.

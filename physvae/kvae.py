@@ -61,14 +61,16 @@ class KalmanVAE(nn.Module):
         b, t = a.shape[:2]
         return self.decoder(a.flatten(0, 1)).view(b, t, self.spec.channels, self.spec.size, self.spec.size)
 
-    def infer(self, frames, mask=None, inputs=None, sample: bool = True) -> Posterior:
-        """p(z | a) with a ~ q(a | x) (``sample``) or its mean; hidden frames' codes are missing.
+    def infer(self, frames, mask=None, inputs=None, sample: bool = True, times=None) -> Posterior:
+        """p(z | a) with a ~ q(a | x) (``sample``) or its mean; hidden frames' codes are missing. ``times`` must be
+        None: the LGSSM steps by one fixed Δt.
 
         Returns:
             a Posterior: z (a joint sample of the smoothed posterior, or its mean), q = the smoothed marginals,
             p = the one-step predictions, ``codes`` (B, T, m) = a where seen, the smoothed C_t E[z_t | a] where
             hidden, and the state from which the transition continues after the last frame.
         """
+        _one_grid(times)
         a_mean, a_std = self.encode(frames)
         a = gaussian.sample(a_mean, a_std) if sample else a_mean
         return self._posterior(a, mask, inputs, sample)[0]
@@ -104,6 +106,7 @@ class KalmanVAE(nn.Module):
         free_bits: float = 0.0,
         predict_weight: float = 0.0,
         predict_context: int = 1,
+        times=None,
     ) -> dict:
         """The KVAE objective and its terms, per frame (divided by T); the keys of ``TemporalVAE.elbo``.
 
@@ -114,6 +117,7 @@ class KalmanVAE(nn.Module):
             raise ConfigError(
                 f"train.free_bits is {free_bits}, but the kalman model has no per-dimension KL to hold up; set it 0"
             )
+        _one_grid(times)
         b, t_len = frames.shape[:2]
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
         seen = mask > 0
@@ -152,20 +156,23 @@ class KalmanVAE(nn.Module):
         }
 
     @torch.no_grad()
-    def reconstruct(self, frames, mask=None, inputs=None) -> tuple[torch.Tensor, Posterior]:
+    def reconstruct(self, frames, mask=None, inputs=None, times=None) -> tuple[torch.Tensor, Posterior]:
         """Mean frames (B, T, C, H, W) decoded from the codes: q's means where seen, smoothed where hidden
         (imputation conditions on the frames before and after a gap)."""
-        post = self.infer(frames, mask, inputs, sample=False)
+        post = self.infer(frames, mask, inputs, sample=False, times=times)
         return self.likelihood.mean(self.decode(post.codes)), post
 
     @torch.no_grad()
-    def predict(self, frames, n_context: int, horizon: int, inputs=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(
+        self, frames, n_context: int, horizon: int, inputs=None, times=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Filter (and smooth) the first ``n_context`` frames, then roll the LGSSM's mean out ``horizon`` steps.
 
         Returns:
             mean frames (B, n_context + horizon, C, H, W) and states z (B, n_context + horizon, D): smoothed
             means over the context, then the rollout.
         """
+        _one_grid(times)
         a_mean, _ = self.encode(frames[:, :n_context])
         z, codes = self._predict(a_mean, horizon, inputs)
         return self.likelihood.mean(self.decode(codes)), z
@@ -185,3 +192,12 @@ class KalmanVAE(nn.Module):
         if not horizon:
             return post.z, post.codes
         return torch.cat([post.z, torch.stack(zs, 1)], 1), torch.cat([post.codes, torch.stack(codes, 1)], 1)
+
+
+def _one_grid(times) -> None:
+    """Refuse frame times: the Kalman VAE's state space model steps by one fixed Δt."""
+    if times is not None:
+        raise ConfigError(
+            "the Kalman VAE steps by one fixed Δt and cannot follow frame times; use a continuous-time transition "
+            "(neural_ode, physics or hamiltonian)"
+        )

@@ -147,7 +147,7 @@ class TemporalVAE(nn.Module):
             z = with_content(z, content, self.content.dim)  # (B, T, D) -> (B, T, D + K)
         return self.decoder(z.flatten(0, 1)).view(b, t, self.spec.channels, self.spec.size, self.spec.size)
 
-    def infer(self, frames, mask=None, inputs=None, sample: bool = True) -> Posterior:
+    def infer(self, frames, mask=None, inputs=None, sample: bool = True, times=None) -> Posterior:
         """Run q(z_1:T | x) forward in time.
 
         Args:
@@ -155,13 +155,16 @@ class TemporalVAE(nn.Module):
             mask: (B, T) 1 where the frame is observed (default: all).
             inputs: (B, T, U) controls; u_t acts between frames t and t+1.
             sample: draw z_t from q (training) or take its mean (evaluation, prediction).
+            times: (B, T) seconds of unevenly timed frames (continuous-time transitions only), or None: frame t
+                is at t · Δt.
         """
-        return self.infer_features(self.encode(frames), mask, inputs, sample)
+        return self.infer_features(self.encode(frames), mask, inputs, sample, times)
 
-    def infer_features(self, feats, mask=None, inputs=None, sample: bool = True) -> Posterior:
+    def infer_features(self, feats, mask=None, inputs=None, sample: bool = True, times=None) -> Posterior:
         """``infer`` from encoded frames feats (B, T, F)."""
         b, t_len = feats.shape[:2]
         mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
+        steps = self._intervals(times, t_len, feats)
         ev_mean, ev_std = self.inference(feats, mask)
         state = self.transition.init_state_from(ev_mean, mask)
         z = None
@@ -171,7 +174,10 @@ class TemporalVAE(nn.Module):
                 p_mean, p_std = torch.zeros_like(ev_mean[:, 0]), torch.ones_like(ev_std[:, 0])
             else:
                 u = None if inputs is None else inputs[:, t - 1]
-                p_mean, p_std, state = self.transition.step(z, state, self.spec.dt, u)
+                dt = self.spec.dt if steps is None else steps[:, t - 1]
+                p_mean, p_std, state = self.transition.step(z, state, dt, u)
+                if steps is not None:  # process noise of a diffusion: its variance grows with the interval
+                    p_std = p_std * (dt / self.spec.dt).sqrt()
             q_mean, q_std = gaussian.fuse(p_mean, p_std, ev_mean[:, t], ev_std[:, t])
             seen = mask[:, t, None] > 0
             q_mean, q_std = torch.where(seen, q_mean, p_mean), torch.where(seen, q_std, p_std)
@@ -189,6 +195,7 @@ class TemporalVAE(nn.Module):
         free_bits: float = 0.0,
         predict_weight: float = 0.0,
         predict_context: int = 1,
+        times=None,
     ) -> dict:
         """The training objective and its terms, per frame (divided by T).
 
@@ -206,7 +213,7 @@ class TemporalVAE(nn.Module):
         b, t_len = frames.shape[:2]
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
         feats = self.encode(frames)
-        post = self.infer_features(feats, mask, inputs, sample=True)
+        post = self.infer_features(feats, mask, inputs, sample=True, times=times)
         emission = self.decode(post.z, _z(post.content))
         recon = (self.likelihood.log_prob(frames, emission) * mask).sum(1).mean() / t_len
         kl = gaussian.kl(post.q_mean, post.q_std, post.p_mean, post.p_std)  # (B, T, D)
@@ -221,7 +228,7 @@ class TemporalVAE(nn.Module):
         predicted = torch.zeros((), device=frames.device)
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context
-            rollout, content = self._predict_latents(feats[:, :c], t_len - c, inputs)
+            rollout, content = self._predict_latents(feats[:, :c], t_len - c, inputs, times)
             future = self.decode(rollout[:, c:], content)  # emission parameters of the predicted frames
             predicted = self.likelihood.log_prob(frames[:, c:], future).sum(1).mean() / t_len
             loss = loss - predict_weight * predicted
@@ -236,14 +243,16 @@ class TemporalVAE(nn.Module):
         }
 
     @torch.no_grad()
-    def reconstruct(self, frames, mask=None, inputs=None) -> tuple[torch.Tensor, Posterior]:
+    def reconstruct(self, frames, mask=None, inputs=None, times=None) -> tuple[torch.Tensor, Posterior]:
         """Mean frames (B, T, C, H, W) decoded from the posterior means; hidden frames come from the dynamics
-        (and z_c, for a model with content, from the observed frames)."""
-        post = self.infer(frames, mask, inputs, sample=False)
+        (and z_c, for a model with content, from the observed frames). times: as in ``infer``."""
+        post = self.infer(frames, mask, inputs, sample=False, times=times)
         return self.likelihood.mean(self.decode(post.z, _z(post.content))), post
 
     @torch.no_grad()
-    def predict(self, frames, n_context: int, horizon: int, inputs=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(
+        self, frames, n_context: int, horizon: int, inputs=None, times=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Condition on the first ``n_context`` frames and roll the transition's mean out for ``horizon`` more.
 
         The inference network sees only the context (a smoother never sees the frames it should predict).
@@ -251,24 +260,45 @@ class TemporalVAE(nn.Module):
         Args:
             frames: (B, ≥ n_context, C, H, W); only the first n_context are looked at.
             inputs: (B, ≥ n_context + horizon − 1, U) controls, if the data has them.
+            times: (B, ≥ n_context + horizon) seconds of unevenly timed frames (see ``infer``), or None.
 
         Returns:
             mean frames (B, n_context + horizon, C, H, W) and latents z (B, n_context + horizon, D): posterior
             means over the context, then the rollout.
         """
-        z, content = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs)
+        z, content = self._predict_latents(self.encode(frames[:, :n_context]), horizon, inputs, times)
         return self.likelihood.mean(self.decode(z, content)), z
 
-    def _predict_latents(self, context_feats, horizon: int, inputs=None):
+    def _predict_latents(self, context_feats, horizon: int, inputs=None, times=None):
         """Posterior means over the context (encoded frames (B, c, F)), then the transition's mean rollout:
         (B, c + horizon, D), and the mean of z_c (B, K) from the context (None without content). The inference
-        network sees the context only."""
+        network sees the context only; times (B, ≥ c + horizon) or None."""
         n_context = context_feats.shape[1]
         ctx_inputs = None if inputs is None else inputs[:, :n_context]
-        post = self.infer_features(context_feats, None, ctx_inputs, sample=False)
+        ctx_times = None if times is None else times[:, :n_context]
+        post = self.infer_features(context_feats, None, ctx_inputs, sample=False, times=ctx_times)
         u = None if inputs is None else inputs[:, n_context - 1 : n_context - 1 + horizon]
-        future = self.transition.rollout(post.z[:, -1], horizon, self.spec.dt, u, post.state)
+        steps = self._intervals(times, n_context + horizon, context_feats)
+        dt = self.spec.dt if steps is None else steps[:, n_context - 1 :]
+        future = self.transition.rollout(post.z[:, -1], horizon, dt, u, post.state)
         return torch.cat([post.z, future], dim=1), _z(post.content)
+
+    def _intervals(self, times, t_len: int, like: torch.Tensor) -> torch.Tensor | None:
+        """Frame intervals (B, t_len − 1, 1) in seconds from times (B, ≥ t_len), in ``like``'s dtype and device;
+        None without times. Raises ConfigError for a discrete-time transition or times that do not increase."""
+        if times is None:
+            return None
+        if not self.transition.continuous_time():
+            raise ConfigError(
+                f"the {self.transition.name!r} transition steps by one fixed Δt and cannot follow frame times; "
+                "use a continuous-time transition (neural_ode, physics or hamiltonian)"
+            )
+        if times.dim() != 2 or times.shape[1] < t_len:
+            raise ConfigError(f"times must be (B, ≥ {t_len}) seconds, got shape {tuple(times.shape)}")
+        steps = torch.diff(times[:, :t_len].to(device=like.device, dtype=torch.float64), dim=1)
+        if not bool((steps > 0).all()):
+            raise ConfigError("frame times must increase strictly within every sequence")
+        return steps.to(like.dtype)[..., None]
 
 
 def _z(content: Content | None) -> torch.Tensor | None:

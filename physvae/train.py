@@ -28,7 +28,7 @@ from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
 from .run import Run, load_weights, read_metrics, seeded_model
-from .transitions import TRANSITIONS, Transition
+from .transitions import TRANSITIONS
 
 
 class TrainingDiverged(RuntimeError):
@@ -85,26 +85,21 @@ def _prepare(
 
 
 def check_time_grid(data: simulators.Dataset, transition: str) -> None:
-    """Refuse unevenly spaced frames (training and evaluation): every transition here steps by the one Δt of
-    ``DataSpec``."""
-    if not data.irregular_times:
+    """Refuse unevenly spaced frames (training and evaluation) for a transition that steps by one fixed Δt; a
+    continuous-time one integrates over each sequence's own intervals."""
+    if not data.irregular_times or _continuous(transition):
         return
-    how = (
-        "a continuous-time model could integrate over the given times, but physvae does not pass per-frame "
-        "times to its transitions yet"
-        if _continuous(transition)
-        else "it is a discrete-time model that steps by one fixed Δt"
-    )
     raise ConfigError(
         f"dataset {data.path} has unevenly spaced frames (its splits' times.npy); the {transition!r} transition "
-        f"cannot model them: {how}. Resample the video to even times and import it again"
+        "cannot model them: it is a discrete-time model that steps by one fixed Δt. Use a continuous-time "
+        "transition (neural_ode, physics or hamiltonian), or resample the video to even times and import it again"
     )
 
 
 def _continuous(transition: str) -> bool:
     """Whether a registered transition has a vector field (a continuous-time model)."""
     cls = TRANSITIONS.get(transition)
-    return cls is not None and cls.vector_field is not Transition.vector_field
+    return cls is not None and cls.continuous_time()
 
 
 def _mask(b: int, t: int, p: float, rng: np.random.Generator) -> torch.Tensor | None:
@@ -210,6 +205,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
             free_bits=cfg.free_bits,
             predict_weight=cfg.predict_weight,
             predict_context=_predict_context(cfg, rng),
+            times=batch.times,
         )
     loss = out["loss"]
     if not torch.isfinite(loss):

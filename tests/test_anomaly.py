@@ -94,11 +94,11 @@ class _Stub(torch.nn.Module):
     likelihood = Bernoulli()
     device = torch.device("cpu")
 
-    def predict(self, frames, n_context, horizon, inputs=None):
+    def predict(self, frames, n_context, horizon, inputs=None, times=None):
         shape = (frames.shape[0], n_context + horizon, *frames.shape[2:])
         return torch.full(shape, 0.5), None
 
-    def infer(self, frames, mask=None, inputs=None, sample=True):
+    def infer(self, frames, mask=None, inputs=None, sample=True, times=None):
         b, t = frames.shape[:2]
         q_mean = torch.zeros(b, t, 3)
         q_mean[:, 2] = 2.0

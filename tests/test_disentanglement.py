@@ -36,7 +36,7 @@ class Drawn:
         self.look, self.entangled, self.content = look, entangled, content or None
         self.bg = torch.from_numpy(look.background).float()
 
-    def infer(self, frames, mask=None, inputs=None, sample=False) -> Posterior:
+    def infer(self, frames, mask=None, inputs=None, sample=False, times=None) -> Posterior:
         kw = {"channel_axis": -3}
         z = torch.from_numpy(readout.centroids(frames, self.look.background, **kw)).float()  # (B, T, 2)
         color = torch.from_numpy(np.median(readout.mean_color(frames, self.look.background, **kw), 1)).float()

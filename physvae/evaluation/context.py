@@ -92,7 +92,7 @@ class EvalContext:
         zs, vs, ss, cs = [], [], [], []
         with torch.no_grad():
             for b in self.batches(split):
-                post = self.model.infer(b.frames, None, b.inputs, sample=False)
+                post = self.model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
                 zs.append(post.q_mean.cpu().numpy()), vs.append(post.q_std.pow(2).cpu().numpy())
                 ss.append(b.states.cpu().numpy())
                 if post.codes is not None:
@@ -116,7 +116,7 @@ class EvalContext:
 
     def _score(self, b: Batch, horizon: int, zs: list) -> np.ndarray:
         c = self.cfg.n_context
-        pred, z = self.model.predict(b.frames, c, horizon, b.inputs)
+        pred, z = self.model.predict(b.frames, c, horizon, b.inputs, b.times)
         p, t = pred[:, c:], b.frames[:, c : c + horizon]
         zs.append(z[:, c:].cpu().numpy())
         return (

@@ -109,7 +109,7 @@ def collect(ctx, split, look: Look) -> Sequences:
     cols: dict[str, list] = {k: [] for k in ("z", "content", "states", "color", "size", "centroids")}
     with torch.no_grad():
         for b in ctx.batches(split):
-            post = ctx.model.infer(b.frames, None, b.inputs, sample=False)
+            post = ctx.model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
             (
                 cols["z"].append(post.q_mean.cpu().numpy()),
                 cols["content"].append(post.content.mean.cpu().numpy()),

@@ -35,7 +35,7 @@ class Imputation(Section):
             with torch.no_grad():
                 for b in ctx.batches(split):
                     mask = mask_of(*b.frames.shape[:2]).to(ctx.device)
-                    rec, _ = ctx.model.reconstruct(b.frames, mask, b.inputs)
+                    rec, _ = ctx.model.reconstruct(b.frames, mask, b.inputs, b.times)
                     hidden = mask == 0
                     total += float(metric(rec, b.frames)[hidden].sum())
                     count += int(hidden.sum())

@@ -76,7 +76,8 @@ def _sequence_params(ctx, tr) -> np.ndarray | None:
     with torch.no_grad():
         for b in ctx.batches(ctx.predict_split):
             inputs = None if b.inputs is None else b.inputs[:, :c]
-            post = ctx.model.infer(b.frames[:, :c], None, inputs, sample=False)
+            times = None if b.times is None else b.times[:, :c]
+            post = ctx.model.infer(b.frames[:, :c], None, inputs, sample=False, times=times)
             rows.append(tr.sequence_params(post.state).double().cpu().numpy())
     return np.concatenate(rows)
 

@@ -16,7 +16,7 @@ class Reconstruction(Section):
         rows = []
         with torch.no_grad():
             for b in ctx.batches(ctx.test):
-                rec, _ = ctx.model.reconstruct(b.frames, None, b.inputs)
+                rec, _ = ctx.model.reconstruct(b.frames, None, b.inputs, b.times)
                 rows.append(
                     torch.stack([fm.mse(rec, b.frames), fm.psnr(rec, b.frames), fm.ssim(rec, b.frames)], -1)
                 )

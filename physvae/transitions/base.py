@@ -24,6 +24,11 @@ class LinearMaps:
     usage: torch.Tensor
 
 
+def step_dt(dt: float | torch.Tensor, t: int) -> float | torch.Tensor:
+    """The interval of step t: ``dt`` itself when it is one float, else its row t, (B, T, 1) -> (B, 1)."""
+    return dt if isinstance(dt, (int, float)) else dt[:, t]
+
+
 class Transition(nn.Module):
     """Parameterizes p(z_t | z_<t, u_<t) as a diagonal Gaussian, one step at a time.
 
@@ -57,21 +62,31 @@ class Transition(nn.Module):
         parameters) does it here. Default: ``init_state``."""
         return self.init_state(evidence.shape[0], evidence.device, evidence.dtype)
 
-    def step(self, z: torch.Tensor, state: Any, dt: float, u: torch.Tensor | None):
-        """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state)."""
+    def step(self, z: torch.Tensor, state: Any, dt: float | torch.Tensor, u: torch.Tensor | None):
+        """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state).
+
+        Δt is one float (seconds) for the whole batch or, on unevenly timed frames, a tensor (B, 1) of each
+        sequence's own interval; only continuous-time transitions (those with a ``vector_field``) get tensors.
+        """
         raise NotImplementedError
 
     def rollout(
-        self, z0: torch.Tensor, n_steps: int, dt: float, u: torch.Tensor | None = None, state: Any = None
+        self,
+        z0: torch.Tensor,
+        n_steps: int,
+        dt: float | torch.Tensor,
+        u: torch.Tensor | None = None,
+        state: Any = None,
     ):
-        """Mean trajectory after z0: z0 (B, D), u (B, n_steps, U) or None -> (B, n_steps, D).
+        """Mean trajectory after z0: z0 (B, D), Δt a float or (B, n_steps, 1) per-step intervals, u
+        (B, n_steps, U) or None -> (B, n_steps, D).
 
         Each step feeds the previous mean back (no sampling): the model's deterministic prediction.
         """
         state = self.init_state(z0.shape[0], z0.device, z0.dtype) if state is None else state
         z, out = z0, []
         for t in range(n_steps):
-            z, _, state = self.step(z, state, dt, None if u is None else u[:, t])
+            z, _, state = self.step(z, state, step_dt(dt, t), None if u is None else u[:, t])
             out.append(z)
         return torch.stack(out, dim=1)
 
@@ -84,6 +99,11 @@ class Transition(nn.Module):
         """A penalty added to the loss, from posterior latents z (B, T, D) (e.g. the size of a neural residual);
         None for none."""
         return None
+
+    @classmethod
+    def continuous_time(cls) -> bool:
+        """Whether the transition integrates a vector field, so that it can step by any Δt (uneven frame times)."""
+        return cls.vector_field is not Transition.vector_field
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor | None:
         """dz/dt (N, D) at latents z (N, D) with no control, for continuous-time transitions; else None."""

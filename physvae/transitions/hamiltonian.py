@@ -104,6 +104,8 @@ class Hamiltonian(Transition):
         return mean, self.process_noise().expand_as(mean), state
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
+        if isinstance(dt, torch.Tensor):  # uneven intervals (B, n_steps, 1): one step at a time
+            return super().rollout(z0, n_steps, dt, u, state)
         q, p = ham.split_qp(z0)
         force = None if u is None or self.control is None else self.control(u)  # (B, T, n)
         qs, ps = ham.rollout(

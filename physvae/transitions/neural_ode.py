@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -69,14 +70,16 @@ class VectorField(nn.Module):
         self.net = nn.Sequential(*layers, last)
         self.order, self.nfe = cfg.order, 0
         self.u: torch.Tensor | None = None  # control held constant over the current interval
+        self.time_scale: torch.Tensor | None = None  # (B, 1) Δt while integrating in s = t/Δt (uneven frames)
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         self.nfe += 1
         x = z if self.u is None else torch.cat([z, self.u], dim=-1)
         if self.order == 1:
-            return self.net(x)
-        v = z[..., z.shape[-1] // 2 :]
-        return torch.cat([v, self.net(x)], dim=-1)
+            dz = self.net(x)
+        else:
+            dz = torch.cat([z[..., z.shape[-1] // 2 :], self.net(x)], dim=-1)
+        return dz if self.time_scale is None else self.time_scale * dz
 
 
 class NeuralODE(Transition):
@@ -117,11 +120,15 @@ class NeuralODE(Transition):
 
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None
-        mean = self.flow(z, torch.tensor([0.0, dt]))[-1]
+        if isinstance(dt, torch.Tensor):  # each sequence its own Δt (B, 1): integrate s = t/Δt over [0, 1]
+            with _scaled(self, dt):
+                mean = self.flow(z, torch.tensor([0.0, 1.0]))[-1]
+        else:
+            mean = self.flow(z, torch.tensor([0.0, dt]))[-1]
         return mean, self.process_noise().expand_as(mean), state
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
-        if u is not None and self.input_dim:
+        if (u is not None and self.input_dim) or isinstance(dt, torch.Tensor):
             return super().rollout(z0, n_steps, dt, u, state)
         self.func.u = None
         times = torch.arange(n_steps + 1, dtype=z0.dtype) * dt
@@ -140,3 +147,14 @@ class NeuralODE(Transition):
 
     def reset_nfe(self) -> None:
         self.func.nfe = 0
+
+
+@contextmanager
+def _scaled(transition: NeuralODE, dt: torch.Tensor):
+    """Integrate dz/ds = Δt · f(z) over s ∈ [0, 1] (one Δt per sequence, (B, 1)) instead of dz/dt = f(z) over
+    [0, Δt]: the same flow, with every sequence in one batched solve."""
+    transition.func.time_scale = dt
+    try:
+        yield
+    finally:
+        transition.func.time_scale = None

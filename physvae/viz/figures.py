@@ -18,8 +18,8 @@ def video(model, split, cfg, path: Path, n: int = 4) -> Path:
     """GIF: for n test sequences, truth | reconstruction | prediction (after n_context frames) side by side."""
     b = SequenceDataset(split).batch(np.arange(min(n, len(split)))).to(model.device)
     with torch.no_grad():
-        rec, _ = model.reconstruct(b.frames, None, b.inputs)
-        pred, _ = model.predict(b.frames, cfg.n_context, b.frames.shape[1] - cfg.n_context, b.inputs)
+        rec, _ = model.reconstruct(b.frames, None, b.inputs, b.times)
+        pred, _ = model.predict(b.frames, cfg.n_context, b.frames.shape[1] - cfg.n_context, b.inputs, b.times)
     to_u8 = lambda x: (x.clamp(0, 1) * 255).byte().permute(0, 1, 3, 4, 2).cpu().numpy()  # noqa: E731
     scale = max(1, 64 // split.frames.shape[2])
     rows = [
