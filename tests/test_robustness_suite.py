@@ -18,7 +18,7 @@ def _tiny(entry, n_frames=4):
 
 def test_suite_pairs_every_variation_with_its_plain_dataset():
     names = {d.name for d in SUITE.datasets}
-    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 16
+    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 22
     for d in SUITE.datasets:
         assert d.name.startswith(PLAIN[d.preset])
     assert "within 0.03" in SUITE.description and "within 25 %" in SUITE.description
@@ -30,8 +30,9 @@ def test_each_dataset_draws_its_variation(entry):
     cfg, chunk = _tiny(entry)
     base_cfg, base = _tiny(plain)
     frames, states = chunk["frames"], chunk["states"]
-    assert frames.shape[:2] == (2, 4) and frames.shape[2] == base_cfg.render.size
+    assert frames.shape[:2] == (2, 4) and frames.shape[2] == cfg.render.size
     variation = entry.name.removeprefix(plain.name).lstrip("_")
+    assert (variation in ("24px", "28px", "48px")) == bool(entry.import_size)
     if variation == "":
         assert not base_cfg.render.binarize  # the box is compared unbinarized, so grey levels survive
     elif variation == "border":
@@ -49,5 +50,7 @@ def test_each_dataset_draws_its_variation(entry):
     elif variation == "noise":
         diff = frames.astype(float) - base["frames"]  # on black, the negative half is clipped away
         assert (diff != 0).mean() > 0.4 and 0.5 * 0.05 * 255 < diff.std() < 0.07 * 255
+    elif variation.endswith("px"):  # drawn at another size; the importer brings it to the plain side
+        assert cfg.render.size == int(variation[:2]) != base_cfg.render.size == entry.import_size
     else:
         raise AssertionError(f"a dataset this test does not check: {entry.name}")

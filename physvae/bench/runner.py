@@ -26,6 +26,7 @@ import simulators
 from simulators import ConfigError, DatasetConfig, DatasetError, watch_parent, write_json_atomic
 
 from .. import __version__
+from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..overrides import apply_overrides
@@ -79,17 +80,30 @@ def ensure_data(cfg: DatasetConfig, root: Path, jobs: int) -> Path:
 
 
 def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tuple[str, str | None]:
-    """Generate (or reuse) a suite dataset and, when it asks for ``eval_frames``, its long test set."""
+    """Generate (or reuse) a suite dataset and, when it asks for ``eval_frames``, its long test set; with
+    ``import_size`` both are then resized as the importer resizes a user's video."""
     data_root.mkdir(parents=True, exist_ok=True)
-    main_dir = ensure_data(dataset_config(d), data_root, jobs)
+    main_dir = imported(ensure_data(dataset_config(d), data_root, jobs), d.import_size)
     eval_dir = None
     if d.eval_frames:
         test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
-        eval_dir = ensure_data(
-            dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
+        eval_dir = imported(
+            ensure_data(
+                dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
+            ),
+            d.import_size,
         )
     log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))
     return str(main_dir), None if eval_dir is None else str(eval_dir)
+
+
+def imported(path: Path, size: int) -> Path:
+    """``path`` itself (size 0), or its frames resized to ``size`` as the importer does, in ``path-to<size>``
+    (made once, then reused)."""
+    if not size:
+        return path
+    out = path.with_name(f"{path.name}-to{size}")
+    return out if out.is_dir() else resize_dataset(path, out, size)
 
 
 def run_cell(

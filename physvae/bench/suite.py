@@ -15,6 +15,7 @@ Example::
     splits = {train = 500, val = 100, test = 200}
     eval_frames = 50             # optional: a test set of longer sequences for prediction (same physics)
     eval = {n_context = 5}       # optional: this dataset's protocol overrides
+    # size = 24; import_size = 16  optional: draw at 24 px, then resize to 16 as `physvae import --size` does
     [[models]]
     name = "LocallyLinear"
     transition = "locally_linear"
@@ -33,6 +34,7 @@ from simulators import PRESETS, ConfigError, from_dict
 
 from ..config import RunConfig
 from ..evaluation import columns
+from ..nets import SIZES
 from ..transitions import TRANSITIONS
 
 RECORD_COLUMNS = (
@@ -59,6 +61,7 @@ class DatasetEntry:
     splits: dict[str, int] = field(default_factory=dict)  # sequences per split (empty: the preset's)
     frames: int = 0  # frames per sequence (0: the preset's)
     size: int = 0  # image side (0: the preset's)
+    import_size: int = 0  # >0: drawn at ``size``, then resized to this side as `physvae import --size` does
     set: list[str] = field(default_factory=list)  # dotted DatasetConfig overrides
     run_set: list[str] = field(default_factory=list)  # dotted RunConfig overrides for this dataset's cells
     eval_frames: int = 0  # >0: also make a test set of this many frames per sequence for prediction
@@ -120,6 +123,11 @@ class Suite:
                 raise ConfigError(
                     f"suite {self.name!r}, dataset {d.name!r}: unknown preset {d.preset!r}; "
                     f"known presets: {sorted(PRESETS)}"
+                )
+            if d.import_size and d.import_size not in SIZES:
+                raise ConfigError(
+                    f"suite {self.name!r}, dataset {d.name!r}: import_size must be one of {SIZES} (the sides "
+                    f"the models read), got {d.import_size}"
                 )
         for m in self.models:
             if m.transition not in TRANSITIONS:
