@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import simulators
-from simulators import ConfigError, write_dataset
-from simulators.storage import ARRAYS
+from simulators import ARRAYS, ConfigError, write_dataset
 
 from .import_frames import is_binary, resize
 from .nets import SIZES

@@ -1,7 +1,7 @@
 """Simulators that render video datasets together with the true physical state of every frame.
 
 numpy, scipy and pymunk only: this package never imports torch or physvae. Everything physvae uses is one of
-the names below (the dataset folder, its config and errors, the atomic writers, the typed config helpers).
+the names below (the dataset folder and its array names, its config and errors, the atomic writers, the typed config helpers).
 """
 
 from .atomic import remove_stale, write_bytes_atomic, write_json_atomic, write_text_atomic
@@ -19,10 +19,11 @@ from .presets import PRESETS, preset
 from .registry import SYSTEMS, register_system, system_class
 from .render import DM_GREY, DM_HUES, PALETTE, RenderConfig, object_colors
 from .serial import from_dict, to_dict
-from .storage import Dataset, Split, load_dataset, write_dataset
+from .storage import ARRAYS, Dataset, Split, load_dataset, write_dataset
 from .system import STATE_KINDS, Scene, System, Trajectories, check_kinds
 
 __all__ = [
+    "ARRAYS",
     "BallEvents",
     "BallsConfig",
     "BouncingBalls",
