@@ -427,7 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--jobs", type=int, default=1, help="worker processes (on a GPU they share the device; default 1)"
     )
-    b.add_argument("--cells", help="run only the cells whose id matches this glob, e.g. 'box__*__s0'")
+    b.add_argument(
+        "--cells",
+        help="run only the cells whose id matches this glob (or one of several, comma-separated), e.g. "
+        "'box__*__s0' or 'box__GRU__s0,pendulum__*'",
+    )
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.set_defaults(func=_bench)
 

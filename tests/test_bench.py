@@ -98,6 +98,18 @@ def test_a_model_restricted_to_some_datasets_runs_only_there(tmp_path):
     assert "pendulum__GRU__s0" not in (out / "results.md").read_text()  # not even as missing
 
 
+def test_cells_takes_several_globs_and_refuses_one_that_matches_nothing(tmp_path):
+    out = tmp_path / "two"
+    run_suite(load_suite("smoke"), out, cells="box__Static__s0, pendulum__Static__*")
+    assert sorted(p.name for p in (out / "cells").iterdir()) == [
+        "box__Static__s0.json",
+        "pendulum__Static__s0.json",
+    ]
+    with pytest.raises(ConfigError, match=r"--cells 'nonesuch' matches no cell"):
+        run_suite(load_suite("smoke"), tmp_path / "three", cells="box__Static__s0,nonesuch")
+    assert not (tmp_path / "three").exists()
+
+
 def test_cells_glob_matching_nothing_fails_naming_the_suites_cells(tmp_path):
     with pytest.raises(
         ConfigError, match=r"--cells 'nonesuch\*' matches no cell of suite 'smoke'.*box__GRU__s0"

@@ -157,8 +157,8 @@ def run_suite(
 
     The cells spread over ``jobs`` processes, torch threads shared out between them; on a GPU those processes
     share the device (small models leave most of it idle, so a few at once raise throughput). ``cells`` is a
-    glob on cell ids (``dataset__model__sSEED``) that limits which cells run; the report then covers every
-    finished cell of the suite and names the ones not run.
+    glob on cell ids (``dataset__model__sSEED``), or several joined by commas, that limits which cells run; the
+    report then covers every finished cell of the suite and names the ones not run.
     """
     suite.validate()
     if device not in ("auto", "cpu", "cuda"):
@@ -169,14 +169,20 @@ def run_suite(
     all_cells = [
         Cell(d, m, s) for d in suite.datasets for m in suite.models if m.runs_on(d) for s in suite.seeds
     ]
-    if cells is not None and not any(fnmatch.fnmatchcase(c.id, cells) for c in all_cells):
-        raise ConfigError(
-            f"--cells {cells!r} matches no cell of suite {suite.name!r}; its cells: "
-            + ", ".join(c.id for c in all_cells)
-        )
+    globs = None if cells is None else [g.strip() for g in cells.split(",")]
+    for g in globs or []:
+        if not any(fnmatch.fnmatchcase(c.id, g) for c in all_cells):
+            raise ConfigError(
+                f"--cells {g!r} matches no cell of suite {suite.name!r}; its cells: "
+                + ", ".join(c.id for c in all_cells)
+            )
     paths = {c.id: c.record_path(out) for c in all_cells}
     done = {i for i, p in paths.items() if p.is_file()}
-    todo = [c for c in all_cells if c.id not in done and (cells is None or fnmatch.fnmatchcase(c.id, cells))]
+    todo = [
+        c
+        for c in all_cells
+        if c.id not in done and (globs is None or any(fnmatch.fnmatchcase(c.id, g) for g in globs))
+    ]
     log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
     needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
     dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
