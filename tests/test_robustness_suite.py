@@ -21,6 +21,7 @@ def test_suite_pairs_every_variation_with_its_plain_dataset():
     assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 22
     for d in SUITE.datasets:
         assert d.name.startswith(PLAIN[d.preset])
+        assert d.against == ("" if d.name in PLAIN.values() else PLAIN[d.preset])  # the report compares them
     assert "within 0.03" in SUITE.description and "within 25 %" in SUITE.description
 
 

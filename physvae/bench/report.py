@@ -88,6 +88,11 @@ def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
             else "training steps: " + ", ".join(f"{m} {n}" for m, n in by_model.items())
         )
         out += ["", f"Device: {device}; {steps}.", ""]
+    from .against import comparisons, table  # against reads cells through flatten, defined here
+
+    rows = comparisons(suite, records)
+    if rows:
+        out.append(table(suite, rows))
     return "\n".join(out)
 
 
@@ -169,6 +174,11 @@ def write_report(suite, records: list[dict], out: Path, missing: list[str] = ())
         out / "results.md",
         comparison_figure(suite, records, out / "comparison.png"),
     ]
+    from .against import comparisons
+
+    rows = comparisons(suite, records)
+    if rows:
+        written.append(write_json_atomic(out / "against.json", rows))
     if "imputation_curve" in suite.metrics:
         written.append(imputation_figure(records, out / "imputation.png"))
     return written

@@ -6,6 +6,7 @@ Layout of ``out``::
     work/runs/<cell>/                 run folders (a killed cell resumes from its checkpoint)
     cells/<cell>.json                 one record per finished cell (skipped when the suite runs again)
     results.json, results.csv, results.md, comparison.png
+    against.json                      each variation against its plain dataset (datasets with ``against``)
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def run_cell(
         run = Run(run_dir)
     else:
         run = fit(cfg, run_dir, resume=(run_dir / "config.toml").is_file(), progress=False)
-    train_seconds = run.summary()["train_seconds"]  # summed over the sessions of a resumed cell
+    summary = run.summary()
+    train_seconds = summary["train_seconds"]  # summed over the sessions of a resumed cell
     metrics = evaluate(
         run,
         data_dir,
@@ -143,6 +145,9 @@ def run_cell(
         "train_seconds": train_seconds,
         "steps": cfg.train.steps,
         "device": str(resolve_device(device)),
+        "collapse": summary.get(
+            "collapse", {}
+        ),  # what training said (summary.json); at_end: collapsed at the end
         "versions": {"physvae": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "metrics": metrics,
     }

@@ -9,6 +9,8 @@ Example::
     steps = 800
     [eval]                       # the evaluation protocol (physvae.EvalConfig) of every cell
     poly_probe = false
+    [tolerances]                 # optional: what a variation (``against``) may cost; bench.against.Tolerances
+    velocity = 0.05
     [[datasets]]
     name = "pendulum"
     preset = "dvbf_pendulum16"
@@ -16,6 +18,7 @@ Example::
     eval_frames = 50             # optional: a test set of longer sequences for prediction (same physics)
     eval = {n_context = 5}       # optional: this dataset's protocol overrides
     # size = 24; import_size = 16  optional: draw at 24 px, then resize to 16 as `physvae import --size` does
+    # against = "plain"          optional: a variation of the suite's dataset "plain"; the report compares them
     [[models]]
     name = "LocallyLinear"
     transition = "locally_linear"
@@ -66,6 +69,9 @@ class DatasetEntry:
     run_set: list[str] = field(default_factory=list)  # dotted RunConfig overrides for this dataset's cells
     eval_frames: int = 0  # >0: also make a test set of this many frames per sequence for prediction
     eval: dict = field(default_factory=dict)  # EvalConfig overrides for this dataset's cells
+    against: str = (
+        ""  # a dataset of the suite this one varies: the report compares each model with its row there
+    )
 
 
 @dataclass
@@ -92,6 +98,7 @@ class Suite:
     train: dict = field(default_factory=dict)  # RunConfig.train overrides for every cell
     model: dict = field(default_factory=dict)  # RunConfig.model overrides for every cell
     eval: dict = field(default_factory=dict)  # EvalConfig (the protocol) overrides for every cell
+    tolerances: dict = field(default_factory=dict)  # against-comparison tolerances (bench.against.Tolerances)
     datasets: list[DatasetEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
 
@@ -129,6 +136,7 @@ class Suite:
                     f"suite {self.name!r}, dataset {d.name!r}: import_size must be one of {SIZES} (the sides "
                     f"the models read), got {d.import_size}"
                 )
+        self._check_against()
         for m in self.models:
             if m.transition not in TRANSITIONS:
                 raise ConfigError(
@@ -158,6 +166,22 @@ class Suite:
                         f"suite {self.name!r}, dataset {d.name!r}: metric 'r2_poly' needs [eval] poly_probe = true"
                     )
         return self
+
+    def _check_against(self) -> None:
+        """Each ``against`` names another dataset of the suite that is itself no variation; tolerances are known."""
+        from .against import Tolerances
+
+        by_name = {d.name: d for d in self.datasets}
+        for d in self.datasets:
+            if not d.against:
+                continue
+            plain = by_name.get(d.against)
+            if plain is None or plain is d or plain.against:
+                raise ConfigError(
+                    f"suite {self.name!r}, dataset {d.name!r}: against = {d.against!r} must name another "
+                    f"dataset of the suite that has no 'against' itself; its datasets: {list(by_name)}"
+                )
+        Tolerances.from_suite(self)
 
     def run_config(
         self, model: ModelEntry, data_dir: str, seed: int, dataset: DatasetEntry | None = None

@@ -4,6 +4,10 @@
 - hold last: the last context frame, held over the prediction horizon;
 - always lit (binarized data): only the pixels lit in every training frame (a border, a static background).
 
+``pred_over_mean_frame`` is the model's prediction MSE over the mean frame's on the same horizon (below 1: it
+beats the mean frame); unlike VPT, whose error is relative to the frames' own energy and so shrinks when a
+background is lit, it compares across backgrounds.
+
 A model that does not beat them has learned the background, not the dynamics (posterior collapse looks exactly
 like this): each such comparison is listed in ``flags``, and ``beats_all`` is 0.
 """
@@ -24,6 +28,7 @@ class Baselines(Section):
         "baseline_mean_frame_mse": "mean_frame.recon_mse",
         "baseline_hold_last_mse": "hold_last.pred_mse",
         "beats_baselines": "beats_all",
+        "pred_over_mean_frame": "pred_over_mean_frame",
     }
 
     def run(self, ctx) -> dict:
@@ -57,6 +62,10 @@ class Baselines(Section):
             }
             out["mean_frame"]["hamming"] = _average(
                 ctx, ctx.test, lambda b: fm.hamming(mean.expand_as(b.frames), b.frames)
+            )
+        if "prediction" in ctx.results:  # a background-free score: VPT's error shrinks on a lit background
+            out["pred_over_mean_frame"] = ctx.results["prediction"]["mse"] / max(
+                out["mean_frame"]["pred_mse"], 1e-12
             )
         out["flags"] = _flags(ctx.results, out)
         out["beats_all"] = float(not out["flags"])

@@ -4,7 +4,7 @@ VAE's a_t) also a linear probe from the codes. Targets follow the dataset's stat
 
 from __future__ import annotations
 
-from ..metrics.probe import linear_probe, poly_probe
+from ..metrics.probe import linear_probe, poly_probe, target_kinds
 from .sections import Section
 
 
@@ -24,7 +24,12 @@ class StateRecovery(Section):
             }
         train, test = ctx.train_latents, ctx.test_latents
         (y_train, names), (y_test, _) = ctx.targets(train.states), ctx.targets(test.states)
-        out = {"targets": names, "linear": linear_probe(train.z, y_train, test.z, y_test, names).to_dict()}
+        kinds = target_kinds(ctx.test.state_names, ctx.test.state_kinds)
+        out = {
+            "targets": names,
+            "kinds": kinds,
+            "linear": linear_probe(train.z, y_train, test.z, y_test, names).to_dict(),
+        }
         if (
             train.codes is not None
         ):  # the frame VAE's codes alone: what the state space model adds beyond them

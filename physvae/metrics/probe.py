@@ -34,7 +34,9 @@ def probe_targets(states: np.ndarray, names: list[str], kinds: list[str] | None 
     """
     kinds = list(kinds or ["coordinate"] * len(names))
     if len(kinds) != len(names) or states.shape[-1] != len(names):
-        raise ValueError(f"{len(names)} state names and {len(kinds)} kinds for {states.shape[-1]} state columns")
+        raise ValueError(
+            f"{len(names)} state names and {len(kinds)} kinds for {states.shape[-1]} state columns"
+        )
     cols, out = [], []
     for i, (name, kind) in enumerate(zip(names, kinds)):
         if kind != "angle":
@@ -44,6 +46,19 @@ def probe_targets(states: np.ndarray, names: list[str], kinds: list[str] | None 
             if label not in names:
                 cols.append(f(states[..., i])), out.append(label)
     return np.stack(cols, axis=-1) if cols else states[..., :0], out
+
+
+def target_kinds(names: list[str], kinds: list[str] | None = None) -> list[str]:
+    """The state kind of each target ``probe_targets`` makes from columns ``names`` of ``kinds``: an angle's
+    ``sin_``/``cos_`` targets are of kind "angle", every kept column keeps its own kind."""
+    kinds = list(kinds or ["coordinate"] * len(names))
+    out = []
+    for name, kind in zip(names, kinds):
+        if kind != "angle":
+            out.append(kind)
+        else:
+            out += ["angle" for label in (f"sin_{name}", f"cos_{name}") if label not in names]
+    return out
 
 
 @dataclass

@@ -1,0 +1,161 @@
+"""Each variation against its plain dataset: target kinds, the comparison's numbers and misses on constructed
+records with known answers, the suite checks and the report that shows it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from physvae.bench import load_suite
+from physvae.bench.against import Tolerances, compare, comparisons
+from physvae.bench.report import tables, write_report
+from physvae.metrics.probe import probe_targets, target_kinds
+from simulators import ConfigError
+
+PENDULUM_NAMES = ["theta", "omega", "sin_theta", "cos_theta", "x", "y", "energy"]
+PENDULUM_KINDS = ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
+
+
+def test_target_kinds_follow_probe_targets_column_for_column():
+    _, names = probe_targets(np.zeros((3, 7)), PENDULUM_NAMES, PENDULUM_KINDS)
+    kinds = target_kinds(PENDULUM_NAMES, PENDULUM_KINDS)
+    assert dict(zip(names, kinds)) == {
+        "omega": "velocity",
+        "sin_theta": "derived",
+        "cos_theta": "derived",
+        "x": "derived",
+        "y": "derived",
+        "energy": "energy",
+    }
+    _, names = probe_targets(
+        np.zeros((3, 2)), ["phi", "phi_dot"], ["angle", "velocity"]
+    )  # no sin/cos columns
+    assert names == ["sin_phi", "cos_phi", "phi_dot"]
+    assert target_kinds(["phi", "phi_dot"], ["angle", "velocity"]) == ["angle", "angle", "velocity"]
+    assert target_kinds(["a", "b"]) == ["coordinate", "coordinate"]  # no kinds: plain coordinates
+
+
+def _record(dataset, r2, vpt, ratio, beats=1.0, collapsed=False, model="LL"):
+    targets = ["omega", "sin_theta", "cos_theta", "energy"]
+    return {
+        "dataset": dataset,
+        "model": model,
+        "seed": 0,
+        "preset": "dvbf_pendulum16",
+        "device": "cpu",
+        "steps": 10,
+        "train_seconds": 1.0,
+        "collapse": {"at_end": collapsed},
+        "metrics": {
+            "physics": {
+                "targets": targets,
+                "kinds": ["velocity", "derived", "derived", "energy"],
+                "linear": {"r2": dict(zip(targets, r2))},
+            },
+            "prediction": {"mse": 0.01, "vpt_median": vpt, "vpt_fraction": vpt / 45},
+            "baselines": {"beats_all": beats, "pred_over_mean_frame": ratio, "flags": []},
+        },
+    }
+
+
+PLAIN = _record("pendulum", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3)
+
+
+def test_compare_gives_the_worst_drops_and_nothing_missed_within_tolerance():
+    variant = _record("pendulum_grey", [0.94, 0.97, 0.995, 0.1], 16.0, 0.35)  # energy is not compared
+    c = compare(variant, PLAIN, Tolerances())
+    assert c["position"]["target"] == "sin_theta" and c["position"]["drop"] == pytest.approx(0.02)
+    assert c["velocity"]["target"] == "omega" and c["velocity"]["drop"] == pytest.approx(0.04)
+    assert c["vpt"] == {"plain": 20.0, "variant": 16.0}  # a 20 % drop: within 25 %
+    assert c["pred_over_mean_frame"] == {"plain": 0.3, "variant": 0.35}
+    assert c["misses"] == [] and c["collapsed"] is False and c["beats_baselines"] == 1.0
+
+
+def test_compare_names_every_tolerance_a_variant_breaks():
+    variant = _record("pendulum_noise", [0.90, 0.95, 0.99, 0.9], 14.0, 1.2, beats=0.0, collapsed=True)
+    misses = compare(variant, PLAIN, Tolerances())["misses"]
+    assert misses == [
+        "sin_theta R² 0.950 vs 0.990 (drop 0.040 > 0.03)",
+        "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05)",
+        "VPT 14 vs 20 (drop 30% > 25%)",
+        "does not beat a trivial baseline (see its flags)",
+        "training ended collapsed",
+    ]
+    loose = Tolerances(position=0.05, velocity=0.1, vpt=0.5)
+    assert compare(variant, PLAIN, loose)["misses"] == misses[3:]
+
+
+def test_a_better_variant_or_a_plain_vpt_of_zero_misses_nothing():
+    better = _record("pendulum_border", [1.0, 1.0, 1.0, 1.0], 30.0, 0.1)
+    assert compare(better, PLAIN, Tolerances())["misses"] == []
+    plain0 = _record("pendulum", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3)
+    assert (
+        compare(_record("pendulum_bar", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3), plain0, Tolerances())["misses"]
+        == []
+    )
+
+
+def test_a_record_without_kinds_says_its_r2_was_not_compared():
+    old = _record("pendulum_grey", [0.5, 0.5, 0.5, 0.5], 20.0, 0.3)
+    del old["metrics"]["physics"]["kinds"]
+    c = compare(old, PLAIN, Tolerances())
+    assert c["position"] is None and c["velocity"] is None
+    assert c["misses"] == ["the record has no state kinds (evaluated by an older physvae): R² not compared"]
+
+
+def _suite_file(tmp_path, extra="", against='"pendulum"'):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f"""name = "s"
+metrics = ["r2_linear", "vpt_median"]
+{extra}
+[[datasets]]
+name = "pendulum"
+preset = "dvbf_pendulum16"
+[[datasets]]
+name = "pendulum_grey"
+preset = "dvbf_pendulum16"
+against = {against}
+[[models]]
+name = "LL"
+transition = "locally_linear"
+"""
+    )
+    return path
+
+
+def test_report_shows_the_comparison_and_writes_against_json(tmp_path):
+    suite = load_suite(_suite_file(tmp_path))
+    variant = _record("pendulum_grey", [0.90, 0.99, 0.99, 0.9], 20.0, 0.3)
+    md = tables(suite, [PLAIN, variant])
+    assert "## Each variation against its plain dataset" in md
+    row = next(line for line in md.splitlines() if line.startswith("| pendulum_grey | pendulum |"))
+    assert "+0.080 (omega)" in row and "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05)" in row
+    write_report(suite, [PLAIN, variant], tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "against.json").read_text())
+    assert saved == comparisons(suite, [PLAIN, variant]) and len(saved) == 1
+    assert "against its plain" not in tables(suite, [PLAIN])  # nothing to compare yet
+    assert not (tmp_path / "none" / "against.json").exists()
+
+
+@pytest.mark.parametrize(
+    "against, extra, message",
+    [
+        ('"nonesuch"', "", "against = 'nonesuch' must name another dataset"),
+        ('"pendulum_grey"', "", "against = 'pendulum_grey' must name another dataset"),
+        ('"pendulum"', "[tolerances]\nvpt = -1", r"\[tolerances\]: vpt must be a number >= 0, got -1"),
+        (
+            '"pendulum"',
+            "[tolerances]\nspeed = 0.1",
+            r"\[tolerances\]: .*speed.*\(keys: position, velocity, vpt\)",
+        ),
+    ],
+)
+def test_bad_against_or_tolerances_are_refused_by_name(tmp_path, against, extra, message):
+    with pytest.raises(ConfigError, match=message):
+        load_suite(_suite_file(tmp_path, extra, against))
+
+
+def test_tolerances_from_the_suite_replace_the_defaults(tmp_path):
+    suite = load_suite(_suite_file(tmp_path, "[tolerances]\nvelocity = 0.1"))
+    assert Tolerances.from_suite(suite) == Tolerances(position=0.03, velocity=0.1, vpt=0.25)
