@@ -238,9 +238,9 @@ def _import(args: argparse.Namespace) -> None:
 
     test = None
     if args.test_frames:
-        test = Source(args.test_frames, args.test_states, args.test_params, args.test_times)
-    elif args.test_states or args.test_params or args.test_times:
-        raise ConfigError("--test-states, --test-params and --test-times need --test-frames")
+        test = Source(args.test_frames, args.test_states, args.test_params, args.test_times, args.test_inputs)
+    elif args.test_states or args.test_params or args.test_times or args.test_inputs:
+        raise ConfigError("--test-states, --test-params, --test-times and --test-inputs need --test-frames")
     options = ImportOptions(
         dt=args.dt,
         size=args.size,
@@ -264,6 +264,8 @@ def _import(args: argparse.Namespace) -> None:
         param_names=_csv(args.param_names),
         param_units=_csv(args.param_units),
         times=args.times,
+        inputs=args.inputs,
+        input_names=_csv(args.input_names),
         test=test,
         options=options,
         overwrite=args.overwrite,
@@ -460,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--params", help="optional .npy of per-sequence parameters (N, P)")
     i.add_argument("--param-names", help="comma-separated names of the P parameters")
     i.add_argument("--param-units", help="comma-separated units of the P parameters")
+    i.add_argument(
+        "--inputs",
+        help="optional .npy/.npz of control inputs (N, T, U): input t acts from frame t to the next",
+    )
+    i.add_argument("--input-names", help="comma-separated names of the U inputs")
     i.add_argument("--dt", type=float, help="seconds between frames (default: 1.0, with a warning)")
     i.add_argument(
         "--times",
@@ -482,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--test-states", help="true states of --test-frames")
     i.add_argument("--test-params", help="per-sequence parameters of --test-frames")
     i.add_argument("--test-times", help="frame times of --test-frames")
+    i.add_argument("--test-inputs", help="control inputs of --test-frames")
     i.add_argument("--test-fraction", type=float, help="share of sequences in the test split (default 0.2)")
     i.add_argument("--val-fraction", type=float, default=0.0, help="share of sequences in a val split")
     i.add_argument("--seed", type=int, help="shuffle the sequences with this seed before splitting")

@@ -4,7 +4,8 @@ Sources: a NumPy array (or .npy / .npz file) of frames (N, T, H, W[, C]); a fold
 files per sequence; or a video file (one sequence), or a folder of video files (one sequence each). True states
 are optional; without them the physics metrics are skipped with a note. The data can declare its physics as a
 generated dataset does: each state column's kind (``simulators.STATE_KINDS``; default: a plain coordinate, probed
-as it is) and units, and per-sequence parameters with names. Frames may come with their times (irregular spacing
+as it is) and units, per-sequence parameters with names, and control inputs (N, T, U), input t acting from frame t
+to the next. Frames may come with their times (irregular spacing
 is stored; continuous-time transitions follow it, discrete-time ones refuse it). Every input is checked before anything is written: a bad one is a
 DatasetError or ConfigError naming the file or option; doubtful ones (a default Δt, states that fit the frames
 better at another offset, 0/1 frames stored as uint8) are warnings.
@@ -77,13 +78,15 @@ class ImportOptions:
 
 @dataclass
 class Source:
-    """One set of sequences: frames and optionally their states (N, T, D), parameters (N, P) and times (N, T) or
-    (T,), each an array or a file (see ``load_frames`` and ``import_read.read_array``)."""
+    """One set of sequences: frames and optionally their states (N, T, D), parameters (N, P), times (N, T) or
+    (T,) and control inputs (N, T, U), each an array or a file (see ``load_frames`` and
+    ``import_read.read_array``)."""
 
     frames: Any
     states: Any = None
     params: Any = None
     times: Any = None
+    inputs: Any = None
 
 
 def _label(value, what: str) -> str:
@@ -149,7 +152,8 @@ def _frames(src: Source, opts: ImportOptions, target: int | None, notes: list[st
 
 
 def _per_frame(value, what: str, key, n: int, t: int, role: str, width: bool) -> np.ndarray | None:
-    """States (N, T, D) (``width``) or times (N, T) (also accepted as (T,)) matching the frames, or None."""
+    """States or inputs (N, T, D) (``width``) or times (N, T) (also accepted as (T,)) matching the frames, or
+    None."""
     if value is None:
         return None
     arr = _numeric(value, what, key)
@@ -183,8 +187,8 @@ def _npz_times(frames) -> Any:
 
 
 def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str], role: str = "") -> dict:
-    """Read and check one source -> {"frames", "states", "params", "times"} (absent ones None), states paired
-    with frames by ``opts.state_offset``."""
+    """Read and check one source -> {"frames", "states", "params", "times", "inputs"} (absent ones None), states
+    paired with frames by ``opts.state_offset`` (times and inputs stay with their frames)."""
     frames = _frames(src, opts, target, notes, role)
     n, t = frames.shape[:2]
     seqs = {
@@ -192,6 +196,7 @@ def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str]
         "states": _per_frame(src.states, "states", opts.states_key, n, t, role, width=True),
         "params": None if src.params is None else _numeric(src.params, "params"),
         "times": _times(src.times if src.times is not None else _npz_times(src.frames), n, t, role),
+        "inputs": _per_frame(src.inputs, "inputs", None, n, t, role, width=True),
     }
     p = seqs["params"]
     if p is not None:
@@ -216,8 +221,9 @@ def _shift(seqs: dict, k: int, role: str) -> dict:
     frame_part = slice(k, t) if k > 0 else slice(0, t + k)
     state_part = slice(0, t - k) if k > 0 else slice(-k, t)
     out = {**seqs, "frames": seqs["frames"][:, frame_part], "states": seqs["states"][:, state_part]}
-    if seqs["times"] is not None:
-        out["times"] = seqs["times"][:, frame_part]
+    for key in ("times", "inputs"):  # they belong to the frames
+        if seqs[key] is not None:
+            out[key] = seqs[key][:, frame_part]
     return out
 
 
@@ -249,6 +255,14 @@ def _param_columns(params, names, units) -> dict:
     if len(units) != p:
         raise DatasetError(f"{len(units)} parameter units for {p} parameters (--param-units)")
     return {"param_names": _names(names, p, "parameter", "--param-names"), "param_units": units}
+
+
+def _input_names(inputs, names) -> list[str]:
+    if inputs is None:
+        if names:
+            raise ConfigError("--input-names was given without inputs (--inputs FILE)")
+        return []
+    return _names(names, inputs.shape[2], "input", "--input-names")
 
 
 def _time_grid(dt: float | None, times: list[np.ndarray], notes: list[str]) -> tuple[float, str]:
@@ -304,7 +318,7 @@ def _filled(seqs: dict) -> dict:
 
 def _check_test(seqs: dict, test: dict) -> None:
     """The test source must carry what the main one does, with the same columns."""
-    for what in ("states", "params", "times"):
+    for what in ("states", "params", "times", "inputs"):
         a, b = seqs[what], test[what]
         if (a is None) != (b is None):
             raise ConfigError(
@@ -327,6 +341,8 @@ def import_video(
     param_names=None,
     param_units=None,
     times=None,
+    inputs=None,
+    input_names=None,
     test: Source | None = None,
     options: ImportOptions | None = None,
     overwrite: bool = False,
@@ -345,6 +361,9 @@ def import_video(
         times: optional frame times in seconds, (N, T) or (T,), strictly increasing (array or .npy path); a frames
             .npz may hold them as "times". Uneven times are stored (``Split.times``): continuous-time
             transitions integrate over them, discrete-time ones refuse them.
+        inputs: optional control inputs (N, T, U) (array, .npy or .npz path), input t acting from frame t until
+            the next frame (where frames were dropped, the input held over the longer interval); every model
+            then takes them (``TemporalVAE`` input_dim U). input_names: U names (default: u0, u1, ...).
         test: a separate source for the test split (then no test sequences are taken from ``source``).
         options: the ``ImportOptions``; any of its fields may also be given as a keyword (``dt=0.05``).
         overwrite: replace an existing folder.
@@ -354,9 +373,10 @@ def import_video(
     """
     opts = replace(options or ImportOptions(), **option_values).validate()
     notes: list[str] = []
-    seqs = _load(Source(source, states, params, times), opts, None, notes)
+    seqs = _load(Source(source, states, params, times, inputs), opts, None, notes)
     state_meta = _columns(seqs["states"], state_names, state_kinds, state_units)
     param_meta = _param_columns(seqs["params"], param_names, param_units)
+    names_of_inputs = _input_names(seqs["inputs"], input_names)
     test_seqs = None
     if test is not None:
         test_seqs = _load(test, opts, seqs["frames"].shape[2], notes, role="test ")
@@ -388,7 +408,7 @@ def import_video(
         **param_meta,
         "reference_names": [],
         "reference_units": [],
-        "input_names": [],
+        "input_names": names_of_inputs,
         "source": _source_name(source),
         "test_source": None if test is None else _source_name(test.frames),
         "import": {
