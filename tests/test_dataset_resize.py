@@ -6,6 +6,7 @@ from PIL import Image
 
 import simulators as S
 from physvae.bench.runner import imported
+from physvae.bench.suite import DatasetEntry
 from physvae.dataset_resize import resize_dataset
 from physvae.model import DataSpec
 
@@ -39,11 +40,12 @@ def test_resampled_binary_frames_are_no_longer_marked_binarized(tmp_path):
 
 
 def test_the_suite_runner_makes_the_copy_once_and_bad_sizes_are_refused(pend24, tmp_path):
-    assert imported(pend24, 0) == pend24
-    first = imported(pend24, 16)
+    assert imported(pend24, DatasetEntry("p", "dvbf_pendulum16")) == pend24
+    to16 = DatasetEntry("p", "dvbf_pendulum16", import_size=16)
+    first = imported(pend24, to16)
     assert first.name == f"{pend24.name}-to16" and S.load_dataset(first).meta["frame_shape"][0] == 16
     stamp = (first / "meta.json").stat().st_mtime_ns
-    assert imported(pend24, 16) == first and (first / "meta.json").stat().st_mtime_ns == stamp
+    assert imported(pend24, to16) == first and (first / "meta.json").stat().st_mtime_ns == stamp
     with pytest.raises(S.ConfigError, match=r"size must be one of \(16, 32, 64\), got 24"):
         resize_dataset(pend24, tmp_path / "x", 24)
     assert not (tmp_path / "x").exists()

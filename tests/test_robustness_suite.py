@@ -18,7 +18,7 @@ def _tiny(entry, n_frames=4):
 
 def test_suite_pairs_every_variation_with_its_plain_dataset():
     names = {d.name for d in SUITE.datasets}
-    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 22
+    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 24
     for d in SUITE.datasets:
         assert d.name.startswith(PLAIN[d.preset])
         assert d.against == ("" if d.name in PLAIN.values() else PLAIN[d.preset])  # the report compares them
@@ -51,6 +51,11 @@ def test_each_dataset_draws_its_variation(entry):
     elif variation == "noise":
         diff = frames.astype(float) - base["frames"]  # on black, the negative half is clipped away
         assert (diff != 0).mean() > 0.4 and 0.5 * 0.05 * 255 < diff.std() < 0.07 * 255
+    elif (
+        variation == "dropped"
+    ):  # drawn as the plain one; frames are dropped after (tests/test_dataset_drop.py)
+        assert entry.drop_frames == 0.2 and cfg.to_dict() == base_cfg.to_dict()
+        np.testing.assert_array_equal(frames, base["frames"])
     elif variation.endswith("px"):  # drawn at another size; the importer brings it to the plain side
         assert cfg.render.size == int(variation[:2]) != base_cfg.render.size == entry.import_size
     else:

@@ -27,6 +27,7 @@ import simulators
 from simulators import ConfigError, DatasetConfig, DatasetError, watch_parent, write_json_atomic
 
 from .. import __version__
+from ..dataset_drop import drop_frames
 from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
@@ -82,9 +83,10 @@ def ensure_data(cfg: DatasetConfig, root: Path, jobs: int) -> Path:
 
 def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tuple[str, str | None]:
     """Generate (or reuse) a suite dataset and, when it asks for ``eval_frames``, its long test set; with
-    ``import_size`` both are then resized as the importer resizes a user's video."""
+    ``import_size`` both are then resized as the importer resizes a user's video, and with ``drop_frames`` both
+    lose that share of their frames (times kept)."""
     data_root.mkdir(parents=True, exist_ok=True)
-    main_dir = imported(ensure_data(dataset_config(d), data_root, jobs), d.import_size)
+    main_dir = imported(ensure_data(dataset_config(d), data_root, jobs), d)
     eval_dir = None
     if d.eval_frames:
         test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
@@ -92,19 +94,23 @@ def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tupl
             ensure_data(
                 dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
             ),
-            d.import_size,
+            d,
         )
     log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))
     return str(main_dir), None if eval_dir is None else str(eval_dir)
 
 
-def imported(path: Path, size: int) -> Path:
-    """``path`` itself (size 0), or its frames resized to ``size`` as the importer does, in ``path-to<size>``
-    (made once, then reused)."""
-    if not size:
-        return path
-    out = path.with_name(f"{path.name}-to{size}")
-    return out if out.is_dir() else resize_dataset(path, out, size)
+def imported(path: Path, entry: DatasetEntry) -> Path:
+    """``path`` as a user would import it: its frames resized to ``entry.import_size`` as the importer does (in
+    ``path-to<size>``), then a share ``entry.drop_frames`` of them dropped (in ``...-drop<share>``); ``path``
+    itself when neither is asked. Each folder is made once, then reused."""
+    if entry.import_size:
+        out = path.with_name(f"{path.name}-to{entry.import_size}")
+        path = out if out.is_dir() else resize_dataset(path, out, entry.import_size)
+    if entry.drop_frames:
+        out = path.with_name(f"{path.name}-drop{entry.drop_frames:g}")
+        path = out if out.is_dir() else drop_frames(path, out, entry.drop_frames)
+    return path
 
 
 def run_cell(

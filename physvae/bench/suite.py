@@ -19,6 +19,8 @@ Example::
     eval = {n_context = 5}       # optional: this dataset's protocol overrides
     # size = 24; import_size = 16  optional: draw at 24 px, then resize to 16 as `physvae import --size` does
     # against = "plain"          optional: a variation of the suite's dataset "plain"; the report compares them
+    # drop_frames = 0.2          optional: drop 20 % of the frames at random, keep their times (as dropped-frame
+    #                            video imports); discrete-time models skip such a dataset
     [[models]]
     name = "LocallyLinear"
     transition = "locally_linear"
@@ -36,6 +38,7 @@ from pathlib import Path
 from simulators import PRESETS, ConfigError, from_dict
 
 from ..config import RunConfig
+from ..dataset_drop import kept_count
 from ..evaluation import columns
 from ..nets import SIZES
 from ..transitions import TRANSITIONS
@@ -69,9 +72,8 @@ class DatasetEntry:
     run_set: list[str] = field(default_factory=list)  # dotted RunConfig overrides for this dataset's cells
     eval_frames: int = 0  # >0: also make a test set of this many frames per sequence for prediction
     eval: dict = field(default_factory=dict)  # EvalConfig overrides for this dataset's cells
-    against: str = (
-        ""  # a dataset of the suite this one varies: the report compares each model with its row there
-    )
+    against: str = ""  # the suite's dataset this one varies; the report compares each model's rows
+    drop_frames: float = 0.0  # >0: this share of frames dropped at random, times kept (continuous-time only)
 
 
 @dataclass
@@ -84,6 +86,9 @@ class ModelEntry:
     datasets: list[str] = field(default_factory=list)  # names of the datasets it runs on (empty: every one)
 
     def runs_on(self, dataset: DatasetEntry) -> bool:
+        """Listed for ``dataset`` (or for all), and able to step over its uneven times if it drops frames."""
+        if dataset.drop_frames and not TRANSITIONS[self.transition].continuous_time():
+            return False
         return not self.datasets or dataset.name in self.datasets
 
 
@@ -131,6 +136,11 @@ class Suite:
                     f"suite {self.name!r}, dataset {d.name!r}: unknown preset {d.preset!r}; "
                     f"known presets: {sorted(PRESETS)}"
                 )
+            if not 0 <= d.drop_frames < 1:
+                raise ConfigError(
+                    f"suite {self.name!r}, dataset {d.name!r}: drop_frames must be in [0, 1) (a share of the "
+                    f"frames), got {d.drop_frames}"
+                )
             if d.import_size and d.import_size not in SIZES:
                 raise ConfigError(
                     f"suite {self.name!r}, dataset {d.name!r}: import_size must be one of {SIZES} (the sides "
@@ -157,6 +167,7 @@ class Suite:
                         f"suite {self.name!r}, model {m.name!r}, dataset {d.name!r}: {e}"
                     ) from e
                 frames = d.eval_frames or d.frames or PRESETS[d.preset]().n_frames
+                frames = kept_count(frames, d.drop_frames) if d.drop_frames else frames
                 cfg.eval.prediction_horizon(
                     frames,
                     f"suite {self.name!r}, dataset {d.name!r} ({'eval_frames' if d.eval_frames else 'frames'})",
