@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from physvae.metrics import frames as fm
-from physvae.metrics.dynamics import modes, oscillation
+from physvae.metrics.dynamics import modes, observed_oscillation, oscillation
 from physvae.metrics.intrinsic import pca_dimension, two_nn
 from physvae.metrics.probe import linear_probe, poly_probe, probe_targets
 
@@ -63,7 +63,9 @@ def test_probe_targets_read_angles_through_sin_and_cos_and_keep_every_other_colu
     s = rng.uniform(-3, 3, size=(4, 5, 3))
     y, names = probe_targets(s, ["phi", "phi_dot", "e"], ["angle", "velocity", "energy"])
     assert names == ["sin_phi", "cos_phi", "phi_dot", "e"]
-    np.testing.assert_array_equal(y, np.stack([np.sin(s[..., 0]), np.cos(s[..., 0]), s[..., 1], s[..., 2]], -1))
+    np.testing.assert_array_equal(
+        y, np.stack([np.sin(s[..., 0]), np.cos(s[..., 0]), s[..., 1], s[..., 2]], -1)
+    )
     # a column named like a pendulum angle is not an angle unless the data says so: nothing is dropped
     _, plain = probe_targets(s, ["theta", "theta_dot", "sin_theta"], None)
     assert plain == ["theta", "theta_dot", "sin_theta"]
@@ -90,6 +92,37 @@ def test_eigen_analysis_returns_the_oscillators_frequency_and_damping():
     assert osc["natural_frequency"] == pytest.approx(omega0, rel=1e-9)
     assert oscillation(np.diag([0.9, 0.5]), dt) is None
     assert [m.decay for m in modes(np.diag([0.9, 0.5]), dt)] == pytest.approx(-np.log([0.9, 0.5]) / dt)
+
+
+def _ghost_and_oscillator(ghost_amplitude: float, seed: int = 0):
+    """A 4-D map: a slow undamped ghost rotation (ω 1.3, |λ| 0.999) beside the damped oscillator (ω₀ 3, γ 0.4),
+    in a random basis; latents of 20 oscillator trajectories (ghost coordinates of the given amplitude, random
+    and unrelated to the state) and the oscillator's true (x, ẋ)."""
+    dt, rng = 0.1, np.random.default_rng(seed)
+    c, s_ = np.cos(1.3 * dt), np.sin(1.3 * dt)
+    ghost = 0.999 * np.array([[c, -s_], [s_, c]])
+    osc = damped_oscillator_map(3.0, 0.4, dt)
+    A = np.zeros((4, 4))
+    A[:2, :2], A[2:, 2:] = ghost, osc
+    P = rng.normal(size=(4, 4))
+    x = [rng.normal(size=2)]
+    for _ in range(20 * 30 - 1):
+        x.append(osc @ x[-1])
+    x = np.array(x)
+    g = ghost_amplitude * rng.normal(size=(len(x), 2))
+    z = np.concatenate([g, x], axis=1) @ P.T
+    return P @ A @ np.linalg.inv(P), dt, z, x
+
+
+@pytest.mark.parametrize("ghost_amplitude", [1e-3, 5.0])
+def test_the_observed_pair_is_the_one_carrying_the_state_not_the_slowest(ghost_amplitude):
+    A, dt, z, state = _ghost_and_oscillator(ghost_amplitude)
+    assert oscillation(A, dt)["frequency"] == pytest.approx(1.3, rel=1e-6)  # the ghost decays slowest
+    osc = observed_oscillation(A, dt, z, state)
+    assert osc["natural_frequency"] == pytest.approx(3.0, rel=1e-6)
+    assert osc["damping"] == pytest.approx(0.4, rel=1e-6)
+    assert osc["slowest"]["frequency"] == pytest.approx(1.3, rel=1e-6) and osc["share"] > 0.9
+    assert observed_oscillation(np.diag([0.9, 0.5]), dt, z[:, :2], state) is None
 
 
 def test_intrinsic_dimension_of_a_plane_in_five_dimensions():

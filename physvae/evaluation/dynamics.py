@@ -2,8 +2,9 @@
 small-angle frequency and damping per sequence).
 
 Every transition is linearized at rest: the one-step map's Jacobian at the posterior latent of the test frames of
-lowest true energy (the mean latent of the lowest 1 %), whose dominant oscillating eigen-pair gives a frequency and
-a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
+lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one carrying
+most of the true state in the test latents, ``metrics.dynamics.observed_oscillation``; without states the
+slowest-decaying pair) gives a frequency and a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
 of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
 (the mean map's where the data has no energy column)."""
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..metrics.dynamics import modes, oscillation
+from ..metrics.dynamics import modes, observed_oscillation, oscillation
+from ..metrics.probe import target_kinds
 from .sections import Section
 
 
@@ -33,17 +35,18 @@ class Dynamics(Section):
             out["reference"] = reference
         z = ctx.test_latents.z
         rest = _rest_latent(z, ctx.test_latents.states, ctx.test.state_kinds)
+        pick = _picker(ctx, z)
         osc = None
         if rest is not None:
             J = step_jacobian(tr, torch.from_numpy(rest).float().to(ctx.device), dt)
-            osc = oscillation(J, dt)
+            osc = pick(J)
             out["at_rest"] = {"oscillation": osc, "modes": [m.to_dict() for m in modes(J, dt)]}
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
             mean_map = maps.mean_map.cpu().numpy()
             out["mean_map"] = {
-                "oscillation": oscillation(mean_map, dt),
+                "oscillation": pick(mean_map),
                 "modes": [m.to_dict() for m in modes(mean_map, dt)],
             }
             out["regimes"] = [
@@ -58,6 +61,24 @@ class Dynamics(Section):
                 if k in osc
             }
         return out
+
+
+STATE_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair must carry
+
+
+def _picker(ctx, z: np.ndarray):
+    """map (D, D) -> its observed oscillation given the test latents z (N, T, D) and their true states; the
+    slowest-decaying pair where the data has no such state columns."""
+    dt, states = ctx.test.dt, ctx.test_latents.states
+    names, kinds = ctx.test.state_names, ctx.test.state_kinds
+    if not names or not states.size:
+        return lambda A: oscillation(A, dt)
+    y, _ = ctx.targets(states)
+    keep = [i for i, k in enumerate(target_kinds(names, kinds)) if k in STATE_KINDS]
+    if not keep:
+        return lambda A: oscillation(A, dt)
+    zf, yf = z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1])[:, keep]
+    return lambda A: observed_oscillation(A, dt, zf, yf)
 
 
 def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:

@@ -2,6 +2,11 @@
 
 A discrete map z_{t+1} = A z_t that samples a damped oscillator ẍ = −ω₀² x − γ ẋ every Δt has eigenvalues
 λ = exp((−γ/2 ± i ω_d) Δt), so ω_d = |arg λ| / Δt and the decay rate γ/2 = −ln|λ| / Δt.
+
+A learned map in a wide latent has many oscillating pairs, most of them in directions the data never visits; the
+slowest-decaying one (``oscillation``) is then often such a ghost. ``observed_oscillation`` picks the pair that
+carries most of the true state instead: its amplitude in the data's latents times its weight in a linear read-out
+of the state.
 """
 
 from __future__ import annotations
@@ -42,10 +47,42 @@ def oscillation(A: np.ndarray, dt: float) -> dict | None:
     pairs = [m for m in modes(A, dt) if m.eigenvalue.imag > 1e-9]
     if not pairs:
         return None
-    m = pairs[0]
+    return _summary(pairs[0])
+
+
+def _summary(m: Mode) -> dict:
     return {
         "frequency": m.frequency,
         "decay": m.decay,
         "damping": 2 * m.decay,
         "natural_frequency": float(np.hypot(m.frequency, m.decay)),
     }
+
+
+def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray) -> dict | None:
+    """The oscillating pair of a (D, D) map that carries most of the state y (N, K) seen at latents z (N, D).
+
+    Each eigen-mode i (right eigenvector v_i, modal coordinate c_i = row i of V⁻¹ applied to z − z̄) is weighted
+    by its RMS amplitude √mean|c_i|² times the norm of v_iᵀ B, B (D, K) the least-squares read-out of the
+    standardized y from z; the pair of largest weight is chosen. Returns ``oscillation``'s figures plus
+    ``share`` (the pair's part of all modes' weight) and ``slowest`` (the slowest-decaying pair's figures, the
+    old choice, when it is another pair); None when the map has no complex eigenvalues.
+    """
+    A, z, y = (np.asarray(a, dtype=np.float64) for a in (A, z, y))
+    lam, V = np.linalg.eig(A)
+    if not (lam.imag > 1e-9).any():
+        return None
+    zc = z - z.mean(0)
+    yc = (y - y.mean(0)) / np.maximum(y.std(0), 1e-12)
+    B = np.linalg.lstsq(zc, yc, rcond=None)[0]  # (D, K)
+    c = zc @ np.linalg.pinv(V).T  # (N, D) modal coordinates
+    weight = np.sqrt((np.abs(c) ** 2).mean(0)) * np.linalg.norm(V.T @ B, axis=1)
+    pairs = np.flatnonzero(lam.imag > 1e-9)
+    best = pairs[np.argmax(weight[pairs])]
+    v = complex(lam[best])
+    mode = Mode(v, float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt))
+    out = {**_summary(mode), "share": float(2 * weight[best] / max(weight.sum(), 1e-300))}
+    slowest = oscillation(A, dt)
+    if not (np.isclose(slowest["frequency"], mode.frequency) and np.isclose(slowest["decay"], mode.decay)):
+        out["slowest"] = slowest
+    return out
