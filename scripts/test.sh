@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m ruff check physvae simulators benchmarks tests
+.venv/bin/python -m ruff check physvae simulators benchmarks tests notebooks
 .venv/bin/python -m pytest -q "$@"
