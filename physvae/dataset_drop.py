@@ -4,7 +4,7 @@ Real cameras drop frames; what a user then has is the kept frames and their time
 --times``). The robustness suite makes such data from a simulated set: from each sequence of T frames it keeps the
 first frame and K − 1 others chosen at random, stores the kept frames' times (irregular spacing) and, for a
 driven system, each kept frame's input as the mean of the inputs over the steps up to the next kept frame (the
-constant control with the same impulse over that interval). States, per-frame labels and the rest go with their
+constant control with the same impulse over that interval, which a model then holds over it). States, per-frame labels and the rest go with their
 frames; per-sequence arrays (parameters, reference dynamics) are kept as they are.
 """
 
@@ -35,7 +35,8 @@ def drop_frames(
         src: a dataset folder on an even time grid (no event labels).
         out: the folder to write (atomically).
         share: in (0, 1): the share of frames after the first that are dropped (``kept_count``).
-        seed: the random choice of kept frames (the same for a given seed, split by split).
+        seed: the random choice of kept frames: split i draws from ``default_rng([seed, i])``, so one split's
+            choice does not depend on another's size.
         overwrite: replace an existing ``out``.
 
     Returns:
@@ -53,9 +54,11 @@ def drop_frames(
         raise ConfigError(
             f"dataset {data.path} carries event labels, whose frame numbers would not survive dropping frames"
         )
-    rng = np.random.default_rng(seed)
     keep = kept_count(data.meta["n_frames"], share)
-    splits = {name: _dropped(data[name], data.dt, keep, rng) for name in data.split_names}
+    splits = {
+        name: _dropped(data[name], data.dt, keep, np.random.default_rng([seed, i]))
+        for i, name in enumerate(data.split_names)
+    }
     meta = {k: v for k, v in data.meta.items() if k not in ("schema_version", "splits", "meta_sha256")}
     meta.update(
         n_frames=keep,

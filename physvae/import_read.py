@@ -43,9 +43,13 @@ def read_array(path, what: str, key: str | None = None, required: bool = True) -
             return _guarded(lambda: loaded[name], path, what)
         if not required:
             return None
-        raise DatasetError(
-            f"{what} file {path} holds no array named {name!r} (it has {sorted(loaded.files)}); "
+        pick = (
             f"pick one with --{what}-key NAME"
+            if what in ("frames", "states")
+            else f"save it as {name!r} or as a .npy of its own"
+        )
+        raise DatasetError(
+            f"{what} file {path} holds no array named {name!r} (it has {sorted(loaded.files)}); {pick}"
         )
 
 

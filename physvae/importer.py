@@ -262,7 +262,9 @@ def _input_names(inputs, names) -> list[str]:
         if names:
             raise ConfigError("--input-names was given without inputs (--inputs FILE)")
         return []
-    return _names(names, inputs.shape[2], "input", "--input-names")
+    return _names(
+        names or [f"u{i}" for i in range(inputs.shape[2])], inputs.shape[2], "input", "--input-names"
+    )
 
 
 def _time_grid(dt: float | None, times: list[np.ndarray], notes: list[str]) -> tuple[float, str]:

@@ -100,7 +100,24 @@ def test_a_record_without_kinds_says_its_r2_was_not_compared():
     del old["metrics"]["physics"]["kinds"]
     c = compare(old, PLAIN, Tolerances())
     assert c["position"] is None and c["velocity"] is None
-    assert c["misses"] == ["the record has no state kinds (evaluated by an older physvae): R² not compared"]
+    assert c["misses"] == [
+        "the record has no state kinds (no states, or evaluated by an older physvae): R² not compared"
+    ]
+
+
+def test_nothing_passes_for_want_of_data():
+    variant = _record("pendulum_grey", [0.1, 0.1, 0.1, 0.1], 20.0, 0.3)
+    bare = {**PLAIN, "metrics": {}}  # a plain cell with no sections at all
+    assert compare(variant, bare, Tolerances())["misses"] == [
+        "no position or velocity R² on both cells: R² not compared",
+        "VPT missing on the plain cell: not compared",
+    ]
+    old = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3)
+    del old["collapse"], old["metrics"]["baselines"]
+    assert compare(old, PLAIN, Tolerances())["misses"] == [
+        "no baselines section in the record: not judged",
+        "no training collapse record: not judged",
+    ]
 
 
 def _suite_file(tmp_path, extra="", against='"pendulum"'):
@@ -131,11 +148,32 @@ def test_report_shows_the_comparison_and_writes_against_json(tmp_path):
     assert "## Each variation against its plain dataset" in md
     row = next(line for line in md.splitlines() if line.startswith("| pendulum_grey | pendulum |"))
     assert "+0.080 (omega)" in row and "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05)" in row
+    plain_row = next(line for line in md.splitlines() if line.startswith("| pendulum | (plain) |"))
+    assert plain_row.endswith("| 1 | no | none |")  # judged on collapse and the baselines
     write_report(suite, [PLAIN, variant], tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "against.json").read_text())
-    assert saved == comparisons(suite, [PLAIN, variant]) and len(saved) == 1
-    assert "against its plain" not in tables(suite, [PLAIN])  # nothing to compare yet
-    assert not (tmp_path / "none" / "against.json").exists()
+    assert saved == comparisons(suite, [PLAIN, variant]) and [r["against"] for r in saved] == [
+        "(plain)",
+        "pendulum",
+    ]
+    collapsed = _record("pendulum", [0.98, 0.99, 0.99, 0.9], 20.0, 1.0, beats=0.0, collapsed=True)
+    assert comparisons(suite, [collapsed])[0]["misses"] == [
+        "does not beat a trivial baseline (see its flags)",
+        "training ended collapsed",
+    ]
+    alone = comparisons(suite, [variant])  # its plain cell has not run
+    assert alone[0]["misses"] == ["its plain cell has not run: not compared"]
+    write_report(suite, [_record("other", [1, 1, 1, 1], 1.0, 0.1)], tmp_path / "none")
+    assert not (tmp_path / "none" / "against.json").exists()  # no dataset of the suite names or is named
+
+
+def test_dropped_frames_leave_vpt_unjudged(tmp_path):
+    suite = load_suite(_suite_file(tmp_path, against='"pendulum"\ndrop_frames = 0.2'))
+    suite.models[0].transition = "neural_ode"
+    variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 2.0, 0.3)  # VPT 20 -> 2 in kept frames
+    row = comparisons(suite, [PLAIN, variant])[1]
+    assert row["misses"] == [] and row["vpt_judged"] is False
+    assert "| 20 → 2 (not judged) |" in tables(suite, [PLAIN, variant])
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,18 @@ def test_the_observed_pair_is_the_one_carrying_the_state_not_the_slowest(ghost_a
     assert observed_oscillation(np.diag([0.9, 0.5]), dt, z[:, :2], state) is None
 
 
+def test_nearly_parallel_eigenvectors_fall_back_to_the_slowest_pair():
+    dt = 0.1
+    jordan = np.array(
+        [[0.9, 1.0, 0.0, 0.0], [0.0, 0.9, 0.0, 0.0], [0.0, 0.0, 0.5, -0.5], [0.0, 0.0, 0.5, 0.5]]
+    )
+    z = np.random.default_rng(0).normal(size=(50, 4))
+    osc = observed_oscillation(jordan + 1e-12 * np.eye(4)[::-1], dt, z, z[:, :2])
+    assert osc["selected"].startswith("slowest pair") and "share" not in osc
+    for k, v in oscillation(jordan, dt).items():
+        assert osc[k] == pytest.approx(v, rel=1e-6)
+
+
 def test_intrinsic_dimension_of_a_plane_in_five_dimensions():
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(3000, 2)) @ rng.normal(size=(2, 5))

@@ -1,17 +1,21 @@
 """Each variation of a suite's dataset against the same model on the plain one: what the variation cost.
 
 A dataset entry with ``against = "pendulum"`` is a variation (a border, another background, sensor noise, another
-frame size) of the suite's dataset ``pendulum``. For every model that ran on both, the comparison gives
+frame size, dropped frames) of the suite's dataset ``pendulum``. For every model that ran on both, the comparison
+gives
 
 - the largest drop of linear-probe R² over the targets of kind angle, coordinate or derived (what one frame shows)
   and, separately, over the velocities (what only the dynamics reveal); energy and other kinds are not compared;
-- the median valid prediction time on both, and its relative drop;
+- the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
+  kept frames);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
 - whether the variant beats the trivial baselines and whether its training ended collapsed;
 
-and ``misses``: every tolerance the variant breaks. Only losses count: a variant that does better than the plain
-drawing misses nothing.
+and ``misses``: every tolerance the variant breaks, and every figure it could not judge because a record lacks it
+(nothing passes for want of data). Only losses count: a variant that does better than the plain drawing misses
+nothing. The plain cells get a row too, judged on collapse and the baselines alone; a variant whose plain cell
+has not run says so.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from dataclasses import asdict, dataclass
 
 from simulators import ConfigError, from_dict
 
-from .report import flatten
+from .flatten import flatten
 
 POSITION_KINDS = ("angle", "coordinate", "derived")
 VELOCITY_KINDS = ("velocity",)
 COLUMNS = ["r2_linear", "vpt_median", "pred_over_mean_frame", "beats_baselines"]
+PLAIN = "(plain)"  # the ``against`` of a plain cell's row
 
 
 @dataclass(frozen=True)
@@ -65,58 +70,102 @@ def _worst(rows: list[tuple[str, float, float]]) -> dict | None:
     return {"target": name, "plain": p, "variant": v, "drop": p - v}
 
 
-def compare(variant: dict, plain: dict, tol: Tolerances) -> dict:
-    """The comparison of one variant cell record with the plain cell record of the same model and seed."""
-    fv, fp = flatten(variant, COLUMNS), flatten(plain, COLUMNS)
-    out = {
-        "dataset": variant["dataset"],
-        "against": plain["dataset"],
-        "model": variant["model"],
-        "seed": variant["seed"],
-        "position": _worst(_r2_drops(variant, plain, POSITION_KINDS)),
-        "velocity": _worst(_r2_drops(variant, plain, VELOCITY_KINDS)),
-        "vpt": {"plain": fp.get("vpt_median"), "variant": fv.get("vpt_median")},
-        "pred_over_mean_frame": {
-            "plain": fp.get("pred_over_mean_frame"),
-            "variant": fv.get("pred_over_mean_frame"),
-        },
-        "beats_baselines": fv.get("beats_baselines"),
-        "collapsed": variant.get("collapse", {}).get("at_end"),
+def _row(record: dict, against: str) -> dict:
+    """The fields every row has, from one cell record (the variant's, or the plain cell's own row)."""
+    f = flatten(record, COLUMNS)
+    return {
+        "dataset": record["dataset"],
+        "against": against,
+        "model": record["model"],
+        "seed": record["seed"],
+        "position": None,
+        "velocity": None,
+        "vpt": {"plain": None, "variant": f.get("vpt_median")},
+        "pred_over_mean_frame": {"plain": None, "variant": f.get("pred_over_mean_frame")},
+        "beats_baselines": f.get("beats_baselines"),
+        "collapsed": record.get("collapse", {}).get("at_end"),
     }
-    out["misses"] = _misses(out, tol, "kinds" in variant["metrics"].get("physics", {}))
+
+
+def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True) -> dict:
+    """The comparison of one variant cell record with the plain cell record of the same model and seed;
+    ``judge_vpt`` False leaves VPT unjudged (its unit differs, as on dropped frames)."""
+    fp = flatten(plain, COLUMNS)
+    out = _row(variant, plain["dataset"])
+    out["position"] = _worst(_r2_drops(variant, plain, POSITION_KINDS))
+    out["velocity"] = _worst(_r2_drops(variant, plain, VELOCITY_KINDS))
+    out["vpt"]["plain"] = fp.get("vpt_median")
+    out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
+    out["vpt_judged"] = judge_vpt
+    out["misses"] = _r2_misses(out, tol, variant) + _vpt_misses(out, tol) + _health_misses(out)
     return out
 
 
-def _misses(c: dict, tol: Tolerances, has_kinds: bool) -> list[str]:
+def _r2_misses(c: dict, tol: Tolerances, variant: dict) -> list[str]:
+    if "kinds" not in variant["metrics"].get("physics", {}):
+        return [
+            "the record has no state kinds (no states, or evaluated by an older physvae): R² not compared"
+        ]
+    if c["position"] is None and c["velocity"] is None:
+        return ["no position or velocity R² on both cells: R² not compared"]
     misses = []
-    if not has_kinds:
-        misses.append("the record has no state kinds (evaluated by an older physvae): R² not compared")
     for part, limit in (("position", tol.position), ("velocity", tol.velocity)):
         w = c[part]
         if w and not w["drop"] <= limit:
             misses.append(
                 f"{w['target']} R² {w['variant']:.3f} vs {w['plain']:.3f} (drop {w['drop']:.3f} > {limit})"
             )
+    return misses
+
+
+def _vpt_misses(c: dict, tol: Tolerances) -> list[str]:
     p, v = c["vpt"]["plain"], c["vpt"]["variant"]
-    if p is not None and v is not None and p > 0 and not (p - v) / p <= tol.vpt:
-        misses.append(f"VPT {v:g} vs {p:g} (drop {(p - v) / p:.0%} > {tol.vpt:.0%})")
-    if c["beats_baselines"] is not None and c["beats_baselines"] < 1:
+    if not c["vpt_judged"]:
+        return []
+    if p is None or v is None:
+        return ["VPT missing on the " + ("plain cell" if p is None else "variant") + ": not compared"]
+    if p > 0 and not (p - v) / p <= tol.vpt:
+        return [f"VPT {v:g} vs {p:g} (drop {(p - v) / p:.0%} > {tol.vpt:.0%})"]
+    return []
+
+
+def _health_misses(c: dict) -> list[str]:
+    """Collapse and the trivial baselines: judged on every cell, plain ones included."""
+    misses = []
+    if c["beats_baselines"] is None:
+        misses.append("no baselines section in the record: not judged")
+    elif c["beats_baselines"] < 1:
         misses.append("does not beat a trivial baseline (see its flags)")
-    if c["collapsed"]:
+    if c["collapsed"] is None:
+        misses.append("no training collapse record: not judged")
+    elif c["collapsed"]:
         misses.append("training ended collapsed")
     return misses
 
 
 def comparisons(suite, records: list[dict]) -> list[dict]:
-    """Every (variant, model, seed) cell of ``records`` whose plain cell is also among them, compared."""
+    """A row per plain cell (judged on collapse and the baselines) and per variant cell (against its plain cell,
+    or saying that it has not run), for the datasets of ``suite`` that name or are named by an ``against``."""
     tol = Tolerances.from_suite(suite)
-    against = {d.name: d.against for d in suite.datasets if d.against}
+    entries = {d.name: d for d in suite.datasets}
+    plains = {d.against for d in suite.datasets if d.against}
     by_key = {(r["dataset"], r["model"], r["seed"]): r for r in records}
-    return [
-        compare(r, by_key[(against[r["dataset"]], r["model"], r["seed"])], tol)
-        for r in records
-        if r["dataset"] in against and (against[r["dataset"]], r["model"], r["seed"]) in by_key
-    ]
+    out = []
+    for r in records:
+        entry = entries.get(r["dataset"])
+        if r["dataset"] in plains:
+            row = _row(r, PLAIN)
+            out.append({**row, "vpt_judged": False, "misses": _health_misses(row)})
+        elif entry is not None and entry.against:
+            plain = by_key.get((entry.against, r["model"], r["seed"]))
+            if plain is None:
+                row = _row(r, entry.against)
+                out.append(
+                    {**row, "vpt_judged": False, "misses": ["its plain cell has not run: not compared"]}
+                )
+            else:
+                out.append(compare(r, plain, tol, judge_vpt=not entry.drop_frames))
+    return out
 
 
 def _num(v) -> str:
@@ -127,8 +176,17 @@ def _drop(w: dict | None) -> str:
     return "—" if w is None else f"{w['drop']:+.3f} ({w['target']})"
 
 
+def _pair(values: dict, judged: bool = True) -> str:
+    text = (
+        f"{_num(values['variant'])}"
+        if values["plain"] is None
+        else (f"{_num(values['plain'])} → {_num(values['variant'])}")
+    )
+    return text if judged else f"{text} (not judged)"
+
+
 def table(suite, rows: list[dict]) -> str:
-    """Markdown: one row per compared cell, the tolerances and what each row misses."""
+    """Markdown: one row per judged cell, the tolerances and what each row misses."""
     tol = Tolerances.from_suite(suite)
     out = [
         "## Each variation against its plain dataset",
@@ -138,20 +196,21 @@ def table(suite, rows: list[dict]) -> str:
         "|---" * 10 + "|",
     ]
     for c in rows:
-        vpt, ratio = c["vpt"], c["pred_over_mean_frame"]
+        vpt_judged = c["vpt_judged"] or c["against"] == PLAIN
         out.append(
             f"| {c['dataset']} | {c['against']} | {c['model']} | {_drop(c['position'])} | {_drop(c['velocity'])} "
-            f"| {_num(vpt['plain'])} → {_num(vpt['variant'])} "
-            f"| {_num(ratio['plain'])} → {_num(ratio['variant'])} | {_num(c['beats_baselines'])} "
+            f"| {_pair(c['vpt'], vpt_judged)} | {_pair(c['pred_over_mean_frame'])} "
+            f"| {_num(c['beats_baselines'])} "
             f"| {'—' if c['collapsed'] is None else ('yes' if c['collapsed'] else 'no')} "
             f"| {'; '.join(c['misses']) or 'none'} |"
         )
     out += [
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
-        f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0). VPT's error is "
-        "relative to the frames' own energy, so a lit background lengthens it: compare the mean-frame ratio "
-        "(below 1 beats the mean frame) across backgrounds.",
+        f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0, nor on dropped "
+        "frames, whose VPT counts kept frames). Plain rows are judged on collapse and the baselines alone. VPT's "
+        "error is relative to the frames' own energy, so a lit background lengthens it: compare the mean-frame "
+        "ratio (below 1 beats the mean frame) across backgrounds.",
         "",
     ]
     return "\n".join(out)

@@ -11,27 +11,10 @@ import numpy as np
 
 from simulators import write_json_atomic, write_text_atomic
 
-from ..evaluation import columns
 from ..viz.preview import figure, save_figure
+from .against import comparisons, table
 from .anchors import anchors
-
-
-def flatten(record: dict, suite_metrics: list[str]) -> dict[str, float]:
-    """The numbers a table shows for one cell: {column: value}; per-variable R² become one column each.
-
-    Each column is flattened by the evaluation section that gives it; ``train_seconds`` comes from the record."""
-    row: dict[str, float] = {}
-    given = columns()
-    for name in suite_metrics:
-        if name not in given:
-            if record.get(name) is not None:
-                row[name] = float(record[name])
-            continue
-        section = given[name]
-        output = record["metrics"].get(section.name)
-        if isinstance(output, dict):
-            row.update(section().table(output, name))
-    return row
+from .flatten import flatten
 
 
 def _num(v: float) -> str:
@@ -45,10 +28,11 @@ def _cell(values: list[float]) -> str:
     return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values)))}"
 
 
-def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
+def tables(suite, records: list[dict], missing: list[str] = (), against: list[dict] | None = None) -> str:
     """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
 
-    ``missing`` names the suite's cells that have not run; a partial report says so at the top.
+    ``missing`` names the suite's cells that have not run; a partial report says so at the top. ``against``:
+    the rows of ``against.comparisons`` (computed here when not given).
     """
     out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
     if missing:
@@ -88,9 +72,7 @@ def tables(suite, records: list[dict], missing: list[str] = ()) -> str:
             else "training steps: " + ", ".join(f"{m} {n}" for m, n in by_model.items())
         )
         out += ["", f"Device: {device}; {steps}.", ""]
-    from .against import comparisons, table  # against reads cells through flatten, defined here
-
-    rows = comparisons(suite, records)
+    rows = comparisons(suite, records) if against is None else against
     if rows:
         out.append(table(suite, rows))
     return "\n".join(out)
@@ -167,18 +149,16 @@ def write_report(suite, records: list[dict], out: Path, missing: list[str] = ())
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
-    write_text_atomic(out / "results.md", tables(suite, records, missing))
+    judged = comparisons(suite, records)
+    write_text_atomic(out / "results.md", tables(suite, records, missing, judged))
     written = [
         out / "results.json",
         out / "results.csv",
         out / "results.md",
         comparison_figure(suite, records, out / "comparison.png"),
     ]
-    from .against import comparisons
-
-    rows = comparisons(suite, records)
-    if rows:
-        written.append(write_json_atomic(out / "against.json", rows))
+    if judged:
+        written.append(write_json_atomic(out / "against.json", judged))
     if "imputation_curve" in suite.metrics:
         written.append(imputation_figure(records, out / "imputation.png"))
     return written

@@ -63,7 +63,7 @@ class Dynamics(Section):
         return out
 
 
-STATE_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair must carry
+CARRIED_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair must carry
 
 
 def _picker(ctx, z: np.ndarray):
@@ -74,7 +74,7 @@ def _picker(ctx, z: np.ndarray):
     if not names or not states.size:
         return lambda A: oscillation(A, dt)
     y, _ = ctx.targets(states)
-    keep = [i for i, k in enumerate(target_kinds(names, kinds)) if k in STATE_KINDS]
+    keep = [i for i, k in enumerate(target_kinds(names, kinds)) if k in CARRIED_KINDS]
     if not keep:
         return lambda A: oscillation(A, dt)
     zf, yf = z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1])[:, keep]

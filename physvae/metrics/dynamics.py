@@ -50,6 +50,9 @@ def oscillation(A: np.ndarray, dt: float) -> dict | None:
     return _summary(pairs[0])
 
 
+MAX_COND = 1e8  # eigenvector matrices worse conditioned than this give no modal amplitudes
+
+
 def _summary(m: Mode) -> dict:
     return {
         "frequency": m.frequency,
@@ -66,12 +69,16 @@ def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray)
     by its RMS amplitude √mean|c_i|² times the norm of v_iᵀ B, B (D, K) the least-squares read-out of the
     standardized y from z; the pair of largest weight is chosen. Returns ``oscillation``'s figures plus
     ``share`` (the pair's part of all modes' weight) and ``slowest`` (the slowest-decaying pair's figures, the
-    old choice, when it is another pair); None when the map has no complex eigenvalues.
+    old choice, when it is another pair); None when the map has no complex eigenvalues. Where the eigenvectors
+    are nearly parallel (condition number of V above ``MAX_COND``) modal amplitudes are meaningless: the slowest
+    pair is returned, with ``selected`` saying why.
     """
     A, z, y = (np.asarray(a, dtype=np.float64) for a in (A, z, y))
     lam, V = np.linalg.eig(A)
     if not (lam.imag > 1e-9).any():
         return None
+    if not np.linalg.cond(V) <= MAX_COND:
+        return {**oscillation(A, dt), "selected": "slowest pair (eigenvectors nearly parallel)"}
     zc = z - z.mean(0)
     yc = (y - y.mean(0)) / np.maximum(y.std(0), 1e-12)
     B = np.linalg.lstsq(zc, yc, rcond=None)[0]  # (D, K)
@@ -81,7 +88,11 @@ def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray)
     best = pairs[np.argmax(weight[pairs])]
     v = complex(lam[best])
     mode = Mode(v, float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt))
-    out = {**_summary(mode), "share": float(2 * weight[best] / max(weight.sum(), 1e-300))}
+    out = {
+        **_summary(mode),
+        "selected": "the pair carrying most of the state",
+        "share": float(2 * weight[best] / max(weight.sum(), 1e-300)),
+    }
     slowest = oscillation(A, dt)
     if not (np.isclose(slowest["frequency"], mode.frequency) and np.isclose(slowest["decay"], mode.decay)):
         out["slowest"] = slowest

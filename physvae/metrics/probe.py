@@ -25,6 +25,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 
+def _target_columns(names: list[str], kinds: list[str] | None):
+    """(source column, function or None, target name, kind) of every probe target, in order (see
+    ``probe_targets``)."""
+    kinds = list(kinds or ["coordinate"] * len(names))
+    if len(kinds) != len(names):
+        raise ValueError(f"{len(names)} state names and {len(kinds)} kinds")
+    for i, (name, kind) in enumerate(zip(names, kinds)):
+        if kind != "angle":
+            yield i, None, name, kind
+            continue
+        for f, label in ((np.sin, f"sin_{name}"), (np.cos, f"cos_{name}")):
+            if label not in names:
+                yield i, f, label, "angle"
+
+
 def probe_targets(states: np.ndarray, names: list[str], kinds: list[str] | None = None):
     """What a probe reads from latents: states (..., S) -> targets (..., K) and their K names.
 
@@ -32,33 +47,19 @@ def probe_targets(states: np.ndarray, names: list[str], kinds: list[str] | None 
     names (the same quantities, then probed in their own place); every other column is kept as it is.
     Without kinds every column is a plain coordinate.
     """
-    kinds = list(kinds or ["coordinate"] * len(names))
-    if len(kinds) != len(names) or states.shape[-1] != len(names):
-        raise ValueError(
-            f"{len(names)} state names and {len(kinds)} kinds for {states.shape[-1]} state columns"
-        )
+    if states.shape[-1] != len(names) or (kinds is not None and len(kinds) != len(names)):
+        n_kinds = len(names) if kinds is None else len(kinds)
+        raise ValueError(f"{len(names)} state names and {n_kinds} kinds for {states.shape[-1]} state columns")
     cols, out = [], []
-    for i, (name, kind) in enumerate(zip(names, kinds)):
-        if kind != "angle":
-            cols.append(states[..., i]), out.append(name)
-            continue
-        for f, label in ((np.sin, f"sin_{name}"), (np.cos, f"cos_{name}")):
-            if label not in names:
-                cols.append(f(states[..., i])), out.append(label)
+    for i, f, label, _ in _target_columns(names, kinds):
+        cols.append(states[..., i] if f is None else f(states[..., i])), out.append(label)
     return np.stack(cols, axis=-1) if cols else states[..., :0], out
 
 
 def target_kinds(names: list[str], kinds: list[str] | None = None) -> list[str]:
     """The state kind of each target ``probe_targets`` makes from columns ``names`` of ``kinds``: an angle's
     ``sin_``/``cos_`` targets are of kind "angle", every kept column keeps its own kind."""
-    kinds = list(kinds or ["coordinate"] * len(names))
-    out = []
-    for name, kind in zip(names, kinds):
-        if kind != "angle":
-            out.append(kind)
-        else:
-            out += ["angle" for label in (f"sin_{name}", f"cos_{name}") if label not in names]
-    return out
+    return [kind for *_, kind in _target_columns(names, kinds)]
 
 
 @dataclass
