@@ -1,0 +1,45 @@
+"""The dynamics section reads frequency and damping from the pair that carries the state: energy and other
+columns do not steer the choice, and data without states falls back to the slowest pair."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from physvae.evaluation.dynamics import _picker
+from physvae.metrics.dynamics import observed_oscillation
+from physvae.metrics.probe import probe_targets
+
+from .test_metrics import _ghost_and_oscillator
+
+
+def _ctx(states, names, kinds, dt):
+    """What ``_picker`` reads of an EvalContext: the test split's columns and Δt, the states beside the latents."""
+    test = SimpleNamespace(dt=dt, state_names=names, state_kinds=kinds)
+    return SimpleNamespace(
+        test=test,
+        test_latents=SimpleNamespace(states=states),
+        targets=lambda s: probe_targets(s, names, kinds),
+    )
+
+
+def test_columns_that_follow_the_ghost_do_not_steer_the_choice():
+    A, dt, z, state = _ghost_and_oscillator(5.0)
+    ghost = z - state @ np.linalg.lstsq(state, z, rcond=None)[0]  # what of z the state does not explain
+    extra = 100 * ghost[:, :2]  # an energy and an "other" column that follow the ghost only
+    assert abs(np.corrcoef(extra[:, 0], state[:, 0])[0, 1]) < 0.1
+    assert observed_oscillation(A, dt, z, np.concatenate([state, extra], 1))["frequency"] == pytest.approx(
+        1.3
+    )
+    states = np.concatenate([state, extra], axis=1)[None]  # (1, N, 4)
+    ctx = _ctx(states, ["x", "v", "e", "o"], ["coordinate", "velocity", "energy", "other"], dt)
+    osc = _picker(ctx, z[None])(A)  # reads x and v only
+    assert osc["natural_frequency"] == pytest.approx(3.0, rel=1e-6)
+    assert osc["damping"] == pytest.approx(0.4, rel=1e-6)
+
+
+def test_without_state_columns_the_slowest_pair_is_read():
+    A, dt, z, _ = _ghost_and_oscillator(5.0)
+    ctx = _ctx(np.zeros((1, len(z), 0)), [], [], dt)
+    osc = _picker(ctx, z[None])(A)
+    assert osc["frequency"] == pytest.approx(1.3, rel=1e-6) and "share" not in osc
