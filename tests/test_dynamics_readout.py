@@ -42,4 +42,4 @@ def test_without_state_columns_the_slowest_pair_is_read():
     A, dt, z, _ = _ghost_and_oscillator(5.0)
     ctx = _ctx(np.zeros((1, len(z), 0)), [], [], dt)
     osc = _picker(ctx, z[None])(A)
-    assert osc["frequency"] == pytest.approx(1.3, rel=1e-6) and "share" not in osc
+    assert osc["frequency"] == pytest.approx(1.3, rel=1e-6) and "r2" not in osc

@@ -121,7 +121,10 @@ def test_the_observed_pair_is_the_one_carrying_the_state_not_the_slowest(ghost_a
     osc = observed_oscillation(A, dt, z, state)
     assert osc["natural_frequency"] == pytest.approx(3.0, rel=1e-6)
     assert osc["damping"] == pytest.approx(0.4, rel=1e-6)
-    assert osc["slowest"]["frequency"] == pytest.approx(1.3, rel=1e-6) and osc["share"] > 0.9
+    assert osc["slowest"]["frequency"] == pytest.approx(1.3, rel=1e-6)
+    assert (
+        osc["r2"] == pytest.approx(1.0, abs=1e-9) and osc["runner_up"] < 0.05
+    )  # the pair holds (x, ẋ) exactly
     assert observed_oscillation(np.diag([0.9, 0.5]), dt, z[:, :2], state) is None
 
 
@@ -132,7 +135,7 @@ def test_nearly_parallel_eigenvectors_fall_back_to_the_slowest_pair():
     )
     z = np.random.default_rng(0).normal(size=(50, 4))
     osc = observed_oscillation(jordan + 1e-12 * np.eye(4)[::-1], dt, z, z[:, :2])
-    assert osc["selected"].startswith("slowest pair") and "share" not in osc
+    assert osc["selected"].startswith("slowest pair") and "r2" not in osc
     for k, v in oscillation(jordan, dt).items():
         assert osc[k] == pytest.approx(v, rel=1e-6)
 

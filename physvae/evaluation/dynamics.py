@@ -2,9 +2,9 @@
 small-angle frequency and damping per sequence).
 
 Every transition is linearized at rest: the one-step map's Jacobian at the posterior latent of the test frames of
-lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one carrying
-most of the true state in the test latents, ``metrics.dynamics.observed_oscillation``; without states the
-slowest-decaying pair) gives a frequency and a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
+lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one whose
+modal coordinates in the test latents best read the true velocities, ``metrics.dynamics.observed_oscillation``;
+without states the slowest-decaying pair) gives a frequency and a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
 of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
 (the mean map's where the data has no energy column)."""
 
@@ -63,18 +63,22 @@ class Dynamics(Section):
         return out
 
 
-CARRIED_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair must carry
+CARRIED_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair may be asked to read
 
 
 def _picker(ctx, z: np.ndarray):
-    """map (D, D) -> its observed oscillation given the test latents z (N, T, D) and their true states; the
-    slowest-decaying pair where the data has no such state columns."""
+    """map (D, D) -> its observed oscillation given the test latents z (N, T, D) and their true states: the pair
+    that best reads the velocity targets (only the dynamics reveal them; a second-order quantity such as cos θ
+    near rest is no linear mode's), or the angle, coordinate and derived ones where the data has no velocity;
+    the slowest-decaying pair where it has none of these."""
     dt, states = ctx.test.dt, ctx.test_latents.states
     names, kinds = ctx.test.state_names, ctx.test.state_kinds
     if not names or not states.size:
         return lambda A: oscillation(A, dt)
     y, _ = ctx.targets(states)
-    keep = [i for i, k in enumerate(target_kinds(names, kinds)) if k in CARRIED_KINDS]
+    target = target_kinds(names, kinds)
+    wanted = ("velocity",) if "velocity" in target else CARRIED_KINDS
+    keep = [i for i, k in enumerate(target) if k in wanted]
     if not keep:
         return lambda A: oscillation(A, dt)
     zf, yf = z.reshape(-1, z.shape[-1]), y.reshape(-1, y.shape[-1])[:, keep]

@@ -5,8 +5,7 @@ A discrete map z_{t+1} = A z_t that samples a damped oscillator ẍ = −ω₀²
 
 A learned map in a wide latent has many oscillating pairs, most of them in directions the data never visits; the
 slowest-decaying one (``oscillation``) is then often such a ghost. ``observed_oscillation`` picks the pair that
-carries most of the true state instead: its amplitude in the data's latents times its weight in a linear read-out
-of the state.
+carries the true state instead: the one whose modal coordinates, computed on the data's latents, read it best.
 """
 
 from __future__ import annotations
@@ -63,15 +62,17 @@ def _summary(m: Mode) -> dict:
 
 
 def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray) -> dict | None:
-    """The oscillating pair of a (D, D) map that carries most of the state y (N, K) seen at latents z (N, D).
+    """The oscillating pair of a (D, D) map whose modal coordinates best read the state y (N, K) seen at latents
+    z (N, D).
 
-    Each eigen-mode i (right eigenvector v_i, modal coordinate c_i = row i of V⁻¹ applied to z − z̄) is weighted
-    by its RMS amplitude √mean|c_i|² times the norm of v_iᵀ B, B (D, K) the least-squares read-out of the
-    standardized y from z; the pair of largest weight is chosen. Returns ``oscillation``'s figures plus
-    ``share`` (the pair's part of all modes' weight) and ``slowest`` (the slowest-decaying pair's figures, the
-    old choice, when it is another pair); None when the map has no complex eigenvalues. Where the eigenvectors
-    are nearly parallel (condition number of V above ``MAX_COND``) modal amplitudes are meaningless: the slowest
-    pair is returned, with ``selected`` saying why.
+    Mode i's coordinate is c_i = (row i of V⁻¹)(z − z̄), V the right eigenvectors; a complex pair's (Re c_i, Im c_i)
+    is a 2-D real feature, and its score is the mean R² over y's columns of a least-squares read-out of y from it.
+    Each pair is scored on its own, so non-orthogonal modes cannot cancel into a false weight; a pair the data
+    never visits reads nothing. Returns ``oscillation``'s figures plus ``r2`` (the chosen pair's score),
+    ``runner_up`` (the next pair's score) and ``slowest`` (the slowest-decaying pair's figures, when it is
+    another pair); None when the map has no complex eigenvalues. Where the eigenvectors are nearly parallel
+    (condition number of V above ``MAX_COND``) modal coordinates are meaningless: the slowest pair is returned,
+    with ``selected`` saying why.
     """
     A, z, y = (np.asarray(a, dtype=np.float64) for a in (A, z, y))
     lam, V = np.linalg.eig(A)
@@ -79,21 +80,28 @@ def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray)
         return None
     if not np.linalg.cond(V) <= MAX_COND:
         return {**oscillation(A, dt), "selected": "slowest pair (eigenvectors nearly parallel)"}
-    zc = z - z.mean(0)
-    yc = (y - y.mean(0)) / np.maximum(y.std(0), 1e-12)
-    B = np.linalg.lstsq(zc, yc, rcond=None)[0]  # (D, K)
-    c = zc @ np.linalg.pinv(V).T  # (N, D) modal coordinates
-    weight = np.sqrt((np.abs(c) ** 2).mean(0)) * np.linalg.norm(V.T @ B, axis=1)
+    c = (z - z.mean(0)) @ np.linalg.pinv(V).T  # (N, D) modal coordinates
+    yc = y - y.mean(0)
     pairs = np.flatnonzero(lam.imag > 1e-9)
-    best = pairs[np.argmax(weight[pairs])]
+    scores = np.array([_read_r2(np.stack([c[:, i].real, c[:, i].imag], axis=1), yc) for i in pairs])
+    order = np.argsort(-scores)
+    best = pairs[order[0]]
     v = complex(lam[best])
     mode = Mode(v, float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt))
     out = {
         **_summary(mode),
-        "selected": "the pair carrying most of the state",
-        "share": float(2 * weight[best] / max(weight.sum(), 1e-300)),
+        "selected": "the pair whose modal coordinates read the state best",
+        "r2": float(scores[order[0]]),
+        "runner_up": float(scores[order[1]]) if len(order) > 1 else None,
     }
     slowest = oscillation(A, dt)
     if not (np.isclose(slowest["frequency"], mode.frequency) and np.isclose(slowest["decay"], mode.decay)):
         out["slowest"] = slowest
     return out
+
+
+def _read_r2(x: np.ndarray, yc: np.ndarray) -> float:
+    """Mean over columns of the R² of the least-squares read-out of centred yc (N, K) from features x (N, F)."""
+    x = x - x.mean(0)
+    resid = yc - x @ np.linalg.lstsq(x, yc, rcond=None)[0]
+    return float(np.mean(1 - resid.var(0) / np.maximum(yc.var(0), 1e-300)))
