@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from physvae.bench import load_suite
-from physvae.bench.against import Tolerances, compare, comparisons
+from physvae.bench.against import Tolerances, compare, comparisons, table
 from physvae.bench.report import tables, write_report
 from physvae.metrics.probe import probe_targets, target_kinds
 from simulators import ConfigError
@@ -152,6 +152,7 @@ def test_report_shows_the_comparison_and_writes_against_json(tmp_path):
     assert plain_row.endswith("| 1 | no | none |")  # judged on collapse and the baselines
     write_report(suite, [PLAIN, variant], tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "against.json").read_text())
+    assert (tmp_path / "out" / "against.md").read_text() == table(suite, saved)
     assert saved == comparisons(suite, [PLAIN, variant]) and [r["against"] for r in saved] == [
         "(plain)",
         "pendulum",

@@ -157,8 +157,9 @@ def write_report(suite, records: list[dict], out: Path, missing: list[str] = ())
         out / "results.md",
         comparison_figure(suite, records, out / "comparison.png"),
     ]
-    if judged:
+    if judged:  # also alone, short enough for a README
         written.append(write_json_atomic(out / "against.json", judged))
+        written.append(write_text_atomic(out / "against.md", table(suite, judged)))
     if "imputation_curve" in suite.metrics:
         written.append(imputation_figure(records, out / "imputation.png"))
     return written

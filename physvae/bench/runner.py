@@ -6,7 +6,7 @@ Layout of ``out``::
     work/runs/<cell>/                 run folders (a killed cell resumes from its checkpoint)
     cells/<cell>.json                 one record per finished cell (skipped when the suite runs again)
     results.json, results.csv, results.md, comparison.png
-    against.json                      each variation against its plain dataset (datasets with ``against``)
+    against.json, against.md          each variation against its plain dataset (datasets with ``against``)
 """
 
 from __future__ import annotations
