@@ -35,7 +35,7 @@ def test_target_kinds_follow_probe_targets_column_for_column():
     assert target_kinds(["a", "b"]) == ["coordinate", "coordinate"]  # no kinds: plain coordinates
 
 
-def _record(dataset, r2, vpt, ratio, beats=1.0, collapsed=False, model="LL"):
+def _record(dataset, r2, vpt, ratio, beats=1.0, collapsed=False, model="LL", rollout=None):
     targets = ["omega", "sin_theta", "cos_theta", "energy"]
     return {
         "dataset": dataset,
@@ -51,6 +51,7 @@ def _record(dataset, r2, vpt, ratio, beats=1.0, collapsed=False, model="LL"):
                 "targets": targets,
                 "kinds": ["velocity", "derived", "derived", "energy"],
                 "linear": {"r2": dict(zip(targets, r2))},
+                "rollout_linear": {"r2": dict(zip(targets, rollout or r2))},
             },
             "prediction": {"mse": 0.01, "vpt_median": vpt, "vpt_fraction": vpt / 45},
             "baselines": {"beats_all": beats, "pred_over_mean_frame": ratio, "flags": []},
@@ -103,6 +104,13 @@ def test_a_record_without_kinds_says_its_r2_was_not_compared():
     assert c["misses"] == [
         "the record has no state kinds (no states, or evaluated by an older physvae): R² not compared"
     ]
+
+
+def test_the_rollout_drop_is_shown_but_not_judged():
+    variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3, rollout=[0.5, 0.9, 0.1, -3.0])
+    c = compare(variant, PLAIN, Tolerances())
+    assert c["rollout"]["target"] == "cos_theta" and c["rollout"]["drop"] == pytest.approx(0.89)  # not energy
+    assert c["misses"] == []
 
 
 def test_nothing_passes_for_want_of_data():

@@ -6,6 +6,8 @@ gives
 
 - the largest drop of linear-probe R² over the targets of kind angle, coordinate or derived (what one frame shows)
   and, separately, over the velocities (what only the dynamics reveal); energy and other kinds are not compared;
+- the largest drop of R² of the state read from the *predicted* latents (the rollout probe; shown, not judged:
+  the issue's targets are on the posterior);
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
   kept frames);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
@@ -54,11 +56,14 @@ class Tolerances:
         return tol
 
 
-def _r2_drops(variant: dict, plain: dict, kinds: tuple[str, ...]) -> list[tuple[str, float, float]]:
-    """(target, plain R², variant R²) for every target of ``kinds`` both records probed."""
+def _r2_drops(
+    variant: dict, plain: dict, kinds: tuple[str, ...], probe: str = "linear"
+) -> list[tuple[str, float, float]]:
+    """(target, plain R², variant R²) for every target of ``kinds`` both records probed (``probe``: the physics
+    section's "linear" posterior probe or its "rollout_linear" probe of the predicted latents)."""
     physics_v, physics_p = variant["metrics"].get("physics", {}), plain["metrics"].get("physics", {})
-    r2_v = physics_v.get("linear", {}).get("r2", {})
-    r2_p = physics_p.get("linear", {}).get("r2", {})
+    r2_v = physics_v.get(probe, {}).get("r2", {})
+    r2_p = physics_p.get(probe, {}).get("r2", {})
     kind_of = dict(zip(physics_v.get("targets", []), physics_v.get("kinds", [])))
     return [(n, r2_p[n], r2_v[n]) for n in r2_v if n in r2_p and kind_of.get(n) in kinds]
 
@@ -80,6 +85,7 @@ def _row(record: dict, against: str) -> dict:
         "seed": record["seed"],
         "position": None,
         "velocity": None,
+        "rollout": None,
         "vpt": {"plain": None, "variant": f.get("vpt_median")},
         "pred_over_mean_frame": {"plain": None, "variant": f.get("pred_over_mean_frame")},
         "beats_baselines": f.get("beats_baselines"),
@@ -94,6 +100,7 @@ def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True)
     out = _row(variant, plain["dataset"])
     out["position"] = _worst(_r2_drops(variant, plain, POSITION_KINDS))
     out["velocity"] = _worst(_r2_drops(variant, plain, VELOCITY_KINDS))
+    out["rollout"] = _worst(_r2_drops(variant, plain, POSITION_KINDS + VELOCITY_KINDS, "rollout_linear"))
     out["vpt"]["plain"] = fp.get("vpt_median")
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
     out["vpt_judged"] = judge_vpt
@@ -191,14 +198,15 @@ def table(suite, rows: list[dict]) -> str:
     out = [
         "## Each variation against its plain dataset",
         "",
-        "| dataset | against | model | R² drop, position/angle | R² drop, velocity | VPT plain → variant "
-        "| pred MSE / mean frame's, plain → variant | beats baselines | collapsed | misses |",
-        "|---" * 10 + "|",
+        "| dataset | against | model | R² drop, position/angle | R² drop, velocity | rollout R² drop (shown) "
+        "| VPT plain → variant | pred MSE / mean frame's, plain → variant | beats baselines | collapsed | misses |",
+        "|---" * 11 + "|",
     ]
     for c in rows:
         vpt_judged = c["vpt_judged"] or c["against"] == PLAIN
         out.append(
             f"| {c['dataset']} | {c['against']} | {c['model']} | {_drop(c['position'])} | {_drop(c['velocity'])} "
+            f"| {_drop(c.get('rollout'))} "
             f"| {_pair(c['vpt'], vpt_judged)} | {_pair(c['pred_over_mean_frame'])} "
             f"| {_num(c['beats_baselines'])} "
             f"| {'—' if c['collapsed'] is None else ('yes' if c['collapsed'] else 'no')} "
@@ -208,7 +216,9 @@ def table(suite, rows: list[dict]) -> str:
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0, nor on dropped "
-        "frames, whose VPT counts kept frames). Plain rows are judged on collapse and the baselines alone. VPT's "
+        "frames, whose VPT counts kept frames). The rollout R² drop (state read from the predicted latents, worst "
+        "position or velocity target) is shown, not judged. Plain rows are judged on collapse and the baselines "
+        "alone. VPT's "
         "error is relative to the frames' own energy, so a lit background lengthens it: compare the mean-frame "
         "ratio (below 1 beats the mean frame) across backgrounds.",
         "",
