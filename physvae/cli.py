@@ -145,6 +145,7 @@ def _eval_config(args: argparse.Namespace):
 
 def _evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
+    from .evaluation.dynamics import describe as describe_dynamics
 
     cfg = _eval_config(args)
     print(f"protocol: {cfg.describe()}")
@@ -173,6 +174,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     )
     for flag in base["flags"]:
         print(f"warning: {flag}")
+    for line in describe_dynamics(m.get("dynamics", {})):
+        print(line)
 
 
 def _detect(args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from physvae.evaluation.dynamics import _picker
+from physvae.evaluation.dynamics import _picker, describe
 from physvae.metrics.dynamics import observed_oscillation
 from physvae.metrics.probe import probe_targets
 
@@ -43,3 +43,24 @@ def test_without_state_columns_the_slowest_pair_is_read():
     ctx = _ctx(np.zeros((1, len(z), 0)), [], [], dt)
     osc = _picker(ctx, z[None])(A)
     assert osc["frequency"] == pytest.approx(1.3, rel=1e-6) and "r2" not in osc
+
+
+def _section_output(r2, runner_up=0.3):
+    osc = {"frequency": 3.18, "decay": 0.19, "damping": 0.38, "natural_frequency": 3.19, "r2": r2,
+           "runner_up": runner_up, "selected": "the pair whose modal coordinates read the state best"}  # fmt: skip
+    recovered = {
+        "natural_frequency": {"learned": 3.19, "true": 3.13, "relative_error": 0.019},
+        "damping": {"learned": 0.38, "true": 0.5, "relative_error": 0.24},
+    }
+    return {"at_rest": {"oscillation": osc}, "recovered": recovered}
+
+
+def test_describe_names_the_figures_the_pair_and_warns_when_it_reads_the_state_weakly():
+    lines = describe(_section_output(0.9))
+    assert lines == [
+        "dynamics at rest: natural frequency 3.19 (data 3.13, 2% off), damping 0.38 (data 0.5, 24% off); read from "
+        "the pair whose modal coordinates read the state at R² 0.90, next pair 0.30"
+    ]
+    weak = describe(_section_output(0.2, runner_up=0.1))
+    assert len(weak) == 2 and weak[1].startswith("warning: no oscillating pair of the learned dynamics reads")
+    assert describe({"transition": "X"}) == []  # no reference dynamics: nothing to say

@@ -85,6 +85,38 @@ def _picker(ctx, z: np.ndarray):
     return lambda A: observed_oscillation(A, dt, zf, yf)
 
 
+WEAK_PAIR = 0.5  # a read pair whose modal coordinates read the state at a lower R² is no clear mode of it
+
+
+def describe(out: dict) -> list[str]:
+    """Lines for a person from the section's output: the recovered figures beside the data's, which pair they
+    were read from, and a warning where that pair reads the state weakly (the figures may mean nothing)."""
+    recovered = out.get("recovered")
+    if not recovered:
+        return []
+    figures = ", ".join(
+        f"{name.replace('_', ' ')} {r['learned']:.3g} (data {r['true']:.3g}"
+        + (f", {r['relative_error']:.0%} off)" if r["relative_error"] is not None else ")")
+        for name, r in recovered.items()
+    )
+    where = "at rest" if "at_rest" in out else "from the mean map"
+    osc = (out.get("at_rest") or out.get("mean_map") or {}).get("oscillation") or {}
+    lines = [f"dynamics {where}: {figures}"]
+    if "r2" in osc:
+        runner = "" if osc.get("runner_up") is None else f", next pair {osc['runner_up']:.2f}"
+        lines[0] += (
+            f"; read from the pair whose modal coordinates read the state at R² {osc['r2']:.2f}{runner}"
+        )
+        if osc["r2"] < WEAK_PAIR:
+            lines.append(
+                f"warning: no oscillating pair of the learned dynamics reads the state well (best R² "
+                f"{osc['r2']:.2f} < {WEAK_PAIR}); these frequency and damping figures may not describe the data"
+            )
+    elif osc.get("selected"):
+        lines[0] += f"; {osc['selected']}"
+    return lines
+
+
 def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:
     """The Jacobian (D, D) of the transition's one-step mean at latent z (D,), no control, initial state."""
     u = torch.zeros(1, tr.input_dim, device=z.device) if tr.input_dim else None
