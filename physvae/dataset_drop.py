@@ -4,8 +4,9 @@ Real cameras drop frames; what a user then has is the kept frames and their time
 --times``). The robustness suite makes such data from a simulated set: from each sequence of T frames it keeps the
 first frame and K − 1 others chosen at random, stores the kept frames' times (irregular spacing) and, for a
 driven system, each kept frame's input as the mean of the inputs over the steps up to the next kept frame (the
-constant control with the same impulse over that interval, which a model then holds over it). States, per-frame labels and the rest go with their
-frames; per-sequence arrays (parameters, reference dynamics) are kept as they are.
+constant control with the same impulse over that interval, which a model then holds over it). States go with
+their frames; per-sequence arrays (parameters, reference dynamics) are kept as they are; a source with event
+labels is refused.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ small-angle frequency and damping per sequence).
 Every transition is linearized at rest: the one-step map's Jacobian at the posterior latent of the test frames of
 lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one whose
 modal coordinates in the test latents best read the true velocities, ``metrics.dynamics.observed_oscillation``;
-without states the slowest-decaying pair) gives a frequency and a damping comparable with a small-angle reference. A (locally) linear transition also reports the eigen-analysis
+without states the slowest-decaying pair) gives a frequency and a damping comparable with a small-angle
+reference. A (locally) linear transition also reports the eigen-analysis
 of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
 (the mean map's where the data has no energy column)."""
 

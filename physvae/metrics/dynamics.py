@@ -35,9 +35,12 @@ def modes(A: np.ndarray, dt: float) -> list[Mode]:
     """Eigen-modes of a (D, D) one-step map, sorted by decreasing |λ| (slowest decay first)."""
     lam = np.linalg.eigvals(np.asarray(A, dtype=np.float64))
     lam = lam[np.argsort(-np.abs(lam))]
-    return [
-        Mode(complex(v), float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt)) for v in lam
-    ]
+    return [_mode(complex(v), dt) for v in lam]
+
+
+def _mode(v: complex, dt: float) -> Mode:
+    """The mode of eigenvalue v of a map stepping Δt: ω_d = |arg v| / Δt, decay −ln|v| / Δt."""
+    return Mode(v, float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt))
 
 
 def oscillation(A: np.ndarray, dt: float) -> dict | None:
@@ -86,8 +89,7 @@ def observed_oscillation(A: np.ndarray, dt: float, z: np.ndarray, y: np.ndarray)
     scores = np.array([_read_r2(np.stack([c[:, i].real, c[:, i].imag], axis=1), yc) for i in pairs])
     order = np.argsort(-scores)
     best = pairs[order[0]]
-    v = complex(lam[best])
-    mode = Mode(v, float(abs(np.angle(v)) / dt), float(-np.log(max(abs(v), 1e-300)) / dt))
+    mode = _mode(complex(lam[best]), dt)
     out = {
         **_summary(mode),
         "selected": "the pair whose modal coordinates read the state best",
