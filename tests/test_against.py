@@ -46,6 +46,7 @@ def _record(dataset, r2, vpt, ratio, beats=1.0, collapsed=False, model="LL", rol
         "steps": 10,
         "train_seconds": 1.0,
         "collapse": {"at_end": collapsed},
+        "settings": {"model": {"latent_dim": 8, "locally_linear": {"regimes": 4}}, "train": {"steps": 10}},
         "metrics": {
             "physics": {
                 "targets": targets,
@@ -126,6 +127,37 @@ def test_nothing_passes_for_want_of_data():
         "no baselines section in the record: not judged",
         "no training collapse record: not judged",
     ]
+
+
+def test_cells_trained_with_other_settings_are_a_miss_that_names_the_fields():
+    variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3)
+    variant["settings"] = {
+        "model": {"latent_dim": 8, "locally_linear": {"regimes": 2}},
+        "train": {"steps": 20},
+    }
+    assert compare(variant, PLAIN, Tolerances())["misses"] == [
+        "trained with other settings than its plain cell (model.locally_linear.regimes 4 → 2, train.steps 10 → 20)"
+        ": differences not the variation's alone"
+    ]
+    del variant["settings"]  # a record written before cells kept their settings
+    assert compare(variant, PLAIN, Tolerances())["misses"] == [
+        "no training settings in the variant's record: not known to be trained alike"
+    ]
+
+
+def test_a_cell_record_keeps_its_settings_less_where_it_ran():
+    from physvae.bench.runner import training_settings
+    from physvae.config import RunConfig
+
+    a, b = RunConfig(), RunConfig()
+    a.train.data, b.train.data, b.train.threads, b.train.device = "x", "y", 1, "cpu"
+    assert training_settings(a) == training_settings(b)
+    assert (
+        training_settings(a)["train"]["steps"] == a.train.steps
+        and "data" not in training_settings(a)["train"]
+    )
+    b.train.predict_weight = 1.0
+    assert training_settings(a) != training_settings(b)
 
 
 def _suite_file(tmp_path, extra="", against='"pendulum"'):

@@ -13,6 +13,9 @@ gives
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
 - whether the variant beats the trivial baselines and whether its training ended collapsed;
+- whether both cells were trained with the same settings (the records' ``settings``): a comparison of a model
+  trained one way with one trained another would measure the settings, not the variation, so any difference
+  is a miss that names the fields;
 
 and ``misses``: every tolerance the variant breaks, and every figure it could not judge because a record lacks it
 (nothing passes for want of data). Only losses count: a variant that does better than the plain drawing misses
@@ -104,7 +107,40 @@ def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True)
     out["vpt"]["plain"] = fp.get("vpt_median")
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
     out["vpt_judged"] = judge_vpt
-    out["misses"] = _r2_misses(out, tol, variant) + _vpt_misses(out, tol) + _health_misses(out)
+    out["misses"] = (
+        _settings_misses(variant, plain)
+        + _r2_misses(out, tol, variant)
+        + _vpt_misses(out, tol)
+        + _health_misses(out)
+    )
+    return out
+
+
+def _settings_misses(variant: dict, plain: dict) -> list[str]:
+    """A miss when the two cells were not trained alike (or a record cannot say how it was trained)."""
+    sv, sp = variant.get("settings"), plain.get("settings")
+    if sv is None or sp is None:
+        return [
+            "no training settings in the " + ("plain record" if sp is None else "variant's record") + ": "
+            "not known to be trained alike"
+        ]
+    fv, fp = _leaves(sv), _leaves(sp)
+    differ = sorted(k for k in fv.keys() | fp.keys() if fv.get(k) != fp.get(k))
+    if not differ:
+        return []
+    shown = ", ".join(f"{k} {fp.get(k)!r} → {fv.get(k)!r}" for k in differ[:4])
+    more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""
+    return [
+        f"trained with other settings than its plain cell ({shown}{more}): differences not the variation's alone"
+    ]
+
+
+def _leaves(d: dict, prefix: str = "") -> dict:
+    """{"a.b": value} for every leaf of nested dicts."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_leaves(v, key + ".") if isinstance(v, dict) else {key: v})
     return out
 
 

@@ -113,6 +113,17 @@ def imported(path: Path, entry: DatasetEntry) -> Path:
     return path
 
 
+# train fields that change no result: where the data lie, where and how fast it ran, how often it saved
+UNSETTLING = ("data", "device", "threads", "checkpoint_every", "log_every")
+
+
+def training_settings(cfg) -> dict:
+    """What a cell was trained with: the run config's model and train tables, less the fields that name where
+    and how fast it ran (``UNSETTLING``), so that two cells' settings compare equal when only their data differ."""
+    d = cfg.to_dict()
+    return {"model": d["model"], "train": {k: v for k, v in d["train"].items() if k not in UNSETTLING}}
+
+
 def run_cell(
     suite: Suite, cell: Cell, data_dir: str, eval_dir: str | None, out: str, device: str, threads: int
 ) -> dict:
@@ -151,6 +162,7 @@ def run_cell(
         "train_seconds": train_seconds,
         "steps": cfg.train.steps,
         "device": str(resolve_device(device)),
+        "settings": training_settings(cfg),
         "collapse": summary.get(
             "collapse", {}
         ),  # what training said (summary.json); at_end: collapsed at the end
