@@ -34,7 +34,7 @@ CASES = {
         "dvbf_pendulum16",
         {"train": 500, "val": 50},
         {"val": 300, "test": 500},
-        ["train.predict_weight=1.0", "train.predict_context=5"],
+        ["train.predict_weight=1.0", "train.predict_context=5", "train.predict_context_max=0"],
     ),
     "box": (
         "kvae_box32",

@@ -51,6 +51,7 @@ def train_cell(data: Path, net: str, steps: int, batch: int, out: Path):
             "train.threads=1",
             "train.predict_weight=1.0",
             "train.predict_context=5",
+            "train.predict_context_max=0",
             f"train.checkpoint_every={steps}",
         ]
     )

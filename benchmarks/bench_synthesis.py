@@ -48,6 +48,7 @@ def train(data: Path, transition: str, steps: int, out: Path):
         "train.threads=1",
         "train.predict_weight=1.0",
         "train.predict_context=5",
+        "train.predict_context_max=0",
         f"train.checkpoint_every={steps}",
     ]
     return fit(RunConfig().with_overrides(overrides), out, progress=False)

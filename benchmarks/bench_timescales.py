@@ -44,6 +44,7 @@ TRAIN = [  # 20-frame windows; the multi-step prediction term, as the quick suit
     "train.window=20",
     "train.predict_weight=1.0",
     "train.predict_context=5",
+    "train.predict_context_max=0",
     "train.kl_warmup=100",
     "train.threads=1",
     "train.device=cpu",

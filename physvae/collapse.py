@@ -14,7 +14,7 @@ KL_FLOOR = 0.01  # nats per frame, all latent dimensions together: below this th
 RATIO = 0.95  # a reconstruction within 5 % of the mean frame's MSE is no better than drawing the mean frame
 ADVICE = (
     "the model draws the mean frame and its latents carry nothing: try a KL warm-up (--train.kl_warmup=500), "
-    "free bits (--train.free_bits=0.05), the multi-step prediction term (--train.predict_weight=1), "
+    "free bits (--train.free_bits=0.05), the multi-step prediction term if it was off (--train.predict_weight=1), "
     "a smaller learning rate, or a fixed pixel noise (--model.obs_std=0.05) if the learned one grew large"
 )
 

@@ -135,9 +135,9 @@ class TrainConfig:
     kl_warmup: int = 0  # steps over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout)
     free_bits: float = 0.0  # nats per latent dimension and frame below which the KL is not penalized
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
-    predict_weight: float = 0.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
-    predict_context: int = 5  # frames the prediction term conditions on before rolling the transition out
-    predict_context_max: int = 0  # > 0: context length drawn per step from [predict_context, this]
+    predict_weight: float = 1.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
+    predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
+    predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)
@@ -163,11 +163,6 @@ class TrainConfig:
         non_negative("train.predict_weight", self.predict_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)
-        if 0 < self.predict_context_max < self.predict_context:
-            raise ConfigError(
-                f"train.predict_context_max must be 0 (a fixed context) or >= train.predict_context "
-                f"({self.predict_context}), got {self.predict_context_max}"
-            )
         integer("train.seed", self.seed, minimum=0)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"train.device must be auto, cpu or cuda, got {self.device!r}")
@@ -179,18 +174,18 @@ class TrainConfig:
 
     def check_length(self, n_frames: int, where: str) -> None:
         """ConfigError when sequences of ``n_frames`` (in ``where``) are too short for the window or for the
-        prediction term (a context as long as the window leaves nothing to predict: the term would vanish)."""
+        prediction term (a context as long as the window leaves nothing to predict: the term would vanish); a
+        longer ``predict_context_max`` is clipped to the window (see ``predict_context_range``)."""
         if self.window > n_frames:
             raise ConfigError(
                 f"train.window of {self.window} frames is longer than the sequences of {where} ({n_frames} frames)"
             )
         length = self.window or n_frames
-        context = max(self.predict_context, self.predict_context_max)
-        if self.predict_weight > 0 and context >= length:
-            name = "predict_context_max" if self.predict_context_max else "predict_context"
+        if self.predict_weight > 0 and self.predict_context >= length:
             raise ConfigError(
-                f"train.{name} is {context} but the training windows of {where} hold {length} frames: the "
-                f"prediction term would predict nothing (use at most {length - 1}, or train.predict_weight=0)"
+                f"train.predict_context is {self.predict_context} but the training windows of {where} hold "
+                f"{length} frames: the prediction term would predict nothing (use at most {length - 1}, or "
+                "train.predict_weight=0)"
             )
 
 

@@ -204,7 +204,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
             beta=beta_at(cfg, step),
             free_bits=cfg.free_bits,
             predict_weight=cfg.predict_weight,
-            predict_context=_predict_context(cfg, rng),
+            predict_context=_predict_context(cfg, rng, batch.frames.shape[1]),
             times=batch.times,
         )
     loss = out["loss"]
@@ -250,12 +250,15 @@ def _logged(cfg, step: int) -> bool:
     return step % cfg.log_every == 0 or step == cfg.steps
 
 
-def _predict_context(cfg, rng: np.random.Generator) -> int:
-    """The prediction term's context length this step: fixed, or uniform in [predict_context, predict_context_max]
-    (drawn from the step's generator, so a resumed run draws the same)."""
-    if cfg.predict_context_max == 0:
+def _predict_context(cfg, rng: np.random.Generator, length: int) -> int:
+    """The prediction term's context length this step for windows of ``length`` frames: uniform in
+    [predict_context, min(predict_context_max, length − 1)], drawn from the step's generator (a resumed run draws
+    the same); predict_context itself when that range is empty or predict_context_max is 0 (``check_length``
+    has made sure predict_context < length)."""
+    high = min(cfg.predict_context_max, length - 1)
+    if high <= cfg.predict_context:
         return cfg.predict_context
-    return int(rng.integers(cfg.predict_context, cfg.predict_context_max + 1))
+    return int(rng.integers(cfg.predict_context, high + 1))
 
 
 def _log(path: Path, metrics: dict) -> None:

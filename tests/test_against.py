@@ -156,7 +156,7 @@ def test_a_cell_record_keeps_its_settings_less_where_it_ran():
         training_settings(a)["train"]["steps"] == a.train.steps
         and "data" not in training_settings(a)["train"]
     )
-    b.train.predict_weight = 1.0
+    b.train.predict_weight = 0.0  # the plain ELBO instead of the default prediction term
     assert training_settings(a) != training_settings(b)
 
 

@@ -306,7 +306,6 @@ TRAIN = [
     ([*T, "--train.mask_prob=1"], 2, "train.mask_prob must be in [0, 1)"),
     ([*T, "--train.predict_weight=-1"], 2, "train.predict_weight must be a finite number >= 0"),
     ([*T, "--train.predict_context=0"], 2, "train.predict_context must be an integer >= 1"),
-    ([*T, "--train.predict_context_max=2"], 2, "train.predict_context_max must be 0"),
     ([*T, "--train.predict_weight=1", "--train.predict_context=20"], 2, "train.predict_context is 20 but"),
     (
         [*T, "--train.predict_weight=1", "--train.predict_context=10"],
@@ -314,9 +313,9 @@ TRAIN = [
         "the prediction term would predict nothing",
     ),
     (
-        [*T, "--train.predict_weight=1", "--train.window=4", "--train.predict_context_max=6"],
+        [*T, "--train.window=4", "--train.predict_context=4"],
         2,
-        "train.predict_context_max is 6 but the training windows",
+        "train.predict_context is 4 but the training windows",
     ),
     ([*T, "--train.seed=-1"], 2, "train.seed must be an integer >= 0"),
     ([*T, "--train.device=tpu"], 2, "train.device must be auto, cpu or cuda"),

@@ -106,10 +106,6 @@ def test_overrides_are_type_checked(override, match):
         ("train.predict_weight=-1", "train.predict_weight must be"),
         ("train.predict_context=0", "train.predict_context must be an integer >= 1"),
         ("train.predict_context_max=-1", "train.predict_context_max must be an integer >= 0"),
-        (
-            "train.predict_context_max=4",
-            r"predict_context_max must be 0 \(a fixed context\) or >= train.predict",
-        ),
         ("model.locally_linear.max_norm=-0.5", "model.locally_linear.max_norm must be"),
         ("model.locally_linear.regimes=0", "model.locally_linear.regimes must be an integer >= 1"),
     ],
@@ -122,11 +118,16 @@ def test_bad_loss_and_transition_settings_name_the_field(override, match):
 
 def test_random_prediction_context_covers_its_range_and_repeats_per_step():
     cfg = RunConfig().with_overrides(["train.predict_context=2", "train.predict_context_max=6"]).train
-    draws = [_predict_context(cfg, np.random.default_rng([0, s])) for s in range(200)]
+    draws = [_predict_context(cfg, np.random.default_rng([0, s]), 15) for s in range(200)]
     assert set(draws) == {2, 3, 4, 5, 6}
-    assert draws == [_predict_context(cfg, np.random.default_rng([0, s])) for s in range(200)]
-    fixed = RunConfig().train
-    assert {_predict_context(fixed, np.random.default_rng(s)) for s in range(20)} == {fixed.predict_context}
+    assert draws == [_predict_context(cfg, np.random.default_rng([0, s]), 15) for s in range(200)]
+    short = {_predict_context(cfg, np.random.default_rng([0, s]), 5) for s in range(200)}
+    assert short == {2, 3, 4}  # clipped to the window: at least one frame left to predict
+    for top in (0, 1, 2):  # no range above predict_context: a fixed context
+        fixed = RunConfig().with_overrides([f"train.predict_context_max={top}"]).train
+        assert {_predict_context(fixed, np.random.default_rng(s), 15) for s in range(20)} == {2}
+    longer = RunConfig().with_overrides(["train.predict_context=10"]).train  # above the default maximum of 6
+    assert {_predict_context(longer, np.random.default_rng(s), 15) for s in range(20)} == {10}
 
 
 def test_load_gives_a_model_ready_to_evaluate(pend16, tmp_path):
