@@ -175,7 +175,7 @@ class TrainConfig:
     def check_length(self, n_frames: int, where: str) -> None:
         """ConfigError when sequences of ``n_frames`` (in ``where``) are too short for the window or for the
         prediction term (a context as long as the window leaves nothing to predict: the term would vanish); a
-        longer ``predict_context_max`` is clipped to the window (see ``predict_context_range``)."""
+        longer ``predict_context_max`` is clipped to the window (see ``train._predict_context``)."""
         if self.window > n_frames:
             raise ConfigError(
                 f"train.window of {self.window} frames is longer than the sequences of {where} ({n_frames} frames)"
