@@ -146,6 +146,7 @@ def _eval_config(args: argparse.Namespace):
 def _evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
     from .evaluation.dynamics import describe as describe_dynamics
+    from .evaluation.trajectories import describe as describe_trajectories
 
     cfg = _eval_config(args)
     print(f"protocol: {cfg.describe()}")
@@ -156,6 +157,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         out,
         cfg,
         figures=not args.no_figures,
+        predict_data=args.predict_data,
         device=args.device,
         allow_other_data=args.allow_other_data,
     )
@@ -166,6 +168,12 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:
         r2 = physics["linear"]["r2"]
         print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+        for key, what in (
+            ("rollout_linear", "predicted latents"),
+            ("rollout_frames_linear", "predicted frames"),
+        ):
+            r2 = physics[key]["r2"]
+            print(f"  read from the {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
     p, base = m["prediction"], m["baselines"]
     print(
         f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f} "
@@ -174,7 +182,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     )
     for flag in base["flags"]:
         print(f"warning: {flag}")
-    for line in describe_dynamics(m.get("dynamics", {})):
+    for line in describe_dynamics(m.get("dynamics", {})) + describe_trajectories(m.get("trajectories", {})):
         print(line)
 
 
@@ -356,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("run", help="run folder")
     e.add_argument("--data", help="dataset folder (default: the training data; may hold longer sequences)")
+    e.add_argument(
+        "--predict-data",
+        help="dataset folder of longer sequences of the same physics whose test split prediction, the rollout "
+        "probes and the trajectory fit use (the suites' long test sets; default: --data)",
+    )
     e.add_argument("--out", help="output folder (default: RUN/eval)")
     e.add_argument("--split", help="split to score (= --eval.test_split)")
     e.add_argument("--n-context", type=int, help="prediction: frames conditioned on (= --eval.n_context)")

@@ -46,6 +46,13 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     reference = m["dynamics"]["reference"]
     assert reference["damping"] == 0.5 and reference["natural_frequency"] == pytest.approx(9.81**0.5)
     assert "mean_map" in m["dynamics"] and set(m["dynamics"]["recovered"]) == {"natural_frequency", "damping"}
+    assert set(m["physics"]["rollout_frames_linear"]["r2"]) == set(m["physics"]["linear"]["r2"])
+    traj = m["trajectories"]  # the torque-driven pendulum fitted to the motion; exact on the true states
+    assert traj["system"] == "pendulum_driven" and traj["true"] == pytest.approx(
+        {"g_over_l": 9.81, "damping": 0.5, "torque_gain": 1.0}
+    )
+    assert max(traj["true_states"]["relative_error"].values()) < 0.01
+    assert set(traj["predicted_frames"]["params"]) == {"g_over_l", "damping", "torque_gain"}
     assert json.loads((tmp_path / "metrics.json").read_text())["protocol"]["n_context"] == 4
     lat = np.load(tmp_path / "latents.npz")
     assert lat["z"].shape == (8, 15, 32) and lat["states"].shape == (8, 15, 7)
@@ -70,7 +77,20 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     m = json.loads((out / "metrics.json").read_text())
     assert m["imputation"]["metric"] == "hamming" and 0 < m["imputation"]["baseline_consecutive_hamming"] < 1
     assert "poly" not in m["physics"] and (out / "phase_portrait.png").exists()
-    assert "state recovery" in capsys.readouterr().out
+    assert "no registered physics" in m["trajectories"]["skipped"]  # balls: no stated physics to fit
+    printed = capsys.readouterr().out
+    assert "state recovery" in printed and "read from the predicted frames" in printed
+
+
+def test_cli_predict_data_scores_the_longer_sequences(tiny_runs, tmp_path, capsys):
+    long = S.generate(S.preset("dvbf_pendulum16", n_frames=30, splits={"test": 4}, seed=5), tmp_path / "long")
+    out = tmp_path / "ev"
+    args = ["evaluate", str(tiny_runs["pend"].path), "--predict-data", str(long), "--out", str(out)]
+    assert main(args + ["--no-poly", "--no-figures", "--n-context", "4"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["prediction"]["horizon"] == 26  # 30 − 4 frames of the long test set, not 15 − 4 of the training data
+    assert m["trajectories"]["true_states"]["params"]["g_over_l"] == pytest.approx(9.81, rel=0.01)
+    assert "motion of the predicted frames, fitted with the pendulum_driven physics" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

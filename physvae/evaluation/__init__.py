@@ -1,7 +1,7 @@
 """Evaluation as one pass over sections: a shared ``EvalContext`` and the registry ``SECTIONS``.
 
 Built-in sections, run in this order: reconstruction, prediction, imputation, physics (state recovery),
-dynamics, parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
+dynamics, trajectories (stated physics fitted to the predicted motion), parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
 vs motion, for a model with a content latent), baselines (which compares the frame figures before it with trivial
 baselines), timescales (a varying parameter read from a slow latent).
 ``physvae.evaluate.evaluate`` runs them and writes the results.
@@ -20,6 +20,7 @@ from .reconstruction import Reconstruction
 from .sections import SECTIONS, Section, columns, lookup, register_section
 from .state_recovery import StateRecovery
 from .timescales import Timescales
+from .trajectories import Trajectories
 
 for _cls in (
     Reconstruction,
@@ -27,6 +28,7 @@ for _cls in (
     Imputation,
     StateRecovery,
     Dynamics,
+    Trajectories,
     Parameters,
     Energy,
     IntrinsicDimension,

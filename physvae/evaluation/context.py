@@ -31,13 +31,17 @@ class Latents:
 @dataclass
 class Predictions:
     """Rollouts after ``n_context`` frames: per-frame scores (N, H, 4) of MSE, PSNR, SSIM and the normalized error
-    of VPT, the predicted latents z (N, H, D) and the true states of those frames (N, H, S)."""
+    of VPT, the predicted latents z (N, H, D), the true states of those frames (N, H, S), and ``z_frames``
+    (N, H, D): the posterior means of the predicted *frames*, re-encoded by the model's own inference over the
+    decoded sequence (context and prediction; no true frame after the context), which show what the rendered
+    prediction holds where the predicted latents may have left the region a probe was fitted on."""
 
     n_context: int
     horizon: int
     scores: np.ndarray
     z: np.ndarray
     states: np.ndarray
+    z_frames: np.ndarray
 
 
 class EvalContext:
@@ -105,22 +109,36 @@ class EvalContext:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
-        scores, zs, states = [], [], []
+        scores, zs, states, reread = [], [], [], []
         with torch.no_grad():
             for b in self.batches(split):
-                scores.append(self._score(b, horizon, zs))
+                scores.append(self._score(b, horizon, zs, reread))
                 states.append(b.states[:, cfg.n_context : cfg.n_context + horizon].cpu().numpy())
         return Predictions(
-            cfg.n_context, horizon, np.concatenate(scores), np.concatenate(zs), np.concatenate(states)
+            cfg.n_context,
+            horizon,
+            np.concatenate(scores),
+            np.concatenate(zs),
+            np.concatenate(states),
+            np.concatenate(reread),
         )
 
-    def _score(self, b: Batch, horizon: int, zs: list) -> np.ndarray:
+    def _score(self, b: Batch, horizon: int, zs: list, reread: list) -> np.ndarray:
         c = self.cfg.n_context
         pred, z = self.model.predict(b.frames, c, horizon, b.inputs, b.times)
         p, t = pred[:, c:], b.frames[:, c : c + horizon]
         zs.append(z[:, c:].cpu().numpy())
+        reread.append(self._reread(pred, b)[:, c:].cpu().numpy())
         return (
             torch.stack([fm.mse(p, t), fm.psnr(p, t), fm.ssim(p, t), fm.normalized_error(p, t)], -1)
             .cpu()
             .numpy()
         )
+
+    def _reread(self, pred: torch.Tensor, b: Batch) -> torch.Tensor:
+        """Posterior means (B, n, D) of the predicted mean frames pred (B, n, C, H, W) under the model's own
+        inference: the decoded sequence read as if it were video."""
+        n = pred.shape[1]
+        inputs = None if b.inputs is None else b.inputs[:, :n]
+        times = None if b.times is None else b.times[:, :n]
+        return self.model.infer(pred, None, inputs, sample=False, times=times).q_mean

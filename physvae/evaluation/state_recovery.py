@@ -1,5 +1,7 @@
-"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes) and from the
-latents the model predicts after the context (the rollout probe); for a model with per-frame codes (the Kalman
+"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes), from the
+latents the model predicts after the context (the rollout probe) and from the predicted frames re-encoded by the
+model (the same linear probe on ``Predictions.z_frames``: what the rendered prediction shows, where the predicted
+latents may lie off the posterior's region and mislead the rollout probe); for a model with per-frame codes (the Kalman
 VAE's a_t) also a linear probe from the codes. Targets follow the dataset's state kinds."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ class StateRecovery(Section):
         "r2_linear": "linear.r2",
         "r2_poly": "poly.r2",
         "r2_rollout": "rollout_linear.r2",
+        "r2_rollout_frames": "rollout_frames_linear.r2",
         "r2_codes": "codes_linear.r2",
     }
 
@@ -39,4 +42,7 @@ class StateRecovery(Section):
         pred = ctx.predictions
         y_future, _ = ctx.targets(pred.states)
         out["rollout_linear"] = linear_probe(train.z, y_train, pred.z, y_future, names).to_dict()
+        out["rollout_frames_linear"] = linear_probe(
+            train.z, y_train, pred.z_frames, y_future, names
+        ).to_dict()
         return out

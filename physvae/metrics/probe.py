@@ -84,11 +84,17 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
+def linear_reader(z_train, y_train):
+    """The OLS read-out ``linear_probe`` scores, fit on latents (N, T, D) and targets (N, T, K): returns a
+    function z (..., D) -> targets (..., K)."""
+    reg = LinearRegression().fit(_flat(z_train), _flat(y_train))
+    return lambda z: reg.predict(_flat(z)).reshape(*z.shape[:-1], -1)
+
+
 def linear_probe(z_train, y_train, z_test, y_test, names: list[str]) -> ProbeResult:
     """OLS from latents (N, T, D) to targets (N, T, K) (see ``probe_targets``), fit on train, R² on test per
     target."""
-    reg = LinearRegression().fit(_flat(z_train), _flat(y_train))
-    pred = reg.predict(_flat(z_test))
+    pred = _flat(linear_reader(z_train, y_train)(z_test))
     truth = _flat(y_test)
     r2 = {n: float(r2_score(truth[:, j], pred[:, j])) for j, n in enumerate(names)}
     return ProbeResult(r2=r2, protocol="linear", kept_latents=z_train.shape[-1])
