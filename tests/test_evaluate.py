@@ -88,9 +88,11 @@ def test_cli_predict_data_scores_the_longer_sequences(tiny_runs, tmp_path, capsy
     args = ["evaluate", str(tiny_runs["pend"].path), "--predict-data", str(long), "--out", str(out)]
     assert main(args + ["--no-poly", "--no-figures", "--n-context", "4"]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert m["prediction"]["horizon"] == 26  # 30 − 4 frames of the long test set, not 15 − 4 of the training data
+    # 30 − 4 frames of the long test set, not 15 − 4 of the training data
+    assert m["prediction"]["horizon"] == 26
     assert m["trajectories"]["true_states"]["params"]["g_over_l"] == pytest.approx(9.81, rel=0.01)
-    assert "motion of the predicted frames, fitted with the pendulum_driven physics" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "motion of the predicted frames, fitted with the pendulum_driven physics" in printed
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
