@@ -111,7 +111,25 @@ def test_the_rollout_drop_is_shown_but_not_judged():
     variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3, rollout=[0.5, 0.9, 0.1, -3.0])
     c = compare(variant, PLAIN, Tolerances())
     assert c["rollout"]["target"] == "cos_theta" and c["rollout"]["drop"] == pytest.approx(0.89)  # not energy
-    assert c["misses"] == []
+    assert c["misses"] == [] and c["rollout"]["probe"] == "rollout_linear"
+
+
+def test_the_rollout_drop_reads_the_predicted_frames_where_both_records_have_them():
+    frames = {"omega": 0.8, "sin_theta": 0.95, "cos_theta": 0.6, "energy": 0.0}
+    variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3, rollout=[0.5, 0.9, 0.1, -3.0])
+    plain = _record("pendulum", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3)
+    variant["metrics"]["physics"]["rollout_frames_linear"] = {"r2": frames}
+    c = compare(variant, plain, Tolerances())  # the plain record predates the frames' probe: latents on both
+    assert c["rollout"]["probe"] == "rollout_linear" and c["rollout"]["drop"] == pytest.approx(0.89)
+    plain["metrics"]["physics"]["rollout_frames_linear"] = {"r2": {**frames, "cos_theta": 0.9}}
+    c = compare(variant, plain, Tolerances())
+    assert c["rollout"] == {
+        "target": "cos_theta",
+        "plain": 0.9,
+        "variant": 0.6,
+        "drop": pytest.approx(0.3),
+        "probe": "rollout_frames_linear",
+    }
 
 
 def test_nothing_passes_for_want_of_data():

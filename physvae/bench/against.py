@@ -6,8 +6,9 @@ gives
 
 - the largest drop of linear-probe R² over the targets of kind angle, coordinate or derived (what one frame shows)
   and, separately, over the velocities (what only the dynamics reveal); energy and other kinds are not compared;
-- the largest drop of R² of the state read from the *predicted* latents (the rollout probe; shown, not judged:
-  the issue's targets are on the posterior);
+- the largest drop of R² of the state read from the predictions (shown, not judged: the issue's targets are on
+  the posterior): from the predicted frames re-encoded by the model where both records have that probe
+  (``rollout_frames_linear``), else from the predicted latents (``rollout_linear``), the same probe on both;
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
   kept frames);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
@@ -63,12 +64,19 @@ def _r2_drops(
     variant: dict, plain: dict, kinds: tuple[str, ...], probe: str = "linear"
 ) -> list[tuple[str, float, float]]:
     """(target, plain R², variant R²) for every target of ``kinds`` both records probed (``probe``: the physics
-    section's "linear" posterior probe or its "rollout_linear" probe of the predicted latents)."""
+    section's "linear" posterior probe, its "rollout_linear" probe of the predicted latents or its
+    "rollout_frames_linear" probe of the predicted frames)."""
     physics_v, physics_p = variant["metrics"].get("physics", {}), plain["metrics"].get("physics", {})
     r2_v = physics_v.get(probe, {}).get("r2", {})
     r2_p = physics_p.get(probe, {}).get("r2", {})
     kind_of = dict(zip(physics_v.get("targets", []), physics_v.get("kinds", [])))
     return [(n, r2_p[n], r2_v[n]) for n in r2_v if n in r2_p and kind_of.get(n) in kinds]
+
+
+def _rollout_probe(variant: dict, plain: dict) -> str:
+    """The predicted frames' probe where both records have it, else the predicted latents'."""
+    both = all("rollout_frames_linear" in r["metrics"].get("physics", {}) for r in (variant, plain))
+    return "rollout_frames_linear" if both else "rollout_linear"
 
 
 def _worst(rows: list[tuple[str, float, float]]) -> dict | None:
@@ -103,7 +111,10 @@ def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True)
     out = _row(variant, plain["dataset"])
     out["position"] = _worst(_r2_drops(variant, plain, POSITION_KINDS))
     out["velocity"] = _worst(_r2_drops(variant, plain, VELOCITY_KINDS))
-    out["rollout"] = _worst(_r2_drops(variant, plain, POSITION_KINDS + VELOCITY_KINDS, "rollout_linear"))
+    probe = _rollout_probe(variant, plain)
+    out["rollout"] = _worst(_r2_drops(variant, plain, POSITION_KINDS + VELOCITY_KINDS, probe))
+    if out["rollout"] is not None:
+        out["rollout"]["probe"] = probe
     out["vpt"]["plain"] = fp.get("vpt_median")
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
     out["vpt_judged"] = judge_vpt
@@ -216,7 +227,10 @@ def _num(v) -> str:
 
 
 def _drop(w: dict | None) -> str:
-    return "—" if w is None else f"{w['drop']:+.3f} ({w['target']})"
+    if w is None:
+        return "—"
+    latents = ", *latents*" if w.get("probe") == "rollout_linear" else ""
+    return f"{w['drop']:+.3f} ({w['target']}{latents})"
 
 
 def _pair(values: dict, judged: bool = True) -> str:
@@ -252,8 +266,9 @@ def table(suite, rows: list[dict]) -> str:
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0, nor on dropped "
-        "frames, whose VPT counts kept frames). The rollout R² drop (state read from the predicted latents, worst "
-        "position or velocity target) is shown, not judged. Plain rows are judged on collapse and the baselines "
+        "frames, whose VPT counts kept frames). The rollout R² drop (worst position or velocity target, read from "
+        "the predicted frames re-encoded by the model, marked *latents* where a record predates that probe and "
+        "the predicted latents were read) is shown, not judged. Plain rows are judged on collapse and the baselines "
         "alone. VPT's "
         "error is relative to the frames' own energy, so a lit background lengthens it: compare the mean-frame "
         "ratio (below 1 beats the mean frame) across backgrounds.",
