@@ -53,6 +53,9 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     )
     assert max(traj["true_states"]["relative_error"].values()) < 0.01
     assert set(traj["predicted_frames"]["params"]) == {"g_over_l", "damping", "torque_gain"}
+    thirds = traj["predicted_frames_by_third"]  # 11 predicted frames in thirds
+    assert thirds["frames"] == [[0, 4], [4, 7], [7, 11]] and len(thirds["params"]["damping"]) == 3
+    assert thirds["by_name"]["damping.2"] == thirds["params"]["damping"][1]
     assert json.loads((tmp_path / "metrics.json").read_text())["protocol"]["n_context"] == 4
     lat = np.load(tmp_path / "latents.npz")
     assert lat["z"].shape == (8, 15, 32) and lat["states"].shape == (8, 15, 7)
@@ -93,6 +96,7 @@ def test_cli_predict_data_scores_the_longer_sequences(tiny_runs, tmp_path, capsy
     assert m["trajectories"]["true_states"]["params"]["g_over_l"] == pytest.approx(9.81, rel=0.01)
     printed = capsys.readouterr().out
     assert "motion of the predicted frames, fitted with the pendulum_driven physics" in printed
+    assert "by thirds of the horizon (frames 0–9, 9–17, 17–26)" in printed
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
