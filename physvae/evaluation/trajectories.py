@@ -12,10 +12,11 @@ Four fits of the same physics, each against the dataset's true parameters (their
 predicted frames are also fitted over each third of the horizon (``predicted_frames_by_third``): a model trained
 on short windows may follow the physics early in its prediction and drift later (on the DVBF pendulum, trained on
 15-frame sequences, the damping its predicted frames follow fell from 0.49 over the first 10 frames to 0 after
-25), which one fit over the whole horizon averages away. The section
-runs where a registered physics taking the data's control inputs has its state among the probe targets and its
-parameters computable from the dataset's (the pendulum: g/l and γ, and the torque gain where it is driven; the
-mass on a spring: k/m and γ), on evenly timed frames.
+25), which one fit over the whole horizon averages away.
+
+The section runs where a registered physics taking the data's control inputs has its state among the probe targets
+and its parameters computable from the dataset's (the pendulum: g/l and γ, and the torque gain where it is driven;
+the mass on a spring: k/m and γ), on evenly timed frames.
 """
 
 from __future__ import annotations
