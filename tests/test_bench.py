@@ -164,9 +164,26 @@ def test_unknown_suite_name():
 
 
 def test_every_suite_file_is_valid():
-    for name in ("smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae", "robustness"):
+    names = sorted(p.name.removesuffix(".toml") for p in suites_dir().iterdir() if p.name.endswith(".toml"))
+    assert {"smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae", "kvae_cpu", "robustness"} <= set(
+        names
+    )
+    for name in names:
         suite = load_suite(name)
         assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)
+
+
+def test_kvae_cpu_suite_keeps_the_kvae_protocol_at_a_smaller_size():
+    full, cpu = load_suite("kvae"), load_suite("kvae_cpu")
+    cells = {}
+    for suite in (full, cpu):
+        kalman = next(m for m in suite.models if m.transition == "kalman")
+        cells[suite.name] = suite.run_config(kalman, "x", 0, suite.datasets[0])
+    assert cells["kvae"].eval == cells["kvae_cpu"].eval  # the same imputation protocols and probes
+    assert cpu.datasets[0].preset == "kvae_box32" and cpu.datasets[0].splits == full.datasets[0].splits
+    assert cells["kvae_cpu"].model.kalman == cells["kvae"].model.kalman
+    assert cells["kvae_cpu"].model.channels < cells["kvae"].model.channels
+    assert cells["kvae_cpu"].train.steps < cells["kvae"].train.steps
 
 
 def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
