@@ -165,9 +165,17 @@ def test_unknown_suite_name():
 
 def test_every_suite_file_is_valid():
     names = sorted(p.name.removesuffix(".toml") for p in suites_dir().iterdir() if p.name.endswith(".toml"))
-    assert {"smoke", "quick", "paper", "paper_short", "targets", "physics", "kvae", "kvae_cpu", "robustness"} <= set(
-        names
-    )
+    assert {
+        "smoke",
+        "quick",
+        "paper",
+        "paper_short",
+        "targets",
+        "physics",
+        "kvae",
+        "kvae_cpu",
+        "robustness",
+    } <= set(names)
     for name in names:
         suite = load_suite(name)
         assert set(suite.metrics) <= set(columns()) | set(RECORD_COLUMNS)
@@ -223,3 +231,30 @@ def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
     assert "imputation_hamming.drop_1.0" in md and "imputation_hamming.gap_15" in md and "r2_codes.vx0" in md
     assert md.count("KVAE smoothing") == 1  # the gravity variant has no published curve
     assert tmp_path / "imputation.png" in paths and (tmp_path / "imputation.png").stat().st_size > 0
+
+
+def test_imputation_figure_draws_the_trivial_baselines_beside_the_curves():
+    from physvae.bench.report import _trivial_baselines
+
+    def record(mean_frame, lit, consecutive):
+        return {
+            "metrics": {
+                "baselines": {"mean_frame": {"hamming": mean_frame}, "always_lit": {"hamming": lit}},
+                "imputation": {"metric": "hamming", "baseline_consecutive_hamming": consecutive},
+            }
+        }
+
+    # an empty background: drawing nothing is both the mean frame's and the always-lit pixels' Hamming
+    same = [record(0.02, 0.02, 0.03), record(0.04, 0.04, 0.05)]
+    assert _trivial_baselines(same, "hamming") == [
+        ("mean frame = always-lit pixels", pytest.approx(0.03)),
+        ("consecutive frames (KVAE)", pytest.approx(0.04)),
+    ]
+    bordered = [record(0.05, 0.02, 0.03)]
+    assert [name for name, _ in _trivial_baselines(bordered, "hamming")] == [
+        "mean frame",
+        "always-lit pixels",
+        "consecutive frames (KVAE)",
+    ]
+    grey = [{"metrics": {"baselines": {"mean_frame": {"recon_mse": 0.01}}, "imputation": {"metric": "mse"}}}]
+    assert _trivial_baselines(grey, "mse") == [("mean frame", 0.01)]

@@ -141,13 +141,23 @@ def test_baseline_flags_on_constructed_figures():
     good = {
         "reconstruction": {"mse": 0.01},
         "prediction": {"mse": 0.01},
-        "imputation": {"metric": "hamming", "drop": {"0.5": 0.01}},
+        "imputation": {"metric": "hamming", "drop": {"0.5": 0.01}, "gap": {"15": 0.02}},
     }
     assert _flags(good, base) == []
     collapsed = {
         "reconstruction": {"mse": 0.05},
         "prediction": {"mse": 0.05},
-        "imputation": {"metric": "hamming", "drop": {"0.5": 0.024}},
+        "imputation": {"metric": "hamming", "drop": {"0.5": 0.024}, "gap": {"15": 0.03}},
     }
     flags = _flags(collapsed, base)
-    assert len(flags) == 4 and "drawing only the always-lit pixels (0.024)" in flags[-1]
+    assert (
+        len(flags) == 5
+        and "at drop 0.5 0.024 does not beat drawing only the always-lit pixels (0.024)" in flags[3]
+    )
+    # a long gap lost to the always-lit pixels but not to the mean frame
+    assert (
+        flags[4]
+        == "imputation Hamming at gap 15 0.03 does not beat drawing only the always-lit pixels (0.024)"
+    )
+    grey = {"imputation": {"metric": "mse", "drop": {"0.9": 0.04}, "gap": {"3": 0.06}}}
+    assert _flags(grey, base) == ["imputation MSE at gap 3 0.06 does not beat the mean frame (0.05)"]

@@ -124,9 +124,44 @@ def imputation_figure(records: list[dict], path: Path) -> Path:
                 )
                 if pts:
                     ax.plot(*zip(*pts), ls="--", marker="x", color="k", alpha=0.6, label=name)
+            for (name, value), style in zip(_trivial_baselines(recs, metric), (":", "-.", "--")):
+                ax.axhline(value, ls=style, color="0.5", lw=1, label=f"{name} ({value:.4f})")
             ax.set_xlabel(label, fontsize=8), ax.set_ylabel(metric or "error", fontsize=8)
             ax.set_title(f"{dataset}: imputation, {kind}", fontsize=9), ax.legend(fontsize=6)
     return save_figure(fig, path)
+
+
+def _trivial_baselines(records: list[dict], metric: str) -> list[tuple[str, float]]:
+    """[(label, mean over records)] of the trivial imputations a model must beat: the mean frame, the always-lit
+    pixels (binarized data; folded into the mean frame's label where they score the same) and KVAE's
+    consecutive-frame baseline."""
+
+    def mean(path: tuple[str, ...]) -> float | None:
+        values = []
+        for r in records:
+            v = r["metrics"]
+            for key in path:
+                v = v.get(key, {}) if isinstance(v, dict) else {}
+            if isinstance(v, (int, float)):
+                values.append(float(v))
+        return float(np.mean(values)) if values else None
+
+    key = "recon_mse" if metric == "mse" else metric
+    found = [
+        ("mean frame", mean(("baselines", "mean_frame", key))),
+        ("always-lit pixels", mean(("baselines", "always_lit", key)) if metric == "hamming" else None),
+        ("consecutive frames (KVAE)", mean(("imputation", f"baseline_consecutive_{metric}"))),
+    ]
+    out: list[tuple[str, float]] = []
+    for name, value in found:
+        same = next((i for i, (_, v) in enumerate(out) if value is not None and np.isclose(v, value)), None)
+        if value is None:
+            continue
+        if same is None:
+            out.append((name, value))
+        else:
+            out[same] = (f"{out[same][0]} = {name}", value)
+    return out
 
 
 def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:

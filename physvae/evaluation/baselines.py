@@ -26,6 +26,7 @@ class Baselines(Section):
     name = "baselines"
     columns = {
         "baseline_mean_frame_mse": "mean_frame.recon_mse",
+        "baseline_mean_frame_hamming": "mean_frame.hamming",
         "baseline_hold_last_mse": "hold_last.pred_mse",
         "beats_baselines": "beats_all",
         "pred_over_mean_frame": "pred_over_mean_frame",
@@ -107,27 +108,32 @@ def _flags(results: dict, base: dict) -> list[str]:
         checks.append(
             ("prediction MSE", model, "holding the last context frame", base["hold_last"]["pred_mse"])
         )
-    imputation = results.get("imputation", {})
-    if imputation.get("metric") == "mse":
-        for p, v in imputation.get("drop", {}).items():
-            checks.append(
-                (f"imputation MSE at drop {p}", v, "the mean frame", base["mean_frame"]["recon_mse"])
-            )
-    if imputation.get("metric") == "hamming" and "always_lit" in base:
-        for p, v in imputation.get("drop", {}).items():
-            checks.append(
-                (
-                    f"imputation Hamming at drop {p}",
-                    v,
-                    "drawing only the always-lit pixels",
-                    base["always_lit"]["hamming"],
-                )
-            )
-            checks.append(
-                (f"imputation Hamming at drop {p}", v, "the mean frame", base["mean_frame"]["hamming"])
-            )
+    checks += _imputation_checks(results.get("imputation", {}), base)
     return [
         f"{what} {model:.4g} does not beat {name} ({ref:.4g})"
         for what, model, name, ref in checks
         if not model < ref or np.isnan(model)
+    ]
+
+
+def _imputation_checks(imputation: dict, base: dict) -> list[tuple[str, float, str, float]]:
+    """(what, model's figure, baseline's name, baseline's figure) for every imputation point, random drops and
+    gaps alike: on binarized data against the always-lit pixels and the mean frame (Hamming), else the mean frame
+    (MSE)."""
+    metric = imputation.get("metric")
+    if metric == "mse":
+        refs = [("the mean frame", base["mean_frame"]["recon_mse"])]
+    elif metric == "hamming" and "always_lit" in base:
+        refs = [
+            ("drawing only the always-lit pixels", base["always_lit"]["hamming"]),
+            ("the mean frame", base["mean_frame"]["hamming"]),
+        ]
+    else:
+        return []
+    name = {"mse": "MSE", "hamming": "Hamming"}[metric]
+    return [
+        (f"imputation {name} at {kind} {point}", value, ref_name, ref)
+        for kind in ("drop", "gap")
+        for point, value in imputation.get(kind, {}).items()
+        for ref_name, ref in refs
     ]
