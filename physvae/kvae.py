@@ -110,7 +110,8 @@ class KalmanVAE(nn.Module):
     ) -> dict:
         """The KVAE objective and its terms, per frame (divided by T); the keys of ``TemporalVAE.elbo``.
 
-        ``kl`` is the one-sample estimate of KL(q(a | x) ‖ p(a)) = log q(a | x) − log p(a), β weighs it. With
+        ``kl`` is the one-sample estimate of KL(q(a | x) ‖ p(a)) = log q(a | x) − log p(a), β weighs it; the
+        loss weighs the reconstruction by ``kalman.recon_scale`` (KVAE's 0.3), ``elbo`` and ``recon`` are unscaled. With
         ``predict_weight`` λ > 0 the loss also holds −λ Σ_{t > c} log p(x_t | â_t), â the codes of ``predict``.
         """
         if free_bits > 0:
@@ -136,7 +137,7 @@ class KalmanVAE(nn.Module):
         kl = (log_q - log_pa.to(a.dtype)).mean() / t_len
         emission = self.decode(a)
         recon = (self.likelihood.log_prob(frames, emission) * mask).sum(1).mean() / t_len
-        loss = -(recon - beta * kl)
+        loss = -(self.transition.config.recon_scale * recon - beta * kl)
         predicted = torch.zeros((), device=frames.device)
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context
@@ -154,6 +155,13 @@ class KalmanVAE(nn.Module):
             "posterior": post,
             "emission": emission,
         }
+
+    def held_parameters(self, step: int) -> list[nn.Parameter]:
+        """Parameters training leaves unchanged at ``step``: the α network during its warm-up (KVAE does not
+        train α at first, so that the regimes are learned before they are chosen)."""
+        if step > self.transition.config.alpha_warmup:  # steps count from 1
+            return []
+        return [*self.transition.lstm.parameters(), *self.transition.alpha.parameters()]
 
     @torch.no_grad()
     def reconstruct(self, frames, mask=None, inputs=None, times=None) -> tuple[torch.Tensor, Posterior]:

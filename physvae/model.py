@@ -242,6 +242,10 @@ class TemporalVAE(nn.Module):
             "emission": emission,
         }
 
+    def held_parameters(self, step: int) -> list[nn.Parameter]:
+        """Parameters training leaves unchanged at ``step``: none (the Kalman VAE holds its α network a while)."""
+        return []
+
     @torch.no_grad()
     def reconstruct(self, frames, mask=None, inputs=None, times=None) -> tuple[torch.Tensor, Posterior]:
         """Mean frames (B, T, C, H, W) decoded from the posterior means; hidden frames come from the dynamics

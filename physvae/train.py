@@ -212,6 +212,8 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
         raise TrainingDiverged(f"loss is {loss.item()} at step {step}; the last good checkpoint is kept")
     optim.zero_grad(set_to_none=True)
     loss.backward()
+    for p in model.held_parameters(step):
+        p.grad = None  # the optimizer leaves a parameter without a gradient as it is
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
     if not torch.isfinite(norm):
         raise TrainingDiverged(

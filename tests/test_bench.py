@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -184,14 +185,19 @@ def test_every_suite_file_is_valid():
 def test_kvae_cpu_suite_keeps_the_kvae_protocol_at_a_smaller_size():
     full, cpu = load_suite("kvae"), load_suite("kvae_cpu")
     cells = {}
-    for suite in (full, cpu):
-        kalman = next(m for m in suite.models if m.transition == "kalman")
+    for suite, name in ((full, "KalmanVAE"), (cpu, "KalmanVAEPaper")):
+        kalman = next(m for m in suite.models if m.name == name)
         cells[suite.name] = suite.run_config(kalman, "x", 0, suite.datasets[0])
-    assert cells["kvae"].eval == cells["kvae_cpu"].eval  # the same imputation protocols and probes
+    paper, small = cells["kvae"], cells["kvae_cpu"]
+    assert paper.eval == small.eval  # the same imputation protocols and probes
     assert cpu.datasets[0].preset == "kvae_box32" and cpu.datasets[0].splits == full.datasets[0].splits
-    assert cells["kvae_cpu"].model.kalman == cells["kvae"].model.kalman
-    assert cells["kvae_cpu"].model.channels < cells["kvae"].model.channels
-    assert cells["kvae_cpu"].train.steps < cells["kvae"].train.steps
+    assert small.model.channels < paper.model.channels and small.train.steps < paper.train.steps
+    # KVAE's training (reconstruction weighted 0.3, α held for 10 of 80 epochs), scaled to the shorter run
+    assert paper.model.kalman.recon_scale == small.model.kalman.recon_scale == 0.3
+    for c in (paper, small):
+        assert c.model.kalman.alpha_warmup / c.train.steps == pytest.approx(10 / 80, abs=0.001)
+    both = [dataclasses.replace(c.model.kalman, alpha_warmup=0) for c in (paper, small)]
+    assert both[0] == both[1]
 
 
 def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):

@@ -160,6 +160,8 @@ def test_config_round_trip_rebuilds_the_same_model(tmp_path):
         ("model.kalman.obs_var=-1.0", "model.kalman.obs_var"),
         ("model.kalman.init_var=0.0", "model.kalman.init_var"),
         ("model.kalman.elbo=mc", "model.kalman.elbo"),
+        ("model.kalman.recon_scale=0.0", "model.kalman.recon_scale"),
+        ("model.kalman.alpha_warmup=-1", "model.kalman.alpha_warmup"),
     ],
 )
 def test_bad_settings_name_the_field(override, match):
@@ -171,3 +173,45 @@ def test_bad_settings_name_the_field(override, match):
 def test_free_bits_are_refused_clearly():
     with pytest.raises(ConfigError, match="free_bits"):
         _model().elbo(torch.rand(1, 3, 1, 16, 16), free_bits=0.5)
+
+
+def test_recon_scale_weighs_the_reconstruction_in_the_loss_only():
+    frames = torch.rand(2, 4, 1, 16, 16)
+    outs = {}
+    for scale in (1.0, 0.3):
+        torch.manual_seed(5)
+        outs[scale] = _model(recon_scale=scale, elbo="exact").elbo(frames)
+    one, kvae = outs[1.0], outs[0.3]
+    torch.testing.assert_close(kvae["elbo"], one["elbo"])  # the reported bound is the model's, unscaled
+    torch.testing.assert_close(kvae["loss"], -(0.3 * one["recon"] - one["kl"]))
+
+
+def test_alpha_warmup_holds_the_alpha_network_and_trains_the_rest(tmp_path, box32):
+    from physvae import fit
+
+    def trained(steps: int) -> dict:
+        cfg = RunConfig().with_overrides(
+            [
+                "model.transition=kalman",
+                "model.latent_dim=4",
+                "model.channels=4",
+                "model.features=8",
+                "model.kalman.alpha_warmup=2",
+                f"train.data={box32}",
+                f"train.steps={steps}",
+                "train.batch_size=4",
+                "train.threads=1",
+                "train.predict_weight=0",
+            ]
+        )
+        return cfg, fit(cfg, tmp_path / f"run{steps}", progress=False).model.state_dict()
+
+    cfg, held_run = trained(2)
+    torch.manual_seed(cfg.train.seed)  # the run's start: build_model after seeding torch with train.seed
+    start = build_model(DataSpec.from_dataset(S.load_dataset(box32)), cfg.model).state_dict()
+    alpha = [k for k in start if k.startswith(("transition.lstm.", "transition.alpha."))]
+    assert alpha and all(torch.equal(held_run[k], start[k]) for k in alpha)
+    for k in ("transition.A", "transition.C", "decoder.inp.0.weight"):
+        assert not torch.equal(held_run[k], start[k]), k
+    _, later = trained(3)  # one step past the warm-up, α trains too
+    assert all(not torch.equal(later[k], start[k]) for k in alpha)

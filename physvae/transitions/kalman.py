@@ -33,14 +33,21 @@ class KalmanConfig:
     learn_noise: bool = False  # learn Q and R (diagonal); KVAE keeps them fixed
     float64: bool = False  # run filter and smoother in float64 (slower; for long sequences or tiny noises)
     elbo: str = "sample"  # "sample": KVAE's one-sample ELBO from the smoothed posterior; "exact": log p(a)
+    recon_scale: float = (
+        1.0  # weight of Σ_t log p(x_t | a_t) in the loss (KVAE: 0.3); the ELBO reported is unscaled
+    )
+    alpha_warmup: int = (
+        0  # training steps with the α network (LSTM and head) held at its start (KVAE: 10 epochs)
+    )
 
     def validate(self, where: str = "kalman") -> None:
         integer(f"{where}.a_dim", self.a_dim, minimum=1)
         integer(f"{where}.regimes", self.regimes, minimum=1)
         integer(f"{where}.lstm_hidden", self.lstm_hidden, minimum=1)
         non_negative(f"{where}.init_scale", self.init_scale)
-        for name in ("process_var", "obs_var", "init_var"):
+        for name in ("process_var", "obs_var", "init_var", "recon_scale"):
             positive(f"{where}.{name}", getattr(self, name))
+        integer(f"{where}.alpha_warmup", self.alpha_warmup, minimum=0)
         if self.elbo not in ELBOS:
             raise ConfigError(f"{where}.elbo must be one of {ELBOS}, got {self.elbo!r}")
 
