@@ -33,12 +33,8 @@ class KalmanConfig:
     learn_noise: bool = False  # learn Q and R (diagonal); KVAE keeps them fixed
     float64: bool = False  # run filter and smoother in float64 (slower; for long sequences or tiny noises)
     elbo: str = "sample"  # "sample": KVAE's one-sample ELBO from the smoothed posterior; "exact": log p(a)
-    recon_scale: float = (
-        1.0  # weight of Σ_t log p(x_t | a_t) in the loss (KVAE: 0.3); the ELBO reported is unscaled
-    )
-    alpha_warmup: int = (
-        0  # training steps with the α network (LSTM and head) held at its start (KVAE: 10 epochs)
-    )
+    recon_scale: float = 1.0  # weight of log p(x | a) in the loss (KVAE: 0.3); the reported ELBO is unscaled
+    alpha_warmup: int = 0  # steps with the α network (LSTM, head) held at its start (KVAE: 10 epochs)
 
     def validate(self, where: str = "kalman") -> None:
         integer(f"{where}.a_dim", self.a_dim, minimum=1)
