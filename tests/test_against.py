@@ -1,6 +1,7 @@
 """Each variation against its plain dataset: target kinds, the comparison's numbers and misses on constructed
 records with known answers, the suite checks and the report that shows it."""
 
+import copy
 import json
 
 import numpy as np
@@ -161,6 +162,23 @@ def test_cells_trained_with_other_settings_are_a_miss_that_names_the_fields():
     assert compare(variant, PLAIN, Tolerances())["misses"] == [
         "no training settings in the variant's record: not known to be trained alike"
     ]
+
+
+def test_a_field_added_since_the_plain_cell_ran_counts_at_its_default():
+    from physvae.config import RunConfig
+
+    default = RunConfig().model.kalman.recon_scale
+    variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 20.0, 0.3)
+    variant["settings"] = copy.deepcopy(PLAIN["settings"])
+    variant["settings"]["model"]["kalman"] = {"recon_scale": default}  # a field the older plain record lacks
+    assert compare(variant, PLAIN, Tolerances())["misses"] == []
+    variant["settings"]["model"]["kalman"]["recon_scale"] = 0.3  # not at its default: trained otherwise
+    assert compare(variant, PLAIN, Tolerances())["misses"] == [
+        "trained with other settings than its plain cell (model.kalman.recon_scale None → 0.3)"
+        ": differences not the variation's alone"
+    ]
+    variant["settings"]["model"]["kalman"] = {"nonesuch": 1}  # no such field today: cannot be known alike
+    assert "model.kalman.nonesuch None → 1" in compare(variant, PLAIN, Tolerances())["misses"][0]
 
 
 def test_a_cell_record_keeps_its_settings_less_where_it_ran():

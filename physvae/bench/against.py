@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 
 from simulators import ConfigError, from_dict
 
+from ..config import RunConfig
 from .flatten import flatten
 
 POSITION_KINDS = ("angle", "coordinate", "derived")
@@ -136,7 +137,7 @@ def _settings_misses(variant: dict, plain: dict) -> list[str]:
             "not known to be trained alike"
         ]
     fv, fp = _leaves(sv), _leaves(sp)
-    differ = sorted(k for k in fv.keys() | fp.keys() if fv.get(k) != fp.get(k))
+    differ = sorted(k for k in fv.keys() | fp.keys() if not _alike(k, fv, fp))
     if not differ:
         return []
     shown = ", ".join(f"{k} {fp.get(k)!r} → {fv.get(k)!r}" for k in differ[:4])
@@ -144,6 +145,17 @@ def _settings_misses(variant: dict, plain: dict) -> list[str]:
     return [
         f"trained with other settings than its plain cell ({shown}{more}): differences not the variation's alone"
     ]
+
+
+def _alike(key: str, a: dict, b: dict) -> bool:
+    """Whether two records' settings agree on ``key``. A field only one of them has was added to physvae after the
+    other was trained: that one ran as the field's default does, so the two agree when the other holds the
+    default."""
+    if key in a and key in b:
+        return a[key] == b[key]
+    present = a if key in a else b
+    defaults = _leaves(RunConfig().to_dict())
+    return key in defaults and present[key] == defaults[key]
 
 
 def _leaves(d: dict, prefix: str = "") -> dict:
