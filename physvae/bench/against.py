@@ -137,7 +137,8 @@ def _settings_misses(variant: dict, plain: dict) -> list[str]:
             "not known to be trained alike"
         ]
     fv, fp = _leaves(sv), _leaves(sp)
-    differ = sorted(k for k in fv.keys() | fp.keys() if not _alike(k, fv, fp))
+    defaults = _leaves(RunConfig().to_dict())
+    differ = sorted(k for k in fv.keys() | fp.keys() if not _alike(k, fv, fp, defaults))
     if not differ:
         return []
     shown = ", ".join(f"{k} {fp.get(k)!r} → {fv.get(k)!r}" for k in differ[:4])
@@ -147,14 +148,13 @@ def _settings_misses(variant: dict, plain: dict) -> list[str]:
     ]
 
 
-def _alike(key: str, a: dict, b: dict) -> bool:
+def _alike(key: str, a: dict, b: dict, defaults: dict) -> bool:
     """Whether two records' settings agree on ``key``. A field only one of them has was added to physvae after the
-    other was trained: that one ran as the field's default does, so the two agree when the other holds the
-    default."""
+    other was trained: that one ran as the field's default (``defaults``: today's, as leaves) does, so the two
+    agree when the other holds the default."""
     if key in a and key in b:
         return a[key] == b[key]
     present = a if key in a else b
-    defaults = _leaves(RunConfig().to_dict())
     return key in defaults and present[key] == defaults[key]
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from simulators import write_json_atomic, write_text_atomic
 
+from ..evaluation.sections import lookup
 from ..viz.preview import figure, save_figure
 from .against import comparisons, table
 from .anchors import anchors
@@ -136,27 +137,21 @@ def _trivial_baselines(records: list[dict], metric: str) -> list[tuple[str, floa
     pixels (binarized data; folded into the mean frame's label where they score the same) and KVAE's
     consecutive-frame baseline."""
 
-    def mean(path: tuple[str, ...]) -> float | None:
-        values = []
-        for r in records:
-            v = r["metrics"]
-            for key in path:
-                v = v.get(key, {}) if isinstance(v, dict) else {}
-            if isinstance(v, (int, float)):
-                values.append(float(v))
+    def mean(dotted: str) -> float | None:
+        values = [v for r in records if isinstance(v := lookup(r["metrics"], dotted), (int, float))]
         return float(np.mean(values)) if values else None
 
     key = "recon_mse" if metric == "mse" else metric
     found = [
-        ("mean frame", mean(("baselines", "mean_frame", key))),
-        ("always-lit pixels", mean(("baselines", "always_lit", key)) if metric == "hamming" else None),
-        ("consecutive frames (KVAE)", mean(("imputation", f"baseline_consecutive_{metric}"))),
+        ("mean frame", mean(f"baselines.mean_frame.{key}")),
+        ("always-lit pixels", mean("baselines.always_lit.hamming") if metric == "hamming" else None),
+        ("consecutive frames (KVAE)", mean(f"imputation.baseline_consecutive_{metric}")),
     ]
     out: list[tuple[str, float]] = []
     for name, value in found:
-        same = next((i for i, (_, v) in enumerate(out) if value is not None and np.isclose(v, value)), None)
         if value is None:
             continue
+        same = next((i for i, (_, v) in enumerate(out) if np.isclose(v, value)), None)
         if same is None:
             out.append((name, value))
         else:
