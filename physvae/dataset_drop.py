@@ -18,7 +18,7 @@ import numpy as np
 import simulators
 from simulators import ARRAYS, ConfigError, write_dataset
 
-PER_FRAME = ("frames", "states")  # gathered at the kept frames
+PER_FRAME = ("frames", "states", "frames_clean")  # gathered at the kept frames
 PER_SEQUENCE = ("params", "reference")  # kept as they are
 
 

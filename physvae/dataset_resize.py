@@ -49,7 +49,10 @@ def resize_dataset(src: str | Path, out: str | Path, size: int, overwrite: bool 
 
 
 def _resized_arrays(split: simulators.Split, size: int) -> dict[str, np.ndarray]:
-    """The split's arrays, frames (N, T, S, S, C) -> (N, T, size, size, C) uint8, the others unchanged."""
+    """The split's arrays, frames (and clean frames) (N, T, S, S, C) -> (N, T, size, size, C) uint8, the others
+    unchanged."""
     arrays = {k: np.asarray(getattr(split, k)) for k in ARRAYS if getattr(split, k, None) is not None}
-    arrays["frames"] = resize(arrays["frames"], size)
+    for k in ("frames", "frames_clean"):
+        if k in arrays:
+            arrays[k] = resize(arrays[k], size)
     return arrays

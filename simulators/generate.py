@@ -55,7 +55,8 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     """Simulate and draw trajectories start..stop-1 of one split.
 
     Returns:
-        dict with frames (n, T, H, W, C) uint8, states (n, T, D), params (n, P) and, if present, inputs (n, T, U),
+        dict with frames (n, T, H, W, C) uint8 (and frames_clean, the same before sensor noise, when the config
+        adds noise), states (n, T, D), params (n, P) and, if present, inputs (n, T, U),
         reference (n, R) and the event labels events (n, T), event_kind, event_frame, event_size (n,).
     """
     system = config.build_system(ood=split in config.ood_splits)
@@ -63,11 +64,14 @@ def make_chunk(config: DatasetConfig, split: str, start: int, stop: int) -> dict
     traj = system.simulate(rngs, config.n_frames, config.dt)
     colors = object_colors(config.render, rngs, system.n_objects)  # drawn after the physics, same streams
     frames = render(system.scene(traj), colors, config.render)
+    clean = frames.copy() if config.render.noise > 0 else None  # add_noise draws in place
     out = {
         "frames": add_noise(frames, rngs, config.render.noise),  # drawn after the colours, same streams
         "states": traj.states,
         "params": traj.params,
     }
+    if clean is not None:
+        out["frames_clean"] = clean
     if traj.inputs is not None:
         out["inputs"] = traj.inputs
     if system.reference_names:
@@ -85,6 +89,8 @@ def _array_shapes(config: DatasetConfig, n: int) -> dict[str, tuple[tuple[int, .
         "states": ((n, t, len(system.state_names)), "float64"),
         "params": ((n, len(system.param_names)), "float64"),
     }
+    if r.noise > 0:
+        shapes["frames_clean"] = shapes["frames"]
     if system.input_names:
         shapes["inputs"] = ((n, t, len(system.input_names)), "float64")
     if system.reference_names:

@@ -5,6 +5,8 @@ Layout::
     DIR/meta.json                    schema version, full config, Δt, the physics the data declares (below),
                                      shapes, checksums
     DIR/<split>/frames.npy           (N, T, H, W, C) uint8
+    DIR/<split>/frames_clean.npy     (N, T, H, W, C) uint8 the same frames before sensor noise, only for data
+                                     rendered with noise (render.noise > 0): what prediction is also scored against
     DIR/<split>/states.npy           (N, T, D) float64, the state each frame shows
     DIR/<split>/params.npy           (N, P) float64
     DIR/<split>/inputs.npy           (N, T, U) float64, only for systems with control inputs
@@ -56,6 +58,7 @@ ARRAYS = (
     "event_kind",
     "event_frame",
     "event_size",
+    "frames_clean",
 )
 
 
@@ -79,6 +82,8 @@ class Split:
         events: (N, T) uint8 per-frame anomaly labels (codes into ``event_names``), or None without events;
         event_kind: (N,) uint8, event_frame: (N,) int64 and event_size: (N,) float64 per sequence (see
         ``simulators/events.py``); event_names: the kind of each code.
+        frames_clean: (N, T, H, W, C) uint8 the frames before sensor noise, or None (data drawn without noise,
+            or imported): the truth a prediction of noisy video is also scored against.
     """
 
     name: str
@@ -103,6 +108,7 @@ class Split:
     event_frame: np.ndarray | None = None
     event_size: np.ndarray | None = None
     event_names: list[str] = field(default_factory=list)
+    frames_clean: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.frames.shape[0]

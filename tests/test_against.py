@@ -88,6 +88,19 @@ def test_compare_names_every_tolerance_a_variant_breaks():
     assert compare(variant, PLAIN, loose)["misses"] == misses[3:]
 
 
+def test_a_noisy_variant_is_judged_by_its_vpt_against_the_clean_frames(tmp_path):
+    # the noise alone puts every frame over VPT's threshold: 0 against the noisy frames
+    noisy = _record("pendulum_noise", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3)
+    assert compare(noisy, PLAIN, Tolerances())["misses"] == ["VPT 0 vs 20 (drop 100% > 25%)"]
+    noisy["metrics"]["prediction"]["clean"] = {"vpt_median": 18.0}
+    c = compare(noisy, PLAIN, Tolerances())
+    assert c["misses"] == [] and c["vpt"] == {"plain": 20.0, "variant": 18.0} and c["vpt_clean"]
+    noisy["metrics"]["prediction"]["clean"]["vpt_median"] = 10.0
+    assert compare(noisy, PLAIN, Tolerances())["misses"] == ["VPT 10 vs 20 (drop 50% > 25%)"]
+    md = table(load_suite(_suite_file(tmp_path)), [compare(noisy, PLAIN, Tolerances())])
+    assert "| 20 → 10 (clean frames) |" in md
+
+
 def test_a_better_variant_or_a_plain_vpt_of_zero_misses_nothing():
     better = _record("pendulum_border", [1.0, 1.0, 1.0, 1.0], 30.0, 0.1)
     assert compare(better, PLAIN, Tolerances())["misses"] == []

@@ -142,6 +142,24 @@ def test_sensor_noise_is_seeded_zero_mean_and_of_its_std():
     assert abs(diff.mean()) < 0.5 and abs(diff.std() - 0.05 * 255) < 0.5
 
 
+def test_noisy_data_keeps_its_frames_before_the_noise(tmp_path):
+    from simulators import generate, load_dataset, preset
+    from simulators.generate import make_chunk
+
+    cfg = preset("dvbf_pendulum16", splits={"train": 3, "test": 2}, n_frames=5)
+    plain = make_chunk(cfg, "test", 0, 2)
+    assert "frames_clean" not in plain
+    cfg.render.binarize, cfg.render.noise = False, 0.05
+    chunk = make_chunk(cfg, "test", 0, 2)
+    cfg.render.noise = 0.0
+    np.testing.assert_array_equal(chunk["frames_clean"], make_chunk(cfg, "test", 0, 2)["frames"])
+    assert (chunk["frames"] != chunk["frames_clean"]).mean() > 0.4  # black: half the draws clip to 0
+    cfg.render.noise = 0.05
+    data = load_dataset(generate(cfg, tmp_path / "d"))  # written, checksummed and read back
+    np.testing.assert_array_equal(data["test"].frames_clean, chunk["frames_clean"])
+    np.testing.assert_array_equal(data["test"].frames, chunk["frames"])
+
+
 @pytest.mark.parametrize(
     "field,value,message",
     [

@@ -10,7 +10,8 @@ gives
   the posterior): from the predicted frames re-encoded by the model where both records have that probe
   (``rollout_frames_linear``), else from the predicted latents (``rollout_linear``), the same probe on both;
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
-  kept frames);
+  kept frames); on a variant drawn with sensor noise, the VPT against its frames before the noise where the record
+  has it (``vpt_clean_median``: the noise alone can put a perfect prediction over VPT's threshold);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
 - whether the variant beats the trivial baselines and whether its training ended collapsed;
@@ -35,7 +36,7 @@ from .flatten import flatten
 
 POSITION_KINDS = ("angle", "coordinate", "derived")
 VELOCITY_KINDS = ("velocity",)
-COLUMNS = ["r2_linear", "vpt_median", "pred_over_mean_frame", "beats_baselines"]
+COLUMNS = ["r2_linear", "vpt_median", "vpt_clean_median", "pred_over_mean_frame", "beats_baselines"]
 PLAIN = "(plain)"  # the ``against`` of a plain cell's row
 
 
@@ -90,6 +91,7 @@ def _worst(rows: list[tuple[str, float, float]]) -> dict | None:
 def _row(record: dict, against: str) -> dict:
     """The fields every row has, from one cell record (the variant's, or the plain cell's own row)."""
     f = flatten(record, COLUMNS)
+    clean = f.get("vpt_clean_median")
     return {
         "dataset": record["dataset"],
         "against": against,
@@ -98,7 +100,8 @@ def _row(record: dict, against: str) -> dict:
         "position": None,
         "velocity": None,
         "rollout": None,
-        "vpt": {"plain": None, "variant": f.get("vpt_median")},
+        "vpt": {"plain": None, "variant": f.get("vpt_median") if clean is None else clean},
+        "vpt_clean": clean is not None,  # the variant's VPT scored against its frames before sensor noise
         "pred_over_mean_frame": {"plain": None, "variant": f.get("pred_over_mean_frame")},
         "beats_baselines": f.get("beats_baselines"),
         "collapsed": record.get("collapse", {}).get("at_end"),
@@ -245,12 +248,13 @@ def _drop(w: dict | None) -> str:
     return f"{w['drop']:+.3f} ({w['target']}{latents})"
 
 
-def _pair(values: dict, judged: bool = True) -> str:
+def _pair(values: dict, judged: bool = True, clean: bool = False) -> str:
     text = (
         f"{_num(values['variant'])}"
         if values["plain"] is None
         else (f"{_num(values['plain'])} → {_num(values['variant'])}")
     )
+    text += " (clean frames)" if clean else ""
     return text if judged else f"{text} (not judged)"
 
 
@@ -269,7 +273,7 @@ def table(suite, rows: list[dict]) -> str:
         out.append(
             f"| {c['dataset']} | {c['against']} | {c['model']} | {_drop(c['position'])} | {_drop(c['velocity'])} "
             f"| {_drop(c.get('rollout'))} "
-            f"| {_pair(c['vpt'], vpt_judged)} | {_pair(c['pred_over_mean_frame'])} "
+            f"| {_pair(c['vpt'], vpt_judged, c.get('vpt_clean', False))} | {_pair(c['pred_over_mean_frame'])} "
             f"| {_num(c['beats_baselines'])} "
             f"| {'—' if c['collapsed'] is None else ('yes' if c['collapsed'] else 'no')} "
             f"| {'; '.join(c['misses']) or 'none'} |"
@@ -278,7 +282,8 @@ def table(suite, rows: list[dict]) -> str:
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0, nor on dropped "
-        "frames, whose VPT counts kept frames). The rollout R² drop (worst position or velocity target, read from "
+        "frames, whose VPT counts kept frames; *clean frames*: a noisy variant's VPT scored against its frames "
+        "before the noise). The rollout R² drop (worst position or velocity target, read from "
         "the predicted frames re-encoded by the model, marked *latents* where a record predates that probe and "
         "the predicted latents were read) is shown, not judged. Plain rows are judged on collapse and the baselines "
         "alone. VPT's "

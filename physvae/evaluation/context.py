@@ -34,7 +34,9 @@ class Predictions:
     of VPT, the predicted latents z (N, H, D), the true states of those frames (N, H, S), and ``z_frames``
     (N, H, D): the posterior means of the predicted *frames*, re-encoded by the model's own inference over the
     decoded sequence (context and prediction; no true frame after the context), which show what the rendered
-    prediction holds where the predicted latents may have left the region a probe was fitted on."""
+    prediction holds where the predicted latents may have left the region a probe was fitted on.
+    ``clean_scores`` (N, H, 2): MSE and normalized error against the frames before sensor noise, where the data
+    has them (None otherwise): noise no prediction can foresee puts even a perfect one above VPT's threshold."""
 
     n_context: int
     horizon: int
@@ -42,6 +44,7 @@ class Predictions:
     z: np.ndarray
     states: np.ndarray
     z_frames: np.ndarray
+    clean_scores: np.ndarray | None = None
 
 
 class EvalContext:
@@ -109,10 +112,15 @@ class EvalContext:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
-        scores, zs, states, reread = [], [], [], []
+        scores, zs, states, reread, clean = [], [], [], [], []
         with torch.no_grad():
-            for b in self.batches(split):
-                scores.append(self._score(b, horizon, zs, reread))
+            for start, b in zip(range(0, self.count(split), cfg.batch_size), self.batches(split)):
+                p = self._predict(b, horizon, zs, reread)
+                t = b.frames[:, cfg.n_context : cfg.n_context + horizon]
+                scores.append(_scores(p, t, fm.mse, fm.psnr, fm.ssim, fm.normalized_error))
+                if split.frames_clean is not None:
+                    t = self._clean_frames(split, start, len(p))[:, cfg.n_context : cfg.n_context + horizon]
+                    clean.append(_scores(p, t, fm.mse, fm.normalized_error))
                 states.append(b.states[:, cfg.n_context : cfg.n_context + horizon].cpu().numpy())
         return Predictions(
             cfg.n_context,
@@ -121,19 +129,22 @@ class EvalContext:
             np.concatenate(zs),
             np.concatenate(states),
             np.concatenate(reread),
+            np.concatenate(clean) if clean else None,
         )
 
-    def _score(self, b: Batch, horizon: int, zs: list, reread: list) -> np.ndarray:
+    def _predict(self, b: Batch, horizon: int, zs: list, reread: list) -> torch.Tensor:
+        """The predicted mean frames (B, horizon, C, H, W) after the context; appends their latents to ``zs`` and
+        their re-encoded posterior means to ``reread``."""
         c = self.cfg.n_context
         pred, z = self.model.predict(b.frames, c, horizon, b.inputs, b.times)
-        p, t = pred[:, c:], b.frames[:, c : c + horizon]
         zs.append(z[:, c:].cpu().numpy())
         reread.append(self._reread(pred, b)[:, c:].cpu().numpy())
-        return (
-            torch.stack([fm.mse(p, t), fm.psnr(p, t), fm.ssim(p, t), fm.normalized_error(p, t)], -1)
-            .cpu()
-            .numpy()
-        )
+        return pred[:, c:]
+
+    def _clean_frames(self, split: Split, start: int, n: int) -> torch.Tensor:
+        """Sequences start..start+n−1 of ``split`` before sensor noise: (n, T, C, H, W) float in [0, 1]."""
+        x = np.array(split.frames_clean[start : start + n])  # a copy: the memory map is read-only
+        return torch.from_numpy(x).permute(0, 1, 4, 2, 3).float().div_(255.0).to(self.device)
 
     def _reread(self, pred: torch.Tensor, b: Batch) -> torch.Tensor:
         """Posterior means (B, n, D) of the predicted mean frames pred (B, n, C, H, W) under the model's own
@@ -142,3 +153,8 @@ class EvalContext:
         inputs = None if b.inputs is None else b.inputs[:, :n]
         times = None if b.times is None else b.times[:, :n]
         return self.model.infer(pred, None, inputs, sample=False, times=times).q_mean
+
+
+def _scores(pred: torch.Tensor, truth: torch.Tensor, *metrics) -> np.ndarray:
+    """Per-frame ``metrics`` of pred against truth (B, H, C, H, W): (B, H, len(metrics))."""
+    return torch.stack([m(pred, truth) for m in metrics], -1).cpu().numpy()

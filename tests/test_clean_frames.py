@@ -1,0 +1,69 @@
+"""Prediction on video drawn with sensor noise is also scored against its frames before the noise."""
+
+import numpy as np
+import pytest
+import torch
+
+import simulators as S
+from physvae.build import DataSpec, build_model
+from physvae.config import ModelConfig
+from physvae.evaluation.context import EvalContext
+from physvae.evaluation.prediction import Prediction
+from physvae.evaluation.protocol import EvalConfig
+from physvae.metrics import frames as fm
+
+
+def _data(tmp_path, noise: float):
+    cfg = S.preset("dvbf_pendulum16", splits={"train": 6, "test": 7}, n_frames=10)
+    cfg.render.binarize, cfg.render.noise = noise == 0, noise
+    return S.load_dataset(S.generate(cfg, tmp_path / f"noise{noise}"))
+
+
+def _context(data) -> EvalContext:
+    torch.manual_seed(0)
+    cfg = ModelConfig(transition="locally_linear", latent_dim=4, channels=4, features=16, rnn_hidden=16)
+    model = build_model(DataSpec.from_dataset(data), cfg).eval()
+    return EvalContext(model, data, EvalConfig(n_context=4, horizon=6, batch_size=3, poly_probe=False))
+
+
+def _frames(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(x, dtype=np.float32) / 255.0).permute(0, 1, 4, 2, 3)
+
+
+def test_noisy_video_is_scored_against_its_clean_frames_too(tmp_path):
+    data = _data(tmp_path, 0.05)
+    ctx = _context(data)
+    out = Prediction().run(ctx)
+    test = data["test"]
+    with torch.no_grad():  # the same predictions, scored here against the clean frames in one batch
+        pred, _ = ctx.model.predict(_frames(test.frames), 4, 6)
+    clean = _frames(test.frames_clean)[:, 4:]
+    assert out["clean"]["mse"] == pytest.approx(fm.mse(pred[:, 4:], clean).mean().item(), rel=1e-5)
+    vpt = fm.valid_prediction_time(fm.normalized_error(pred[:, 4:], clean).numpy())
+    assert out["clean"]["vpt_median"] == float(np.median(vpt))
+    noisy = _frames(test.frames)[:, 4:]
+    assert out["mse"] == pytest.approx(fm.mse(pred[:, 4:], noisy).mean().item(), rel=1e-5)
+    assert out["mse"] != pytest.approx(out["clean"]["mse"], rel=1e-3)
+
+
+def test_video_without_noise_has_no_clean_scores(tmp_path):
+    data = _data(tmp_path, 0.0)
+    assert data["test"].frames_clean is None
+    assert "clean" not in Prediction().run(_context(data))
+
+
+def test_resizing_and_dropping_frames_carry_the_clean_frames_along(tmp_path):
+    from PIL import Image
+
+    from physvae.dataset_drop import drop_frames
+    from physvae.dataset_resize import resize_dataset
+
+    src = _data(tmp_path, 0.05)
+    big = S.load_dataset(resize_dataset(src.path, tmp_path / "r32", 32))["test"]
+    clean = Image.fromarray(np.asarray(src["test"].frames_clean[2, 3, :, :, 0]))
+    expected = np.asarray(clean.resize((32, 32), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(big.frames_clean[2, 3, :, :, 0], expected)
+    dropped = S.load_dataset(drop_frames(src.path, tmp_path / "d", 0.2))["test"]
+    idx = np.rint(dropped.times / src.dt).astype(int)
+    rows = np.arange(len(idx))[:, None]
+    np.testing.assert_array_equal(dropped.frames_clean, np.asarray(src["test"].frames_clean)[rows, idx])
