@@ -47,6 +47,8 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     assert reference["damping"] == 0.5 and reference["natural_frequency"] == pytest.approx(9.81**0.5)
     assert "mean_map" in m["dynamics"] and set(m["dynamics"]["recovered"]) == {"natural_frequency", "damping"}
     assert set(m["physics"]["rollout_frames_linear"]["r2"]) == set(m["physics"]["linear"]["r2"])
+    window = m["physics"]["position_window_linear"]["r2"]  # the true positions around t, no model
+    assert window.keys() == m["physics"]["linear"]["r2"].keys() and window["sin_theta"] > 1 - 1e-9
     traj = m["trajectories"]  # the torque-driven pendulum fitted to the motion; exact on the true states
     assert traj["system"] == "pendulum_driven" and traj["true"] == pytest.approx(
         {"g_over_l": 9.81, "damping": 0.5, "torque_gain": 1.0}

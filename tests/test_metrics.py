@@ -5,7 +5,7 @@ import torch
 from physvae.metrics import frames as fm
 from physvae.metrics.dynamics import modes, observed_oscillation, oscillation
 from physvae.metrics.intrinsic import pca_dimension, two_nn
-from physvae.metrics.probe import linear_probe, poly_probe, probe_targets
+from physvae.metrics.probe import linear_probe, poly_probe, position_window, probe_targets
 
 from .problems import damped_oscillator_map
 
@@ -56,6 +56,43 @@ def test_linear_probe_is_one_on_a_linear_transform_and_zero_on_noise():
     assert all(v > 1 - 1e-9 for v in r.r2.values())
     noise = linear_probe(rng.normal(size=(50, 10, 5)), s_tr, rng.normal(size=(50, 10, 5)), s_te, names)
     assert all(abs(v) < 0.05 for v in noise.r2.values())
+
+
+def test_position_window_stacks_neighbouring_positions_and_repeats_the_ends():
+    y = np.arange(2 * 4 * 3, dtype=float).reshape(2, 4, 3)  # columns x, v, y: v is no position
+    w = position_window(y, ["coordinate", "velocity", "angle"])
+    assert w.shape == (2, 4, 6)
+    np.testing.assert_array_equal(
+        w[:, 2], np.concatenate([y[:, 1], y[:, 2], y[:, 3]], -1)[:, [0, 2, 3, 5, 6, 8]]
+    )
+    np.testing.assert_array_equal(w[:, 0, :2], y[:, 0, [0, 2]])  # frame −1 is frame 0
+    np.testing.assert_array_equal(w[:, 3, 4:], y[:, 3, [0, 2]])  # frame T is frame T−1
+    assert position_window(y, ["velocity"] * 3) is None
+    with pytest.raises(ValueError, match=r"\(N, T, 2\) for 2 kinds"):
+        position_window(y, ["coordinate", "velocity"])
+
+
+def _bouncing(n: int, t: int, rng, wall: float | None) -> np.ndarray:
+    """Positions and velocities (n, t, 2) of a point moving at constant speed, reflected at ±wall if given."""
+    x0, v0 = rng.uniform(-1, 1, n), rng.uniform(-0.5, 0.5, n)
+    free = x0[:, None] + v0[:, None] * np.arange(t)
+    if wall is None:
+        return np.stack([free, np.broadcast_to(v0[:, None], free.shape)], -1)
+    period = 4 * wall  # the reflected coordinate is a triangle wave of the free one
+    u = np.mod(free + wall, period)
+    x = np.where(u < 2 * wall, u - wall, 3 * wall - u)
+    return np.stack([x, np.where(u < 2 * wall, 1.0, -1.0) * v0[:, None]], -1)
+
+
+def test_position_window_reads_free_flight_velocity_exactly_and_bounces_not():
+    rng = np.random.default_rng(1)
+    kinds, names = ["coordinate", "velocity"], ["x", "v"]
+    for wall, exact in ((None, True), (0.6, False)):
+        tr, te = _bouncing(200, 12, rng, wall), _bouncing(200, 12, rng, wall)
+        w_tr, w_te = position_window(tr, kinds)[:, 1:-1], position_window(te, kinds)[:, 1:-1]
+        r2 = linear_probe(w_tr, tr[:, 1:-1], w_te, te[:, 1:-1], names).r2
+        assert r2["x"] > 1 - 1e-9
+        assert (r2["v"] > 1 - 1e-9) == exact and r2["v"] > 0.3
 
 
 def test_probe_targets_read_angles_through_sin_and_cos_and_keep_every_other_column():

@@ -2,11 +2,13 @@
 latents the model predicts after the context (the rollout probe) and from the predicted frames re-encoded by the
 model (the same linear probe on ``Predictions.z_frames``: what the rendered prediction shows, where the predicted
 latents may lie off the posterior's region and mislead the rollout probe); for a model with per-frame codes (the Kalman
-VAE's a_t) also a linear probe from the codes. Targets follow the dataset's state kinds."""
+VAE's a_t) also a linear probe from the codes. Beside them, the same linear probe from the true positions of
+frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R² is read against. Targets follow
+the dataset's state kinds."""
 
 from __future__ import annotations
 
-from ..metrics.probe import linear_probe, poly_probe, target_kinds
+from ..metrics.probe import linear_probe, poly_probe, position_window, target_kinds
 from .sections import Section
 
 
@@ -18,6 +20,7 @@ class StateRecovery(Section):
         "r2_rollout": "rollout_linear.r2",
         "r2_rollout_frames": "rollout_frames_linear.r2",
         "r2_codes": "codes_linear.r2",
+        "r2_position_window": "position_window_linear.r2",
     }
 
     def run(self, ctx) -> dict:
@@ -37,6 +40,9 @@ class StateRecovery(Section):
             train.codes is not None
         ):  # the frame VAE's codes alone: what the state space model adds beyond them
             out["codes_linear"] = linear_probe(train.codes, y_train, test.codes, y_test, names).to_dict()
+        w_train, w_test = position_window(y_train, kinds), position_window(y_test, kinds)
+        if w_train is not None:  # a reference, not a model: the true positions around t, read linearly
+            out["position_window_linear"] = linear_probe(w_train, y_train, w_test, y_test, names).to_dict()
         if ctx.cfg.poly_probe:
             out["poly"] = poly_probe(train.z, y_train, test.z, y_test, names, train.var).to_dict()
         pred = ctx.predictions

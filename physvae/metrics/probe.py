@@ -80,6 +80,28 @@ class ProbeResult:
         }
 
 
+POSITION_KINDS = ("coordinate", "angle", "derived")  # what one frame shows (simulators.STATE_KINDS)
+
+
+def position_window(targets: np.ndarray, kinds: list[str], half: int = 1) -> np.ndarray | None:
+    """The true positions around each frame, as a reference latent: targets (N, T, K) of ``kinds`` ->
+    (N, T, P·(2·half+1)), the P targets of kind coordinate, angle or derived at frames t−half … t+half (the first and
+    last frames repeated at the sequence's ends). None when no target is a position.
+
+    A linear probe from it is what a latent that holds every position exactly, read out linearly with its
+    neighbours (a finite difference), gives for velocities: where motion turns within a frame interval (bounces)
+    that read-out errs, so a model's velocity R² is judged beside it, not against 1.
+    """
+    if targets.ndim != 3 or targets.shape[-1] != len(kinds):
+        raise ValueError(f"targets must be (N, T, {len(kinds)}) for {len(kinds)} kinds, got {targets.shape}")
+    pos = targets[..., [k in POSITION_KINDS for k in kinds]]
+    if pos.shape[-1] == 0:
+        return None
+    t = np.arange(targets.shape[1])
+    shifted = [pos[:, np.clip(t + d, 0, len(t) - 1)] for d in range(-half, half + 1)]
+    return np.concatenate(shifted, axis=-1)
+
+
 def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
