@@ -180,6 +180,13 @@ def _evaluate(args: argparse.Namespace) -> None:
         f"(mean frame {base['mean_frame']['pred_mse']:.4f}, holding the last context frame "
         f"{base['hold_last']['pred_mse']:.4f})"
     )
+    if "clean" in p:
+        c = p["clean"]
+        print(
+            f"  against the frames before sensor noise: VPT median {c['vpt_median']:.0f}, MSE {c['mse']:.4f}"
+        )
+    if "vpt_note" in p:
+        print(f"note: {p['vpt_note']}")
     for flag in base["flags"]:
         print(f"warning: {flag}")
     for line in describe_dynamics(m.get("dynamics", {})) + describe_trajectories(m.get("trajectories", {})):

@@ -67,3 +67,20 @@ def test_resizing_and_dropping_frames_carry_the_clean_frames_along(tmp_path):
     idx = np.rint(dropped.times / src.dt).astype(int)
     rows = np.arange(len(idx))[:, None]
     np.testing.assert_array_equal(dropped.frames_clean, np.asarray(src["test"].frames_clean)[rows, idx])
+
+
+def test_reconstructions_over_the_threshold_are_counted_and_bound_vpt_with_a_note(tmp_path):
+    from physvae.evaluation.prediction import _bound
+    from physvae.evaluation.reconstruction import Reconstruction
+
+    data = _data(tmp_path, 0.05)
+    ctx = _context(data)
+    out = Reconstruction().run(ctx)
+    with torch.no_grad():
+        rec, _ = ctx.model.reconstruct(_frames(data["test"].frames), None)
+    over = fm.normalized_error(rec, _frames(data["test"].frames)) > fm.VPT_THRESHOLD
+    assert out["over_vpt_threshold"] == pytest.approx(over.float().mean().item())
+    assert _bound({"over_vpt_threshold": 0.5}) == {} and _bound({}) == {}
+    assert _bound({"over_vpt_threshold": 0.8})["vpt_note"].startswith("80% of the test frames are over")
+    ctx.results["reconstruction"] = out
+    assert ("vpt_note" in Prediction().run(ctx)) == (out["over_vpt_threshold"] > 0.5)

@@ -42,7 +42,20 @@ class Prediction(Section):
             "vpt_fraction": float(np.median(vpt) / p.horizon),
             "vpt_threshold": fm.VPT_THRESHOLD,
             **({} if p.clean_scores is None else {"clean": _clean(p.clean_scores, p.horizon)}),
+            **_bound(ctx.results.get("reconstruction", {})),
         }
+
+
+def _bound(reconstruction: dict) -> dict:
+    """A note when most frames' own reconstructions are over VPT's threshold: VPT then says little."""
+    share = reconstruction.get("over_vpt_threshold")
+    if share is None or share <= 0.5:
+        return {}
+    return {
+        "vpt_note": f"{share:.0%} of the test frames are over VPT's threshold already as reconstructed (seen, "
+        "not predicted): sensor noise or detail the decoder does not draw bounds VPT here; read "
+        "pred_over_mean_frame (and vpt_clean_median where the data kept its frames before noise)"
+    }
 
 
 def _clean(scores: np.ndarray, horizon: int) -> dict:
