@@ -76,10 +76,10 @@ class KalmanVAE(nn.Module):
         return self._posterior(a, mask, inputs, sample)[0]
 
     def _posterior(self, a, mask, inputs, sample: bool):
-        """(Posterior, filter result, smoother result, B_t stack or None, z in the filter's dtype) of codes a
-        (B, T, m)."""
+        """(Posterior, filter result, smoother result, the filter's Drive or None, z in the filter's dtype) of codes
+        a (B, T, m)."""
         seen = None if mask is None else mask.to(a.device) > 0
-        filt, state, B = self.transition.filter(a, seen, inputs)
+        filt, state, drive = self.transition.filter(a, seen, inputs)
         smooth = kalman.rts_smoother(filt)
         z = kalman.sample_smoothed(smooth) if sample else smooth.means
         smoothed_codes = (filt.C @ smooth.means.unsqueeze(-1)).squeeze(-1)
@@ -95,7 +95,7 @@ class KalmanVAE(nn.Module):
             state=state,
             codes=codes,
         )
-        return post, filt, smooth, B, z
+        return post, filt, smooth, drive, z
 
     def elbo(
         self,
@@ -124,11 +124,11 @@ class KalmanVAE(nn.Module):
         seen = mask > 0
         a_mean, a_std = self.encode(frames)
         a = gaussian.sample(a_mean, a_std)
-        post, filt, smooth, B, z = self._posterior(a, mask, inputs, sample=True)
+        post, filt, smooth, drive, z = self._posterior(a, mask, inputs, sample=True)
         if self.transition.config.elbo == "sample":
             tr = self.transition
             r = tr.noises(filt.codes.dtype)[1]
-            u = None if B is None else inputs.to(filt.codes.dtype)
+            u, B = (None, None) if drive is None else (drive.u, drive.B)
             joint = kalman.log_joint(z, filt, r, tr.mu0.to(r.dtype), tr.sigma0.to(r.dtype), seen, u, B)
             log_pa = joint - kalman.smoothed_log_prob(smooth, z)
         else:

@@ -45,11 +45,12 @@ def test_imputation_is_smoothing_with_the_hidden_codes_missing():
     torch.testing.assert_close(rec2, rec, rtol=0, atol=0)
 
     a, _ = model.encode(frames)
-    filt, _, B = model.transition.filter(a, mask > 0, u)
+    filt, _, drive = model.transition.filter(a, mask > 0, u)
     q, r = model.transition.noises(torch.float32)
     tr = model.transition
+    torch.testing.assert_close(drive.u, u)
     f = kalman_filter(
-        a, filt.A, filt.C, q, r, tr.mu0, tr.sigma0, mask, u, B
+        a, filt.A, filt.C, q, r, tr.mu0, tr.sigma0, mask, u, drive.B
     )  # the plain filter, same matrices
     s = rts_smoother(f, filt.A)
     torch.testing.assert_close(post.q_mean, s.means)
@@ -90,10 +91,13 @@ def test_prediction_is_filtering_with_the_future_missing_and_has_the_right_shape
     torch.testing.assert_close(z[:, :4], post.q_mean)  # smoothed over the context
 
 
-@pytest.mark.parametrize("float64", [False, True])
-def test_the_sampled_elbo_is_the_exact_one(float64):
+@pytest.mark.parametrize("float64,bias", [(False, False), (True, False), (True, True)])
+def test_the_sampled_elbo_is_the_exact_one(float64, bias):
     """log p(a | z) + log p(z) − log p(z | a) = log p(a) for the smoothed sample: KVAE's ELBO has no z-noise."""
-    model = _model(float64=float64)
+    model = _model(float64=float64, bias=bias)
+    if bias:  # offsets that matter: the same in the filter's log p(a) and the sample's log p(a, z)
+        with torch.no_grad():
+            model.transition.B.normal_()
     frames, u = torch.rand(2, 5, 1, 16, 16), torch.randn(2, 5, 1)
     mask = torch.tensor([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1]], dtype=torch.float32)
     terms = {}
@@ -104,6 +108,31 @@ def test_the_sampled_elbo_is_the_exact_one(float64):
     tol = {"rtol": 1e-6, "atol": 1e-6} if float64 else {"rtol": 1e-4, "atol": 1e-3}
     torch.testing.assert_close(terms["sample"]["kl"], terms["exact"]["kl"], **tol)
     assert terms["sample"]["posterior"].z.dtype == torch.float32
+
+
+def test_regime_offsets_are_an_input_of_ones_to_the_plain_filter():
+    """With ``bias`` each regime's step is affine: z_t = A z_{t−1} + B_u u_{t−1} + b; the filter equals the plain
+    one driven by (u, 1), and a rollout step adds b to A z."""
+    model = _model(bias=True, regimes=1)
+    tr = model.transition
+    assert tr.B.shape == (1, 4, 2)  # the input's column, then the offset
+    with torch.no_grad():
+        tr.B.copy_(torch.randn(1, 4, 2))
+        tr.A.copy_(0.9 * torch.eye(4) + 0.05 * torch.randn(4, 4))
+    a, u = torch.randn(2, 6, 2), torch.randn(2, 6, 1)
+    mask = torch.tensor([[1, 0, 1, 1, 0, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
+    filt, _, drive = tr.filter(a, mask, u)
+    ones = torch.cat([u, torch.ones(2, 6, 1)], -1)
+    torch.testing.assert_close(drive.u, ones)
+    q, r = tr.noises(torch.float32)
+    plain = kalman_filter(
+        a, tr.A[0].detach(), tr.C[0].detach(), q, r, tr.mu0, tr.sigma0, mask, ones, tr.B[0].detach()
+    )
+    torch.testing.assert_close(filt.filtered_means, plain.filtered_means)
+    torch.testing.assert_close(filt.log_likelihood, plain.log_likelihood)
+    z = torch.randn(2, 4)
+    mean, _, _ = tr.step(z, None, 0.1, None)  # no input given: only the offset drives
+    torch.testing.assert_close(mean, z @ tr.A[0].T + tr.B[0, :, 1], rtol=1e-5, atol=1e-6)
 
 
 def test_float64_option_runs_the_filter_in_float64():
@@ -167,6 +196,15 @@ def test_config_round_trip_rebuilds_the_same_model(tmp_path):
 def test_bad_settings_name_the_field(override, match):
     cfg = RunConfig().with_overrides(["model.transition=kalman", override])
     with pytest.raises(ConfigError, match=match):
+        build_model(SPEC, cfg.model)
+
+
+def test_a_bias_that_is_no_boolean_is_refused_by_name():
+    with pytest.raises(ConfigError, match="model.kalman.bias must be a bool, got 2"):
+        RunConfig().with_overrides(["model.transition=kalman", "model.kalman.bias=2"])
+    cfg = RunConfig().with_overrides(["model.transition=kalman"])
+    cfg.model.kalman.bias = "yes"  # set in code, past the parser
+    with pytest.raises(ConfigError, match="model.kalman.bias must be true or false"):
         build_model(SPEC, cfg.model)
 
 

@@ -35,6 +35,10 @@ class KalmanConfig:
     elbo: str = "sample"  # "sample": KVAE's one-sample ELBO from the smoothed posterior; "exact": log p(a)
     recon_scale: float = 1.0  # weight of log p(x | a) in the loss (KVAE: 0.3); the reported ELBO is unscaled
     alpha_warmup: int = 0  # steps with the α network (LSTM, head) held at its start (KVAE: 10 epochs)
+    bias: bool = (
+        False  # each regime adds a learned offset b_k, z_t = A_t z_{t−1} + b_t + …: a reflection at a wall
+    )
+    # (x' = 2w − x − v Δt, v' = −v) is affine, not linear; KVAE has none
 
     def validate(self, where: str = "kalman") -> None:
         integer(f"{where}.a_dim", self.a_dim, minimum=1)
@@ -44,8 +48,18 @@ class KalmanConfig:
         for name in ("process_var", "obs_var", "init_var", "recon_scale"):
             positive(f"{where}.{name}", getattr(self, name))
         integer(f"{where}.alpha_warmup", self.alpha_warmup, minimum=0)
+        if not isinstance(self.bias, bool):
+            raise ConfigError(f"{where}.bias must be true or false, got {self.bias!r}")
         if self.elbo not in ELBOS:
             raise ConfigError(f"{where}.elbo must be one of {ELBOS}, got {self.elbo!r}")
+
+
+class Drive(NamedTuple):
+    """What drives the filter's steps besides A_t z_{t−1}: the matrices B_t (B, T, n, k) it used and the drive
+    u (B, T, k) they multiply (the inputs, then a column of ones where the regimes have offsets)."""
+
+    B: torch.Tensor
+    u: torch.Tensor
 
 
 class KalmanState(NamedTuple):
@@ -60,6 +74,7 @@ class KalmanState(NamedTuple):
 class Kalman(Transition):
     """p(z_t | z_{t−1}, a_<t) = N(A_t z_{t−1} + B_t u_{t−1}, Q), p(a_t | z_t) = N(C_t z_t, R), z_0 ~ N(0, Σ_0).
 
+    With ``bias`` the drive u carries a last component 1, so the last column of B_k is regime k's offset b_k.
     (A_t, B_t, C_t) = Σ_k α_t^k (A_k, B_k, C_k) with α_t = softmax(W h_t), h_t the LSTM state over
     (0, a_0, …, a_{t−1}). Exact filtering and smoothing of z given the codes a is ``filter`` plus
     ``physvae.kalman.rts_smoother``; ``physvae.kvae.KalmanVAE`` adds the frame VAE around it. As a Transition
@@ -76,7 +91,7 @@ class Kalman(Transition):
         self.config = cfg
         k, n, m = cfg.regimes, latent_dim, cfg.a_dim
         self.A = nn.Parameter(torch.eye(n).expand(k, n, n).clone())
-        self.B = nn.Parameter(torch.zeros(k, n, max(input_dim, 1)))
+        self.B = nn.Parameter(torch.zeros(k, n, max(input_dim + int(cfg.bias), 1)))
         self.C = nn.Parameter(cfg.init_scale * torch.randn(k, m, n))
         self.lstm = nn.LSTMCell(m, cfg.lstm_hidden)
         self.alpha = nn.Linear(cfg.lstm_hidden, k)
@@ -116,6 +131,19 @@ class Kalman(Transition):
         alpha = alpha.to(dtype or alpha.dtype)
         return tuple(torch.einsum("bk,kij->bij", alpha, p.to(alpha.dtype)) for p in (self.A, self.C, self.B))
 
+    def drive(self, u: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+        """The drive (..., k) that B_t multiplies: the inputs u (..., U) (zeros where None), then a 1 with ``bias``;
+        None where nothing drives (no bias, and no inputs or none given). ``like`` (..., any) gives the leading
+        shape, dtype and device."""
+        if not self.config.bias and (u is None or not self.input_dim):
+            return None
+        lead, parts = like.shape[:-1], []
+        if self.input_dim:
+            parts.append(like.new_zeros(*lead, self.input_dim) if u is None else u.to(like.dtype))
+        if self.config.bias:
+            parts.append(like.new_ones(*lead, 1))
+        return torch.cat(parts, -1)
+
     def step(self, z, state, dt, u):
         """z_{t−1} (B, D) -> the mean of z_t; the state advances by z_{t−1}'s code (observed, or C_{t−1} z_{t−1})."""
         state = self.init_state(z.shape[0], z.device, z.dtype) if state is None else state
@@ -125,8 +153,9 @@ class Kalman(Transition):
         state = self.feed(state, code)
         A, _, B = self.mix(self.weights(state), z.dtype)
         mean = torch.einsum("bij,bj->bi", A, z)
-        if u is not None and self.input_dim:
-            mean = mean + torch.einsum("bij,bj->bi", B, u.to(z.dtype))
+        d = self.drive(u, z)
+        if d is not None:
+            mean = mean + torch.einsum("bij,bj->bi", B, d)
         std = self.noises(z.dtype)[0].sqrt().expand_as(mean)
         return mean, std, state
 
@@ -137,12 +166,13 @@ class Kalman(Transition):
 
         Returns:
             the ``kalman.FilterResult``, the state from which ``step`` continues after the last frame, and the
-            input matrices B_t (B, T, n, U) used (None without inputs).
+            ``Drive`` used (None where nothing drives: no inputs and no bias).
         """
         bs, dtype = a.shape[0], self.dtype
         state = self.init_state(bs, a.device)
         states, inputs = [], []
-        use_u = u is not None and self.input_dim > 0
+        uu = self.drive(u, a.to(dtype))
+        use_u = uu is not None
 
         def matrices(t, previous):
             nonlocal state
@@ -155,10 +185,9 @@ class Kalman(Transition):
 
         q, r = self.noises(dtype)
         mu0, sigma0 = self.mu0.to(dtype), self.sigma0.to(dtype)
-        uu = u.to(dtype) if use_u else None
         result = kalman.kalman_filter_online(a.to(dtype), matrices, q, r, mu0, sigma0, mask, uu)
         last = KalmanState(states[-1].h, states[-1].c, result.codes[:, -1])
-        return result, last, torch.stack(inputs, 1) if use_u else None
+        return result, last, Drive(torch.stack(inputs, 1), uu) if use_u else None
 
     def linear_maps(self, z: torch.Tensor) -> LinearMaps:
         """The maps A_k and the α of one step from the initial state at latents z (N, D) (what ``step`` uses
