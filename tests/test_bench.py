@@ -209,7 +209,7 @@ def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
     assert (cfg.model.latent_dim, cfg.model.kalman.a_dim, cfg.model.kalman.regimes) == (4, 2, 3)
     assert (cfg.train.lr, cfg.train.batch_size, cfg.eval.imputation_first) == (0.007, 32, 4)
     assert cfg.eval.drop_probs[-1] == 1.0 and cfg.eval.gaps == list(range(1, 16, 2))
-    assert [d.preset for d in suite.datasets] == ["kvae_box32", "kvae_box32_gravity"]
+    assert [d.preset for d in suite.datasets] == ["kvae_box32", "kvae_box32_gravity", "kvae_box32_faithful"]
 
     def record(dataset, preset, model, seed):
         drop = {str(p): 0.01 * p for p in cfg.eval.drop_probs}
@@ -235,7 +235,7 @@ def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
     md = (tmp_path / "results.md").read_text()
     assert "KVAE smoothing (Fraccaro et al. 2017" in md and "*0.0057*" in md and "*0.0227*" in md
     assert "imputation_hamming.drop_1.0" in md and "imputation_hamming.gap_15" in md and "r2_codes.vx0" in md
-    assert md.count("KVAE smoothing") == 1  # the gravity variant has no published curve
+    assert md.count("KVAE smoothing") == 2  # beside both looks of the plain box; none for gravity
     assert tmp_path / "imputation.png" in paths and (tmp_path / "imputation.png").stat().st_size > 0
 
 
