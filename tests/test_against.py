@@ -99,6 +99,9 @@ def test_a_noisy_variant_is_judged_by_its_vpt_against_the_clean_frames(tmp_path)
     assert compare(noisy, PLAIN, Tolerances())["misses"] == ["VPT 10 vs 20 (drop 50% > 25%)"]
     md = table(load_suite(_suite_file(tmp_path)), [compare(noisy, PLAIN, Tolerances())])
     assert "| 20 → 10 (clean frames) |" in md
+    noisy_plain = copy.deepcopy(PLAIN)  # a plain drawing with noise too: both read against their clean frames
+    noisy_plain["metrics"]["prediction"].update(vpt_median=0.0, clean={"vpt_median": 12.0})
+    assert compare(noisy, noisy_plain, Tolerances())["vpt"] == {"plain": 12.0, "variant": 10.0}
 
 
 def test_a_better_variant_or_a_plain_vpt_of_zero_misses_nothing():

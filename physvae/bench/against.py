@@ -100,12 +100,19 @@ def _row(record: dict, against: str) -> dict:
         "position": None,
         "velocity": None,
         "rollout": None,
-        "vpt": {"plain": None, "variant": f.get("vpt_median") if clean is None else clean},
+        "vpt": {"plain": None, "variant": _vpt(f)},
         "vpt_clean": clean is not None,  # the variant's VPT scored against its frames before sensor noise
         "pred_over_mean_frame": {"plain": None, "variant": f.get("pred_over_mean_frame")},
         "beats_baselines": f.get("beats_baselines"),
         "collapsed": record.get("collapse", {}).get("at_end"),
     }
+
+
+def _vpt(flat: dict):
+    """A record's VPT against frames without sensor noise: its clean VPT where it has one (noisy data that kept
+    its frames before the noise), else its VPT."""
+    clean = flat.get("vpt_clean_median")
+    return flat.get("vpt_median") if clean is None else clean
 
 
 def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True) -> dict:
@@ -119,7 +126,7 @@ def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True)
     out["rollout"] = _worst(_r2_drops(variant, plain, POSITION_KINDS + VELOCITY_KINDS, probe))
     if out["rollout"] is not None:
         out["rollout"]["probe"] = probe
-    out["vpt"]["plain"] = fp.get("vpt_median")
+    out["vpt"]["plain"] = _vpt(fp)
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
     out["vpt_judged"] = judge_vpt
     out["misses"] = (
