@@ -90,9 +90,7 @@ class SequenceDataset(Dataset):
         frames = np.asarray(self.frames[indices[order]])[np.argsort(order)]
         rows = np.arange(len(indices))[:, None]
         cols = starts[:, None] + np.arange(length)
-        x = (
-            torch.from_numpy(frames[rows, cols]).permute(0, 1, 4, 2, 3).float().div_(255.0)
-        )  # (B,T,H,W,C)->(B,T,C,H,W)
+        x = frames_tensor(frames[rows, cols])
         s = torch.from_numpy(self.states[indices][rows, cols])
         u = None if self.inputs is None else torch.from_numpy(self.inputs[indices][rows, cols])
         times = None if self.times is None else torch.from_numpy(self.times[indices][rows, cols])
@@ -104,6 +102,12 @@ class SequenceDataset(Dataset):
         length = self.window or self.n_frames
         starts = rng.integers(0, self.n_frames - length + 1, size=batch_size)
         return self.batch(idx, starts)
+
+
+def frames_tensor(frames: np.ndarray) -> torch.Tensor:
+    """uint8 frames (B, T, H, W, C) -> float (B, T, C, H, W) in [0, 1]; ``frames`` must be writable (not a
+    read-only memory map: index or copy it first)."""
+    return torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
 
 
 def uneven(times: np.ndarray | None, rtol: float = 1e-6) -> bool:

@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass
 from simulators import ConfigError, from_dict
 
 from ..config import RunConfig
+from ..metrics.probe import POSITION_KINDS
 from .flatten import flatten
 
-POSITION_KINDS = ("angle", "coordinate", "derived")
 VELOCITY_KINDS = ("velocity",)
 COLUMNS = ["r2_linear", "vpt_median", "vpt_clean_median", "pred_over_mean_frame", "beats_baselines"]
 PLAIN = "(plain)"  # the ``against`` of a plain cell's row
@@ -91,7 +91,6 @@ def _worst(rows: list[tuple[str, float, float]]) -> dict | None:
 def _row(record: dict, against: str) -> dict:
     """The fields every row has, from one cell record (the variant's, or the plain cell's own row)."""
     f = flatten(record, COLUMNS)
-    clean = f.get("vpt_clean_median")
     return {
         "dataset": record["dataset"],
         "against": against,
@@ -101,7 +100,8 @@ def _row(record: dict, against: str) -> dict:
         "velocity": None,
         "rollout": None,
         "vpt": {"plain": None, "variant": _vpt(f)},
-        "vpt_clean": clean is not None,  # the variant's VPT scored against its frames before sensor noise
+        # the variant's VPT scored against its frames before sensor noise
+        "vpt_clean": f.get("vpt_clean_median") is not None,
         "pred_over_mean_frame": {"plain": None, "variant": f.get("pred_over_mean_frame")},
         "beats_baselines": f.get("beats_baselines"),
         "collapsed": record.get("collapse", {}).get("at_end"),

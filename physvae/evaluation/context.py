@@ -11,7 +11,7 @@ import torch
 
 from simulators import Dataset, Split
 
-from ..data import Batch, SequenceDataset
+from ..data import Batch, SequenceDataset, frames_tensor
 from ..metrics import frames as fm
 from ..metrics.probe import probe_targets
 from .protocol import EvalConfig
@@ -113,14 +113,16 @@ class EvalContext:
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
         scores, zs, states, reread, clean = [], [], [], [], []
+        start = 0  # the first sequence of the batch: batches come in order
         with torch.no_grad():
-            for start, b in zip(range(0, self.count(split), cfg.batch_size), self.batches(split)):
+            for b in self.batches(split):
                 p = self._predict(b, horizon, zs, reread)
                 t = b.frames[:, cfg.n_context : cfg.n_context + horizon]
                 scores.append(_scores(p, t, fm.mse, fm.psnr, fm.ssim, fm.normalized_error))
                 if split.frames_clean is not None:
                     t = self._clean_frames(split, start, len(p))[:, cfg.n_context : cfg.n_context + horizon]
                     clean.append(_scores(p, t, fm.mse, fm.normalized_error))
+                start += len(p)
                 states.append(b.states[:, cfg.n_context : cfg.n_context + horizon].cpu().numpy())
         return Predictions(
             cfg.n_context,
@@ -144,7 +146,7 @@ class EvalContext:
     def _clean_frames(self, split: Split, start: int, n: int) -> torch.Tensor:
         """Sequences start..start+n−1 of ``split`` before sensor noise: (n, T, C, H, W) float in [0, 1]."""
         x = np.array(split.frames_clean[start : start + n])  # a copy: the memory map is read-only
-        return torch.from_numpy(x).permute(0, 1, 4, 2, 3).float().div_(255.0).to(self.device)
+        return frames_tensor(x).to(self.device)
 
     def _reread(self, pred: torch.Tensor, b: Batch) -> torch.Tensor:
         """Posterior means (B, n, D) of the predicted mean frames pred (B, n, C, H, W) under the model's own

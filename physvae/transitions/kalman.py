@@ -35,10 +35,9 @@ class KalmanConfig:
     elbo: str = "sample"  # "sample": KVAE's one-sample ELBO from the smoothed posterior; "exact": log p(a)
     recon_scale: float = 1.0  # weight of log p(x | a) in the loss (KVAE: 0.3); the reported ELBO is unscaled
     alpha_warmup: int = 0  # steps with the α network (LSTM, head) held at its start (KVAE: 10 epochs)
-    bias: bool = (
-        False  # each regime adds a learned offset b_k, z_t = A_t z_{t−1} + b_t + …: a reflection at a wall
-    )
+    # each regime adds a learned offset b_k, z_t = A_t z_{t−1} + b_t + …: a reflection at a wall
     # (x' = 2w − x − v Δt, v' = −v) is affine, not linear; KVAE has none
+    bias: bool = False
 
     def validate(self, where: str = "kalman") -> None:
         integer(f"{where}.a_dim", self.a_dim, minimum=1)
@@ -169,9 +168,10 @@ class Kalman(Transition):
             ``Drive`` used (None where nothing drives: no inputs and no bias).
         """
         bs, dtype = a.shape[0], self.dtype
+        a = a.to(dtype)
         state = self.init_state(bs, a.device)
         states, inputs = [], []
-        uu = self.drive(u, a.to(dtype))
+        uu = self.drive(u, a)
         use_u = uu is not None
 
         def matrices(t, previous):
@@ -185,7 +185,7 @@ class Kalman(Transition):
 
         q, r = self.noises(dtype)
         mu0, sigma0 = self.mu0.to(dtype), self.sigma0.to(dtype)
-        result = kalman.kalman_filter_online(a.to(dtype), matrices, q, r, mu0, sigma0, mask, uu)
+        result = kalman.kalman_filter_online(a, matrices, q, r, mu0, sigma0, mask, uu)
         last = KalmanState(states[-1].h, states[-1].c, result.codes[:, -1])
         return result, last, Drive(torch.stack(inputs, 1), uu) if use_u else None
 
