@@ -60,6 +60,28 @@ ARRAYS = (
     "event_size",
     "frames_clean",
 )
+# (N, T, ...): one row per frame of frames; (N, ...): one row per sequence
+PER_FRAME = ("states", "inputs", "times", "events")
+PER_SEQUENCE = ("params", "reference", "event_kind", "event_frame", "event_size")
+
+
+def check_shapes(arrays: dict, where: str) -> None:
+    """DatasetError unless every array of one split lines up with its frames (N, T, H, W, C): per-frame arrays
+    (N, T, ...), per-sequence ones (N, ...), ``frames_clean`` the frames' own shape. ``where`` names the split."""
+    frames = arrays.get("frames")
+    if frames is None or np.ndim(frames) != 5:
+        shape = None if frames is None else tuple(np.shape(frames))
+        raise DatasetError(f"{where}: frames must be (N, T, H, W, C), got {shape}")
+    n, t = frames.shape[:2]
+    expected = {k: (n, t) for k in PER_FRAME} | {k: (n,) for k in PER_SEQUENCE}
+    expected["frames_clean"] = tuple(frames.shape)
+    for key, lead in expected.items():
+        a = arrays.get(key)
+        if a is not None and tuple(np.shape(a)[: len(lead)]) != lead:
+            raise DatasetError(
+                f"{where}: {key} has shape {tuple(np.shape(a))}, expected it to begin {lead} to match frames "
+                f"{tuple(frames.shape)}"
+            )
 
 
 @dataclass
@@ -157,6 +179,7 @@ class Dataset:
         arrays = {
             k: _open_array(self.path, info["arrays"][k]) if k in info["arrays"] else None for k in ARRAYS
         }
+        check_shapes(arrays, f"dataset {self.path}, split {name!r}")
         split = Split(
             name=name,
             **arrays,
@@ -307,6 +330,8 @@ def write_dataset(
         splits: {split: {"frames": (N, T, H, W, C) uint8, "states": (N, T, D), "params": (N, P), ...}}.
         meta: the rest of meta.json (schema_version and the per-split array entries are added here).
     """
+    for split, arrays in splits.items():  # refused before anything is written
+        check_shapes(arrays, f"writing {out}, split {split!r}")
     with atomic_folder(out, overwrite) as tmp:
         entries = {}
         for split, arrays in splits.items():

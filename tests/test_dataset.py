@@ -173,6 +173,38 @@ def test_truncated_array_is_named(pend_dir, tmp_path):
         S.load_dataset(d, verify=False)["test"]
 
 
+def _arrays(split) -> dict:
+    return {k: np.array(getattr(split, k)) for k in S.ARRAYS if getattr(split, k) is not None}
+
+
+@pytest.mark.parametrize(
+    "key,cut,match",
+    [
+        ("states", np.s_[:, :-1], r"states has shape \(5, 14, 7\), expected it to begin \(5, 15\)"),
+        ("params", np.s_[:-1], r"params has shape \(4, 4\), expected it to begin \(5,\)"),
+        ("frames_clean", np.s_[..., :-1, :], r"frames_clean has shape \(5, 15, 16, 15, 1\)"),
+    ],
+)
+def test_arrays_that_do_not_line_up_with_the_frames_are_refused_by_name(pend_dir, tmp_path, key, cut, match):
+    data = S.load_dataset(pend_dir)
+    meta = {k: v for k, v in data.meta.items() if k not in ("splits", "schema_version", "meta_sha256")}
+    arrays = _arrays(data["test"])
+    arrays["frames_clean"] = arrays["frames"]  # a split with noise-free frames beside its frames
+    arrays[key] = arrays[key][cut]
+    out = tmp_path / "bad"
+    with pytest.raises(S.DatasetError, match=r"writing .*bad, split 'test': " + match):
+        S.write_dataset(out, {"test": arrays}, meta)
+    assert not out.exists()  # refused before anything was written
+    good = S.write_dataset(tmp_path / "good", {"test": _arrays(data["test"])}, meta)
+    np.save(good / "test" / f"{key}.npy", arrays[key])  # then swapped on disk, meta.json fixed to match
+    on_disk = json.loads((good / "meta.json").read_text())
+    entry = {"file": f"test/{key}.npy", "shape": list(arrays[key].shape), "dtype": str(arrays[key].dtype)}
+    on_disk["splits"]["test"]["arrays"][key] = entry
+    (good / "meta.json").write_text(json.dumps(on_disk))
+    with pytest.raises(S.DatasetError, match=r"split 'test': " + match):
+        S.load_dataset(good, verify=False)["test"]
+
+
 def test_other_schema_version_is_refused(pend_dir, tmp_path):
     d = _copy(pend_dir, tmp_path / "c")
     meta = json.loads((d / "meta.json").read_text())
