@@ -12,8 +12,10 @@ from .content import ContentEncoder
 from .inference import FrameInference, InferenceRNN
 from .kvae import KalmanVAE
 from .likelihoods import Bernoulli, Gaussian
-from .model import DataSpec, TemporalVAE
+from .model import DataSpec, LearnedInitialPrior, TemporalVAE
 from .nets import FrameDecoder, FrameEncoder
+from .physics import PHYSICS
+from .render_decoder import RenderDecoder
 from .transitions import TRANSITIONS
 
 
@@ -31,7 +33,7 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
     encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
-    decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, d + cfg.content_dim)
+    decoder = _decoder(spec, cfg)
     smoother = cfg.inference == "smoother"
     if cls.per_frame_inference:
         inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
@@ -43,7 +45,19 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
     content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None
-    return TemporalVAE(spec, encoder, decoder, inference, transition, _likelihood(spec, cfg), content)
+    initial = LearnedInitialPrior(d) if cfg.initial_prior == "learned" else None
+    return TemporalVAE(
+        spec, encoder, decoder, inference, transition, _likelihood(spec, cfg), content, initial
+    )
+
+
+def _decoder(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
+    """The conv decoder, or the render decoder drawing the ``physics`` transition's stated system."""
+    d = cfg.latent_dim + cfg.content_dim
+    if cfg.decoder == "render":
+        physics = PHYSICS[cfg.physics.system].for_inputs(spec.input_dim)
+        return RenderDecoder(physics, spec.size, spec.channels, d, cfg.sprite_hidden)
+    return FrameDecoder(spec.size, spec.channels, cfg.channels, d)
 
 
 def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:

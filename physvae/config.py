@@ -19,6 +19,8 @@ from .transitions import TRANSITIONS
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 INFERENCE = ("filter", "smoother")
 INFERENCE_NETS = ("gru", "attention")
+DECODERS = ("conv", "render")
+INITIAL_PRIORS = ("standard", "learned")
 
 
 @dataclass
@@ -42,6 +44,9 @@ class ModelConfig:
     attention_heads: int = 4  # attention inference: heads per layer (even for the smoother: half look back)
     attention_layers: int = 2  # attention inference: transformer blocks
     content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
+    decoder: str = "conv"  # "conv"; "render": sprites drawn where the physics puts its bodies
+    sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
+    initial_prior: str = "standard"  # p(z_1): "standard" N(0, I); "learned": its mean and std learned
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
     def __post_init__(self):
@@ -71,7 +76,8 @@ class ModelConfig:
             raise ConfigError(
                 f"model.obs_std must be in [0, 1] (a pixel std in [0, 1] units; 0 learns it), got {self.obs_std!r}"
             )
-        for name in ("channels", "features", "rnn_hidden", "attention_heads", "attention_layers"):
+        sizes = ("channels", "features", "rnn_hidden", "attention_heads", "attention_layers", "sprite_hidden")
+        for name in sizes:
             integer(f"model.{name}", getattr(self, name), minimum=1)
         integer("model.content_dim", self.content_dim, minimum=0)
         if self.inference_net not in INFERENCE_NETS:
@@ -80,10 +86,24 @@ class ModelConfig:
             )
         if self.inference_net == "attention":
             self._check_attention()
+        self._check_decoder()
+        if self.initial_prior not in INITIAL_PRIORS:
+            raise ConfigError(
+                f"model.initial_prior must be one of {INITIAL_PRIORS}, got {self.initial_prior!r}"
+            )
         section = self.transition_config()
         section.validate(f"model.{self.transition}")
         if callable(getattr(section, "check_latent", None)):
             section.check_latent(self.latent_dim, f"model.{self.transition}")
+
+    def _check_decoder(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"model.decoder must be one of {DECODERS}, got {self.decoder!r}")
+        if self.decoder == "render" and self.transition != "physics":
+            raise ConfigError(
+                f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "
+                f"got {self.transition!r}"
+            )
 
     def _check_attention(self) -> None:
         heads = self.attention_heads

@@ -1,15 +1,16 @@
 """The temporal VAE: p(x_1:T, z_1:T) = Π_t p(x_t | z_t) p(z_t | z_<t), q(z_t | z_<t, x) by a Kalman-style update.
 
 Generative model:
-    p(z_1) = N(0, I) (the initial latent's prior), p(z_t | z_<t) = the transition (t > 1),
-    p(x_t | z_t) = the emission (Bernoulli or Gaussian over pixels) of the conv decoder.
+    p(z_1) = N(0, I) (the initial latent's prior; ``model.initial_prior = "learned"``: N(μ₀, diag σ₀²) with μ₀, σ₀
+    learned, for latents in physical units), p(z_t | z_<t) = the transition (t > 1),
+    p(x_t | z_t) = the emission (Bernoulli or Gaussian over pixels) of the decoder (conv, or ``render_decoder``).
 Inference:
     the inference RNN gives evidence N(μ_t, σ_t²) about z_t from the frames; q(z_t | z_{t−1}, x) is the product of
     that evidence and the transition's prior p(z_t | z_{t−1}), so the posterior always goes through the dynamics
     (DVBF). Where a frame is hidden (mask 0), q(z_t | ·) is the prior itself: the transition fills the gap.
 ELBO:
     Σ_t E_q[log p(x_t | z_t)] − Σ_t E_q[KL(q(z_t | z_{t−1}, x) ‖ p(z_t | z_{t−1}))], one sample of z_1:T drawn
-    sequentially; the t = 1 term is KL(q(z_1 | x) ‖ N(0, I)).
+    sequentially; the t = 1 term is KL(q(z_1 | x) ‖ p(z_1)).
 Content (``content``, optional): a static z_c per sequence that the decoder reads beside z_t; see
     ``physvae.content``.
 """
@@ -85,6 +86,21 @@ class DataSpec:
             )
 
 
+class LearnedInitialPrior(nn.Module):
+    """p(z_1) = N(μ₀, diag σ₀²), μ₀ and log σ₀ (D,) learned (empirical Bayes), starting at N(0, I).
+
+    For latents in physical units (the ``physics`` transition's angular velocity in rad/s), where N(0, I) would
+    pull every initial state towards rest."""
+
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.mean = nn.Parameter(torch.zeros(latent_dim))
+        self.log_std = nn.Parameter(torch.zeros(latent_dim))
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mean, self.log_std.exp()
+
+
 @dataclass
 class Posterior:
     """Latent trajectories of a batch: z (B, T, D) used downstream, q and prior parameters (B, T, D) each, the
@@ -113,6 +129,7 @@ class TemporalVAE(nn.Module):
         transition: p(z_t | z_<t).
         likelihood: p(x_t | z_t) from the emission parameters.
         content: q(z_c | x) of a static content latent (None: none); the decoder then reads (N, D + K).
+        initial: p(z_1) as a module giving (mean, std), each (D,) (None: N(0, I)).
     """
 
     def __init__(
@@ -124,12 +141,21 @@ class TemporalVAE(nn.Module):
         transition: Transition,
         likelihood: nn.Module,
         content: ContentEncoder | None = None,
+        initial: nn.Module | None = None,
     ):
         super().__init__()
         self.spec = spec
         self.encoder, self.decoder, self.inference = encoder, decoder, inference
         self.transition, self.likelihood = transition, likelihood
         self.content = content
+        self.initial = initial
+
+    def initial_prior(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p(z_1)'s mean and std, each shaped like ``like`` (B, D)."""
+        if self.initial is None:
+            return torch.zeros_like(like), torch.ones_like(like)
+        mean, std = self.initial()
+        return mean.expand_as(like), std.expand_as(like)
 
     @property
     def device(self) -> torch.device:
@@ -166,12 +192,13 @@ class TemporalVAE(nn.Module):
         mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
         steps = self._intervals(times, t_len, feats)
         ev_mean, ev_std = self.inference(feats, mask)
+        ev_mean, ev_std = self.transition.evidence(ev_mean, ev_std, mask, self._times(times, t_len, ev_mean))
         state = self.transition.init_state_from(ev_mean, mask)
         z = None
         rows: list[tuple[torch.Tensor, ...]] = []
         for t in range(t_len):
             if t == 0:
-                p_mean, p_std = torch.zeros_like(ev_mean[:, 0]), torch.ones_like(ev_std[:, 0])
+                p_mean, p_std = self.initial_prior(ev_mean[:, 0])
             else:
                 u = None if inputs is None else inputs[:, t - 1]
                 dt = self.spec.dt if steps is None else steps[:, t - 1]
@@ -286,6 +313,13 @@ class TemporalVAE(nn.Module):
         dt = self.spec.dt if steps is None else steps[:, n_context - 1 :]
         future = self.transition.rollout(post.z[:, -1], horizon, dt, u, post.state)
         return torch.cat([post.z, future], dim=1), _z(post.content)
+
+    def _times(self, times, t_len: int, like: torch.Tensor) -> torch.Tensor:
+        """Frame times (B, t_len) in seconds: ``times`` itself, or t · Δt where the frames are evenly spaced."""
+        if times is not None:
+            return times[:, :t_len].to(device=like.device, dtype=torch.float64)
+        grid = torch.arange(t_len, device=like.device, dtype=torch.float64) * self.spec.dt
+        return grid.expand(like.shape[0], t_len)
 
     def _intervals(self, times, t_len: int, like: torch.Tensor) -> torch.Tensor | None:
         """Frame intervals (B, t_len − 1, 1) in seconds from times (B, ≥ t_len), in ``like``'s dtype and device;

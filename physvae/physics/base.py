@@ -17,6 +17,7 @@ import torch
 from simulators import ConfigError
 
 Rhs = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Points = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Truth = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
@@ -38,6 +39,14 @@ class KnownPhysics:
         driven: the same physics with control inputs, used where the data has them.
         orientation_free: parameters whose sign depends on the latent's orientation (a torque gain: the
             equations are unchanged by θ -> −θ except for the input's sign), compared with the truth by magnitude.
+        points: where the drawn bodies are, for the ``render`` decoder: y (..., S), shape (G,) -> (..., K, 2),
+            positions in the plane of motion (any units: the decoder's camera learns the scale); None: the
+            physics cannot be drawn that way.
+        velocities: {velocity column: position column} for the state columns that are time derivatives of
+            others (the pendulum's ω = θ̇), so that velocity evidence can come from positions in neighbouring frames
+            (``model.physics.velocity_evidence = "difference"``).
+        shape_init: the G drawing constants ``points`` takes (e.g. an arm's length relative to another), learned
+            by the decoder from these starting values.
     """
 
     name: str
@@ -52,6 +61,9 @@ class KnownPhysics:
     truth: Truth | None = None
     driven: KnownPhysics | None = None  # the variant to use where the data has control inputs
     orientation_free: list[str] = field(default_factory=list)
+    points: Points | None = None
+    velocities: dict[int, int] = field(default_factory=dict)
+    shape_init: list[float] = field(default_factory=list)
 
     def __post_init__(self):
         self.positive = [True] * len(self.param_names) if self.positive is None else list(self.positive)
@@ -72,6 +84,11 @@ class KnownPhysics:
             raise ConfigError(f"{where}: the initial value of positive parameter {bad[0]!r} must be > 0")
         if any(not 0 <= i < len(self.state_names) for i in self.angles):
             raise ConfigError(f"{where}: angles must index state_names (0..{len(self.state_names) - 1})")
+        pairs = list(self.velocities.items())
+        if any(not 0 <= i < len(self.state_names) for pair in pairs for i in pair):
+            raise ConfigError(f"{where}: velocities must map state columns (0..{len(self.state_names) - 1})")
+        if any(v in self.angles for v, _ in pairs):
+            raise ConfigError(f"{where}: a velocity cannot be an angle")
 
     def for_inputs(self, input_dim: int) -> KnownPhysics:
         """The variant for data with ``input_dim`` control inputs (this one, or ``driven``); a clear error where
@@ -85,6 +102,17 @@ class KnownPhysics:
         raise ConfigError(
             f"model.physics.system {self.name!r} takes {self.input_dim} control inputs but the data has {input_dim}"
         )
+
+    @property
+    def n_points(self) -> int:
+        """K, the bodies ``points`` draws (0 where it cannot be drawn)."""
+        if self.points is None:
+            return 0
+        y, shape = (
+            torch.zeros(1, self.state_dim),
+            torch.tensor(self.shape_init, dtype=torch.get_default_dtype()),
+        )
+        return self.points(y, shape).shape[-2]
 
     @property
     def state_dim(self) -> int:

@@ -29,6 +29,14 @@ def _rhs(y: torch.Tensor, params: torch.Tensor, u: torch.Tensor | None) -> torch
     return torch.stack([w1, w2, acc1, acc2 / den], -1)
 
 
+def _points(y: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+    """Both bobs, the first arm of unit length: y (..., 4), shape (1,) = (l₂/l₁,) -> (..., 2, 2)."""
+    a1, a2 = y[..., 0], y[..., 1]
+    first = torch.stack([torch.sin(a1), -torch.cos(a1)], -1)
+    second = first + shape[0] * torch.stack([torch.sin(a2), -torch.cos(a2)], -1)
+    return torch.stack([first, second], -2)
+
+
 def _truth(p: dict) -> dict:
     return {
         "g_over_l1": p["gravity"] / p["l1"],
@@ -47,4 +55,7 @@ def double_pendulum() -> KnownPhysics:
         param_init=[5.0, 5.0, 1.0],
         param_units=["1/s²", "1/s²", "1"],
         truth=_truth,
+        points=_points,
+        velocities={2: 0, 3: 1},
+        shape_init=[1.0],
     )

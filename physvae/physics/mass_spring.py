@@ -13,6 +13,12 @@ def _rhs(y: torch.Tensor, params: torch.Tensor, u: torch.Tensor | None) -> torch
     return torch.stack([v, -params[:, 0] * q - params[:, 1] * v], -1)
 
 
+def _points(y: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+    """The mass on its line: y (..., 2) -> (..., 1, 2), (q, 0) (the camera turns the line as the video does)."""
+    q = y[..., 0]
+    return torch.stack([q, torch.zeros_like(q)], -1)[..., None, :]
+
+
 def _truth(p: dict) -> dict:
     return {"k_over_m": p["k"] / p["mass"], "damping": np.zeros_like(p["k"])}
 
@@ -26,4 +32,6 @@ def mass_spring() -> KnownPhysics:
         param_init=[2.0, 0.05],
         param_units=["1/s²", "1/s"],
         truth=_truth,
+        points=_points,
+        velocities={1: 0},
     )

@@ -18,6 +18,12 @@ def _rhs(y: torch.Tensor, params: torch.Tensor, u: torch.Tensor | None) -> torch
     return torch.stack([omega, acc], -1)
 
 
+def _points(y: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+    """The bob at unit length: y (..., 2) -> (..., 1, 2), (sin θ, −cos θ) with y up (θ = 0 hangs down)."""
+    theta = y[..., 0]
+    return torch.stack([torch.sin(theta), -torch.cos(theta)], -1)[..., None, :]
+
+
 def _truth(p: dict) -> dict:
     return {
         "g_over_l": p["gravity"] / p["length"],
@@ -41,5 +47,7 @@ def pendulum(driven: bool = False) -> KnownPhysics:
         orientation_free=["torque_gain"] if driven else [],
         input_dim=int(driven),
         truth=_truth,
+        points=_points,
+        velocities={1: 0},
         driven=None if driven else pendulum(driven=True),
     )

@@ -62,6 +62,12 @@ class Transition(nn.Module):
         parameters) does it here. Default: ``init_state``."""
         return self.init_state(evidence.shape[0], evidence.device, evidence.dtype)
 
+    def evidence(self, mean: torch.Tensor, std: torch.Tensor, mask: torch.Tensor, times: torch.Tensor):
+        """The inference network's evidence about z_t, mean and std (B, T, D), as this transition would have it
+        before fusion with its prior, given the frames seen (mask (B, T)) and their times (B, T) in seconds.
+        Default: unchanged."""
+        return mean, std
+
     def step(self, z: torch.Tensor, state: Any, dt: float | torch.Tensor, u: torch.Tensor | None):
         """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state).
 

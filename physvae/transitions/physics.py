@@ -18,10 +18,12 @@ from torch import nn
 from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
+from ..physics.velocity_evidence import velocity_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
 PARAM_MODES = ("global", "sequence")
+VELOCITY_EVIDENCE = ("network", "difference")
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PhysicsConfig:
     init_noise: float = 0.05  # initial process-noise std
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
+    velocity_evidence: str = "network"  # "difference": velocities' evidence from positions in three frames
 
     def validate(self, where: str = "physics") -> None:
         if self.system not in PHYSICS:
@@ -55,6 +58,10 @@ class PhysicsConfig:
         integer(f"{where}.substeps", self.substeps, minimum=1)
         positive(f"{where}.param_scale", self.param_scale)
         positive(f"{where}.init_noise", self.init_noise)
+        if self.velocity_evidence not in VELOCITY_EVIDENCE:
+            raise ConfigError(
+                f"{where}.velocity_evidence must be one of {VELOCITY_EVIDENCE}, got {self.velocity_evidence!r}"
+            )
 
     def check_latent(self, latent_dim: int, where: str = "physics") -> None:
         need = PHYSICS[self.system].embed_dim
@@ -107,6 +114,13 @@ class Physics(Transition):
                 f"model.physics.system {self.physics.name!r} moves the states {names}, but the data's states are "
                 f"{spec.state_names}: choose the system the video shows, or set model.physics.match_states=false"
             )
+
+    def evidence(self, mean, std, mask, times):
+        """With ``velocity_evidence = "difference"``, the velocities' evidence from their positions' in three
+        frames (``physvae.physics.velocity_evidence``); else the network's as it is."""
+        if self.cfg.velocity_evidence != "difference":
+            return mean, std
+        return velocity_evidence(self.physics, mean, std, mask, times)
 
     # --- parameters ---------------------------------------------------------------------------------------
     def constrain(self, w: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,93 @@
+"""An inverse-graphics decoder for the ``physics`` transition: the frame is drawn from the physical state alone.
+
+A conv decoder reads any function of the latent, so a latent angle that is a squeezed or warped copy of the true
+one decodes as well as the true angle, and the stated physics is then fit in the wrong coordinates (the
+``parameters`` section's ``coordinates`` check measures this). This decoder leaves no such freedom: the state y =
+chart(z_{:E}) gives the bodies' positions in the plane of motion (``KnownPhysics.points``), a learned affine camera
+puts them in the image, and each body is a learned sprite drawn at its position over a learned background:
+
+    out(p) = b(p) + Σ_k s_k(p − c − M P_k(y), z_extra),   p a pixel centre in [−1, 1]²,
+
+with b (C, H, W) the background's logits, (c, M) the camera, s_k a small MLP of the offset (in eighths of the
+image) and of the latent's extra dimensions (appearance: colour, size). A frame whose bob sits where the true
+one does then needs c + M P(y) on the true path, which pins the angle up to its direction and a constant offset
+(the stated physics fixes the offset: θ = 0 is its rest). The idea is Jaques et al.'s physics-as-inverse-graphics
+(ICLR 2020), here as a decoder for any stated physics that says where its bodies are.
+
+What it cannot draw: parts whose look turns with the state (a rod from the pivot), occlusion order between
+bodies (sprites add in logit space), anything that moves but is not in the stated physics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from simulators import ConfigError
+
+from .physics import KnownPhysics
+
+SPRITE_SPAN = 4.0  # offsets enter a sprite in units of an eighth of the image: ±1 of the image is ±4
+
+
+class RenderDecoder(nn.Module):
+    """z (N, D) -> per-pixel parameters (N, C, H, W): logits (Bernoulli) or pre-sigmoid means (Gaussian).
+
+    Args:
+        physics: the stated physics whose state the first E latent dimensions hold (``points`` must be set).
+        size: frame side H = W, pixels.
+        channels: C, 1 or 3.
+        latent_dim: D, the decoder's input (the transition's latent plus any content latent); D − E extra
+            dimensions change the sprites' look, never where they are.
+        hidden: width of each sprite's MLP.
+    """
+
+    def __init__(self, physics: KnownPhysics, size: int, channels: int, latent_dim: int, hidden: int = 32):
+        super().__init__()
+        if physics.points is None:
+            raise ConfigError(
+                f"model.decoder='render' needs a physics that says where its bodies are drawn; "
+                f"{physics.name!r} has no points (use model.decoder='conv')"
+            )
+        self.physics, self.size, self.channels = physics, size, channels
+        self.embed_dim, self.extra_dim = physics.embed_dim, latent_dim - physics.embed_dim
+        self.n_points = physics.n_points
+        coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
+        rows, cols = torch.meshgrid(coords, coords, indexing="ij")
+        self.register_buffer(
+            "grid", torch.stack([cols, rows], -1).view(-1, 2), persistent=False
+        )  # (HW, 2): x, y
+        self.background = nn.Parameter(torch.zeros(channels, size, size))
+        self.centre = nn.Parameter(torch.zeros(2))
+        self.camera = nn.Parameter(torch.tensor([[0.5, 0.0], [0.0, -0.5]]))  # y up in the plane -> rows up
+        self.shape = nn.Parameter(torch.tensor(physics.shape_init, dtype=torch.get_default_dtype()))
+        self.sprites = nn.ModuleList(
+            _sprite(3 + self.extra_dim, hidden, channels) for _ in range(self.n_points)
+        )
+
+    def positions(self, z: torch.Tensor) -> torch.Tensor:
+        """Where each body is drawn: z (N, D) -> (N, K, 2), image coordinates in [−1, 1] (x right, y down)."""
+        y = self.physics.chart(z[:, : self.embed_dim])
+        return self.centre + self.physics.points(y, self.shape) @ self.camera.T
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        n = len(z)
+        offsets = (self.grid[None, None] - self.positions(z)[:, :, None]) * SPRITE_SPAN  # (N, K, HW, 2)
+        extra = z[:, None, self.embed_dim :].expand(n, self.grid.shape[0], self.extra_dim)  # (N, HW, X)
+        out = self.background.view(1, self.channels, -1)
+        for k, sprite in enumerate(self.sprites):
+            o = offsets[:, k]
+            features = torch.cat([o, o.pow(2).sum(-1, keepdim=True), extra], -1)  # (N, HW, 3 + X)
+            out = out + sprite(features).transpose(1, 2)  # (N, C, HW)
+        return out.view(n, self.channels, self.size, self.size)
+
+
+def _sprite(inputs: int, hidden: int, channels: int) -> nn.Sequential:
+    """A sprite's look: (offset x, offset y, squared distance, extras) -> C logits added at that pixel."""
+    return nn.Sequential(
+        nn.Linear(inputs, hidden),
+        nn.SiLU(),
+        nn.Linear(hidden, hidden),
+        nn.SiLU(),
+        nn.Linear(hidden, channels),
+    )

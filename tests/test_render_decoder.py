@@ -1,0 +1,171 @@
+"""The render decoder: bodies drawn where the stated physics puts them, and nowhere else."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from physvae import DataSpec, RunConfig, TemporalVAE, fit
+from physvae.checkpoint import load as load_ckpt
+from physvae.likelihoods import Gaussian
+from physvae.model import LearnedInitialPrior
+from physvae.physics import PHYSICS, KnownPhysics
+from physvae.render_decoder import RenderDecoder
+from physvae.transitions import TRANSITIONS
+from simulators import ConfigError
+from simulators.storage import load_dataset
+
+
+def _pendulum_latent(theta: torch.Tensor, norm: float = 1.0, extra: float = 0.0) -> torch.Tensor:
+    """z (N, 4) = (norm cos θ, norm sin θ, 0, extra)."""
+    n = len(theta)
+    return torch.stack([norm * theta.cos(), norm * theta.sin(), torch.zeros(n), torch.full((n,), extra)], -1)
+
+
+def test_the_bob_is_drawn_where_the_camera_puts_the_pendulums_bob_whatever_the_pairs_length():
+    dec = RenderDecoder(PHYSICS["pendulum"], size=16, channels=1, latent_dim=4)
+    with torch.no_grad():
+        dec.centre.copy_(torch.tensor([0.1, -0.2]))
+        dec.camera.copy_(torch.tensor([[0.6, 0.1], [0.0, -0.5]]))
+    theta = torch.linspace(-math.pi, math.pi, 9)
+    hand = torch.stack([0.1 + 0.6 * theta.sin() - 0.1 * theta.cos(), -0.2 + 0.5 * theta.cos()], -1)
+    for norm in (1.0, 0.2, 3.0):  # only the pair's direction is the angle
+        got = dec.positions(_pendulum_latent(theta, norm))[:, 0]
+        torch.testing.assert_close(got, hand)
+
+
+def test_moving_the_body_by_whole_pixels_moves_the_drawing_by_the_same_pixels():
+    torch.manual_seed(0)
+    dec = RenderDecoder(PHYSICS["mass_spring"], size=16, channels=2, latent_dim=2)
+    with torch.no_grad():
+        dec.background.zero_()
+        dec.camera.copy_(torch.eye(2) * (2 / 16))  # q = 1 moves the mass one pixel to the right
+    z = torch.tensor([[-1.0, 0.0], [2.0, 0.0]])  # q = −1 and q = 2: three pixels apart
+    out = dec(z)
+    torch.testing.assert_close(out[1, :, :, 3:], out[0, :, :, :-3])
+    assert not torch.allclose(out[1], out[0])
+
+
+def test_extra_dimensions_change_the_look_and_never_the_place():
+    torch.manual_seed(0)
+    dec = RenderDecoder(PHYSICS["pendulum"], size=16, channels=3, latent_dim=5)
+    theta = torch.tensor([0.3, 0.3])
+    z = torch.cat([_pendulum_latent(theta), torch.tensor([[0.0], [2.0]])], -1)
+    z[1, 3] = -1.0
+    pos = dec.positions(z)
+    torch.testing.assert_close(pos[0], pos[1])
+    assert (dec(z)[0] - dec(z)[1]).abs().max() > 1e-3
+
+
+def test_the_double_pendulums_second_bob_hangs_from_the_first_at_the_learned_length_ratio():
+    dec = RenderDecoder(PHYSICS["double_pendulum"], size=32, channels=1, latent_dim=6)
+    with torch.no_grad():
+        dec.shape.fill_(0.5)
+        dec.camera.copy_(torch.eye(2))
+    a1, a2 = 0.4, -1.1
+    z = torch.tensor([[math.cos(a1), math.sin(a1), math.cos(a2), math.sin(a2), 0.0, 0.0]])
+    pos = dec.positions(z)[0]
+    first = torch.tensor([math.sin(a1), -math.cos(a1)])
+    torch.testing.assert_close(pos[0], first)
+    torch.testing.assert_close(pos[1], first + 0.5 * torch.tensor([math.sin(a2), -math.cos(a2)]))
+
+
+def _fit_decoder(frames: torch.Tensor, theta: torch.Tensor, steps: int = 150) -> float:
+    """MSE of a render decoder fitted to frames (N, 1, 16, 16) from latent angles θ (N,)."""
+    torch.manual_seed(0)
+    dec = RenderDecoder(PHYSICS["pendulum"], size=16, channels=1, latent_dim=4)
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
+    z = _pendulum_latent(theta)
+    for _ in range(steps):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(dec(z), frames)
+        opt.zero_grad(), loss.backward(), opt.step()
+    with torch.no_grad():
+        return float((torch.sigmoid(dec(z)) - frames).pow(2).mean())
+
+
+def test_only_the_true_angle_draws_the_frames_a_squeezed_copy_cannot(pend16):
+    """The reason for the decoder: a conv decoder draws the frames as well from θ/3 as from θ (any invertible
+    code will do); the render decoder draws them from the true angle and not from the squeezed one."""
+    split = load_dataset(pend16)["train"]
+    frames = (
+        torch.tensor(np.asarray(split.frames[:, :8], dtype=np.float32) / 255)
+        .flatten(0, 1)
+        .permute(0, 3, 1, 2)
+    )
+    theta = torch.tensor(split.states[:, :8, split.state_names.index("theta")], dtype=torch.float32).flatten()
+    mean_frame = float((frames - frames.mean(0)).pow(2).mean())
+    true, squeezed = _fit_decoder(frames, theta), _fit_decoder(frames, theta / 3)
+    assert true < 0.05 * mean_frame  # measured 0.006× the mean frame's MSE
+    assert squeezed > 0.3 * mean_frame  # measured 0.7×
+
+
+def test_the_render_decoder_is_refused_where_it_cannot_draw():
+    with pytest.raises(ConfigError, match="model.decoder='render'.*model.transition='physics'"):
+        RunConfig().with_overrides(["model.decoder=render"]).validate()
+    with pytest.raises(ConfigError, match="model.decoder must be one of"):
+        RunConfig().with_overrides(["model.decoder=sprites"]).validate()
+    blind = KnownPhysics(
+        name="blind", state_names=["q"], rhs=lambda y, p, u: y, param_names=[], param_init=[]
+    )
+    with pytest.raises(ConfigError, match="'blind' has no points"):
+        RenderDecoder(blind, size=16, channels=1, latent_dim=1)
+
+
+def test_a_render_run_resumes_to_the_same_parameters_and_reloads_its_config(pend16, tmp_path):
+    over = [f'train.data="{pend16}"', "model.transition=physics", "model.latent_dim=4", "model.decoder=render",
+            "model.sprite_hidden=8",
+            "model.initial_prior=learned", "model.channels=4", "model.features=16", "model.rnn_hidden=16",
+            "train.steps=6", "train.batch_size=4", "train.checkpoint_every=2", "train.log_every=1",
+            "train.threads=1", "train.predict_weight=0.5"]  # fmt: skip
+    cfg = RunConfig().with_overrides(over)
+    full = fit(cfg, tmp_path / "full", progress=False)
+
+    def kill(step, metrics):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path / "killed", progress=False, callback=kill)
+    assert load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")["step"] == 4
+    resumed = fit(RunConfig(), tmp_path / "killed", resume=True, progress=False)
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert any(k.startswith("decoder.camera") for k in a) and "initial.log_std" in a
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert RunConfig.load(tmp_path / "killed" / "config.toml").model.decoder == "render"
+
+
+class _Evidence(torch.nn.Module):
+    """Features (B, T, D) are the evidence means, with std 0.5."""
+
+    def forward(self, feats, mask):
+        return feats, torch.full_like(feats, 0.5)
+
+
+def test_the_first_posterior_is_the_evidence_times_the_learned_initial_prior():
+    spec = DataSpec(size=16, channels=1, input_dim=0, dt=0.1, binarized=False, state_names=[])
+    initial = LearnedInitialPrior(2)
+    model = TemporalVAE(
+        spec,
+        torch.nn.Identity(),
+        torch.nn.Identity(),
+        _Evidence(),
+        TRANSITIONS["static"](2),
+        Gaussian(0.1),
+        None,
+        initial,
+    )
+    ev = torch.tensor([[[3.0, -1.0]]])  # (B=1, T=1, D=2)
+    post = model.infer_features(ev, sample=False)
+    torch.testing.assert_close(post.p_std[0, 0], torch.ones(2))  # it starts as N(0, I)
+    with torch.no_grad():
+        initial.mean.copy_(torch.tensor([2.0, 0.0]))
+        initial.log_std.copy_(torch.tensor([1.0, 0.5]).log())
+    post = model.infer_features(ev, sample=False)
+    prec = torch.tensor([1 / 1.0**2 + 1 / 0.5**2, 1 / 0.5**2 + 1 / 0.5**2])  # prior and evidence precisions
+    mean = torch.tensor([(2.0 / 1.0 + 3.0 / 0.25), (0.0 / 0.25 - 1.0 / 0.25)]) / prec
+    torch.testing.assert_close(post.q_mean[0, 0], mean)
+    torch.testing.assert_close(post.q_std[0, 0], prec.rsqrt())
+    with pytest.raises(ConfigError, match="model.initial_prior must be one of"):
+        RunConfig().with_overrides(["model.initial_prior=zero"]).validate()

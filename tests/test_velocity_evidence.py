@@ -1,0 +1,93 @@
+"""Velocity evidence from positions in three frames: exact on quadratics, second order on smooth paths."""
+
+import math
+
+import pytest
+import torch
+
+from physvae import RunConfig
+from physvae.physics import PHYSICS, KnownPhysics
+from physvae.physics.velocity_evidence import three_point_weights, velocity_evidence
+from simulators import ConfigError
+
+
+def _pendulum_evidence(theta: torch.Tensor, std: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latent evidence (1, T, 4) of the pendulum's angles θ (T,): (cos, sin) exact, θ̇ and an extra at 0."""
+    z = torch.zeros(len(theta))
+    mean = torch.stack([theta.cos(), theta.sin(), z, z], -1)[None].double()
+    return mean, torch.full_like(mean, std)
+
+
+def test_three_point_derivatives_are_exact_for_quadratics_at_uneven_times():
+    times = torch.tensor([[0.0, 0.07, 0.2, 0.26, 0.5, 0.51, 0.8]], dtype=torch.float64)
+    idx, w = three_point_weights(times)
+    x = 1.5 - 2.0 * times + 3.0 * times**2
+    derivative = (w * x[:, idx]).sum(-1)
+    torch.testing.assert_close(derivative, -2.0 + 6.0 * times)
+    torch.testing.assert_close(w.sum(-1), torch.zeros_like(times), atol=1e-9, rtol=0)  # constants: no slope
+
+
+def test_the_pendulums_velocity_is_read_from_its_angles_across_the_wrap_to_second_order():
+    def worst(dt: float) -> float:
+        t = torch.arange(0, 1.5, dt, dtype=torch.float64)
+        theta = 3.0 + 2.5 * torch.sin(3 * t)  # crosses ±π: differences must be taken on the circle
+        mean, std = _pendulum_evidence(theta)
+        out, _ = velocity_evidence(PHYSICS["pendulum"], mean, std, torch.ones(1, len(t)), t[None])
+        return float((out[0, :, 2] - 7.5 * torch.cos(3 * t)).abs().max())
+
+    coarse, fine = worst(0.1), worst(0.05)
+    assert coarse < 0.25  # of a speed up to 7.5 rad/s
+    assert 3.0 < coarse / fine < 5.0  # halving Δt divides the error by about 4
+
+
+def test_the_velocity_std_is_propagated_from_the_positions():
+    t = torch.arange(6, dtype=torch.float64)[None] * 0.1
+    mean = torch.stack([torch.zeros(6), torch.zeros(6)], -1)[None].double()
+    std = torch.tensor([0.02, 9.0]).expand(1, 6, 2).double()
+    _, out = velocity_evidence(PHYSICS["mass_spring"], mean, std, torch.ones(1, 6), t)
+    assert out[0, 2, 1].item() == pytest.approx(0.02 * math.sqrt(2) / 0.2)  # central: (x₊ − x₋) / 2Δt
+    assert out[0, 0, 1].item() == pytest.approx(0.02 * math.sqrt(9 + 16 + 1) / 0.2)  # (−3x₀ + 4x₁ − x₂) / 2Δt
+
+
+def test_a_hidden_neighbour_leaves_the_networks_own_velocity_evidence():
+    t = torch.arange(5, dtype=torch.float64)[None] * 0.1
+    mean, std = _pendulum_evidence(torch.linspace(0, 0.4, 5))
+    mean[..., 2], std[..., 2] = 7.0, 3.0
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0]])
+    out, out_std = velocity_evidence(PHYSICS["pendulum"], mean, std, mask, t)
+    assert out[0, 1, 2].item() == pytest.approx(1.0)  # frames 0, 1, 2 seen: θ̇ = 1 rad/s
+    assert out[0, 2:, 2].tolist() == [7.0, 7.0, 7.0] and out_std[0, 2:, 2].tolist() == [3.0, 3.0, 3.0]
+    short, _ = velocity_evidence(PHYSICS["pendulum"], mean[:, :2], std[:, :2], mask[:, :2], t[:, :2])
+    assert short[0, :, 2].tolist() == [7.0, 7.0]
+
+
+def test_double_pendulum_velocities_follow_their_own_angles():
+    t = torch.arange(5, dtype=torch.float64) * 0.1
+    a1, a2 = 0.5 * t, -2.0 * t
+    mean = torch.stack([a1.cos(), a1.sin(), a2.cos(), a2.sin(), 0 * t, 0 * t], -1)[None]
+    out, _ = velocity_evidence(
+        PHYSICS["double_pendulum"], mean, torch.full_like(mean, 0.01), torch.ones(1, 5), t[None]
+    )
+    torch.testing.assert_close(out[0, :, 4], torch.full((5,), 0.5, dtype=torch.float64))
+    torch.testing.assert_close(out[0, :, 5], torch.full((5,), -2.0, dtype=torch.float64))
+
+
+def test_gradients_through_the_velocity_evidence_pass_gradcheck():
+    t = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.4]], dtype=torch.float64)
+    mean = torch.randn(2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    std = torch.rand(2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5])
+
+    def f(m, s):
+        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(2, 5))
+
+    assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
+
+
+def test_bad_velocity_settings_are_refused_by_name():
+    with pytest.raises(ConfigError, match="model.physics.velocity_evidence must be one of"):
+        RunConfig().with_overrides(["model.transition=physics", "model.latent_dim=4",
+                                    "model.physics.velocity_evidence=finite"]).validate()  # fmt: skip
+    with pytest.raises(ConfigError, match="velocities must map state columns"):
+        KnownPhysics(name="x", state_names=["q", "v"], rhs=lambda y, p, u: y, param_names=[], param_init=[],
+                     velocities={2: 0})  # fmt: skip
