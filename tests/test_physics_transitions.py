@@ -1,6 +1,8 @@
 """The Hamiltonian and known-physics transitions against independent truth: the simulators' own equations and
 trajectories, float64 gradients, conservation, and clear errors for configurations that cannot work."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -111,6 +113,20 @@ def test_per_sequence_parameters_follow_their_sequence():
     a = tr.init_state_from(ev, hidden)
     b = tr.init_state_from(torch.where(hidden[..., None] > 0, ev, torch.randn_like(ev)), hidden)
     torch.testing.assert_close(a, b)
+
+
+def test_bounded_per_sequence_parameters_stay_within_their_range_of_the_global_ones():
+    cfg = PhysicsConfig(system="pendulum", params="sequence", sequence_range=0.5)
+    tr = Physics(4, input_dim=1, config=cfg)
+    with torch.no_grad():
+        tr.param_head.bias.copy_(torch.tensor([100.0, -100.0, 100.0]))  # a head gone wild
+    state = tr.init_state_from(torch.randn(2, 6, 4), torch.ones(2, 6))
+    ratio = tr.params(state, 2) / tr.global_params()
+    torch.testing.assert_close(ratio[:, 0], torch.full((2,), math.exp(0.5)))  # positive: a factor e^±0.5
+    torch.testing.assert_close(ratio[:, 1], torch.full((2,), math.exp(-0.5)))
+    torch.testing.assert_close(
+        tr.params(state, 2)[:, 2] - tr.global_params()[2], torch.full((2,), 0.5)
+    )  # signed
 
 
 def test_one_step_likelihood_moves_g_over_l_towards_the_truth(pend16):

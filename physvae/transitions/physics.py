@@ -44,6 +44,9 @@ class PhysicsConfig:
         10.0  # parameters are scale · w (log-parameters for positive ones): w moves scale× faster
     )
     init_noise: float = 0.05  # initial process-noise std
+    sequence_range: float = (
+        0.0  # per-sequence parameters within ±this of the global (log units if positive); 0: any
+    )
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
     velocity_evidence: str = "network"  # "difference": velocities' evidence from positions in three frames
@@ -58,6 +61,7 @@ class PhysicsConfig:
         integer(f"{where}.substeps", self.substeps, minimum=1)
         positive(f"{where}.param_scale", self.param_scale)
         positive(f"{where}.init_noise", self.init_noise)
+        non_negative(f"{where}.sequence_range", self.sequence_range)
         if self.velocity_evidence not in VELOCITY_EVIDENCE:
             raise ConfigError(
                 f"{where}.velocity_evidence must be one of {VELOCITY_EVIDENCE}, got {self.velocity_evidence!r}"
@@ -143,7 +147,13 @@ class Physics(Transition):
             return None
         x = torch.cat([evidence[..., : self.embed_dim] * mask[..., None], mask[..., None]], -1)
         _, h = self.param_net(x)  # h (1, B, H): after the last frame seen
-        return self.param_head(h[0])
+        offset = self.param_head(h[0])
+        if (
+            self.cfg.sequence_range > 0
+        ):  # bounded: tanh keeps exp(scale · w) from overflowing in a stiff sequence
+            r = self.cfg.sequence_range / self.cfg.param_scale
+            offset = r * torch.tanh(offset / r)
+        return offset
 
     def params(self, state, batch: int) -> torch.Tensor:
         """θ (B, P) for a batch: the global values, adjusted per sequence where ``state`` holds offsets."""
