@@ -56,7 +56,10 @@ def _decoder(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
     d = cfg.latent_dim + cfg.content_dim
     if cfg.decoder == "render":
         physics = PHYSICS[cfg.physics.system].for_inputs(spec.input_dim)
-        return RenderDecoder(physics, spec.size, spec.channels, d, cfg.sprite_hidden)
+        extras = cfg.render_scale == "extras"
+        return RenderDecoder(
+            physics, spec.size, spec.channels, d, cfg.sprite_hidden, scale_from_extras=extras
+        )
     return FrameDecoder(spec.size, spec.channels, cfg.channels, d)
 
 

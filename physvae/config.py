@@ -21,6 +21,7 @@ INFERENCE = ("filter", "smoother")
 INFERENCE_NETS = ("gru", "attention")
 DECODERS = ("conv", "render")
 INITIAL_PRIORS = ("standard", "learned")
+RENDER_SCALES = ("global", "extras")
 
 
 @dataclass
@@ -46,6 +47,9 @@ class ModelConfig:
     content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
     decoder: str = "conv"  # "conv"; "render": sprites drawn where the physics puts its bodies
     sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
+    render_scale: str = (
+        "global"  # render decoder: "global" camera; "extras": sized per sequence by the extras
+    )
     initial_prior: str = "standard"  # p(z_1): "standard" N(0, I); "learned": its mean and std learned
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
@@ -99,6 +103,8 @@ class ModelConfig:
     def _check_decoder(self) -> None:
         if self.decoder not in DECODERS:
             raise ConfigError(f"model.decoder must be one of {DECODERS}, got {self.decoder!r}")
+        if self.render_scale not in RENDER_SCALES:
+            raise ConfigError(f"model.render_scale must be one of {RENDER_SCALES}, got {self.render_scale!r}")
         if self.decoder == "render" and self.transition != "physics":
             raise ConfigError(
                 f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "

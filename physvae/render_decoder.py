@@ -40,9 +40,19 @@ class RenderDecoder(nn.Module):
         latent_dim: D, the decoder's input (the transition's latent plus any content latent); D − E extra
             dimensions change the sprites' look, never where they are.
         hidden: width of each sprite's MLP.
+        scale_from_extras: the drawing's size is also exp(a · z_extra), a (X,) learned from 0: a length that
+            differs from sequence to sequence (the DM colours pendulum's l) without moving the angle.
     """
 
-    def __init__(self, physics: KnownPhysics, size: int, channels: int, latent_dim: int, hidden: int = 32):
+    def __init__(
+        self,
+        physics: KnownPhysics,
+        size: int,
+        channels: int,
+        latent_dim: int,
+        hidden: int = 32,
+        scale_from_extras: bool = False,
+    ):
         super().__init__()
         if physics.points is None:
             raise ConfigError(
@@ -61,6 +71,11 @@ class RenderDecoder(nn.Module):
         self.centre = nn.Parameter(torch.zeros(2))
         self.camera = nn.Parameter(torch.tensor([[0.5, 0.0], [0.0, -0.5]]))  # y up in the plane -> rows up
         self.shape = nn.Parameter(torch.tensor(physics.shape_init, dtype=torch.get_default_dtype()))
+        self.scale = (
+            nn.Linear(self.extra_dim, 1, bias=False) if scale_from_extras and self.extra_dim else None
+        )
+        if self.scale is not None:
+            nn.init.zeros_(self.scale.weight)
         self.sprites = nn.ModuleList(
             _sprite(3 + self.extra_dim, hidden, channels) for _ in range(self.n_points)
         )
@@ -68,7 +83,10 @@ class RenderDecoder(nn.Module):
     def positions(self, z: torch.Tensor) -> torch.Tensor:
         """Where each body is drawn: z (N, D) -> (N, K, 2), image coordinates in [−1, 1] (x right, y down)."""
         y = self.physics.chart(z[:, : self.embed_dim])
-        return self.centre + self.physics.points(y, self.shape) @ self.camera.T
+        points = self.physics.points(y, self.shape)  # (N, K, 2)
+        if self.scale is not None:
+            points = points * self.scale(z[:, self.embed_dim :]).exp()[:, :, None]
+        return self.centre + points @ self.camera.T
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         n = len(z)

@@ -58,6 +58,17 @@ def test_extra_dimensions_change_the_look_and_never_the_place():
     assert (dec(z)[0] - dec(z)[1]).abs().max() > 1e-3
 
 
+def test_sized_by_the_extras_the_orbit_grows_and_the_angle_stays():
+    dec = RenderDecoder(PHYSICS["pendulum"], size=16, channels=1, latent_dim=5, scale_from_extras=True)
+    with torch.no_grad():
+        dec.scale.weight.copy_(torch.tensor([[math.log(2.0), 0.0]]))
+    theta = torch.tensor([0.7, 0.7])
+    z = torch.cat([_pendulum_latent(theta), torch.tensor([[0.0], [0.0]])], -1)
+    z[1, 3] = 1.0  # the first extra dimension doubles the drawing's size
+    pos = dec.positions(z)[:, 0] - dec.centre
+    torch.testing.assert_close(pos[1], 2 * pos[0])
+
+
 def test_the_double_pendulums_second_bob_hangs_from_the_first_at_the_learned_length_ratio():
     dec = RenderDecoder(PHYSICS["double_pendulum"], size=32, channels=1, latent_dim=6)
     with torch.no_grad():
@@ -105,6 +116,8 @@ def test_the_render_decoder_is_refused_where_it_cannot_draw():
         RunConfig().with_overrides(["model.decoder=render"]).validate()
     with pytest.raises(ConfigError, match="model.decoder must be one of"):
         RunConfig().with_overrides(["model.decoder=sprites"]).validate()
+    with pytest.raises(ConfigError, match="model.render_scale must be one of"):
+        RunConfig().with_overrides(["model.render_scale=local"]).validate()
     blind = KnownPhysics(
         name="blind", state_names=["q"], rhs=lambda y, p, u: y, param_names=[], param_init=[]
     )
