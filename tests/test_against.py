@@ -190,8 +190,8 @@ def test_a_field_added_since_the_plain_cell_ran_counts_at_its_default():
     assert compare(variant, PLAIN, Tolerances())["misses"] == []
     variant["settings"]["model"]["kalman"]["recon_scale"] = 0.3  # not at its default: trained otherwise
     assert compare(variant, PLAIN, Tolerances())["misses"] == [
-        "trained with other settings than its plain cell (model.kalman.recon_scale None → 0.3)"
-        ": differences not the variation's alone"
+        f"trained with other settings than its plain cell (model.kalman.recon_scale {default!r} → 0.3)"
+        ": differences not the variation's alone"  # the older record ran at the default
     ]
     variant["settings"]["model"]["kalman"] = {"nonesuch": 1}  # no such field today: cannot be known alike
     assert "model.kalman.nonesuch None → 1" in compare(variant, PLAIN, Tolerances())["misses"][0]

@@ -63,6 +63,31 @@ def test_rerun_skips_finished_cells_and_redoes_missing_ones(smoke_out):
     assert any(line.startswith("done box__GRU__s0") for line in logs)
 
 
+def test_a_record_trained_otherwise_than_the_suite_now_says_is_marked_stale(smoke_out, tmp_path):
+    import shutil
+
+    shutil.copytree(smoke_out / "cells", tmp_path / "cells")
+    suite = load_suite("smoke")
+    gru = next(m for m in suite.models if m.name == "GRU")
+    changed = dataclasses.replace(
+        suite,
+        models=[
+            dataclasses.replace(gru, set=[*gru.set, "model.latent_dim=5"]) if m is gru else m
+            for m in suite.models
+        ],
+    )
+    logs = []
+    run_suite(changed, tmp_path, jobs=1, log=logs.append)
+    warned = [line for line in logs if line.startswith("warning:")]
+    assert len(warned) == 2 and all("GRU" in line and "model.latent_dim" in line for line in warned)
+    md = (tmp_path / "results.md").read_text()
+    assert "**Stale records**" in md and "pendulum__GRU__s0 was trained with other settings" in md
+    logs.clear()
+    run_suite(suite, tmp_path, jobs=1, log=logs.append)  # the suite as the records were made: nothing stale
+    assert not [line for line in logs if line.startswith("warning:")]
+    assert "Stale" not in (tmp_path / "results.md").read_text()
+
+
 def test_killed_cell_resumes_from_its_checkpoint(smoke_out):
     run_dir = smoke_out / "work" / "runs" / "pendulum__GRU__s0"
     (run_dir / "model.pt").unlink()

@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 
 from simulators import ConfigError, from_dict
 
-from ..config import RunConfig
 from ..metrics.probe import POSITION_KINDS
 from .flatten import flatten
+from .settings import describe, differing
 
 VELOCITY_KINDS = ("velocity",)
 COLUMNS = ["r2_linear", "vpt_median", "vpt_clean_median", "pred_over_mean_frame", "beats_baselines"]
@@ -146,35 +146,12 @@ def _settings_misses(variant: dict, plain: dict) -> list[str]:
             "no training settings in the " + ("plain record" if sp is None else "variant's record") + ": "
             "not known to be trained alike"
         ]
-    fv, fp = _leaves(sv), _leaves(sp)
-    defaults = _leaves(RunConfig().to_dict())
-    differ = sorted(k for k in fv.keys() | fp.keys() if not _alike(k, fv, fp, defaults))
-    if not differ:
+    diff = differing(sp, sv)
+    if not diff:
         return []
-    shown = ", ".join(f"{k} {fp.get(k)!r} → {fv.get(k)!r}" for k in differ[:4])
-    more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""
     return [
-        f"trained with other settings than its plain cell ({shown}{more}): differences not the variation's alone"
+        f"trained with other settings than its plain cell ({describe(diff)}): differences not the variation's alone"
     ]
-
-
-def _alike(key: str, a: dict, b: dict, defaults: dict) -> bool:
-    """Whether two records' settings agree on ``key``. A field only one of them has was added to physvae after the
-    other was trained: that one ran as the field's default (``defaults``: today's, as leaves) does, so the two
-    agree when the other holds the default."""
-    if key in a and key in b:
-        return a[key] == b[key]
-    present = a if key in a else b
-    return key in defaults and present[key] == defaults[key]
-
-
-def _leaves(d: dict, prefix: str = "") -> dict:
-    """{"a.b": value} for every leaf of nested dicts."""
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        out.update(_leaves(v, key + ".") if isinstance(v, dict) else {key: v})
-    return out
 
 
 def _r2_misses(c: dict, tol: Tolerances, variant: dict) -> list[str]:

@@ -29,11 +29,18 @@ def _cell(values: list[float]) -> str:
     return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values)))}"
 
 
-def tables(suite, records: list[dict], missing: list[str] = (), against: list[dict] | None = None) -> str:
+def tables(
+    suite,
+    records: list[dict],
+    missing: list[str] = (),
+    against: list[dict] | None = None,
+    stale: dict[str, str] | None = None,
+) -> str:
     """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
 
     ``missing`` names the suite's cells that have not run; a partial report says so at the top. ``against``:
-    the rows of ``against.comparisons`` (computed here when not given).
+    the rows of ``against.comparisons`` (computed here when not given). ``stale``: {cell id: why} for records
+    trained otherwise than the suite now says; listed at the top.
     """
     out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
     if missing:
@@ -42,6 +49,9 @@ def tables(suite, records: list[dict], missing: list[str] = (), against: list[di
             f"**Partial: {len(records)} of {n} cells finished.** Not run: " + ", ".join(missing) + ".",
             "",
         ]
+    if stale:
+        out += ["**Stale records** (trained with other settings than this suite file now gives them):", ""]
+        out += [f"- {why}" for why in stale.values()] + [""]
     by_data = defaultdict(list)
     for r in records:
         by_data[(r["dataset"], r["preset"])].append(r)
@@ -159,7 +169,9 @@ def _trivial_baselines(records: list[dict], metric: str) -> list[tuple[str, floa
     return out
 
 
-def write_report(suite, records: list[dict], out: Path, missing: list[str] = ()) -> list[Path]:
+def write_report(
+    suite, records: list[dict], out: Path, missing: list[str] = (), stale: dict[str, str] | None = None
+) -> list[Path]:
     out = Path(out)
     write_json_atomic(out / "results.json", records)
     rows = [
@@ -180,7 +192,7 @@ def write_report(suite, records: list[dict], out: Path, missing: list[str] = ())
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
     judged = comparisons(suite, records)
-    write_text_atomic(out / "results.md", tables(suite, records, missing, judged))
+    write_text_atomic(out / "results.md", tables(suite, records, missing, judged, stale))
     written = [
         out / "results.json",
         out / "results.csv",

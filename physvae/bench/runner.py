@@ -34,6 +34,7 @@ from ..evaluate import evaluate
 from ..overrides import apply_overrides
 from ..train import fit
 from .report import write_report
+from .settings import describe, differing
 from .suite import DatasetEntry, ModelEntry, Suite
 
 
@@ -207,6 +208,9 @@ def run_suite(
         if c.id not in done and (globs is None or any(fnmatch.fnmatchcase(c.id, g) for g in globs))
     ]
     log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
+    stale = stale_cells(suite, [c for c in all_cells if c.id in done], out)
+    for cell_id, why in stale.items():
+        log(f"warning: {why}; its record is kept and marked stale (delete {paths[cell_id]} to re-run it)")
     needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
     dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
     if jobs <= 1:
@@ -228,5 +232,22 @@ def run_suite(
     records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
     missing = [i for i, p in paths.items() if not p.is_file()]
     if records:
-        write_report(suite, records, out, missing)
+        write_report(suite, records, out, missing, stale)
     return records
+
+
+def stale_cells(suite: Suite, cells: list[Cell], out: Path) -> dict[str, str]:
+    """{cell id: why} for finished cells whose record was trained with other settings than the suite gives that
+    cell now (its model's ``set`` or the suite's tables changed since). A record without settings (older than
+    physvae's settings field) cannot say and is not listed."""
+    stale = {}
+    for c in cells:
+        trained = json.loads(c.record_path(out).read_text()).get("settings")
+        if trained is None:
+            continue
+        diff = differing(trained, training_settings(suite.run_config(c.model, "", c.seed, c.dataset)))
+        if diff:
+            stale[c.id] = (
+                f"{c.id} was trained with other settings than the suite now gives it ({describe(diff)})"
+            )
+    return stale
