@@ -47,9 +47,7 @@ class ModelConfig:
     content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
     decoder: str = "conv"  # "conv"; "render": sprites drawn where the physics puts its bodies
     sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
-    render_scale: str = (
-        "global"  # render decoder: "global" camera; "extras": sized per sequence by the extras
-    )
+    render_scale: str = "global"  # render decoder: one camera; "extras": sized per sequence by the extras
     initial_prior: str = "standard"  # p(z_1): "standard" N(0, I); "learned": its mean and std learned
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 

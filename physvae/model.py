@@ -333,7 +333,7 @@ class TemporalVAE(nn.Module):
             )
         if times.dim() != 2 or times.shape[1] < t_len:
             raise ConfigError(f"times must be (B, ≥ {t_len}) seconds, got shape {tuple(times.shape)}")
-        steps = torch.diff(times[:, :t_len].to(device=like.device, dtype=torch.float64), dim=1)
+        steps = torch.diff(self._times(times, t_len, like), dim=1)
         if not bool((steps > 0).all()):
             raise ConfigError("frame times must increase strictly within every sequence")
         return steps.to(like.dtype)[..., None]

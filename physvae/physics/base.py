@@ -108,11 +108,8 @@ class KnownPhysics:
         """K, the bodies ``points`` draws (0 where it cannot be drawn)."""
         if self.points is None:
             return 0
-        y, shape = (
-            torch.zeros(1, self.state_dim),
-            torch.tensor(self.shape_init, dtype=torch.get_default_dtype()),
-        )
-        return self.points(y, shape).shape[-2]
+        shape = torch.tensor(self.shape_init, dtype=torch.get_default_dtype())
+        return self.points(torch.zeros(1, self.state_dim), shape).shape[-2]
 
     @property
     def state_dim(self) -> int:

@@ -44,9 +44,7 @@ class PhysicsConfig:
         10.0  # parameters are scale · w (log-parameters for positive ones): w moves scale× faster
     )
     init_noise: float = 0.05  # initial process-noise std
-    sequence_range: float = (
-        0.0  # per-sequence parameters within ±this of the global (log units if positive); 0: any
-    )
+    sequence_range: float = 0.0  # per-sequence parameters within ±this of the global ones; 0: unbounded
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
     velocity_evidence: str = "network"  # "difference": velocities' evidence from positions in three frames
@@ -148,10 +146,8 @@ class Physics(Transition):
         x = torch.cat([evidence[..., : self.embed_dim] * mask[..., None], mask[..., None]], -1)
         _, h = self.param_net(x)  # h (1, B, H): after the last frame seen
         offset = self.param_head(h[0])
-        if (
-            self.cfg.sequence_range > 0
-        ):  # bounded: tanh keeps exp(scale · w) from overflowing in a stiff sequence
-            r = self.cfg.sequence_range / self.cfg.param_scale
+        if self.cfg.sequence_range > 0:  # tanh keeps exp(scale · w) from overflowing in a stiff sequence
+            r = self.cfg.sequence_range / self.cfg.param_scale  # in w: log units (positive), else θ units
             offset = r * torch.tanh(offset / r)
         return offset
 
