@@ -117,6 +117,13 @@ def _train(args: argparse.Namespace) -> None:
             f"warning: posterior collapse at the end of training: {summary['collapse']['advice']}",
             file=sys.stderr,
         )
+    elif summary.get("mean_frame", {}).get("advice"):
+        m = summary["mean_frame"]
+        print(
+            f"warning: at the end of training the reconstruction MSE {m['recon_mse']:.4g} is no better than the "
+            f"mean frame's {m['mean_frame_mse']:.4g}: {m['advice']}",
+            file=sys.stderr,
+        )
 
 
 SHORTHANDS = {  # evaluate's own flags -> the eval config keys they set (defaults live in EvalConfig alone)

@@ -8,7 +8,9 @@ puts them in the image, and each body is a learned sprite drawn at its position 
 
     out(p) = b(p) + Σ_k s_k(p − c − M P_k(y), z_extra),   p a pixel centre in [−1, 1]²,
 
-with b (C, H, W) the background's logits, (c, M) the camera, s_k a small MLP of the offset (in eighths of the
+with b (C, H, W) the background's logits (set from the training frames' per-pixel median before training:
+learned from zero, a grey or bordered background moves by about the learning rate per step and the first hundreds
+of steps fit the background instead of the bodies), (c, M) the camera, s_k a small MLP of the offset (in eighths of the
 image) and of the latent's extra dimensions (appearance: colour, size). A frame whose bob sits where the true
 one does then needs c + M P(y) on the true path, which pins the angle up to its direction and a constant offset
 (the stated physics fixes the offset: θ = 0 is its rest). The idea is Jaques et al.'s physics-as-inverse-graphics
@@ -20,6 +22,7 @@ bodies (sprites add in logit space), anything that moves but is not in the state
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -27,6 +30,7 @@ from simulators import ConfigError
 
 from .physics import KnownPhysics
 
+BACKGROUND_CLIP = 0.02  # the background starts within logits ±3.9: a sprite still draws over black or white
 SPRITE_SPAN = 4.0  # offsets enter a sprite in units of an eighth of the image: ±1 of the image is ±4
 
 
@@ -98,6 +102,29 @@ class RenderDecoder(nn.Module):
             features = torch.cat([o, o.pow(2).sum(-1, keepdim=True), extra], -1)  # (N, HW, 3 + X)
             out = out + sprite(features).transpose(1, 2)  # (N, C, HW)
         return out.view(n, self.channels, self.size, self.size)
+
+    @torch.no_grad()
+    def init_background(self, frames: np.ndarray) -> None:
+        """Set the background's logits to the per-pixel median of uint8 frames (N, T, H, W, C), clipped to
+        [``BACKGROUND_CLIP``, 1 − ``BACKGROUND_CLIP``]: what a pixel shows most of the time, bodies excluded as
+        long as they cover it less than half the time."""
+        median = median_frame(frames)
+        if median.shape != tuple(self.background.shape):
+            raise ConfigError(
+                f"render decoder: frames of shape {median.shape} (C, H, W) do not fit its background "
+                f"{tuple(self.background.shape)}"
+            )
+        p = torch.from_numpy(median).clamp(BACKGROUND_CLIP, 1 - BACKGROUND_CLIP)
+        self.background.copy_(torch.logit(p).to(self.background))
+
+
+def median_frame(frames: np.ndarray, max_frames: int = 2048, seed: int = 0) -> np.ndarray:
+    """The per-pixel median of uint8 frames (N, T, H, W, C) over at most ``max_frames`` frames drawn without
+    replacement (a fixed seed): (C, H, W) in [0, 1]."""
+    flat = np.asarray(frames).reshape(-1, *frames.shape[2:])
+    if len(flat) > max_frames:
+        flat = flat[np.sort(np.random.default_rng(seed).choice(len(flat), max_frames, replace=False))]
+    return np.median(flat, axis=0).transpose(2, 0, 1).astype(np.float32) / 255.0
 
 
 def _sprite(inputs: int, hidden: int, channels: int) -> nn.Sequential:

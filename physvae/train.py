@@ -155,6 +155,8 @@ def fit(
         if cfg.precision == "bf16" and device.type == "cuda"
         else None
     )
+    if not resume and hasattr(model.decoder, "init_background"):
+        model.decoder.init_background(train.frames)  # a learned background starts from the data's
     mean_frame = collapse.mean_frame(train.frames, device)
     t0, seen = time.perf_counter(), 0
     bar = tqdm(
@@ -175,7 +177,7 @@ def fit(
                 loss=f"{metrics['loss']:.2f}",
                 kl=f"{metrics['kl']:.2f}",
                 seq_s=f"{metrics['seq_per_s']:.0f}",
-                **({"warning": "COLLAPSED (KL ~ 0, mean frame)"} if metrics["collapsed"] else {}),
+                **_warning(metrics, step, cfg.steps),
             )
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             elapsed = before + time.perf_counter() - t0
@@ -247,6 +249,16 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
     return metrics
 
 
+def _warning(metrics: dict, step: int, steps: int) -> dict:
+    """The progress bar's warning, if any: collapse at any step; from a quarter of the steps on, a reconstruction
+    no better than the mean frame (earlier, every model is still learning the frame)."""
+    if metrics["collapsed"]:
+        return {"warning": "COLLAPSED (KL ~ 0, mean frame)"}
+    if step >= steps / 4 and collapse.no_better(metrics["recon_mse"], metrics["mean_frame_mse"]):
+        return {"warning": "recon no better than the mean frame"}
+    return {}
+
+
 def _logged(cfg, step: int) -> bool:
     """Whether step's metrics go to metrics.jsonl and the progress bar."""
     return step % cfg.log_every == 0 or step == cfg.steps
@@ -289,6 +301,7 @@ def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, 
         "torch": torch.__version__,
         "final": last,
         "collapse": collapse.summarize(run.metrics()),
+        "mean_frame": collapse.against_mean_frame(run.metrics()),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     write_json_atomic(run.path / "summary.json", summary)

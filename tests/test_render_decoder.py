@@ -182,3 +182,31 @@ def test_the_first_posterior_is_the_evidence_times_the_learned_initial_prior():
     torch.testing.assert_close(post.q_std[0, 0], prec.rsqrt())
     with pytest.raises(ConfigError, match="model.initial_prior must be one of"):
         RunConfig().with_overrides(["model.initial_prior=zero"]).validate()
+
+
+def test_the_background_starts_at_what_each_pixel_shows_most_of_the_time():
+    rng = np.random.default_rng(0)
+    frames = np.full((6, 10, 8, 8, 1), 77, np.uint8)  # 0.30 grey
+    frames[..., 0, :, 0] = 255  # a lit top row: a border
+    rows, cols = rng.integers(1, 8, (2, 6, 10))
+    # a bright dot in one pixel of each frame
+    frames[np.arange(6)[:, None], np.arange(10), rows, cols, 0] = 255
+    dec = RenderDecoder(PHYSICS["pendulum"], size=8, channels=1, latent_dim=2)
+    dec.init_background(frames)
+    shown = torch.sigmoid(dec.background)[0]
+    assert torch.allclose(shown[1:], torch.full((7, 8), 77 / 255), atol=1e-6)
+    # clipped: a sprite can still draw there
+    assert torch.allclose(shown[0], torch.full((8,), 0.98), atol=1e-6)
+    with pytest.raises(ConfigError, match=r"frames of shape \(1, 16, 16\).*background \(1, 8, 8\)"):
+        dec.init_background(np.zeros((2, 3, 16, 16, 1), np.uint8))
+
+
+def test_a_render_run_starts_from_its_training_frames_median(pend16, tmp_path):
+    over = [f'train.data="{pend16}"', "model.transition=physics", "model.latent_dim=4", "model.decoder=render",
+            "model.sprite_hidden=8", "model.channels=4", "model.features=16", "model.rnn_hidden=16",
+            "train.steps=1", "train.batch_size=4", "train.lr=1e-12", "train.threads=1"]  # fmt: skip
+    run = fit(RunConfig().with_overrides(over), tmp_path / "run", progress=False)
+    frames = load_dataset(pend16)["train"].frames
+    median = np.median(np.asarray(frames).reshape(-1, *frames.shape[2:]), 0)[..., 0] / 255
+    shown = torch.sigmoid(run.model.decoder.background)[0].detach().numpy()
+    assert np.allclose(shown, np.clip(median, 0.02, 0.98), atol=1e-4)

@@ -191,13 +191,22 @@ def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, 
     # a fixed pixel noise of 1 makes every frame nearly free to explain: the optimum is q = prior, the mean frame
     args = ["train", "--out", str(tmp_path / "c"), "--quiet", *(f"--{o}" for o in base)]
     assert main(args + ["--model.obs_std=1.0", "--train.lr=0.01"]) == 0
-    assert "warning: posterior collapse at the end of training" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: posterior collapse at the end of training" in err
+    assert "no better than the mean" not in err
     summary = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert summary["collapse"]["at_end"] and "kl_warmup" in summary["collapse"]["advice"]
     last = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()][-1]
     assert last["collapsed"] and last["kl"] < 0.01 and last["recon_mse"] >= 0.95 * last["mean_frame_mse"]
     run = fit(RunConfig().with_overrides(base), tmp_path / "n", progress=False)
     assert run.summary()["collapse"] == {"at_end": False, "logged_steps_collapsed": 0}
+    # three steps in, the latents are in use and the decoder has not learned the frame yet: said, not as collapse
+    assert main(["train", "--out", str(tmp_path / "e"), "--quiet", *(f"--{o}" for o in base), "--train.steps=3",
+                 "--train.log_every=1"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "is no better than the mean frame's" in err and "collapse" not in err
+    summary = json.loads((tmp_path / "e" / "summary.json").read_text())
+    assert summary["mean_frame"]["no_better_at_end"] and not summary["collapse"]["at_end"]
 
 
 def test_a_torn_last_metrics_line_is_trimmed_on_resume(pend16, tmp_path):
@@ -278,3 +287,20 @@ def test_a_flipped_bit_in_a_saved_weight_is_an_error_naming_the_file(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(ConfigError, match=r"model.pt is corrupted: its weights do not match their saved SHA-256"):
         checkpoint.load(path)
+
+
+def test_a_reconstruction_no_better_than_the_mean_frame_is_said_without_collapse():
+    from physvae.collapse import against_mean_frame
+
+    lines = [{"step": 5, "recon_mse": 0.03, "mean_frame_mse": 0.02, "collapsed": False},
+             {"step": 10, "recon_mse": 0.024, "mean_frame_mse": 0.013, "collapsed": False}]  # fmt: skip
+    worse = against_mean_frame(lines)
+    assert worse["no_better_at_end"] and worse["ratio"] == pytest.approx(0.024 / 0.013)
+    assert "decoder can draw" in worse["advice"]
+    lines[-1].update(recon_mse=0.005)
+    assert against_mean_frame(lines) == {
+        "recon_mse": 0.005, "mean_frame_mse": 0.013, "ratio": pytest.approx(0.005 / 0.013), "no_better_at_end": False
+    }  # fmt: skip
+    lines[-1].update(recon_mse=0.013, collapsed=True)  # collapse has its own advice
+    assert "advice" not in against_mean_frame(lines) and against_mean_frame(lines)["no_better_at_end"]
+    assert against_mean_frame([{"step": 1, "loss": 0.0}]) == {}  # nothing logged to judge
