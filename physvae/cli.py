@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -550,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prefix}: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader (| head) closed the pipe: what it wanted was printed
+            _silence_stdout()
+            return 0
         except Exception as e:
             if args.debug:
                 raise
@@ -557,6 +561,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{prefix}: error: {message}", file=sys.stderr)
             return code
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test capture): nothing to flush
+        pass
 
 
 if __name__ == "__main__":

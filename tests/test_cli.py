@@ -32,3 +32,21 @@ def test_generate_bad_input_exits_2_with_the_field(tmp_path, capsys, args, messa
     assert main(["generate", *args, "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone (``physvae ... | head``): every write raises BrokenPipeError."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "box"
+    args = ["generate", "balls", "--out", str(out), "--train", "2", "--test", "1", "--frames", "4", "--quiet"]
+    monkeypatch.setattr("sys.stdout", _ClosedPipe())
+    assert main(args) == 0
+    assert "error" not in capsys.readouterr().err and (out / "meta.json").is_file()
