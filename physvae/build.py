@@ -58,7 +58,13 @@ def _decoder(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
         physics = PHYSICS[cfg.physics.system].for_inputs(spec.input_dim)
         extras = cfg.render_scale == "extras"
         return RenderDecoder(
-            physics, spec.size, spec.channels, d, cfg.sprite_hidden, scale_from_extras=extras
+            physics,
+            spec.size,
+            spec.channels,
+            d,
+            cfg.sprite_hidden,
+            scale_from_extras=extras,
+            compose=cfg.render_compose,
         )
     return FrameDecoder(spec.size, spec.channels, cfg.channels, d)
 

@@ -22,6 +22,7 @@ INFERENCE_NETS = ("gru", "attention")
 DECODERS = ("conv", "render")
 INITIAL_PRIORS = ("standard", "learned")
 RENDER_SCALES = ("global", "extras")
+RENDER_COMPOSES = ("over", "add")
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ModelConfig:
     decoder: str = "conv"  # "conv"; "render": sprites drawn where the physics puts its bodies
     sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
     render_scale: str = "global"  # render decoder: one camera; "extras": sized per sequence by the extras
+    render_compose: str = "over"  # render decoder: sprites painted over the background; "add": logits added
     initial_prior: str = "standard"  # p(z_1): "standard" N(0, I); "learned": its mean and std learned
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
@@ -103,6 +105,10 @@ class ModelConfig:
             raise ConfigError(f"model.decoder must be one of {DECODERS}, got {self.decoder!r}")
         if self.render_scale not in RENDER_SCALES:
             raise ConfigError(f"model.render_scale must be one of {RENDER_SCALES}, got {self.render_scale!r}")
+        if self.render_compose not in RENDER_COMPOSES:
+            raise ConfigError(
+                f"model.render_compose must be one of {RENDER_COMPOSES}, got {self.render_compose!r}"
+            )
         if self.decoder == "render" and self.transition != "physics":
             raise ConfigError(
                 f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "

@@ -4,20 +4,30 @@ A conv decoder reads any function of the latent, so a latent angle that is a squ
 one decodes as well as the true angle, and the stated physics is then fit in the wrong coordinates (the
 ``parameters`` section's ``coordinates`` check measures this). This decoder leaves no such freedom: the state y =
 chart(z_{:E}) gives the bodies' positions in the plane of motion (``KnownPhysics.points``), a learned affine camera
-puts them in the image, and each body is a learned sprite drawn at its position over a learned background:
+puts them in the image, and each body is a learned sprite painted at its position over a learned background
+(``compose="over"``, the default):
 
-    out(p) = b(p) + Σ_k s_k(p − c − M P_k(y), z_extra),   p a pixel centre in [−1, 1]²,
+    I(p) = b(p);  then for each body k:  I(p) ← (1 − α_k(p)) I(p) + α_k(p) c_k(p),   out = logit(I),
 
-with b (C, H, W) the background's logits (set from the training frames' per-pixel median before training:
-learned from zero, a grey or bordered background moves by about the learning rate per step and the first hundreds
-of steps fit the background instead of the bodies), (c, M) the camera, s_k a small MLP of the offset (in eighths of the
-image) and of the latent's extra dimensions (appearance: colour, size). A frame whose bob sits where the true
-one does then needs c + M P(y) on the true path, which pins the angle up to its direction and a constant offset
-(the stated physics fixes the offset: θ = 0 is its rest). The idea is Jaques et al.'s physics-as-inverse-graphics
-(ICLR 2020), here as a decoder for any stated physics that says where its bodies are.
+with p a pixel centre in [−1, 1]², b = σ(β) the background (β (C, H, W), set from the training frames' per-pixel
+median before training), and (α_k, c_k) = σ(s_k(p − c − M P_k(y), z_extra)) the sprite's opacity and colour, s_k a
+small MLP of the offset (in eighths of the image) and of the latent's extra dimensions (appearance: colour, size),
+its opacity's logit offset by a disc (``BLOB``) so that a sprite is drawn where its body is from the start; (c, M)
+is the camera. Painted in intensity, a sprite is drawn as easily over black as over white, and the
+background starts where the data is: a border or a grey background is not relearned from zero. ``compose="add"``
+is the first version, kept for its saved runs: out(p) = β(p) + Σ_k s_k(p − c − M P_k(y), z_extra) in logits, β
+from zero — measured, on a bordered 0.3-grey pendulum the background then moved about one learning rate per step
+and 600 steps reconstructed worse than the mean frame, and started from the median (saturated logits over black)
+its sprites learned 20× slower on the plain pendulum.
 
-What it cannot draw: parts whose look turns with the state (a rod from the pivot), occlusion order between
-bodies (sprites add in logit space), anything that moves but is not in the stated physics.
+A frame whose bob sits where the true one does needs c + M P(y) on the true path, which pins the angle up to its
+direction and a constant offset (the stated physics fixes the offset: θ = 0 is its rest). The idea is Jaques et
+al.'s physics-as-inverse-graphics (ICLR 2020), here as a decoder for any stated physics that says where its bodies
+are.
+
+What it cannot draw: parts whose look turns with the state (a rod from the pivot), occlusion between bodies that
+changes which one is in front (they are painted in a fixed order), anything that moves but is not in the stated
+physics.
 """
 
 from __future__ import annotations
@@ -30,7 +40,10 @@ from simulators import ConfigError
 
 from .physics import KnownPhysics
 
-BACKGROUND_CLIP = 0.02  # the background starts within logits ±3.9: a sprite still draws over black or white
+BACKGROUND_CLIP = 1e-3  # the background starts within logits ±6.9 (0.02 left 4e-4 MSE on black)
+INTENSITY_EPS = 1e-6  # painted intensities are clipped to [ε, 1 − ε] before their logit
+BLOB = 4.0  # painted: a sprite's opacity logit is its MLP's + BLOB (1 − |offset|²): a disc of radius 1 (an
+# eighth of the image) from the start, opaque at its centre, so where it is drawn matters from the first step
 SPRITE_SPAN = 4.0  # offsets enter a sprite in units of an eighth of the image: ±1 of the image is ±4
 
 
@@ -46,6 +59,7 @@ class RenderDecoder(nn.Module):
         hidden: width of each sprite's MLP.
         scale_from_extras: the drawing's size is also exp(a · z_extra), a (X,) learned from 0: a length that
             differs from sequence to sequence (the DM colours pendulum's l) without moving the angle.
+        compose: "over" (sprites painted over the background in intensity) or "add" (logits added).
     """
 
     def __init__(
@@ -56,6 +70,7 @@ class RenderDecoder(nn.Module):
         latent_dim: int,
         hidden: int = 32,
         scale_from_extras: bool = False,
+        compose: str = "over",
     ):
         super().__init__()
         if physics.points is None:
@@ -63,7 +78,9 @@ class RenderDecoder(nn.Module):
                 f"model.decoder='render' needs a physics that says where its bodies are drawn; "
                 f"{physics.name!r} has no points (use model.decoder='conv')"
             )
-        self.physics, self.size, self.channels = physics, size, channels
+        if compose not in ("over", "add"):
+            raise ConfigError(f"render decoder: compose must be 'over' or 'add', got {compose!r}")
+        self.physics, self.size, self.channels, self.compose = physics, size, channels, compose
         self.embed_dim, self.extra_dim = physics.embed_dim, latent_dim - physics.embed_dim
         self.n_points = physics.n_points
         coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
@@ -80,8 +97,9 @@ class RenderDecoder(nn.Module):
         )
         if self.scale is not None:
             nn.init.zeros_(self.scale.weight)
+        outputs = channels + (compose == "over")  # colour (C) and, painted over, an opacity
         self.sprites = nn.ModuleList(
-            _sprite(3 + self.extra_dim, hidden, channels) for _ in range(self.n_points)
+            _sprite(3 + self.extra_dim, hidden, outputs) for _ in range(self.n_points)
         )
 
     def positions(self, z: torch.Tensor) -> torch.Tensor:
@@ -96,12 +114,21 @@ class RenderDecoder(nn.Module):
         n = len(z)
         offsets = (self.grid[None, None] - self.positions(z)[:, :, None]) * SPRITE_SPAN  # (N, K, HW, 2)
         extra = z[:, None, self.embed_dim :].expand(n, self.grid.shape[0], self.extra_dim)  # (N, HW, X)
-        out = self.background.view(1, self.channels, -1)
-        for k, sprite in enumerate(self.sprites):
-            o = offsets[:, k]
-            features = torch.cat([o, o.pow(2).sum(-1, keepdim=True), extra], -1)  # (N, HW, 3 + X)
-            out = out + sprite(features).transpose(1, 2)  # (N, C, HW)
-        return out.view(n, self.channels, self.size, self.size)
+        squared = offsets.pow(2).sum(-1, keepdim=True)  # (N, K, HW, 1)
+        looks = [
+            sprite(torch.cat([o, d2, extra], -1)).transpose(1, 2)
+            for o, d2, sprite in zip(offsets.unbind(1), squared.unbind(1), self.sprites)
+        ]  # each (N, outputs, HW)
+        background = self.background.view(1, self.channels, -1)
+        if self.compose == "add":
+            out = background + sum(looks)
+        else:
+            painted = torch.sigmoid(background)
+            for look, d2 in zip(looks, squared.unbind(1)):
+                alpha = torch.sigmoid(look[:, :1] + BLOB * (1 - d2.transpose(1, 2)))
+                painted = painted + alpha * (torch.sigmoid(look[:, 1:]) - painted)
+            out = torch.logit(painted.clamp(INTENSITY_EPS, 1 - INTENSITY_EPS))
+        return out.expand(n, -1, -1).reshape(n, self.channels, self.size, self.size)
 
     @torch.no_grad()
     def init_background(self, frames: np.ndarray) -> None:
@@ -127,12 +154,13 @@ def median_frame(frames: np.ndarray, max_frames: int = 2048, seed: int = 0) -> n
     return np.median(flat, axis=0).transpose(2, 0, 1).astype(np.float32) / 255.0
 
 
-def _sprite(inputs: int, hidden: int, channels: int) -> nn.Sequential:
-    """A sprite's look: (offset x, offset y, squared distance, extras) -> C logits added at that pixel."""
+def _sprite(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
+    """A sprite's look: (offset x, offset y, squared distance, extras) -> its logits at that pixel: C colours added
+    (``add``) or an opacity and C colours (``over``)."""
     return nn.Sequential(
         nn.Linear(inputs, hidden),
         nn.SiLU(),
         nn.Linear(hidden, hidden),
         nn.SiLU(),
-        nn.Linear(hidden, channels),
+        nn.Linear(hidden, outputs),
     )

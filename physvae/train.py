@@ -155,8 +155,8 @@ def fit(
         if cfg.precision == "bf16" and device.type == "cuda"
         else None
     )
-    if not resume and hasattr(model.decoder, "init_background"):
-        model.decoder.init_background(train.frames)  # a learned background starts from the data's
+    if not resume and getattr(model.decoder, "compose", None) == "over":
+        model.decoder.init_background(train.frames)  # a painted background starts from the data's
     mean_frame = collapse.mean_frame(train.frames, device)
     t0, seen = time.perf_counter(), 0
     bar = tqdm(

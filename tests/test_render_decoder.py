@@ -11,7 +11,7 @@ from physvae.checkpoint import load as load_ckpt
 from physvae.likelihoods import Gaussian
 from physvae.model import LearnedInitialPrior
 from physvae.physics import PHYSICS, KnownPhysics
-from physvae.render_decoder import RenderDecoder
+from physvae.render_decoder import BLOB, SPRITE_SPAN, RenderDecoder
 from physvae.transitions import TRANSITIONS
 from simulators import ConfigError
 from simulators.storage import load_dataset
@@ -86,6 +86,8 @@ def _fit_decoder(frames: torch.Tensor, theta: torch.Tensor, steps: int = 150) ->
     """MSE of a render decoder fitted to frames (N, 1, 16, 16) from latent angles θ (N,)."""
     torch.manual_seed(0)
     dec = RenderDecoder(PHYSICS["pendulum"], size=16, channels=1, latent_dim=4)
+    as_stored = (frames.permute(0, 2, 3, 1)[:, None] * 255).round().to(torch.uint8).numpy()
+    dec.init_background(as_stored)  # as fit does
     opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
     z = _pendulum_latent(theta)
     for _ in range(steps):
@@ -195,8 +197,8 @@ def test_the_background_starts_at_what_each_pixel_shows_most_of_the_time():
     dec.init_background(frames)
     shown = torch.sigmoid(dec.background)[0]
     assert torch.allclose(shown[1:], torch.full((7, 8), 77 / 255), atol=1e-6)
-    # clipped: a sprite can still draw there
-    assert torch.allclose(shown[0], torch.full((8,), 0.98), atol=1e-6)
+    # clipped: a logit stays finite
+    assert torch.allclose(shown[0], torch.full((8,), 0.999), atol=1e-6)
     with pytest.raises(ConfigError, match=r"frames of shape \(1, 16, 16\).*background \(1, 8, 8\)"):
         dec.init_background(np.zeros((2, 3, 16, 16, 1), np.uint8))
 
@@ -209,4 +211,48 @@ def test_a_render_run_starts_from_its_training_frames_median(pend16, tmp_path):
     frames = load_dataset(pend16)["train"].frames
     median = np.median(np.asarray(frames).reshape(-1, *frames.shape[2:]), 0)[..., 0] / 255
     shown = torch.sigmoid(run.model.decoder.background)[0].detach().numpy()
-    assert np.allclose(shown, np.clip(median, 0.02, 0.98), atol=1e-4)
+    assert np.allclose(shown, np.clip(median, 1e-3, 1 - 1e-3), atol=1e-4)
+
+
+def _set_sprite(dec: RenderDecoder, k: int, alpha_logit: float, colour_logits: list[float]) -> None:
+    """Make sprite k a constant look everywhere: zero weights, its last layer's bias (opacity, colours)."""
+    last = dec.sprites[k][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([alpha_logit, *colour_logits]))
+
+
+def test_sprites_are_painted_over_the_background_in_their_order():
+    dec = RenderDecoder(PHYSICS["double_pendulum"], size=8, channels=2, latent_dim=6)
+    with torch.no_grad():
+        dec.background.copy_(torch.logit(torch.tensor([0.3, 0.6]))[:, None, None].expand(2, 8, 8))
+    z = torch.tensor([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
+    _set_sprite(dec, 0, -1e4, [0.0, 0.0])  # both transparent: the background alone
+    _set_sprite(dec, 1, -1e4, [0.0, 0.0])
+    torch.testing.assert_close(torch.sigmoid(dec(z))[0, :, 0, 0], torch.tensor([0.3, 0.6]))
+    a, c1, c2 = 0.25, torch.tensor([0.9, 0.1]), torch.tensor([0.2, 0.5])
+    _set_sprite(dec, 0, math.log(a / (1 - a)), torch.logit(c1).tolist())
+    _set_sprite(dec, 1, 1e4, torch.logit(c2).tolist())  # opaque, painted last: covers everything
+    torch.testing.assert_close(torch.sigmoid(dec(z))[0, :, 3, 5], c2)
+    _set_sprite(dec, 1, -1e4, [0.0, 0.0])
+    pixel = torch.tensor([(5 + 0.5) / 8 * 2 - 1, (3 + 0.5) / 8 * 2 - 1])  # row 3, column 5: (x, y)
+    d2 = ((pixel - dec.positions(z)[0, 0]) * SPRITE_SPAN).pow(2).sum()
+    # the disc under the sprite's own logit
+    alpha = torch.sigmoid(torch.logit(torch.tensor(a)) + BLOB * (1 - d2))
+    by_hand = (1 - alpha) * torch.tensor([0.3, 0.6]) + alpha * c1
+    torch.testing.assert_close(torch.sigmoid(dec(z))[0, :, 3, 5], by_hand)
+
+
+def test_added_sprites_are_the_background_plus_each_sprites_logits():
+    dec = RenderDecoder(PHYSICS["double_pendulum"], size=8, channels=1, latent_dim=6, compose="add")
+    assert not dec.background.detach().any()  # the first version's start, kept for its saved runs
+    _set_sprite(dec, 0, 0.7, [])
+    _set_sprite(dec, 1, -0.2, [])
+    with torch.no_grad():
+        dec.background.fill_(0.1)
+    out = dec(torch.tensor([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]]))
+    torch.testing.assert_close(out, torch.full((1, 1, 8, 8), 0.6))
+    with pytest.raises(ConfigError, match="compose must be 'over' or 'add', got 'under'"):
+        RenderDecoder(PHYSICS["pendulum"], size=8, channels=1, latent_dim=2, compose="under")
+    with pytest.raises(ConfigError, match="model.render_compose must be one of"):
+        RunConfig().with_overrides(["model.render_compose=under"]).validate()
