@@ -193,7 +193,8 @@ class TemporalVAE(nn.Module):
         steps = self._intervals(times, t_len, feats)
         ev_mean, ev_std = self.inference(feats, mask)
         ev_mean, ev_std = self.transition.evidence(ev_mean, ev_std, mask, self._times(times, t_len, ev_mean))
-        state = self.transition.init_state_from(ev_mean, mask)
+        dts = self.spec.dt if steps is None else steps
+        state = self.transition.init_state_from(ev_mean, mask, dts, inputs)
         z = None
         rows: list[tuple[torch.Tensor, ...]] = []
         for t in range(t_len):

@@ -259,8 +259,11 @@ def test_true_parameters_are_only_the_stated_ones():
     assert sorted(truth) == ["damping", "g_over_l"] and truth["g_over_l"][0] == 1.5
 
 
-@pytest.mark.parametrize("transition", ["physics", "hamiltonian"])
-def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_path, transition):
+@pytest.mark.parametrize(
+    "transition,extra",
+    [("physics", []), ("physics", ["model.physics.params=fit"]), ("hamiltonian", [])],
+)
+def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_path, transition, extra):
     torch.set_default_dtype(torch.float32)  # a run trains in float32 whatever this module's tests use
     tiny = [
         "model.channels=4",
@@ -270,7 +273,7 @@ def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_
         "train.batch_size=4",
     ]
     cfg = RunConfig().with_overrides(
-        [f'train.data="{pend16}"', f"model.transition={transition}", "model.latent_dim=4", *tiny]
+        [f'train.data="{pend16}"', f"model.transition={transition}", "model.latent_dim=4", *tiny, *extra]
     )
     m = evaluate(
         fit(cfg, tmp_path / "run", progress=False),
@@ -285,6 +288,8 @@ def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_
         assert set(p["relative_error"]) == {"g_over_l", "damping", "torque_gain"}
         assert set(p["coordinates"]["agreement"]) == {"theta", "omega"}
         assert "skipped" in m["energy"]
+        if extra:  # fitted per sequence: each test sequence's own values, scored against the data's
+            assert set(p["sequence"]["median_relative_error"]) == {"g_over_l", "damping", "torque_gain"}
     else:
         assert set(m["energy"]) >= {"r2", "drift_per_100", "true_drift_per_100"}
         assert "skipped" in m["parameters"]

@@ -70,7 +70,7 @@ def _rel(learned: float, true: float) -> float:
 
 def _sequence_params(ctx, tr) -> np.ndarray | None:
     """Per-sequence parameters (N, P) inferred from each sequence's first ``n_context`` frames, or None."""
-    if tr.cfg.params != "sequence":
+    if tr.cfg.params == "global":
         return None
     c, rows = ctx.cfg.n_context, []
     with torch.no_grad():

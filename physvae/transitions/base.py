@@ -56,9 +56,10 @@ class Transition(nn.Module):
         hidden state, or something a Markov one computes once per pass instead of at every step (default None)."""
         return None
 
-    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor) -> Any:
+    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor, dt=None, inputs=None) -> Any:
         """The state of an inference sweep, given the inference network's evidence about every latent
-        (B, T, D) and the mask of the frames seen (B, T): a transition that infers something per sequence (its
+        (B, T, D), the mask of the frames seen (B, T), the frame intervals (seconds: a float, or (B, T − 1, 1)
+        for uneven times) and the inputs (B, T, U) or None: a transition that infers something per sequence (its
         parameters) does it here. Default: ``init_state``."""
         return self.init_state(evidence.shape[0], evidence.device, evidence.dtype)
 

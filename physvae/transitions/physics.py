@@ -18,11 +18,12 @@ from torch import nn
 from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
+from ..physics.sequence_fit import fit_offsets
 from ..physics.velocity_evidence import velocity_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
-PARAM_MODES = ("global", "sequence")
+PARAM_MODES = ("global", "sequence", "fit")
 VELOCITY_EVIDENCE = ("network", "difference")
 
 
@@ -31,9 +32,9 @@ class PhysicsConfig:
     """Known-physics transition settings."""
 
     system: str = "pendulum"  # key of physvae.physics.PHYSICS: the stated equations
-    params: str = (
-        "global"  # "global": one learned value each; "sequence": inferred per sequence from its frames
-    )
+    # "global": one learned value each; "sequence": per sequence, read from its evidence by a small network;
+    # "fit": per sequence, the stated physics fitted to its evidence (physvae.physics.sequence_fit)
+    params: str = "global"
     residual: bool = False  # add a neural residual r(y) to dy/dt for what the stated physics misses
     residual_weight: float = (
         1.0  # penalty λ · mean ‖r‖² added to the loss (keeps r small where physics is right)
@@ -138,14 +139,18 @@ class Physics(Transition):
         """θ (..., P) with the ``known`` parameters replaced by their values."""
         return torch.where(self.known_mask, self.known_values.to(theta.dtype), theta)
 
-    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor):
-        """Per-sequence parameters from the evidence about the state: evidence (B, T, D), mask (B, T) -> the
-        offsets of w (B, P), carried as the transition's state; None for global parameters."""
-        if self.param_net is None:
+    def init_state_from(self, evidence: torch.Tensor, mask: torch.Tensor, dt=None, inputs=None):
+        """Per-sequence parameters from the evidence about the state: evidence (B, T, D), mask (B, T), frame
+        intervals dt and inputs (B, T, U) -> the offsets of w (B, P), carried as the transition's state; None for
+        global parameters."""
+        if self.cfg.params == "fit":
+            offset = fit_offsets(self, evidence, mask, dt, inputs)
+        elif self.param_net is None:
             return None
-        x = torch.cat([evidence[..., : self.embed_dim] * mask[..., None], mask[..., None]], -1)
-        _, h = self.param_net(x)  # h (1, B, H): after the last frame seen
-        offset = self.param_head(h[0])
+        else:
+            x = torch.cat([evidence[..., : self.embed_dim] * mask[..., None], mask[..., None]], -1)
+            _, h = self.param_net(x)  # h (1, B, H): after the last frame seen
+            offset = self.param_head(h[0])
         if self.cfg.sequence_range > 0:  # tanh keeps exp(scale · w) from overflowing in a stiff sequence
             r = self.cfg.sequence_range / self.cfg.param_scale  # in w: log units (positive), else θ units
             offset = r * torch.tanh(offset / r)
