@@ -1,7 +1,10 @@
 """Per-sequence parameters fitted to each sequence's own evidence (``model.physics.params=fit``)."""
 
+from types import SimpleNamespace
+
 import torch
 
+from physvae.physics.sequence_fit import fit_offsets
 from physvae.transitions.physics import Physics, PhysicsConfig
 
 
@@ -51,11 +54,20 @@ def test_the_fit_follows_uneven_intervals_and_a_driven_pendulums_inputs(float64_
     assert (wrong[:, 0] - truth[:, 0]).abs().min() > 1.0
 
 
-def test_the_fit_is_differentiable_in_the_evidence_float64(float64_default):
+def test_the_fitted_parameters_are_differentiable_in_the_global_ones_float64(float64_default):
     tr = Physics(3, 0, PhysicsConfig(system="pendulum", params="fit"))
     ev = _trajectories(tr, torch.tensor([[6.0, 0.2]]), 6, 0.1) + 0.01 * torch.randn(1, 6, 3)
 
-    def offsets(e):
-        return tr.init_state_from(e, torch.ones(1, 6), 0.1)
+    def fitted(w):  # the fit's w for global values w: the transition's attributes with w replaced
+        view = SimpleNamespace(
+            physics=tr.physics, embed_dim=tr.embed_dim, cfg=tr.cfg, w=w, flow=tr.flow, constrain=tr.constrain,
+            _hold_known=tr._hold_known,
+        )  # fmt: skip
+        return fit_offsets(view, ev, torch.ones(1, 6), 0.1, None) + w
 
-    assert torch.autograd.gradcheck(offsets, (ev.requires_grad_(),), eps=1e-6, atol=1e-5)
+    w = tr.w.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(fitted, (w,), eps=1e-6, atol=1e-5)
+    # the evidence is detached (measured: its gradient bent the latent angle)
+    e = ev.clone().requires_grad_()
+    out = tr.init_state_from(e, torch.ones(1, 6), 0.1).sum()
+    assert torch.autograd.grad(out, e, allow_unused=True) == (None,)
