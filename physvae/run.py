@@ -8,6 +8,7 @@ Layout: ``config.toml`` (the RunConfig), ``spec.json`` (the DataSpec), ``metrics
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class Run:
         self.path = Path(path)
         if not (self.path / "config.toml").is_file():
             raise ConfigError(f"{self.path} is not a run folder (no config.toml)")
-        self.config = RunConfig.load(self.path / "config.toml")
+        self.config = _saved_config(self.path / "config.toml")
         self.spec = _load_spec(self.path / "spec.json")
         self.device = torch.device(device)
         self._model: TemporalVAE | KalmanVAE | None = None
@@ -77,6 +78,16 @@ def seeded_model(config: RunConfig, spec: DataSpec, device: torch.device) -> Tem
     """The run's model at its initial weights: ``build_model`` after seeding torch with ``train.seed``."""
     torch.manual_seed(config.train.seed)
     return build_model(spec, config.model).to(device)
+
+
+def _saved_config(path: Path) -> RunConfig:
+    """A run folder's config.toml (which holds every field the physvae that wrote it had); a field added since
+    takes the value that physvae used where it differs from today's default."""
+    config = RunConfig.load(path)
+    model = tomllib.loads(path.read_text()).get("model", {})
+    if model.get("decoder") == "render" and "render_compose" not in model:
+        config.model.render_compose = "add"  # saved before the option: the first, additive render decoder
+    return config
 
 
 def _load_spec(path: Path) -> DataSpec:

@@ -256,3 +256,20 @@ def test_added_sprites_are_the_background_plus_each_sprites_logits():
         RenderDecoder(PHYSICS["pendulum"], size=8, channels=1, latent_dim=2, compose="under")
     with pytest.raises(ConfigError, match="model.render_compose must be one of"):
         RunConfig().with_overrides(["model.render_compose=under"]).validate()
+
+
+def test_a_render_run_saved_before_compose_existed_reloads_as_the_additive_decoder(pend16, tmp_path):
+    from physvae.run import Run
+
+    over = [f'train.data="{pend16}"', "model.transition=physics", "model.latent_dim=4", "model.decoder=render",
+            "model.sprite_hidden=8", "model.channels=4", "model.features=16", "model.rnn_hidden=16",
+            "train.steps=1", "train.batch_size=4", "train.threads=1"]  # fmt: skip
+    for compose in ("add", "over"):
+        cfg = RunConfig().with_overrides([*over, f"model.render_compose={compose}"])
+        fit(cfg, tmp_path / compose, progress=False)
+    # as the physvae before the option wrote it: no render_compose line
+    old = tmp_path / "add" / "config.toml"
+    old.write_text("\n".join(line for line in old.read_text().splitlines() if "render_compose" not in line))
+    run = Run(tmp_path / "add")
+    assert run.config.model.render_compose == "add" and run.model.decoder.compose == "add"  # its weights load
+    assert Run(tmp_path / "over").config.model.render_compose == "over"
