@@ -140,6 +140,15 @@ class KnownPhysics:
                 k += 1
         return torch.stack(cols, -1)
 
+    def difference(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """a ⊖ b (..., S) of two states: angles wrapped to [−π, π), the rest subtracted."""
+        d = a - b
+        if not self.angles:
+            return d
+        angle = torch.zeros(self.state_dim, dtype=torch.bool, device=d.device)
+        angle[list(self.angles)] = True
+        return torch.where(angle, torch.remainder(d + torch.pi, 2 * torch.pi) - torch.pi, d)
+
     def true_params(self, names: Sequence[str], values: np.ndarray) -> dict[str, np.ndarray]:
         """True values of this physics' parameters from a dataset's params (N, P_data) named ``names``:
         {param: (N,)} for those it can compute (empty when ``truth`` is None or a needed name is missing)."""

@@ -107,8 +107,7 @@ def fit(
     scale = torch.where(angle, torch.ones(()), x1.std(0).clamp(min=1e-9))
 
     def residuals(w: np.ndarray) -> np.ndarray:
-        r = x1 - flow(ph, x0, torch.from_numpy(w), dt, substeps, u)
-        r = torch.where(angle, torch.remainder(r + torch.pi, 2 * torch.pi) - torch.pi, r)
+        r = ph.difference(x1, flow(ph, x0, torch.from_numpy(w), dt, substeps, u))
         return (r / scale).flatten().numpy()
 
     result = least_squares(

@@ -6,8 +6,8 @@ sequence b are those under which its evidence moves as stated,
 
     θ_b = argmin_θ  Σ_t m_t m_{t+1} ‖y_{t+1} ⊖ Φ_Δt(y_t; θ, u_t)‖²  +  Σ_p λ_p (w_p − w_global,p)²,
 
-with y_t = chart(evidence_t) the evidence's state, Φ the transition's own RK4 flow, ⊖ a difference that wraps
-angles, w the raw parameters (θ = scale · w, exponentiated where positive) and λ_p a ridge towards the global values
+with y_t = chart(evidence_t) the evidence's state, Φ the transition's own RK4 flow, ⊖ ``KnownPhysics.difference``
+(angles wrapped), w the raw parameters (θ = scale · w, exponentiated where positive) and λ_p a ridge towards the global values
 that keeps a parameter its sequence's motion does not show (few frames seen, no damping visible) near them. A few Gauss–Newton steps from the global
 values solve it; the Jacobian comes from one Jacobian-vector product per parameter. The fit is differentiable in the
 global values (the gradient of what the fitted parameters predict reaches them) but the evidence enters it
@@ -21,8 +21,6 @@ R² −7.2: the evidence at that size is too noisy for a fit frame to frame (see
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -48,7 +46,7 @@ def fit_offsets(
     def residuals(w: torch.Tensor) -> torch.Tensor:  # w (B, P) -> (B, (T − 1) · S)
         theta = transition._hold_known(transition.constrain(w)).repeat_interleave(t_len - 1, 0)
         moved = transition.flow(y0, theta, interval, u).view(b, t_len - 1, s)
-        return (_difference(ph, y[:, 1:], moved) * pairs).flatten(1)
+        return (ph.difference(y[:, 1:], moved) * pairs).flatten(1)
 
     w_global = transition.w.expand(b, -1)
     w, p = w_global, w_global.shape[1]
@@ -70,14 +68,3 @@ def _jvp(f, w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     keep = torch.is_grad_enabled()
     with torch.enable_grad():
         return torch.autograd.functional.jvp(f, w, v, create_graph=keep)[1]
-
-
-def _difference(ph, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a ⊖ b (..., S): angles wrapped to (−π, π], the rest subtracted."""
-    d = a - b
-    if not ph.angles:
-        return d
-    wrapped = torch.remainder(d + math.pi, 2 * math.pi) - math.pi
-    is_angle = torch.zeros(d.shape[-1], dtype=torch.bool, device=d.device)
-    is_angle[list(ph.angles)] = True
-    return torch.where(is_angle, wrapped, d)
