@@ -53,9 +53,7 @@ def estimate(angles: torch.Tensor, estimator: str, noise: float, prior: tuple) -
     kw = {"fixed": {"damping": 0.0}} if "known" in estimator else {}
     if estimator.startswith("prior"):
         kw["prior"] = prior
-    d1, d2 = (
-        torch.remainder(angles[:, i] - angles[:, 0] + torch.pi, 2 * torch.pi) - torch.pi for i in (1, 2)
-    )
+    d1, d2 = (PHYSICS["pendulum"].difference(obs[:, i], obs[:, 0])[:, 0] for i in (1, 2))
     y0 = torch.stack([angles[:, 0], (4 * d1 - d2) / (2 * DT)], -1)  # ω0 from the first three angles
     fit = shooting_fit(
         PHYSICS["pendulum"], obs, torch.tensor([1.0, 0.0]), DT, STARTS, noise=max(noise, 1e-3), y0=y0, **kw

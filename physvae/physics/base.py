@@ -162,6 +162,18 @@ class KnownPhysics:
         return {k: np.asarray(v, dtype=np.float64) for k, v in truth.items() if k in self.param_names}
 
 
+def rk4(f: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor, dt: float, substeps: int) -> torch.Tensor:
+    """y (B, S) after Δt of dy/dt = f(y) by ``substeps`` classical Runge–Kutta steps of Δt / substeps."""
+    h = dt / substeps
+    for _ in range(substeps):
+        k1 = f(y)
+        k2 = f(y + 0.5 * h * k1)
+        k3 = f(y + 0.5 * h * k2)
+        k4 = f(y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
 PHYSICS: dict[str, KnownPhysics] = {}
 
 

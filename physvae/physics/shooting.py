@@ -14,8 +14,8 @@ length up to the whole sequence; the Jacobian by forward differences in float64.
 
 It is used as a *ceiling*, not as a model part: run on the true states with noise of a given size, it says how well
 the parameters can be identified from a context of that length at that precision — before any encoder. Measured
-on the DM colours pendulum (``benchmarks/bench_identifiability.py``): from 20 frames (1 s) even a 0.01-rad angle
-reads g/l at R² well below 1, because a pendulum started near the top barely moves in a second.
+on the DM colours pendulum (``benchmarks/bench_identifiability.py``): from 20 frames (1 s) an angle right to 0.01
+rad reads g/l at R² 0.985, to 0.02 rad at 0.91, to 0.05 rad below 0 (a few fits far off; median error 9 %).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import torch
 
 from simulators import ConfigError
 
-from .base import KnownPhysics
+from .base import KnownPhysics, rk4
 
 DIFF_STEP = 1e-6  # forward-difference step of the Jacobian (float64)
 
@@ -46,14 +46,9 @@ def trajectory(
     physics: KnownPhysics, y0: torch.Tensor, params: torch.Tensor, dt: float, frames: int, substeps: int = 2
 ) -> torch.Tensor:
     """The stated physics from y0 (B, S) with params (B, P), no inputs: states at T = ``frames`` frames (B, T, S)."""
-    h, y, out = dt / substeps, y0, [y0]
+    y, out = y0, [y0]
     for _ in range(frames - 1):
-        for _ in range(substeps):
-            k1 = physics.rhs(y, params, None)
-            k2 = physics.rhs(y + 0.5 * h * k1, params, None)
-            k3 = physics.rhs(y + 0.5 * h * k2, params, None)
-            k4 = physics.rhs(y + h * k3, params, None)
-            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        y = rk4(lambda v: physics.rhs(v, params, None), y, dt, substeps)
         out.append(y)
     return torch.stack(out, 1)
 

@@ -18,6 +18,7 @@ from torch import nn
 from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
+from ..physics.base import rk4
 from ..physics.sequence_fit import fit_offsets
 from ..physics.velocity_evidence import velocity_evidence
 from .base import Transition
@@ -173,14 +174,7 @@ class Physics(Transition):
 
     def flow(self, y: torch.Tensor, theta: torch.Tensor, dt: float, u: torch.Tensor | None) -> torch.Tensor:
         """y (B, S) after Δt by RK4 with ``substeps`` steps, θ (B, P) and u held constant."""
-        h = dt / self.cfg.substeps
-        for _ in range(self.cfg.substeps):
-            k1 = self.derivative(y, theta, u)
-            k2 = self.derivative(y + 0.5 * h * k1, theta, u)
-            k3 = self.derivative(y + 0.5 * h * k2, theta, u)
-            k4 = self.derivative(y + h * k3, theta, u)
-            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return y
+        return rk4(lambda v: self.derivative(v, theta, u), y, dt, self.cfg.substeps)
 
     def step(self, z, state, dt, u):
         e = self.embed_dim
