@@ -254,7 +254,14 @@ def _bench(args: argparse.Namespace) -> None:
 
     suite = load_suite(args.suite)
     out = _folder(args.out or Path("bench_out") / suite.name)
-    run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
+    from .bench.failed import CellsFailed
+
+    try:
+        run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
+    except CellsFailed:
+        if (out / "results.md").is_file():
+            print((out / "results.md").read_text())
+        raise
     print(f"wrote {out}/results.md, results.csv, results.json, comparison.png")
     print((out / "results.md").read_text())
 

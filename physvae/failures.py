@@ -40,13 +40,14 @@ def describe_os_error(e: OSError) -> str:
 
 def describe(e: BaseException) -> tuple[str, int]:
     """(one-line message, exit code) for an exception that reached the command line."""
+    from .bench.failed import CellsFailed
     from .train import TrainingDiverged
 
     if isinstance(e, (ConfigError, DatasetError)):
         return str(e), BAD_INPUT
     if isinstance(e, OSError):
         return describe_os_error(e), FAILURE
-    if isinstance(e, TrainingDiverged):
+    if isinstance(e, (TrainingDiverged, CellsFailed)):
         return str(e), FAILURE
     if isinstance(e, MemoryError):
         return "out of memory; use smaller settings (fewer or shorter sequences, a smaller batch)", FAILURE

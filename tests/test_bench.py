@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -289,3 +290,34 @@ def test_imputation_figure_draws_the_trivial_baselines_beside_the_curves():
     ]
     grey = [{"metrics": {"baselines": {"mean_frame": {"recon_mse": 0.01}}, "imputation": {"metric": "mse"}}}]
     assert _trivial_baselines(grey, "mse") == [("mean frame", 0.01)]
+
+
+def test_a_failed_cell_is_recorded_and_the_others_still_run(tmp_path, capsys):
+    # GRU's lr of 1e30 makes its loss non-finite within the first steps: training diverges
+    path = _suite_file(tmp_path, **{'transition = "gru"': 'transition = "gru"\nset = ["train.lr=1e30"]'})
+    out = tmp_path / "diverged"
+    assert (
+        main(["bench", "--suite", str(path), "--out", str(out), "--cells", "box__GRU__s0,box__Static__s0"])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert re.search(
+        r"1 cell\(s\) failed \(box__GRU__s0: (loss|gradient norm) is (nan|inf) at step \d+;", err
+    )
+    assert [p.name for p in (out / "cells").iterdir()] == ["box__Static__s0.json"]  # the other cell finished
+    failure = json.loads((out / "failed" / "box__GRU__s0.json").read_text())
+    assert failure["exception"] == "TrainingDiverged" and "Traceback" in failure["traceback"]
+    md = (out / "results.md").read_text()
+    assert "**Failed cells**" in md and "- box__GRU__s0: " in md and "the last good checkpoint is kept" in md
+    assert "**Partial: 1 of 8 cells finished.**" in md and "pendulum__GRU__s0" in md
+    # fixed settings: the rerun retries the failed cell afresh (its diverged run set aside, not resumed with the old
+    # lr), keeps the finished one, and clears the failure
+    fixed = _suite_file(tmp_path)
+    logs = []
+    run_suite(load_suite(fixed), out, cells="box__GRU__s0,box__Static__s0", log=logs.append)
+    assert any("1 already done, 1 to run" in line for line in logs)
+    assert "train.lr 1e+30 → 0.001" in capsys.readouterr().out
+    assert (out / "work" / "set_aside" / "box__GRU__s0-1" / "config.toml").is_file()
+    assert json.loads((out / "cells" / "box__GRU__s0.json").read_text())["settings"]["train"]["lr"] == 1e-3
+    assert not (out / "failed" / "box__GRU__s0.json").exists()
+    assert "Failed" not in (out / "results.md").read_text()

@@ -35,18 +35,24 @@ def tables(
     missing: list[str] = (),
     against: list[dict] | None = None,
     stale: dict[str, str] | None = None,
+    failed: dict[str, str] | None = None,
 ) -> str:
     """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
 
     ``missing`` names the suite's cells that have not run; a partial report says so at the top. ``against``:
     the rows of ``against.comparisons`` (computed here when not given). ``stale``: {cell id: why} for records
-    trained otherwise than the suite now says; listed at the top.
+    trained otherwise than the suite now says; listed at the top. ``failed``: {cell id: why} for cells whose
+    last attempt failed; listed first.
     """
     out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
-    if missing:
-        n = len(missing) + len(records)
+    if failed:
+        out += ["**Failed cells** (no record; running the suite again retries them):", ""]
+        out += [f"- {cell_id}: {why}" for cell_id, why in failed.items()] + [""]
+    if missing or failed:
+        n = len(missing) + len(records) + len(failed or {})
         out += [
-            f"**Partial: {len(records)} of {n} cells finished.** Not run: " + ", ".join(missing) + ".",
+            f"**Partial: {len(records)} of {n} cells finished.**"
+            + (" Not run: " + ", ".join(missing) + "." if missing else ""),
             "",
         ]
     if stale:
@@ -170,7 +176,12 @@ def _trivial_baselines(records: list[dict], metric: str) -> list[tuple[str, floa
 
 
 def write_report(
-    suite, records: list[dict], out: Path, missing: list[str] = (), stale: dict[str, str] | None = None
+    suite,
+    records: list[dict],
+    out: Path,
+    missing: list[str] = (),
+    stale: dict[str, str] | None = None,
+    failed: dict[str, str] | None = None,
 ) -> list[Path]:
     out = Path(out)
     write_json_atomic(out / "results.json", records)
@@ -192,7 +203,7 @@ def write_report(
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
     judged = comparisons(suite, records)
-    write_text_atomic(out / "results.md", tables(suite, records, missing, judged, stale))
+    write_text_atomic(out / "results.md", tables(suite, records, missing, judged, stale, failed))
     written = [
         out / "results.json",
         out / "results.csv",

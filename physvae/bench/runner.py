@@ -5,6 +5,7 @@ Layout of ``out``::
     work/data/<preset>-<hash>/        datasets, reused whenever the same config hash is asked for
     work/runs/<cell>/                 run folders (a killed cell resumes from its checkpoint)
     cells/<cell>.json                 one record per finished cell (skipped when the suite runs again)
+    failed/<cell>.json                a cell whose last attempt failed: why, and the traceback (see failed.py)
     results.json, results.csv, results.md, comparison.png
     against.json, against.md          each variation against its plain dataset (datasets with ``against``)
 """
@@ -33,6 +34,7 @@ from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..overrides import apply_overrides
 from ..train import fit
+from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
 from .settings import describe, differing
 from .suite import DatasetEntry, ModelEntry, Suite
@@ -135,6 +137,7 @@ def run_cell(
     run_dir = out_path / "work" / "runs" / cell.id
     cfg = suite.run_config(cell.model, data_dir, cell.seed, cell.dataset)
     cfg.train.device = device
+    set_aside_if_changed(run_dir, cfg, out_path / "work" / "set_aside")
     if (run_dir / "model.pt").is_file():
         from ..run import Run
 
@@ -174,6 +177,30 @@ def run_cell(
     return record
 
 
+def set_aside_if_changed(run_dir: Path, cfg, aside: Path) -> Path | None:
+    """Move a cell's earlier run folder to ``aside/<cell>-N`` when it was started with other training settings than
+    ``cfg`` (the suite changed after a killed or failed attempt), so that the cell trains afresh rather than
+    resuming the old settings; says so on stdout and returns where the folder went (None when nothing moved)."""
+    if not (run_dir / "config.toml").is_file():
+        return None
+    from ..config import RunConfig
+
+    old = RunConfig.load(run_dir / "config.toml")
+    diff = differing(training_settings(old), training_settings(cfg))
+    if not diff:
+        return None
+    aside.mkdir(parents=True, exist_ok=True)
+    n = sum(1 for p in aside.iterdir() if p.name.startswith(f"{run_dir.name}-"))
+    target = aside / f"{run_dir.name}-{n + 1}"
+    run_dir.rename(target)
+    print(
+        f"warning: {run_dir.name}'s earlier run was started with other settings ({describe(diff)}); "
+        f"moved to {target}, training afresh",
+        flush=True,
+    )
+    return target
+
+
 def run_suite(
     suite: Suite, out: str | Path, jobs: int = 1, device: str = "auto", log=print, cells: str | None = None
 ) -> list[dict]:
@@ -183,6 +210,10 @@ def run_suite(
     share the device (small models leave most of it idle, so a few at once raise throughput). ``cells`` is a
     glob on cell ids (``dataset__model__sSEED``), or several joined by commas, that limits which cells run; the
     report then covers every finished cell of the suite and names the ones not run.
+
+    A cell that fails (training diverged, an error in it) does not stop the others: it is written to
+    ``failed/<cell>.json``, named at the top of the report, and once the report is written ``CellsFailed`` is
+    raised naming every failed cell (see ``failed.py``).
     """
     suite.validate()
     if device not in ("auto", "cpu", "cuda"):
@@ -213,27 +244,39 @@ def run_suite(
         log(f"warning: {why}; its record is kept and marked stale (delete {paths[cell_id]} to re-run it)")
     needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
     dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
+    results = []
     if jobs <= 1:
         for c in todo:
-            r = run_cell(suite, c, *dirs[c.dataset.name], str(out), device, 0)
-            log(f"done {c.id} in {r['train_seconds']:.0f} s")
+            r = attempt(run_cell, c.id, out, suite, c, *dirs[c.dataset.name], str(out), device, 0)
+            results.append(r)
+            log(_outcome(c.id, r))
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(
             jobs, mp_context=get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
         ) as pool:
             futures = {
-                pool.submit(run_cell, suite, c, *dirs[c.dataset.name], str(out), device, threads): c
+                pool.submit(
+                    attempt, run_cell, c.id, out, suite, c, *dirs[c.dataset.name], str(out), device, threads
+                ): c
                 for c in todo
             }
             for f in as_completed(futures):
-                r = f.result()
-                log(f"done {futures[f].id} in {r['train_seconds']:.0f} s")
+                results.append(f.result())
+                log(_outcome(futures[f].id, results[-1]))
     records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
-    missing = [i for i, p in paths.items() if not p.is_file()]
-    if records:
-        write_report(suite, records, out, missing, stale)
+    failed = failures_on_record(out, [i for i, p in paths.items() if not p.is_file()])
+    missing = [i for i, p in paths.items() if not p.is_file() and i not in failed]
+    if records or failed:
+        write_report(suite, records, out, missing, stale, failed)
+    raise_if_failed(failed, out)
     return records
+
+
+def _outcome(cell_id: str, result: dict) -> str:
+    if result.get("failed"):
+        return f"FAILED {cell_id}: {result['error']}"
+    return f"done {cell_id} in {result['train_seconds']:.0f} s"
 
 
 def stale_cells(suite: Suite, cells: list[Cell], out: Path) -> dict[str, str]:
