@@ -48,6 +48,23 @@ CASES = {
         ],
     ),
 }
+# the physics suite's PhysicsRender cell (physvae/bench/suites/physics.toml): the stated pendulum physics, its
+# parameters learned, a render decoder; trained on the pendulum case's data
+CASES["pendulum_physics"] = (
+    "dvbf_pendulum16",
+    CASES["pendulum"][1],
+    CASES["pendulum"][2],
+    [
+        "model.transition=physics",
+        "model.latent_dim=4",
+        "model.decoder=render",
+        "model.physics.velocity_evidence=difference",
+        "train.predict_weight=1.0",
+        "train.predict_context=2",
+        "train.predict_context_max=10",
+    ],
+)
+DATA_OF = {"pendulum_physics": "pendulum"}  # a case trained on another case's datasets
 BASE = [
     "model.latent_dim=32",
     "model.inference=filter",
@@ -60,7 +77,7 @@ BASE = [
 def datasets(name: str, work: Path, size: int | None) -> tuple[Path, Path]:
     """The normal and the event dataset of a case, at ``size`` pixels (None: the preset's); made once, reused."""
     preset, normal_splits, event_splits, _ = CASES[name]
-    tag = f"{name}{size or ''}"
+    tag = f"{DATA_OF.get(name, name)}{size or ''}"
     normal, events = work / f"{tag}_normal", work / f"{tag}_events"
     if not normal.exists():
         S.generate(S.preset(preset, splits=normal_splits, seed=1, size=size), normal)
@@ -122,6 +139,14 @@ def table(results: dict) -> str:
     return markdown_table(cols, rows)
 
 
+def earlier_results(path: Path) -> dict:
+    """The cases of an earlier record (each with the command that made it), so a run of some cases keeps the rest."""
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
+    return {k: {"command": record.get("command", ""), **r} for k, r in record["results"].items()}
+
+
 def _f(v, digits: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
@@ -131,24 +156,34 @@ def main() -> None:
     p.add_argument("--pendulum-steps", type=int, default=600)
     p.add_argument("--box-steps", type=int, default=500)
     p.add_argument("--box-size", type=int, help="render the box at this size (default: the preset's 32)")
-    p.add_argument("--cases", default="pendulum,box")
+    p.add_argument("--physics-steps", type=int, default=800)
+    p.add_argument(
+        "--cases",
+        default="pendulum,box",
+        help=f"comma-separated, of {sorted(CASES)}; the results of cases not run are kept from the last record",
+    )
     p.add_argument(
         "--work", default="bench_out/anomaly", help="datasets and runs (kept; reused when present)"
     )
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    steps = {"pendulum": args.pendulum_steps, "box": args.box_steps}
-    sizes = {"pendulum": None, "box": args.box_size}
-    results = {name: run_case(name, steps[name], work, sizes[name]) for name in args.cases.split(",")}
+    steps = {"pendulum": args.pendulum_steps, "box": args.box_steps, "pendulum_physics": args.physics_steps}
+    sizes = {"pendulum": None, "box": args.box_size, "pendulum_physics": None}
+    names = args.cases.split(",")
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        raise SystemExit(f"--cases: unknown case {unknown[0]!r}; the cases: {sorted(CASES)}")
+    command = " ".join(["python -m benchmarks.bench_anomaly", *sys.argv[1:]])
+    fresh = {name: {**run_case(name, steps[name], work, sizes[name]), "command": command} for name in names}
     info = machine()
     out = RESULTS / f"anomaly_{machine_tag(info)}"
     out.mkdir(parents=True, exist_ok=True)
-    for name in results:
+    for name in fresh:
         detected = work / f"{name}{sizes[name] or ''}_detect" / "scores.png"
         write_bytes_atomic(out / f"{name}_scores.png", detected.read_bytes())
-    command = " ".join(["python -m benchmarks.bench_anomaly", *sys.argv[1:]])
-    record = {"results": results, "machine": info, "command": command}
+    results = {**earlier_results(out / "results.json"), **fresh}
+    record = {"results": results, "machine": info}
     write_text_atomic(out / "results.json", json.dumps(record, indent=2))
     lines = [
         "# Anomaly detection (short CPU runs)",
@@ -160,11 +195,11 @@ def main() -> None:
         "",
         "Training (one CPU thread): "
         + "; ".join(
-            f"{k} ({r['preset']} at {r['size']}×{r['size']}) {r['steps']} steps, {r['train_seconds']:.0f} s"
+            f"{k} ({r['transition']}; {r['preset']} at {r['size']}×{r['size']}) {r['steps']} steps, {r['train_seconds']:.0f} s"
             for k, r in results.items()
         ),
         "",
-        f"Command: `{command}`",
+        "Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in results.values())),
         "",
         f"Machine: {json.dumps(info)}",
     ]

@@ -135,10 +135,10 @@ def latent_edit(transition, z: torch.Tensor, state, name: str, value: float):
     if name in ph.param_names:
         i = _position(ph.param_names, name)
         w = transition.w.expand(len(z), -1) if state is None else transition.w + state
-        target = torch.tensor(value, dtype=z.dtype)
-        raw = (target.log() if bool(transition.positive[i]) else target) / transition.cfg.param_scale
+        theta = transition.constrain(transition.w).detach().clone()
+        theta[i] = value
         w = w.clone()
-        w[:, i] = raw
+        w[:, i] = transition.unconstrain(theta.to(z.dtype))[i]
         return z, w - transition.w
     e = transition.embed_dim
     y = ph.chart(z[:, :e]).clone()

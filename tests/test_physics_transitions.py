@@ -35,6 +35,18 @@ def _set_params(tr: Physics, values: list[float]) -> None:
         tr.w.copy_(torch.tensor(values).log() / tr.cfg.param_scale)
 
 
+def _fit_one_step(tr: Physics, split, steps: int = 150) -> None:
+    """Fit a pendulum transition's parameters by Adam (lr 0.01) on the one-step likelihood of the split's true
+    states embedded as latents (cos θ, sin θ, ω), its torques as inputs."""
+    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
+    z = torch.stack([states[..., 3], states[..., 2], states[..., 1]], -1)  # (N, T, 3)
+    opt = torch.optim.Adam(tr.parameters(), lr=0.01)
+    for _ in range(steps):
+        mean, std, _ = tr.step(z[:, :-1].flatten(0, 1), None, split.dt, u[:, :-1].flatten(0, 1))
+        nll = (((z[:, 1:].flatten(0, 1) - mean) / std) ** 2 / 2 + std.log()).sum(-1).mean()
+        opt.zero_grad(), nll.backward(), opt.step()
+
+
 def test_physics_with_the_true_parameters_reproduces_the_simulated_pendulum(pend16):
     """Same right-hand side, same RK4 sub-step (0.01 s): the simulator's frames-to-frames trajectory, torques
     included, to round-off."""
@@ -134,14 +146,8 @@ def test_one_step_likelihood_moves_g_over_l_towards_the_truth(pend16):
     starting value towards the data's √(g/l)² = 9.81 (and the gain, damping towards theirs)."""
     split = S.load_dataset(pend16)["train"]
     tr = Physics(3, 1, PhysicsConfig(system="pendulum"))
-    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
-    z = torch.stack([states[..., 3], states[..., 2], states[..., 1]], -1)  # (N, T, 3)
-    opt = torch.optim.Adam(tr.parameters(), lr=0.01)
     start = tr.global_params()[0].item()
-    for _ in range(150):
-        mean, std, _ = tr.step(z[:, :-1].flatten(0, 1), None, split.dt, u[:, :-1].flatten(0, 1))
-        nll = (((z[:, 1:].flatten(0, 1) - mean) / std) ** 2 / 2 + std.log()).sum(-1).mean()
-        opt.zero_grad(), nll.backward(), opt.step()
+    _fit_one_step(tr, split)
     learned = tr.global_params().detach()
     assert abs(learned[0] - 9.81) < 0.2 * abs(start - 9.81), learned
     assert abs(learned[1] - 0.5) < 0.05 and abs(learned[2] - 1.0) < 0.05, learned
@@ -334,13 +340,7 @@ def test_known_parameters_are_held_and_the_rest_still_learn(pend16):
     value (global and per-sequence), while g/l and γ move towards the truth."""
     split = S.load_dataset(pend16)["train"]
     tr = Physics(3, 1, PhysicsConfig(system="pendulum", known={"torque_gain": 1.0}))
-    states, u = torch.tensor(split.states), torch.tensor(split.inputs)
-    z = torch.stack([states[..., 3], states[..., 2], states[..., 1]], -1)  # (N, T, 3)
-    opt = torch.optim.Adam(tr.parameters(), lr=0.01)
-    for _ in range(150):
-        mean, std, _ = tr.step(z[:, :-1].flatten(0, 1), None, split.dt, u[:, :-1].flatten(0, 1))
-        nll = (((z[:, 1:].flatten(0, 1) - mean) / std) ** 2 / 2 + std.log()).sum(-1).mean()
-        opt.zero_grad(), nll.backward(), opt.step()
+    _fit_one_step(tr, split)
     learned = tr.global_params().detach()
     assert learned[2] == 1.0 and abs(learned[0] - 9.81) < 1.0 and abs(learned[1] - 0.5) < 0.05, learned
     seq = Physics(3, 1, PhysicsConfig(params="sequence", known={"torque_gain": 2.5}))
@@ -360,3 +360,26 @@ def test_known_parameters_the_physics_lacks_are_refused():
     assert undamped.global_params()[1] == 0.0
     with pytest.raises(ConfigError, match="must be a number"):
         RunConfig().with_overrides(['model.physics.known={g_over_l = "ten"}'])
+
+
+def test_a_parameter_that_may_vanish_reaches_zero_and_stays_non_negative(tmp_path):
+    """On an undamped pendulum's true states the one-step likelihood drives γ to 0 when it is learned as
+    |scale · w| (``may_vanish``); constrain and unconstrain are inverse; only positive parameters may vanish."""
+    from dataclasses import replace
+
+    cfg = S.preset("dvbf_pendulum16", splits={"train": 16})
+    cfg.params = replace(cfg.params, damping=(0.0, 0.0))
+    split = S.load_dataset(S.generate(cfg, tmp_path / "undamped"))["train"]
+    tr = Physics(3, 1, PhysicsConfig(system="pendulum", may_vanish=["damping"]))
+    torch.testing.assert_close(
+        tr.global_params(), torch.tensor([5.0, 0.1, 1.0])
+    )  # starts where the log one does
+    _fit_one_step(tr, split)
+    learned = tr.global_params().detach()
+    assert 0 <= learned[1] < 0.002 and abs(learned[0] - 9.81) < 0.1, learned  # through a log: 0.009 here
+    theta = torch.tensor([[3.0, 0.0, -2.0], [0.5, 0.25, 1.5]])
+    torch.testing.assert_close(tr.constrain(tr.unconstrain(theta)), theta)
+    with pytest.raises(ConfigError, match=r"may_vanish names 'torque_gain', not a positive parameter"):
+        Physics(3, 1, PhysicsConfig(may_vanish=["torque_gain"]))
+    with pytest.raises(ConfigError, match=r"may_vanish names 'gamma'.*\['g_over_l', 'damping'\]"):
+        Physics(3, 0, PhysicsConfig(may_vanish=["gamma"]))

@@ -50,6 +50,9 @@ class PhysicsConfig:
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
     velocity_evidence: str = "network"  # "difference": velocities' evidence from positions in three frames
+    # positive parameters learned as |scale · w| instead of exp(scale · w), so they can reach 0 (an undamped
+    # system's damping): through a logarithm Adam moves them by a share per step and they only creep towards 0
+    may_vanish: list[str] = field(default_factory=list)
 
     def validate(self, where: str = "physics") -> None:
         if self.system not in PHYSICS:
@@ -93,8 +96,10 @@ class Physics(Transition):
         self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
         init = torch.tensor(ph.param_init, dtype=torch.get_default_dtype())
         pos = torch.tensor(ph.positive)
-        self.register_buffer("positive", pos, persistent=False)
-        self.w = nn.Parameter(torch.where(pos, init.log(), init) / cfg.param_scale)  # (P,)
+        vanish = _may_vanish(cfg.may_vanish, ph)
+        self.register_buffer("positive", pos & ~vanish, persistent=False)  # (P,) learned through a logarithm
+        self.register_buffer("vanish", vanish, persistent=False)  # (P,) learned as |scale · w|
+        self.w = nn.Parameter(self.unconstrain(init))  # (P,)
         known = _known_values(cfg.known, ph)
         self.register_buffer("known_mask", ~known.isnan(), persistent=False)  # (P,) True: held at its value
         self.register_buffer("known_values", known.nan_to_num(), persistent=False)  # (P,)
@@ -128,9 +133,14 @@ class Physics(Transition):
 
     # --- parameters ---------------------------------------------------------------------------------------
     def constrain(self, w: torch.Tensor) -> torch.Tensor:
-        """Raw w (..., P) -> parameters θ (..., P): scale · w, exponentiated where a parameter is positive."""
+        """Raw w (..., P) -> parameters θ (..., P): scale · w, exponentiated where a parameter is positive, its
+        absolute value where it may vanish (``may_vanish``)."""
         s = self.cfg.param_scale * w
-        return torch.where(self.positive, s.exp(), s)
+        return torch.where(self.positive, s.exp(), torch.where(self.vanish, s.abs(), s))
+
+    def unconstrain(self, theta: torch.Tensor) -> torch.Tensor:
+        """Parameters θ (..., P), ≥ 0 where positive -> a raw w (..., P) that ``constrain`` maps back to θ."""
+        return torch.where(self.positive, theta.log(), theta) / self.cfg.param_scale
 
     def global_params(self) -> torch.Tensor:
         """θ (P,) of the global parameters (per-sequence ones vary around them); known ones at their values."""
@@ -210,6 +220,19 @@ class Physics(Transition):
         y, r = self._residual_at(z)
         total = self.physics.rhs(y, self.params(None, len(z)), None) + r
         return float(r.norm(dim=-1).mean() / total.norm(dim=-1).mean().clamp(min=1e-12))
+
+
+def _may_vanish(names: list[str], ph: KnownPhysics) -> torch.Tensor:
+    """(P,) bool: the parameters named in ``model.physics.may_vanish``; a ConfigError naming one that is not a
+    positive parameter of ``ph``."""
+    for name in names:
+        if name not in ph.param_names or not ph.positive[ph.param_names.index(name)]:
+            positives = [n for n, p in zip(ph.param_names, ph.positive) if p]
+            raise ConfigError(
+                f"model.physics.may_vanish names {name!r}, not a positive parameter of {ph.name!r}: its positive "
+                f"parameters are {positives}"
+            )
+    return torch.tensor([n in names for n in ph.param_names])
 
 
 def _known_values(known: dict[str, float], ph: KnownPhysics) -> torch.Tensor:
