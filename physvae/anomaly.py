@@ -9,6 +9,8 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
 - ``kl``: KL(q(z_t | ·) ‖ p(z_t | z_{t−1})), the information frame t adds to the latent beyond the dynamics'
   prediction (summed over latent dimensions). Causal for a filtering inference network; a smoother's
   q(z_t | ·) also sees the frames after t.
+- ``multistep``: −log p(x_t | x_<t−h+1), frame t under the h-step prediction (``horizon``, default 5) from the
+  frames before t − h + 1: for lasting changes of the dynamics (a parameter), which bend one step little.
 - ``pixel_change``: the mean |x_t − x_{t−1}| over pixels: a baseline without a model, to show what the
   dynamics add.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +76,21 @@ def causal_sweep(model) -> bool:
     return forward and not own
 
 
+def multistep_nll(model, b: Batch, horizon: int = 5) -> torch.Tensor:
+    """−log p(x_t | x_<t−h+1): the NLL of frame t under the ``horizon``-step prediction (h) from the frames before
+    t − h + 1 alone; (B, T), NaN for t < h. A lasting change of the dynamics (a parameter) bends one step
+    little and h steps about h² as much, while a good model's own error grows slowly: this score trades a few
+    frames of lingering alarm after a one-frame event for that sensitivity."""
+    b_size, t_len = b.frames.shape[:2]
+    out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
+    for t in range(horizon, t_len):
+        c = t - horizon + 1
+        mean, _ = model.predict(b.frames[:, :c], c, horizon, b.inputs, b.times)  # (B, c + h, C, H, W)
+        emission = torch.logit(mean[:, -1], eps=1e-6)  # the decoder's output whose mean is ``mean``
+        out[:, t] = -model.likelihood.log_prob(b.frames[:, t], emission)
+    return out
+
+
 def latent_kl(model, b: Batch) -> torch.Tensor:
     """KL(q(z_t | ·) ‖ p(z_t | z_{t−1})) summed over latent dimensions: (B, T), NaN at t = 0."""
     post = model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
@@ -90,6 +108,7 @@ def pixel_change(model, b: Batch) -> torch.Tensor:
 SCORES: dict[str, Callable[[object, Batch], torch.Tensor]] = {
     "predictive": predictive_nll,
     "kl": latent_kl,
+    "multistep": multistep_nll,
     "pixel_change": pixel_change,
 }
 
@@ -106,6 +125,7 @@ class DetectConfig:
     )  # scores measured; the first is the main one
     first_frame: int = -1  # first scored frame (−1: the data's events.first_frame)
     max_sequences: int = 1000  # sequences scored per split (the first ones)
+    horizon: int = 5  # frames ahead of the ``multistep`` score's prediction
     batch_size: int = 64  # sequences per batch
 
     def validate(self) -> DetectConfig:
@@ -114,20 +134,24 @@ class DetectConfig:
         bad = [s for s in self.scores if s not in SCORES]
         if bad or not self.scores:
             raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {list(SCORES)}")
-        for name in ("max_sequences", "batch_size"):
+        for name in ("max_sequences", "batch_size", "horizon"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         return self
 
 
-def surprise(model, split: Split, score: str, max_sequences: int, batch_size: int) -> np.ndarray:
-    """One score on the first ``max_sequences`` sequences of a split: (N, T) float64, NaN where undefined."""
+def surprise(
+    model, split: Split, score: str, max_sequences: int, batch_size: int, horizon: int = 5
+) -> np.ndarray:
+    """One score on the first ``max_sequences`` sequences of a split: (N, T) float64, NaN where undefined.
+    ``horizon``: the ``multistep`` score's."""
     ds, n = SequenceDataset(split), min(len(split), max_sequences)
+    fn = partial(multistep_nll, horizon=horizon) if score == "multistep" else SCORES[score]
     rows = []
     with torch.no_grad():
         for s in range(0, n, batch_size):
             b = ds.batch(np.arange(s, min(n, s + batch_size))).to(model.device)
-            rows.append(SCORES[score](model, b).double().cpu().numpy())
+            rows.append(fn(model, b).double().cpu().numpy())
     return np.concatenate(rows)
 
 
@@ -187,11 +211,11 @@ def detect(
     names = dataset[cfg.split].event_names
     results, arrays = {}, {"labels": labels}
     for score in cfg.scores:
-        s = surprise(model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size)
+        s = surprise(model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon)
         normal = thr_labels.max(axis=1) == 0
-        s_thr = surprise(model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size)[
-            normal
-        ]
+        s_thr = surprise(
+            model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon
+        )[normal]
         thr = detection.threshold(s_thr, detection.window(s_thr, start), cfg.quantile)
         results[score] = detection.report(s, labels, detection.window(s, start), thr, names)
         arrays[score] = s

@@ -210,6 +210,7 @@ def _detect(args: argparse.Namespace) -> None:
         "quantile": args.quantile,
         "scores": _csv(args.scores),
         "max_sequences": args.max_sequences,
+        "horizon": args.horizon,
     }
     cfg = DetectConfig(
         **{k: v for k, v in flags.items() if v is not None}
@@ -421,8 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--quantile", type=float, help="threshold: quantile of normal frames' scores (default 0.99)"
     )
-    d.add_argument("--scores", help="comma-separated: predictive, kl, pixel_change (default: all three)")
+    d.add_argument(
+        "--scores", help="comma-separated: predictive, kl, multistep, pixel_change (default: all four)"
+    )
     d.add_argument("--max-sequences", type=int, help="sequences scored per split (default 1000)")
+    d.add_argument("--horizon", type=int, help="frames ahead of the multistep score's prediction (default 5)")
     d.add_argument("--no-figures", action="store_true", help="metrics and scores only")
     d.add_argument(
         "--allow-other-data",

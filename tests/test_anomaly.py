@@ -12,7 +12,14 @@ import torch
 
 import simulators as S
 from physvae import ModelConfig, build_model
-from physvae.anomaly import DetectConfig, causal_sweep, latent_kl, pixel_change, predictive_nll
+from physvae.anomaly import (
+    DetectConfig,
+    causal_sweep,
+    latent_kl,
+    multistep_nll,
+    pixel_change,
+    predictive_nll,
+)
 from physvae.cli import main
 from physvae.data import Batch, SequenceDataset
 from physvae.likelihoods import Bernoulli
@@ -118,6 +125,45 @@ def test_the_scores_on_a_stub_model_are_the_closed_forms():
     torch.testing.assert_close(change[:, 3], (frames[:, 3] - frames[:, 2]).abs().mean((1, 2, 3)))
 
 
+class _Echo(_Stub):
+    """Predicts every frame after the context as the context's last frame (hold the last frame), and records the
+    (context, horizon) it was asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def predict(self, frames, n_context, horizon, inputs=None, times=None):
+        self.calls.append((n_context, horizon))
+        last = frames[:, n_context - 1 : n_context].clamp(0.1, 0.9)
+        return torch.cat([frames[:, :n_context], last.expand(-1, horizon, -1, -1, -1)], 1), None
+
+
+def test_the_multistep_score_predicts_each_frame_from_the_frames_horizon_steps_before():
+    frames = torch.rand(2, 6, 1, 4, 4).round()
+    b = Batch(frames, torch.zeros(2, 6, 1), None)
+    echo = _Echo()
+    nll = multistep_nll(echo, b, horizon=3)
+    assert echo.calls == [(1, 3), (2, 3), (3, 3)]  # frames 3, 4, 5 from frames < 1, < 2, < 3
+    assert torch.isnan(nll[:, :3]).all()
+    for t in range(3, 6):  # frame t scored against frame t − 3 held: Bernoulli at 0.9 / 0.1
+        same = (frames[:, t] == frames[:, t - 3]).flatten(1).sum(-1).double()
+        expected = -(same * math.log(0.9) + (16 - same) * math.log(0.1))
+        torch.testing.assert_close(nll[:, t].double(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_multistep_score_one_step_ahead_is_the_predictive_score(pend16):
+    data = S.load_dataset(pend16)
+    torch.manual_seed(0)
+    cfg = ModelConfig(transition="locally_linear", latent_dim=3, channels=4, features=8, rnn_hidden=8)
+    model = build_model(DataSpec.from_dataset(data), cfg).eval()
+    b = SequenceDataset(data["test"]).batch(np.arange(3))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            multistep_nll(model, b, horizon=1), predictive_nll(model, b, one_pass=False), equal_nan=True
+        )
+
+
 @pytest.mark.parametrize("transition", ["locally_linear", "gru"])
 def test_one_filtering_pass_gives_the_predictions_of_predict_frame_by_frame(transition, pend16):
     data = S.load_dataset(pend16)
@@ -138,6 +184,8 @@ def test_bad_protocols_name_the_field():
         DetectConfig(quantile=1.0).validate()
     with pytest.raises(S.ConfigError, match="unknown score 'psnr'"):
         DetectConfig(scores=["psnr"]).validate()
+    with pytest.raises(S.ConfigError, match="horizon must be at least 1, got 0"):
+        DetectConfig(horizon=0).validate()
 
 
 TINY = [
@@ -167,11 +215,24 @@ def trained(tmp_path_factory):
 def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
     run, _, events = trained
     out = tmp_path / "det"
-    assert main(["detect", str(run), "--data", str(events), "--out", str(out), "--quantile", "0.9"]) == 0
+    args = [
+        "detect",
+        str(run),
+        "--data",
+        str(events),
+        "--out",
+        str(out),
+        "--quantile",
+        "0.9",
+        "--horizon",
+        "3",
+    ]
+    assert main(args) == 0
     assert "predictive: AUROC" in capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["main_score"] == "predictive" and m["protocol"]["first_frame"] == 5
-    for score in ("predictive", "kl", "pixel_change"):
+    assert m["protocol"]["horizon"] == 3
+    for score in ("predictive", "kl", "multistep", "pixel_change"):
         r = m["scores"][score]
         assert 0.0 <= r["kinds"]["any"]["auroc"] <= 1.0 and math.isfinite(r["threshold"])
     scores = np.load(out / "scores.npz")
