@@ -50,6 +50,20 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
     "pendulum_colors": (pendulum_colors32, []),
     "balls_colors": (balls_colors32, []),
     "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
+    # z_t the stated pendulum's state alone (cos θ, sin θ, θ̇; physics transition), drawn by the render decoder,
+    # which reads the bob's look from z_c; trained with the physics suite's prediction term
+    "pendulum_colors_physics": (
+        pendulum_colors32,
+        [
+            "model.latent_dim=3",
+            "model.transition=physics",
+            "model.decoder=render",
+            "model.physics.velocity_evidence=difference",
+            "train.predict_weight=1.0",
+            "train.predict_context=2",
+            "train.predict_context_max=10",
+        ],
+    ),
 }
 
 
