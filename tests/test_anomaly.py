@@ -226,6 +226,8 @@ def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
         "0.9",
         "--horizon",
         "3",
+        "--scores",
+        "predictive,kl,multistep,pixel_change",
     ]
     assert main(args) == 0
     assert "predictive: AUROC" in capsys.readouterr().out
