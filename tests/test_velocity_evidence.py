@@ -91,3 +91,32 @@ def test_bad_velocity_settings_are_refused_by_name():
     with pytest.raises(ConfigError, match="velocities must map state columns"):
         KnownPhysics(name="x", state_names=["q", "v"], rhs=lambda y, p, u: y, param_names=[], param_init=[],
                      velocities={2: 0})  # fmt: skip
+
+
+def test_the_neural_odes_velocities_are_the_derivatives_of_its_positions_evidence():
+    """Order 2, z = (q, v): with ``velocity_evidence=difference`` each v_i's evidence is the three-frame derivative
+    of q_i's — exact on quadratic paths at uneven times — and q's own evidence is untouched."""
+    from physvae.transitions import TRANSITIONS
+
+    ode_cls = TRANSITIONS["neural_ode"]
+    tr = ode_cls(4, 0, ode_cls.config_class(velocity_evidence="difference"))
+    times = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.45, 0.6]], dtype=torch.float64)
+    q = torch.stack([1.0 + 2.0 * times[0] - 4.0 * times[0] ** 2, -3.0 * times[0]], -1)  # (T, 2)
+    mean = torch.cat([q, torch.full_like(q, 9.0)], -1)[None]  # the network says v = 9
+    std = torch.full_like(mean, 0.05)
+    out, out_std = tr.evidence(mean, std, torch.ones(1, 6), times)
+    torch.testing.assert_close(out[0, :, 2], 2.0 - 8.0 * times[0])
+    torch.testing.assert_close(out[0, :, 3], torch.full((6,), -3.0, dtype=torch.float64))
+    torch.testing.assert_close(out[..., :2], mean[..., :2])  # positions as they were
+    _, w = three_point_weights(times)
+    propagated = 0.05 * w.pow(2).sum(-1).sqrt()[0]  # independent frames
+    torch.testing.assert_close(out_std[0, :, 2], propagated)
+    torch.testing.assert_close(out_std[..., :2], std[..., :2])
+    plain = ode_cls(4, 0, ode_cls.config_class())  # the default keeps the network's evidence
+    assert plain.evidence(mean, std, torch.ones(1, 6), times)[0] is mean
+    with pytest.raises(ConfigError, match="velocity_evidence='difference' needs order 2"):
+        ode_cls.config_class(order=1, velocity_evidence="difference").validate()
+    with pytest.raises(ConfigError, match="neural_ode.velocity_evidence must be 'network' or 'difference'"):
+        RunConfig().with_overrides(
+            ["model.transition=neural_ode", "model.neural_ode.velocity_evidence=fd"]
+        ).validate()

@@ -9,7 +9,8 @@ Velocities are time derivatives of positions the stated physics names (``KnownPh
 evidence can come from the position evidence: the derivative at frame t of the quadratic through the positions at
 three frames (t − 1, t, t + 1; the first three or last three at the ends), exact for a quadratic path at any frame
 times, with its variance propagated from the positions' (independent frames assumed). Angles are differenced on
-the circle.
+the circle. ``derivative_evidence`` does the same for any (velocity, position) pairs of latent dimensions: the
+second-order neural ODE's v = q̇ (``neural_ode.velocity_evidence``).
 """
 
 from __future__ import annotations
@@ -59,19 +60,40 @@ def velocity_evidence(
     """Evidence (B, T, D) mean and std with every velocity of ``physics.velocities`` replaced by the three-frame
     derivative of its position's evidence, where those three frames were seen (mask (B, T) > 0); elsewhere, and
     for sequences of fewer than three frames, the network's own evidence stays. times (B, T) in seconds."""
-    if mean.shape[1] < 3 or not physics.velocities:
+    pairs = [
+        (
+            latent_index(physics, velocity),
+            *_position(physics, position, mean, std),
+            position in physics.angles,
+        )
+        for velocity, position in physics.velocities.items()
+    ]
+    return derivative_evidence(mean, std, mask, times, pairs)
+
+
+def derivative_evidence(
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    mask: torch.Tensor,
+    times: torch.Tensor,
+    pairs: list[tuple[int, torch.Tensor, torch.Tensor, bool]],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evidence (B, T, D) mean and std with latent dimension k replaced by the three-frame derivative of a
+    position's evidence x, std sx (B, T each), for each (k, x, sx, on_circle) of ``pairs`` (on_circle: x is an
+    angle, differenced on the circle), where the three frames were seen (mask (B, T) > 0); elsewhere, and for
+    sequences of fewer than three frames, the evidence stays. times (B, T) in seconds."""
+    if mean.shape[1] < 3 or not pairs:
         return mean, std
     idx, w = three_point_weights(times.to(mean.dtype))
     seen = (mask[:, idx] > 0).all(-1, keepdim=True)  # (B, T, 1)
     columns = torch.arange(mean.shape[-1], device=mean.device)
     new_mean, new_std = mean, std
-    for velocity, position in physics.velocities.items():
-        x, sx = _position(physics, position, mean, std)
+    for k, x, sx, on_circle in pairs:
         nodes = x[:, idx] - x[..., None]  # (B, T, 3): positions relative to frame t's
-        if position in physics.angles:
+        if on_circle:
             nodes = torch.atan2(nodes.sin(), nodes.cos())  # differences on the circle
         v = (w * nodes).sum(-1, keepdim=True)
         sv = (w * sx[:, idx]).pow(2).sum(-1, keepdim=True).sqrt()
-        here = seen & (columns == latent_index(physics, velocity))  # (B, T, D), no in-place writes
+        here = seen & (columns == k)  # (B, T, D), no in-place writes
         new_mean, new_std = torch.where(here, v, new_mean), torch.where(here, sv, new_std)
     return new_mean, new_std

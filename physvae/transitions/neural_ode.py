@@ -11,6 +11,7 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from simulators import ConfigError, integer, non_negative, positive
 
+from ..physics.velocity_evidence import derivative_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
@@ -36,6 +37,9 @@ class NeuralODEConfig:
     max_steps: int = 1000  # adaptive solvers: steps allowed per frame interval before SolverStalled
     adjoint: bool = False  # backpropagate with the adjoint method (memory O(1) in the steps)
     init_noise: float = 0.05  # initial process-noise std
+    # "difference" (order 2): each v's evidence is the three-frame derivative of its q's evidence (v = q̇ holds
+    # in the model), instead of the inference network's own
+    velocity_evidence: str = "network"
 
     def validate(self, where: str = "neural_ode") -> None:
         if self.order not in (1, 2):
@@ -49,6 +53,14 @@ class NeuralODEConfig:
         positive(f"{where}.rtol", self.rtol)
         non_negative(f"{where}.atol", self.atol)
         positive(f"{where}.init_noise", self.init_noise)
+        if self.velocity_evidence not in ("network", "difference"):
+            raise ConfigError(
+                f"{where}.velocity_evidence must be 'network' or 'difference', got {self.velocity_evidence!r}"
+            )
+        if self.velocity_evidence == "difference" and self.order != 2:
+            raise ConfigError(
+                f"{where}.velocity_evidence='difference' needs order 2 (z = (q, v)), got order 1"
+            )
 
     def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
         if self.order == 2 and latent_dim % 2:
@@ -117,6 +129,15 @@ class NeuralODE(Transition):
                     "are stiff; use solver='rk4' or raise neural_ode.max_steps"
                 ) from e
             raise
+
+    def evidence(self, mean, std, mask, times):
+        """With ``velocity_evidence = "difference"``, each v_i's evidence from q_i's in three frames
+        (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
+        if self.cfg.velocity_evidence != "difference":
+            return mean, std
+        h = self.latent_dim // 2
+        pairs = [(h + i, mean[..., i], std[..., i], False) for i in range(h)]
+        return derivative_evidence(mean, std, mask, times, pairs)
 
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None
