@@ -8,7 +8,8 @@ from its 5th to 95th training percentile in ``--sequences`` test sequences: the 
 ``--horizon`` frames rolled out and decoded, the quantity measured from the frames by ``physvae.metrics.motion``
 (the read-out's centroid, no model). Quantities: angle, angular velocity and energy through the linear probe;
 with ``--transition physics`` also the angle and the stated g/l through the physical latent (g/l measured by fitting
-the stated equation to the rendered angle over 30 rolled-out frames). Writes each sweep's
+the stated equation to the rendered angle over 30 rolled-out frames); ``--transition physics_render`` trains the
+physics suite's PhysicsRender recipe instead and sweeps the energy and the angular velocity too. Writes each sweep's
 synthesis.json/png/gif into ``--out``/<transition>/<quantity>_<via>/ and a table results.md.
 """
 
@@ -37,10 +38,36 @@ SWEEPS = {
         ("angle", "latent"),
         ("g_over_l", "latent"),
     ],
+    "physics_render": [
+        ("angle", "probe"),
+        ("angular_velocity", "probe"),
+        ("energy", "probe"),
+        ("angle", "latent"),
+        ("angular_velocity", "latent"),
+        ("g_over_l", "latent"),
+    ],
+}
+# the model each --transition choice trains: (transition, overrides beside train()'s); physics_render is the physics
+# suite's PhysicsRender recipe (physvae/bench/suites/physics.toml): the stated pendulum, a render decoder, velocity
+# evidence from the angles, and its prediction term (2 to 10 context frames)
+RECIPES = {
+    "locally_linear": ("locally_linear", []),
+    "physics": ("physics", []),
+    "physics_render": (
+        "physics",
+        [
+            "model.latent_dim=4",
+            "model.decoder=render",
+            "model.physics.velocity_evidence=difference",
+            "train.predict_context=2",
+            "train.predict_context_max=10",
+        ],
+    ),
 }
 
 
-def train(data: Path, transition: str, steps: int, out: Path):
+def train(data: Path, recipe: str, steps: int, out: Path):
+    transition, extra = RECIPES[recipe]
     overrides = [
         f"train.data={json.dumps(str(data))}",
         f"model.transition={transition}",
@@ -50,6 +77,7 @@ def train(data: Path, transition: str, steps: int, out: Path):
         "train.predict_context=5",
         "train.predict_context_max=0",
         f"train.checkpoint_every={steps}",
+        *extra,
     ]
     return fit(RunConfig().with_overrides(overrides), out, progress=False)
 

@@ -246,7 +246,7 @@ def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
     summary = {
         "quantity": cfg.quantity,
         "via": cfg.via,
-        "unit": QUANTITIES[cfg.quantity].unit if cfg.quantity in QUANTITIES else "",
+        "unit": _unit(cfg.quantity, model.transition),
         "requested": values.tolist(),
         "sequences": n,
         "n_context": cfg.n_context,
@@ -254,6 +254,16 @@ def synthesize(model, data: Dataset, cfg: SynthesisConfig) -> SynthesisResult:
         **correlation(values, measured),
     }
     return SynthesisResult(values, measured, frames, summary)
+
+
+def _unit(quantity: str, transition) -> str:
+    """The unit of a motion quantity, or of a stated parameter of the physics transition ('' where none is known)."""
+    if quantity in QUANTITIES:
+        return QUANTITIES[quantity].unit
+    physics = getattr(transition, "physics", None)
+    if physics is not None and quantity in physics.param_names:
+        return physics.param_units[physics.param_names.index(quantity)]
+    return ""
 
 
 def _edited_rollouts(

@@ -208,6 +208,7 @@ def test_synthesize_runs_on_a_physics_run_and_the_cli_writes_its_files(pend16, t
         run.model, data, SynthesisConfig("g_over_l", "latent", steps=3, n_sequences=2, horizon=14)
     )
     assert result.measured.shape == (2, 3) and result.frames.shape[:3] == (2, 3, 15)
+    assert result.summary["unit"] == "1/s²"  # the stated parameter's own unit
     args = ["synthesize", str(tmp_path / "r"), "--quantity", "angle", "--steps", "3", "--sequences", "2"]
     assert main([*args, "--horizon", "6"]) == 0
     out = tmp_path / "r" / "synthesis"
