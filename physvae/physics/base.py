@@ -47,6 +47,8 @@ class KnownPhysics:
             (``model.physics.velocity_evidence = "difference"``).
         shape_init: the G drawing constants ``points`` takes (e.g. an arm's length relative to another), learned
             by the decoder from these starting values.
+        flow: the flow itself, for physics RK4 on ``rhs`` would get wrong (walls a ball bounces off):
+            (y (B, S), params (B, P), u, Δt, substeps) -> y after Δt; None: RK4 on ``rhs`` (``advance``).
     """
 
     name: str
@@ -64,6 +66,7 @@ class KnownPhysics:
     points: Points | None = None
     velocities: dict[int, int] = field(default_factory=dict)
     shape_init: list[float] = field(default_factory=list)
+    flow: Callable | None = None
 
     def __post_init__(self):
         self.positive = [True] * len(self.param_names) if self.positive is None else list(self.positive)
@@ -139,6 +142,17 @@ class KnownPhysics:
                 cols.append(e[..., k])
                 k += 1
         return torch.stack(cols, -1)
+
+    def advance(
+        self, y: torch.Tensor, params: torch.Tensor, u, dt, substeps: int, extra=None
+    ) -> torch.Tensor:
+        """y (B, S) after Δt with params (B, P) and inputs u held: ``flow`` where the physics has one, else
+        ``substeps`` RK4 steps of ``rhs`` (plus ``extra(y)``, a residual (B, S), where given)."""
+        if self.flow is not None:
+            return self.flow(y, params, u, dt, substeps)
+        if extra is None:
+            return rk4(lambda v: self.rhs(v, params, u), y, dt, substeps)
+        return rk4(lambda v: self.rhs(v, params, u) + extra(v), y, dt, substeps)
 
     def difference(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """a ⊖ b (..., S) of two states: angles wrapped to [−π, π), the rest subtracted."""

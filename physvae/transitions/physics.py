@@ -18,7 +18,6 @@ from torch import nn
 from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
-from ..physics.base import rk4
 from ..physics.sequence_fit import fit_offsets
 from ..physics.velocity_evidence import velocity_evidence
 from .base import Transition
@@ -109,6 +108,11 @@ class Physics(Transition):
             self.param_head = nn.Linear(cfg.hidden, len(ph.param_names))
             nn.init.zeros_(self.param_head.weight), nn.init.zeros_(self.param_head.bias)
         self.residual: nn.Module | None = None
+        if cfg.residual and ph.flow is not None:
+            raise ConfigError(
+                f"model.physics.residual: {ph.name!r} steps by its own flow (not a right-hand side RK4 integrates), "
+                "so a residual cannot be added to it"
+            )
         if cfg.residual:
             last = nn.Linear(cfg.hidden, ph.state_dim)
             nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # start as the stated physics alone
@@ -183,8 +187,11 @@ class Physics(Transition):
         return f if self.residual is None else f + self.residual(self.physics.embed(y))
 
     def flow(self, y: torch.Tensor, theta: torch.Tensor, dt: float, u: torch.Tensor | None) -> torch.Tensor:
-        """y (B, S) after Δt by RK4 with ``substeps`` steps, θ (B, P) and u held constant."""
-        return rk4(lambda v: self.derivative(v, theta, u), y, dt, self.cfg.substeps)
+        """y (B, S) after Δt, θ (B, P) and u held constant: RK4 with ``substeps`` steps (the physics' own flow
+        where it has one, e.g. a box's walls)."""
+        u = u if self.physics.input_dim else None
+        residual = None if self.residual is None else (lambda v: self.residual(self.physics.embed(v)))
+        return self.physics.advance(y, theta, u, dt, self.cfg.substeps, residual)
 
     def step(self, z, state, dt, u):
         e = self.embed_dim
