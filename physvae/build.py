@@ -13,7 +13,7 @@ from .inference import FrameInference, InferenceRNN
 from .kvae import KalmanVAE
 from .likelihoods import Bernoulli, Gaussian
 from .model import DataSpec, LearnedInitialPrior, TemporalVAE
-from .nets import FrameDecoder, FrameEncoder
+from .nets import FrameDecoder, FrameEncoder, frame_encoder
 from .physics import PHYSICS
 from .render_decoder import RenderDecoder
 from .transitions import TRANSITIONS
@@ -32,7 +32,7 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     d, cls = cfg.latent_dim, TRANSITIONS[cfg.transition]
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
-    encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
+    encoder = frame_encoder(spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints)
     decoder = _decoder(spec, cfg)
     smoother = cfg.inference == "smoother"
     if cls.per_frame_inference:

@@ -41,6 +41,9 @@ class ModelConfig:
     obs_std: float = 0.0  # Gaussian likelihood: fixed pixel std in [0, 1] units; 0 learns it
     channels: int = 32  # base width of the conv encoder and decoder
     features: int = 128  # per-frame feature size from the encoder
+    keypoints: int = (
+        0  # > 0: K of the features are spatial soft-argmax keypoints (x, y each; nets.KeypointEncoder)
+    )
     rnn_hidden: int = 128  # inference RNN state size (per direction); the attention network's width
     inference_net: str = "gru"  # "gru": a (bidirectional) GRU; "attention": a transformer (attention.py)
     attention_heads: int = 4  # attention inference: heads per layer (even for the smoother: half look back)
@@ -84,6 +87,12 @@ class ModelConfig:
         for name in sizes:
             integer(f"model.{name}", getattr(self, name), minimum=1)
         integer("model.content_dim", self.content_dim, minimum=0)
+        integer("model.keypoints", self.keypoints, minimum=0)
+        if self.keypoints and self.features <= 2 * self.keypoints:
+            raise ConfigError(
+                f"model.keypoints = {self.keypoints} needs model.features > {2 * self.keypoints} (two per keypoint, "
+                f"the rest from the conv encoder), got {self.features}"
+            )
         if self.inference_net not in INFERENCE_NETS:
             raise ConfigError(
                 f"model.inference_net must be one of {INFERENCE_NETS}, got {self.inference_net!r}"

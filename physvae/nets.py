@@ -38,6 +38,40 @@ class FrameEncoder(nn.Module):
         return self.out(self.conv(x * 2.0 - 1.0).flatten(1))
 
 
+class KeypointEncoder(nn.Module):
+    """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F): the conv encoder's F − 2K features beside K keypoints,
+    the expected image coordinates (x, y in [−1, 1]) of a spatial softmax over K full-resolution heat maps (a
+    spatial soft-argmax, as in deep spatial autoencoders), so that where things are enters the features linearly
+    from the first step instead of being found by the dense layer."""
+
+    def __init__(self, size: int, channels: int, base: int, features: int, keypoints: int):
+        super().__init__()
+        if features <= 2 * keypoints:
+            raise ConfigError(
+                f"model.keypoints = {keypoints} needs model.features > {2 * keypoints} (two per keypoint, "
+                f"the rest from the conv encoder), got {features}"
+            )
+        self.conv = FrameEncoder(size, channels, base, features - 2 * keypoints)
+        self.heat = nn.Sequential(
+            nn.Conv2d(channels, base, 3, padding=1), nn.SiLU(), nn.Conv2d(base, keypoints, 3, padding=1)
+        )
+        coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
+        rows, cols = torch.meshgrid(coords, coords, indexing="ij")
+        self.register_buffer("grid", torch.stack([cols, rows], -1).view(-1, 2), persistent=False)  # (HW, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.softmax(self.heat(x * 2.0 - 1.0).flatten(2), -1)  # (B, K, HW)
+        points = (weights @ self.grid).flatten(1)  # (B, 2K): each keypoint's expected (x, y)
+        return torch.cat([self.conv(x), points], -1)
+
+
+def frame_encoder(size: int, channels: int, base: int, features: int, keypoints: int = 0) -> nn.Module:
+    """The conv encoder, or with ``keypoints`` > 0 the keypoint encoder."""
+    if keypoints:
+        return KeypointEncoder(size, channels, base, features, keypoints)
+    return FrameEncoder(size, channels, base, features)
+
+
 class FrameDecoder(nn.Module):
     """z_t (B, D) -> per-pixel parameters (B, C, H, W): logits (Bernoulli) or means (Gaussian)."""
 
