@@ -262,7 +262,7 @@ def _unit(quantity: str, transition) -> str:
         return QUANTITIES[quantity].unit
     physics = getattr(transition, "physics", None)
     if physics is not None and quantity in physics.param_names:
-        return physics.param_units[physics.param_names.index(quantity)]
+        return dict(zip(physics.param_names, physics.param_units))[quantity]
     return ""
 
 

@@ -232,9 +232,9 @@ class Physics(Transition):
 def _may_vanish(names: list[str], ph: KnownPhysics) -> torch.Tensor:
     """(P,) bool: the parameters named in ``model.physics.may_vanish``; a ConfigError naming one that is not a
     positive parameter of ``ph``."""
+    positives = [n for n, p in zip(ph.param_names, ph.positive) if p]
     for name in names:
-        if name not in ph.param_names or not ph.positive[ph.param_names.index(name)]:
-            positives = [n for n, p in zip(ph.param_names, ph.positive) if p]
+        if name not in positives:
             raise ConfigError(
                 f"model.physics.may_vanish names {name!r}, not a positive parameter of {ph.name!r}: its positive "
                 f"parameters are {positives}"
