@@ -27,6 +27,7 @@ from physvae.anomaly import SCORES, DetectConfig, detect
 from simulators import write_bytes_atomic, write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
+from .recipes import PHYSICS_RENDER
 
 CASES = {
     # name: (preset, splits of the normal data, splits of the event data, the run's overrides)
@@ -48,21 +49,13 @@ CASES = {
         ],
     ),
 }
-# the physics suite's PhysicsRender cell (physvae/bench/suites/physics.toml): the stated pendulum physics, its
-# parameters learned, a render decoder; trained on the pendulum case's data
+# the physics suite's PhysicsRender cell: the stated pendulum physics, its parameters learned, a render decoder;
+# trained on the pendulum case's data
 CASES["pendulum_physics"] = (
     "dvbf_pendulum16",
     CASES["pendulum"][1],
     CASES["pendulum"][2],
-    [
-        "model.transition=physics",
-        "model.latent_dim=4",
-        "model.decoder=render",
-        "model.physics.velocity_evidence=difference",
-        "train.predict_weight=1.0",
-        "train.predict_context=2",
-        "train.predict_context_max=10",
-    ],
+    [*PHYSICS_RENDER, "model.latent_dim=4"],
 )
 DATA_OF = {"pendulum_physics": "pendulum"}  # a case trained on another case's datasets
 BASE = [

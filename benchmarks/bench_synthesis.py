@@ -26,6 +26,7 @@ from physvae import RunConfig, fit, load
 from physvae.synthesis import QUANTITIES, SynthesisConfig, synthesize, write_synthesis
 
 from .machine import RESULTS, machine, markdown_table
+from .recipes import PHYSICS_RENDER
 
 PARAMETER_HORIZON = (
     30  # frames rolled out when a stated parameter is set (its controls: the sequence's, then 0)
@@ -47,22 +48,12 @@ SWEEPS = {
         ("g_over_l", "latent"),
     ],
 }
-# the model each --transition choice trains: (transition, overrides beside train()'s); physics_render is the physics
-# suite's PhysicsRender recipe (physvae/bench/suites/physics.toml): the stated pendulum, a render decoder, velocity
-# evidence from the angles, and its prediction term (2 to 10 context frames)
+# the model each --transition choice trains: (transition, overrides after train()'s); physics_render is the physics
+# suite's PhysicsRender recipe (benchmarks/recipes.py) for the pendulum
 RECIPES = {
     "locally_linear": ("locally_linear", []),
     "physics": ("physics", []),
-    "physics_render": (
-        "physics",
-        [
-            "model.latent_dim=4",
-            "model.decoder=render",
-            "model.physics.velocity_evidence=difference",
-            "train.predict_context=2",
-            "train.predict_context_max=10",
-        ],
-    ),
+    "physics_render": ("physics", [*PHYSICS_RENDER, "model.latent_dim=4"]),
 }
 
 

@@ -23,6 +23,7 @@ from physvae.evaluation import EvalConfig
 from simulators import write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
+from .recipes import PHYSICS_RENDER
 
 SPLITS = {"train": 800, "test": 200}
 MODEL = [
@@ -54,15 +55,7 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
     # which reads the bob's look from z_c; trained with the physics suite's prediction term
     "pendulum_colors_physics": (
         pendulum_colors32,
-        [
-            "model.latent_dim=3",
-            "model.transition=physics",
-            "model.decoder=render",
-            "model.physics.velocity_evidence=difference",
-            "train.predict_weight=1.0",
-            "train.predict_context=2",
-            "train.predict_context_max=10",
-        ],
+        [*PHYSICS_RENDER, "model.latent_dim=3"],
     ),
 }
 

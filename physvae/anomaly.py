@@ -53,13 +53,7 @@ def predictive_nll(model, b: Batch, one_pass: bool | None = None) -> torch.Tenso
         out = -model.likelihood.log_prob(b.frames, model.decode(post.p_mean))  # (B, T)
         out[:, 0] = float("nan")
         return out
-    b_size, t_len = b.frames.shape[:2]
-    out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
-    for t in range(1, t_len):
-        mean, _ = model.predict(b.frames[:, :t], t, 1, b.inputs, b.times)  # (B, t + 1, C, H, W)
-        emission = torch.logit(mean[:, -1], eps=1e-6)  # the decoder's output whose mean is ``mean``
-        out[:, t] = -model.likelihood.log_prob(b.frames[:, t], emission)
-    return out
+    return multistep_nll(model, b, horizon=1)
 
 
 def causal_sweep(model) -> bool:

@@ -13,6 +13,7 @@ import tomli_w
 from simulators import ConfigError, from_dict, integer, non_negative, positive, to_dict, write_text_atomic
 
 from .evaluation.protocol import EvalConfig
+from .nets import check_keypoints
 from .overrides import apply_overrides
 from .transitions import TRANSITIONS
 
@@ -88,11 +89,7 @@ class ModelConfig:
             integer(f"model.{name}", getattr(self, name), minimum=1)
         integer("model.content_dim", self.content_dim, minimum=0)
         integer("model.keypoints", self.keypoints, minimum=0)
-        if self.keypoints and self.features <= 2 * self.keypoints:
-            raise ConfigError(
-                f"model.keypoints = {self.keypoints} needs model.features > {2 * self.keypoints} (two per keypoint, "
-                f"the rest from the conv encoder), got {self.features}"
-            )
+        check_keypoints(self.features, self.keypoints)
         if self.inference_net not in INFERENCE_NETS:
             raise ConfigError(
                 f"model.inference_net must be one of {INFERENCE_NETS}, got {self.inference_net!r}"

@@ -38,6 +38,23 @@ class FrameEncoder(nn.Module):
         return self.out(self.conv(x * 2.0 - 1.0).flatten(1))
 
 
+def pixel_grid(size: int) -> torch.Tensor:
+    """The centres of a size × size frame's pixels in image coordinates: (HW, 2), x right and y down in [−1, 1],
+    row-major (the order of a flattened frame)."""
+    coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
+    rows, cols = torch.meshgrid(coords, coords, indexing="ij")
+    return torch.stack([cols, rows], -1).view(-1, 2)
+
+
+def check_keypoints(features: int, keypoints: int) -> None:
+    """A ConfigError unless ``features`` leaves the conv encoder room beside two features per keypoint."""
+    if keypoints and features <= 2 * keypoints:
+        raise ConfigError(
+            f"model.keypoints = {keypoints} needs model.features > {2 * keypoints} (two per keypoint, "
+            f"the rest from the conv encoder), got {features}"
+        )
+
+
 class KeypointEncoder(nn.Module):
     """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F): the conv encoder's F − 2K features beside K keypoints,
     the expected image coordinates (x, y in [−1, 1]) of a spatial softmax over K full-resolution heat maps (a
@@ -46,18 +63,12 @@ class KeypointEncoder(nn.Module):
 
     def __init__(self, size: int, channels: int, base: int, features: int, keypoints: int):
         super().__init__()
-        if features <= 2 * keypoints:
-            raise ConfigError(
-                f"model.keypoints = {keypoints} needs model.features > {2 * keypoints} (two per keypoint, "
-                f"the rest from the conv encoder), got {features}"
-            )
+        check_keypoints(features, keypoints)
         self.conv = FrameEncoder(size, channels, base, features - 2 * keypoints)
         self.heat = nn.Sequential(
             nn.Conv2d(channels, base, 3, padding=1), nn.SiLU(), nn.Conv2d(base, keypoints, 3, padding=1)
         )
-        coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
-        rows, cols = torch.meshgrid(coords, coords, indexing="ij")
-        self.register_buffer("grid", torch.stack([cols, rows], -1).view(-1, 2), persistent=False)  # (HW, 2)
+        self.register_buffer("grid", pixel_grid(size), persistent=False)  # (HW, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = torch.softmax(self.heat(x * 2.0 - 1.0).flatten(2), -1)  # (B, K, HW)

@@ -38,6 +38,7 @@ from torch import nn
 
 from simulators import ConfigError
 
+from .nets import pixel_grid
 from .physics import KnownPhysics
 
 BACKGROUND_CLIP = 1e-3  # the background starts within logits ±6.9 (0.02 left 4e-4 MSE on black)
@@ -83,11 +84,7 @@ class RenderDecoder(nn.Module):
         self.physics, self.size, self.channels, self.compose = physics, size, channels, compose
         self.embed_dim, self.extra_dim = physics.embed_dim, latent_dim - physics.embed_dim
         self.n_points = physics.n_points
-        coords = (torch.arange(size, dtype=torch.get_default_dtype()) + 0.5) / size * 2 - 1
-        rows, cols = torch.meshgrid(coords, coords, indexing="ij")
-        self.register_buffer(
-            "grid", torch.stack([cols, rows], -1).view(-1, 2), persistent=False
-        )  # (HW, 2): x, y
+        self.register_buffer("grid", pixel_grid(size), persistent=False)  # (HW, 2): x, y
         self.background = nn.Parameter(torch.zeros(channels, size, size))
         self.centre = nn.Parameter(torch.zeros(2))
         self.camera = nn.Parameter(torch.tensor([[0.5, 0.0], [0.0, -0.5]]))  # y up in the plane -> rows up

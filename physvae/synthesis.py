@@ -135,10 +135,8 @@ def latent_edit(transition, z: torch.Tensor, state, name: str, value: float):
     if name in ph.param_names:
         i = _position(ph.param_names, name)
         w = transition.w.expand(len(z), -1) if state is None else transition.w + state
-        theta = transition.constrain(transition.w).detach().clone()
-        theta[i] = value
         w = w.clone()
-        w[:, i] = transition.unconstrain(theta.to(z.dtype))[i]
+        w[:, i] = transition.unconstrain(torch.full_like(transition.w, value))[i]
         return z, w - transition.w
     e = transition.embed_dim
     y = ph.chart(z[:, :e]).clone()

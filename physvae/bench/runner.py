@@ -244,11 +244,9 @@ def run_suite(
         log(f"warning: {why}; its record is kept and marked stale (delete {paths[cell_id]} to re-run it)")
     needed = [d for d in suite.datasets if any(c.dataset is d for c in todo)]
     dirs = {d.name: prepare_data(d, out / "work" / "data", jobs, log) for d in needed}
-    results = []
     if jobs <= 1:
         for c in todo:
             r = attempt(run_cell, c.id, out, suite, c, *dirs[c.dataset.name], str(out), device, 0)
-            results.append(r)
             log(_outcome(c.id, r))
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -262,8 +260,7 @@ def run_suite(
                 for c in todo
             }
             for f in as_completed(futures):
-                results.append(f.result())
-                log(_outcome(futures[f].id, results[-1]))
+                log(_outcome(futures[f].id, f.result()))
     records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
     failed = failures_on_record(out, [i for i, p in paths.items() if not p.is_file()])
     missing = [i for i, p in paths.items() if not p.is_file() and i not in failed]

@@ -143,16 +143,12 @@ class KnownPhysics:
                 k += 1
         return torch.stack(cols, -1)
 
-    def advance(
-        self, y: torch.Tensor, params: torch.Tensor, u, dt, substeps: int, extra=None
-    ) -> torch.Tensor:
+    def advance(self, y: torch.Tensor, params: torch.Tensor, u, dt, substeps: int) -> torch.Tensor:
         """y (B, S) after Δt with params (B, P) and inputs u held: ``flow`` where the physics has one, else
-        ``substeps`` RK4 steps of ``rhs`` (plus ``extra(y)``, a residual (B, S), where given)."""
+        ``substeps`` RK4 steps of ``rhs``."""
         if self.flow is not None:
             return self.flow(y, params, u, dt, substeps)
-        if extra is None:
-            return rk4(lambda v: self.rhs(v, params, u), y, dt, substeps)
-        return rk4(lambda v: self.rhs(v, params, u) + extra(v), y, dt, substeps)
+        return rk4(lambda v: self.rhs(v, params, u), y, dt, substeps)
 
     def difference(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """a ⊖ b (..., S) of two states: angles wrapped to [−π, π), the rest subtracted."""

@@ -19,6 +19,8 @@ import torch
 
 from .base import KnownPhysics
 
+VELOCITY_EVIDENCE = ("network", "difference")  # a transition's choices: its network's own, or from positions
+
 
 def three_point_weights(times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Frame indices (T, 3) and weights (B, T, 3) of the derivative at each frame of the quadratic through three

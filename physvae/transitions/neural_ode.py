@@ -11,7 +11,7 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from simulators import ConfigError, integer, non_negative, positive
 
-from ..physics.velocity_evidence import derivative_evidence
+from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
@@ -53,9 +53,10 @@ class NeuralODEConfig:
         positive(f"{where}.rtol", self.rtol)
         non_negative(f"{where}.atol", self.atol)
         positive(f"{where}.init_noise", self.init_noise)
-        if self.velocity_evidence not in ("network", "difference"):
+        if self.velocity_evidence not in VELOCITY_EVIDENCE:
             raise ConfigError(
-                f"{where}.velocity_evidence must be 'network' or 'difference', got {self.velocity_evidence!r}"
+                f"{where}.velocity_evidence must be {' or '.join(map(repr, VELOCITY_EVIDENCE))}, "
+                f"got {self.velocity_evidence!r}"
             )
         if self.velocity_evidence == "difference" and self.order != 2:
             raise ConfigError(

@@ -18,13 +18,13 @@ from torch import nn
 from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
+from ..physics.base import rk4
 from ..physics.sequence_fit import fit_offsets
-from ..physics.velocity_evidence import velocity_evidence
+from ..physics.velocity_evidence import VELOCITY_EVIDENCE, velocity_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
 PARAM_MODES = ("global", "sequence", "fit")
-VELOCITY_EVIDENCE = ("network", "difference")
 
 
 @dataclass
@@ -189,9 +189,11 @@ class Physics(Transition):
     def flow(self, y: torch.Tensor, theta: torch.Tensor, dt: float, u: torch.Tensor | None) -> torch.Tensor:
         """y (B, S) after Δt, θ (B, P) and u held constant: RK4 with ``substeps`` steps (the physics' own flow
         where it has one, e.g. a box's walls)."""
-        u = u if self.physics.input_dim else None
-        residual = None if self.residual is None else (lambda v: self.residual(self.physics.embed(v)))
-        return self.physics.advance(y, theta, u, dt, self.cfg.substeps, residual)
+        if self.residual is None:
+            return self.physics.advance(
+                y, theta, u if self.physics.input_dim else None, dt, self.cfg.substeps
+            )
+        return rk4(lambda v: self.derivative(v, theta, u), y, dt, self.cfg.substeps)  # no own flow: refused
 
     def step(self, z, state, dt, u):
         e = self.embed_dim
