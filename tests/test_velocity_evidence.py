@@ -7,7 +7,7 @@ import torch
 
 from physvae import RunConfig
 from physvae.physics import PHYSICS, KnownPhysics
-from physvae.physics.velocity_evidence import three_point_weights, velocity_evidence
+from physvae.physics.velocity_evidence import seen_stencils, three_point_weights, velocity_evidence
 from simulators import ConfigError
 
 
@@ -49,16 +49,39 @@ def test_the_velocity_std_is_propagated_from_the_positions():
     assert out[0, 0, 1].item() == pytest.approx(0.02 * math.sqrt(9 + 16 + 1) / 0.2)  # (−3x₀ + 4x₁ − x₂) / 2Δt
 
 
-def test_a_hidden_neighbour_leaves_the_networks_own_velocity_evidence():
+def test_next_to_hidden_frames_the_velocity_comes_from_the_nearest_seen_ones():
     t = torch.arange(5, dtype=torch.float64)[None] * 0.1
     mean, std = _pendulum_evidence(torch.linspace(0, 0.4, 5))
     mean[..., 2], std[..., 2] = 7.0, 3.0
     mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0]])
     out, out_std = velocity_evidence(PHYSICS["pendulum"], mean, std, mask, t)
-    assert out[0, 1, 2].item() == pytest.approx(1.0)  # frames 0, 1, 2 seen: θ̇ = 1 rad/s
-    assert out[0, 2:, 2].tolist() == [7.0, 7.0, 7.0] and out_std[0, 2:, 2].tolist() == [3.0, 3.0, 3.0]
+    seen = out[0, [0, 1, 2, 4], 2]
+    torch.testing.assert_close(seen, torch.ones(4).double(), atol=1e-6, rtol=0)  # θ̇ = 1 rad/s
+    assert out[0, 3, 2].item() == 7.0 and out_std[0, 3, 2].item() == 3.0  # a hidden frame's is not used
+    two_seen = torch.tensor([[1.0, 0.0, 0.0, 1.0, 0.0]])  # fewer than three seen: the network's stays
+    assert velocity_evidence(PHYSICS["pendulum"], mean, std, two_seen, t)[0][0, :, 2].tolist() == [7.0] * 5
     short, _ = velocity_evidence(PHYSICS["pendulum"], mean[:, :2], std[:, :2], mask[:, :2], t[:, :2])
     assert short[0, :, 2].tolist() == [7.0, 7.0]
+
+
+def test_stencils_over_seen_frames_are_exact_for_quadratics_whatever_is_hidden():
+    gen = torch.Generator().manual_seed(3)
+    times = torch.rand(64, 12, generator=gen, dtype=torch.float64).cumsum(1)
+    mask = (torch.rand(64, 12, generator=gen) > 0.6).double()
+    x = 0.5 + 1.5 * times - 2.0 * times**2
+    idx, w, ok = seen_stencils(mask, times)
+    derivative = (w * x.gather(1, idx.flatten(1)).view(idx.shape)).sum(-1)
+    assert ok.any() and (~ok).any()
+    torch.testing.assert_close(derivative[ok[..., 0]], (1.5 - 4.0 * times)[ok[..., 0]])
+    seen_idx = mask.gather(1, idx.flatten(1)).view(idx.shape)
+    assert (seen_idx[ok[..., 0]] == 1).all()  # only seen frames are differentiated over
+    enough = (mask.sum(1) >= 3)[:, None] & (mask > 0)
+    assert torch.equal(ok[..., 0], enough)  # every seen frame of a sequence with three seen frames
+    gaps = (idx[..., 2] - idx[..., 0])[ok[..., 0]]
+    assert gaps.min() >= 2  # never a repeated frame
+    all_seen = seen_stencils(torch.ones(2, 7), times[:2, :7])
+    ref_idx, ref_w = three_point_weights(times[:2, :7])
+    assert torch.equal(all_seen[0], ref_idx.expand(2, 7, 3)) and torch.allclose(all_seen[1], ref_w)
 
 
 def test_double_pendulum_velocities_follow_their_own_angles():
