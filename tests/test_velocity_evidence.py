@@ -69,7 +69,8 @@ def test_stencils_over_seen_frames_are_exact_for_quadratics_whatever_is_hidden()
     times = torch.rand(64, 12, generator=gen, dtype=torch.float64).cumsum(1)
     mask = (torch.rand(64, 12, generator=gen) > 0.6).double()
     x = 0.5 + 1.5 * times - 2.0 * times**2
-    idx, w, ok = seen_stencils(mask, times)
+    st = seen_stencils(mask, times)
+    idx, w, ok = st.idx, st.weights, st.ok
     derivative = (w * x.gather(1, idx.flatten(1)).view(idx.shape)).sum(-1)
     assert ok.any() and (~ok).any()
     torch.testing.assert_close(derivative[ok[..., 0]], (1.5 - 4.0 * times)[ok[..., 0]])
@@ -81,7 +82,52 @@ def test_stencils_over_seen_frames_are_exact_for_quadratics_whatever_is_hidden()
     assert gaps.min() >= 2  # never a repeated frame
     all_seen = seen_stencils(torch.ones(2, 7), times[:2, :7])
     ref_idx, ref_w = three_point_weights(times[:2, :7])
-    assert torch.equal(all_seen[0], ref_idx.expand(2, 7, 3)) and torch.allclose(all_seen[1], ref_w)
+    assert torch.equal(all_seen.idx, ref_idx.expand(2, 7, 3)) and torch.allclose(all_seen.weights, ref_w)
+
+
+def _box_evidence(x: torch.Tensor, std: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latent evidence (B, T, 4) of the box's x positions (B, T): (x, y = 0, vx = 9, vy = 9), std ``std``."""
+    z = torch.zeros_like(x)
+    mean = torch.stack([x, z, z + 9.0, z + 9.0], -1)
+    return mean, torch.full_like(mean, std)
+
+
+def test_the_velocity_std_holds_the_quadratics_error_exactly_on_cubic_paths():
+    """On a cubic path the three-frame derivative errs by f[n0, n1, n2, n3] · Π (t − n_j): the std's truncation
+    part is exactly that error, at uneven times and with frames hidden; on a quadratic it is zero."""
+    gen = torch.Generator().manual_seed(5)
+    times = (torch.rand(32, 10, generator=gen, dtype=torch.float64) + 0.2).cumsum(1) * 0.1
+    mask = (torch.rand(32, 10, generator=gen) > 0.3).double()
+    for c3, has_error in ((0.0, False), (4.0, True)):
+        x = 0.3 + 1.2 * times - 2.0 * times**2 + c3 * times**3
+        mean, std = _box_evidence(x, std=1e-9)  # positions all but exact: the std is the truncation error
+        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, times)
+        truth = 1.2 - 4.0 * times + 3 * c3 * times**2
+        seen = (mask > 0) & (mask.sum(1, keepdim=True) >= 3)
+        error = (out[..., 2] - truth).abs()[seen]
+        if has_error:
+            inner = seen & (mask.sum(1, keepdim=True) >= 4)  # a fourth seen frame for every stencil
+            torch.testing.assert_close(
+                out_std[..., 2][inner], (out[..., 2] - truth).abs()[inner], rtol=1e-6, atol=1e-7
+            )
+            assert error.max() > 1e-3
+        else:
+            assert error.max() < 1e-9 and out_std[..., 2][seen].max() < 1e-6
+
+
+def test_a_bounce_between_frames_makes_the_velocity_evidence_uncertain():
+    t = torch.arange(12, dtype=torch.float64)[None] * 0.2
+    x = 1.0 - (t - 1.1).abs() * 2.0  # moving at 2 units/s, reflected at t = 1.1 (between frames 5 and 6)
+    mean, std = _box_evidence(x)
+    out, out_std = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(1, 12), t)
+    far, near = out_std[0, [1, 2, 9, 10], 2], out_std[0, [5, 6], 2]
+    torch.testing.assert_close(
+        far, torch.full_like(far, 0.01 * 2**0.5 / 0.4)
+    )  # straight: the positions' alone
+    assert (
+        near.min() > 8 * far.max()
+    )  # the stencils across the kink read 1 of 2 units/s, and say they may err
+    torch.testing.assert_close(out[0, [5, 6], 2], torch.tensor([1.0, -1.0], dtype=torch.float64))
 
 
 def test_double_pendulum_velocities_follow_their_own_angles():
@@ -97,12 +143,12 @@ def test_double_pendulum_velocities_follow_their_own_angles():
 
 def test_gradients_through_the_velocity_evidence_pass_gradcheck():
     t = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.4]], dtype=torch.float64)
-    mean = torch.randn(2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    std = torch.rand(2, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
-    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5])
+    mean = torch.randn(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    std = torch.rand(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5, [1.0, 0.0, 0.0, 1.0, 0.0]])  # the last: two seen
 
     def f(m, s):
-        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(2, 5))
+        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(3, 5))
 
     assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
 

@@ -7,16 +7,22 @@ decoder: a slope of 0.3 on the true θ̇ at the first frame and about 0 later, w
 the posterior velocity lags the truth for many frames and the stated physics' parameters are fit to that lag.
 Velocities are time derivatives of positions the stated physics names (``KnownPhysics.velocities``), so their
 evidence can come from the position evidence: the derivative at frame t of the quadratic through the positions at
-three seen frames (t and its nearest seen neighbours on either side; the nearest three on one side at the ends or
-next to a long gap), exact for a quadratic path at any frame times, with its variance propagated from the
-positions' (independent frames assumed). Angles are differenced on the circle. Only where fewer than three frames
-of a sequence are seen does the network's own velocity evidence stay (measured on the box with the render
-decoder, imputing half the frames: falling back to it next to every hidden frame made imputation worse than the
-mean frame). ``derivative_evidence`` does the same for any (velocity, position) pairs of latent dimensions: the
+three seen frames (t and its nearest seen neighbours on either side; at the first and last seen frames the nearest
+two on one side), exact for a quadratic path at any frame times. Its variance is the positions' propagated
+(independent frames assumed) plus the square of the quadratic's own error, estimated from a fourth seen frame:
+the third divided difference times the stencil's node product, exact for cubic paths (the larger of the two
+estimates with a fourth frame before and after). A bounce puts a kink between two frames, and the quadratic
+through it reads about zero velocity; without the error term that reading was confident, and the box's posterior
+velocity R² stayed at 0.93 with three quarters of its error at bounces. Angles are differenced on the circle. Only
+where fewer than three frames of a sequence are seen does the network's own velocity evidence stay (measured on
+the box with the render decoder, imputing half the frames: falling back to it next to every hidden frame made
+imputation worse than the mean frame). ``derivative_evidence`` does the same for any (velocity, position) pairs of latent dimensions: the
 second-order neural ODE's v = q̇ (``neural_ode.velocity_evidence``).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 
@@ -35,24 +41,67 @@ def three_point_weights(times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return idx, _derivative_weights(times[:, idx], times)
 
 
-def seen_stencils(mask: torch.Tensor, times: torch.Tensor):
+class Stencils(NamedTuple):
+    """Where each frame's velocity is differentiated from (``seen_stencils``); B sequences of T frames."""
+
+    idx: torch.Tensor  # (B, T, 3) frame indices of the three seen frames, in time order, the frame itself one
+    weights: torch.Tensor  # (B, T, 3) derivative weights, as ``three_point_weights`` gives them
+    ok: torch.Tensor  # (B, T, 1) where the stencil holds: seen frames of sequences with three seen frames
+    node_times: torch.Tensor  # (B, T, 3) their times (made distinct where the stencil does not hold)
+    extra: torch.Tensor  # (B, T, 2) a fourth seen frame, before and after the stencil (clamped where none)
+    extra_ok: torch.Tensor  # (B, T, 2) whether that fourth frame exists
+    extra_times: torch.Tensor  # (B, T, 2) its time (distinct from the stencil's where there is none)
+
+
+def seen_stencils(mask: torch.Tensor, times: torch.Tensor) -> Stencils:
     """For every seen frame (mask (B, T) > 0) of a sequence with at least three, three seen frames to
     differentiate over: the frame and its nearest seen neighbours before and after; at the first seen frame the
-    next two, at the last the previous two. Returns frame indices (B, T, 3), weights (B, T, 3) as
-    ``three_point_weights`` gives them, and where they hold (B, T, 1): never at hidden frames, whose evidence the
-    posterior does not use."""
+    next two, at the last the previous two; and the seen frames just outside them, for the error estimate. Never
+    at hidden frames, whose evidence the posterior does not use. times (B, T)."""
     seen = mask > 0
     b_len, t_len = seen.shape
     at = torch.arange(t_len, device=mask.device).expand(b_len, t_len)
     lo = _shift(torch.where(seen, at, -1).cummax(1).values, -1)  # (B, T): last seen frame before t, or −1
     hi = _shift(torch.where(seen, at, t_len).flip(1).cummin(1).values, t_len).flip(1)  # first after t, or T
-    lo2 = lo.gather(1, lo.clamp(min=0)).where(lo >= 0, -1)
-    hi2 = hi.gather(1, hi.clamp(max=t_len - 1)).where(hi < t_len, t_len)
+    lo2, hi2 = _neighbour(lo, lo, -1), _neighbour(hi, hi, t_len)
     middle, start, end = (torch.stack(n, -1) for n in ((lo, at, hi), (at, hi, hi2), (lo2, lo, at)))
     idx = torch.where((lo < 0)[..., None], start, torch.where((hi >= t_len)[..., None], end, middle))
     ok = ((idx >= 0) & (idx < t_len)).all(-1, keepdim=True) & seen[..., None]
     idx = idx.clamp(0, t_len - 1)
-    return idx, _derivative_weights(_take(times, idx), times), ok
+    extra = torch.stack([_neighbour(lo, idx[..., 0], -1), _neighbour(hi, idx[..., 2], t_len)], -1)
+    extra_ok = (extra >= 0) & (extra < t_len)
+    extra = extra.clamp(0, t_len - 1)
+    # distinct stand-in times where a frame is missing keep every weight finite (and so every gradient)
+    step = torch.tensor([-1.0, 0.0, 1.0], dtype=times.dtype, device=times.device)
+    node_times = torch.where(ok, _take(times, idx), times[..., None] + step)
+    span = node_times[..., 2:] - node_times[..., :1]
+    stand_in = torch.cat([node_times[..., :1] - span, node_times[..., 2:] + span], -1)
+    extra_times = torch.where(extra_ok, _take(times, extra), stand_in)
+    weights = _derivative_weights(node_times, times)
+    return Stencils(idx, weights, ok, node_times, extra, extra_ok, extra_times)
+
+
+def _neighbour(table: torch.Tensor, frame: torch.Tensor, none: int) -> torch.Tensor:
+    """table (B, T) (each frame's last seen frame before it, or first after) read at frames (B, T); ``none``
+    where a frame is itself ``none`` (out of range)."""
+    inside = (frame >= 0) & (frame < table.shape[1])
+    return table.gather(1, frame.clamp(0, table.shape[1] - 1)).where(inside, none)
+
+
+def truncation_error(values: torch.Tensor, node_times: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    """|error| (B, T) of the derivative at ``at`` (B, T) of the quadratic through the first three nodes, estimated
+    with the fourth: f[n0, n1, n2, n3] · Π_{j: n_j ≠ at} (at − n_j) over the first three (exact for cubics).
+    values, node_times (B, T, 4); ``at`` is one of the first three node times."""
+    f3 = torch.zeros_like(at)
+    for j in range(4):
+        denominator = torch.ones_like(at)
+        for k in range(4):
+            if k != j:
+                denominator = denominator * (node_times[..., j] - node_times[..., k])
+        f3 = f3 + values[..., j] / denominator
+    gaps = at[..., None] - node_times[..., :3]
+    product = torch.where(gaps == 0, torch.ones_like(gaps), gaps).prod(-1)
+    return (f3 * product).abs()
 
 
 def _shift(x: torch.Tensor, fill: int) -> torch.Tensor:
@@ -115,22 +164,46 @@ def derivative_evidence(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Evidence (B, T, D) mean and std with latent dimension k replaced by the three-frame derivative of a
     position's evidence x, std sx (B, T each), for each (k, x, sx, on_circle) of ``pairs`` (on_circle: x is an
-    angle, differenced on the circle), over three seen frames (mask (B, T) > 0; ``seen_stencils``); at hidden
-    frames and in sequences with fewer than three seen frames the evidence stays. times (B, T) in seconds."""
+    angle, differenced on the circle), over three seen frames (mask (B, T) > 0; ``seen_stencils``), its std the
+    positions' propagated and the quadratic's estimated truncation error (``truncation_error``); at hidden frames
+    and in sequences with fewer than three seen frames the evidence stays. times (B, T) in seconds."""
     if mean.shape[1] < 3 or not pairs:
         return mean, std
-    idx, w, ok = seen_stencils(mask, times.to(mean.dtype))
+    times = times.to(mean.dtype)
+    st = seen_stencils(mask, times)
     columns = torch.arange(mean.shape[-1], device=mean.device)
     new_mean, new_std = mean, std
     for k, x, sx, on_circle in pairs:
-        nodes = _take(x, idx) - x[..., None]  # (B, T, 3): positions relative to frame t's
-        if on_circle:
-            nodes = torch.atan2(nodes.sin(), nodes.cos())  # differences on the circle
-        v = (w * nodes).sum(-1, keepdim=True)
-        sv = (w * _take(sx, idx)).pow(2).sum(-1, keepdim=True).sqrt()
-        here = ok & (columns == k)  # (B, T, D), no in-place writes
+        v, sv = _derivative(st, times, x, sx, on_circle)
+        here = st.ok & (columns == k)  # (B, T, D), no in-place writes
         new_mean, new_std = torch.where(here, v, new_mean), torch.where(here, sv, new_std)
     return new_mean, new_std
+
+
+def _derivative(st: Stencils, times: torch.Tensor, x: torch.Tensor, sx: torch.Tensor, on_circle: bool):
+    """Derivative (B, T, 1) of positions x (B, T) (std sx) over the stencils, and its std (B, T, 1): the
+    positions' propagated and the truncation error's, the larger of its estimates with a fourth frame."""
+
+    def relative(idx: torch.Tensor) -> torch.Tensor:  # positions at frames idx relative to frame t's
+        d = _take(x, idx) - x[..., None]
+        return torch.atan2(d.sin(), d.cos()) if on_circle else d  # differences on the circle
+
+    nodes, fourth = relative(st.idx), relative(st.extra)  # (B, T, 3), (B, T, 2)
+    v = (st.weights * nodes).sum(-1, keepdim=True)
+    variance = (st.weights * _take(sx, st.idx)).pow(2).sum(-1, keepdim=True)
+    err = torch.stack(
+        [
+            truncation_error(
+                torch.cat([nodes, fourth[..., i : i + 1]], -1),
+                torch.cat([st.node_times, st.extra_times[..., i : i + 1]], -1),
+                times,
+            )
+            for i in range(2)
+        ],
+        -1,
+    )
+    err = torch.where(st.extra_ok, err, torch.zeros_like(err)).amax(-1, keepdim=True)
+    return v, (variance + err.pow(2)).sqrt()
 
 
 def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
