@@ -100,8 +100,8 @@ def test_the_velocity_std_holds_the_quadratics_error_exactly_on_cubic_paths():
     mask = (torch.rand(32, 10, generator=gen) > 0.3).double()
     for c3, has_error in ((0.0, False), (4.0, True)):
         x = 0.3 + 1.2 * times - 2.0 * times**2 + c3 * times**3
-        mean, std = _box_evidence(x, std=1e-9)  # positions all but exact: the std is the truncation error
-        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, times)
+        mean, std = _box_evidence(x, std=1e-12)  # positions all but exact: the std is the truncation error
+        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, times, truncation=True)
         truth = 1.2 - 4.0 * times + 3 * c3 * times**2
         seen = (mask > 0) & (mask.sum(1, keepdim=True) >= 3)
         error = (out[..., 2] - truth).abs()[seen]
@@ -115,19 +115,27 @@ def test_the_velocity_std_holds_the_quadratics_error_exactly_on_cubic_paths():
             assert error.max() < 1e-9 and out_std[..., 2][seen].max() < 1e-6
 
 
-def test_a_bounce_between_frames_makes_the_velocity_evidence_uncertain():
+def test_a_bounce_between_frames_makes_the_robust_velocity_evidence_uncertain():
+    """A kink between frames 5 and 6: their stencils read 1 of 2 units/s. The plain evidence's std is the
+    positions' alone everywhere; the robust one (the physics transition's ``velocity_evidence = "robust"``) says
+    those two readings may err, and leaves the straight stretches as they were."""
+    from physvae.transitions import TRANSITIONS
+
     t = torch.arange(12, dtype=torch.float64)[None] * 0.2
-    x = 1.0 - (t - 1.1).abs() * 2.0  # moving at 2 units/s, reflected at t = 1.1 (between frames 5 and 6)
+    x = 1.0 - (t - 1.1).abs() * 2.0  # moving at 2 units/s, reflected at t = 1.1
     mean, std = _box_evidence(x)
-    out, out_std = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(1, 12), t)
-    far, near = out_std[0, [1, 2, 9, 10], 2], out_std[0, [5, 6], 2]
-    torch.testing.assert_close(
-        far, torch.full_like(far, 0.01 * 2**0.5 / 0.4)
-    )  # straight: the positions' alone
-    assert (
-        near.min() > 8 * far.max()
-    )  # the stencils across the kink read 1 of 2 units/s, and say they may err
-    torch.testing.assert_close(out[0, [5, 6], 2], torch.tensor([1.0, -1.0], dtype=torch.float64))
+    straight = 0.01 * 2**0.5 / 0.4  # (x₊ − x₋) / 2Δt
+    physics = TRANSITIONS["physics"]
+    for choice in ("difference", "robust"):
+        cfg = physics.config_class(system="box", velocity_evidence=choice)
+        out, out_std = physics(4, 0, cfg).evidence(mean, std, torch.ones(1, 12), t)
+        torch.testing.assert_close(out[0, [5, 6], 2], torch.tensor([1.0, -1.0], dtype=torch.float64))
+        far, near = out_std[0, [1, 2, 9, 10], 2], out_std[0, [5, 6], 2]
+        torch.testing.assert_close(far, torch.full_like(far, straight))
+        if choice == "robust":
+            assert near.min() > 5 * straight
+        else:
+            torch.testing.assert_close(near, torch.full_like(near, straight))
 
 
 def test_double_pendulum_velocities_follow_their_own_angles():
@@ -145,10 +153,12 @@ def test_gradients_through_the_velocity_evidence_pass_gradcheck():
     t = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.4]], dtype=torch.float64)
     mean = torch.randn(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     std = torch.rand(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
-    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5, [1.0, 0.0, 0.0, 1.0, 0.0]])  # the last: two seen
+    mask = torch.tensor(
+        [[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5, [1.0, 0.0, 0.0, 1.0, 0.0]]
+    )  # the last: two seen
 
     def f(m, s):
-        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(3, 5))
+        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(3, 5), truncation=True)
 
     assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
 

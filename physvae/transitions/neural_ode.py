@@ -58,9 +58,9 @@ class NeuralODEConfig:
                 f"{where}.velocity_evidence must be {' or '.join(map(repr, VELOCITY_EVIDENCE))}, "
                 f"got {self.velocity_evidence!r}"
             )
-        if self.velocity_evidence == "difference" and self.order != 2:
+        if self.velocity_evidence != "network" and self.order != 2:
             raise ConfigError(
-                f"{where}.velocity_evidence='difference' needs order 2 (z = (q, v)), got order 1"
+                f"{where}.velocity_evidence={self.velocity_evidence!r} needs order 2 (z = (q, v)), got order 1"
             )
 
     def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
@@ -132,13 +132,15 @@ class NeuralODE(Transition):
             raise
 
     def evidence(self, mean, std, mask, times):
-        """With ``velocity_evidence = "difference"``, each v_i's evidence from q_i's in three frames
+        """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
+        error), each v_i's evidence from q_i's in three frames
         (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
-        if self.cfg.velocity_evidence != "difference":
+        if self.cfg.velocity_evidence == "network":
             return mean, std
         h = self.latent_dim // 2
         pairs = [(h + i, mean[..., i], std[..., i], False) for i in range(h)]
-        return derivative_evidence(mean, std, mask, times, pairs)
+        robust = self.cfg.velocity_evidence == "robust"
+        return derivative_evidence(mean, std, mask, times, pairs, truncation=robust)
 
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None

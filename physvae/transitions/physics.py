@@ -48,7 +48,9 @@ class PhysicsConfig:
     sequence_range: float = 0.0  # per-sequence parameters within ±this of the global ones; 0: unbounded
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
-    velocity_evidence: str = "network"  # "difference": velocities' evidence from positions in three frames
+    velocity_evidence: str = (
+        "network"  # "difference": from positions in three frames; "robust": std + its error
+    )
     # positive parameters learned as |scale · w| instead of exp(scale · w), so they can reach 0 (an undamped
     # system's damping): through a logarithm Adam moves them by a share per step and they only creep towards 0
     may_vanish: list[str] = field(default_factory=list)
@@ -129,11 +131,13 @@ class Physics(Transition):
             )
 
     def evidence(self, mean, std, mask, times):
-        """With ``velocity_evidence = "difference"``, the velocities' evidence from their positions' in three
-        frames (``physvae.physics.velocity_evidence``); else the network's as it is."""
-        if self.cfg.velocity_evidence != "difference":
+        """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
+        error), the velocities' evidence from their positions' in three frames
+        (``physvae.physics.velocity_evidence``); else the network's as it is."""
+        if self.cfg.velocity_evidence == "network":
             return mean, std
-        return velocity_evidence(self.physics, mean, std, mask, times)
+        robust = self.cfg.velocity_evidence == "robust"
+        return velocity_evidence(self.physics, mean, std, mask, times, truncation=robust)
 
     # --- parameters ---------------------------------------------------------------------------------------
     def constrain(self, w: torch.Tensor) -> torch.Tensor:
