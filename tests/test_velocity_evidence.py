@@ -94,30 +94,34 @@ def _box_evidence(x: torch.Tensor, std: float = 0.01) -> tuple[torch.Tensor, tor
 
 def test_the_velocity_std_holds_the_quadratics_error_exactly_on_cubic_paths():
     """On a cubic path the three-frame derivative errs by f[n0, n1, n2, n3] · Π (t − n_j): the std's truncation
-    part is exactly that error, at uneven times and with frames hidden; on a quadratic it is zero."""
+    part is exactly that error, at uneven times and with frames hidden (with ``truncation``: everywhere; without:
+    where the stencil spans hidden frames, else the positions' std alone); on a quadratic it is zero."""
     gen = torch.Generator().manual_seed(5)
     times = (torch.rand(32, 10, generator=gen, dtype=torch.float64) + 0.2).cumsum(1) * 0.1
     mask = (torch.rand(32, 10, generator=gen) > 0.3).double()
-    for c3, has_error in ((0.0, False), (4.0, True)):
+    idx = seen_stencils(mask, times).idx
+    spans_gap = (idx[..., 2] - idx[..., 0]) > 2
+    for c3, truncation in ((0.0, True), (4.0, True), (4.0, False)):
         x = 0.3 + 1.2 * times - 2.0 * times**2 + c3 * times**3
         mean, std = _box_evidence(x, std=1e-12)  # positions all but exact: the std is the truncation error
-        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, times, truncation=True)
-        truth = 1.2 - 4.0 * times + 3 * c3 * times**2
+        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, times, truncation=truncation)
+        error = (out[..., 2] - (1.2 - 4.0 * times + 3 * c3 * times**2)).abs()
         seen = (mask > 0) & (mask.sum(1, keepdim=True) >= 3)
-        error = (out[..., 2] - truth).abs()[seen]
-        if has_error:
-            inner = seen & (mask.sum(1, keepdim=True) >= 4)  # a fourth seen frame for every stencil
-            torch.testing.assert_close(
-                out_std[..., 2][inner], (out[..., 2] - truth).abs()[inner], rtol=1e-6, atol=1e-7
-            )
-            assert error.max() > 1e-3
-        else:
-            assert error.max() < 1e-9 and out_std[..., 2][seen].max() < 1e-6
+        if c3 == 0.0:
+            assert error[seen].max() < 1e-9 and out_std[..., 2][seen].max() < 1e-6
+            continue
+        assert error[seen].max() > 1e-3
+        inner = seen & (mask.sum(1, keepdim=True) >= 4)  # a fourth seen frame for every stencil
+        estimated = inner if truncation else inner & spans_gap
+        assert estimated.sum() > 20
+        torch.testing.assert_close(out_std[..., 2][estimated], error[estimated], rtol=1e-6, atol=1e-7)
+        if not truncation:  # adjacent stencils: the positions' std alone
+            assert (inner & ~estimated).sum() > 20 and out_std[..., 2][inner & ~estimated].max() < 1e-9
 
 
 def test_a_bounce_between_frames_makes_the_robust_velocity_evidence_uncertain():
-    """A kink between frames 5 and 6: their stencils read 1 of 2 units/s. The plain evidence's std is the
-    positions' alone everywhere; the robust one (the physics transition's ``velocity_evidence = "robust"``) says
+    """A kink between frames 5 and 6, every frame seen: their stencils read 1 of 2 units/s. The plain evidence's
+    std is the positions' alone everywhere; the robust one (the physics transition's ``velocity_evidence = "robust"``) says
     those two readings may err, and leaves the straight stretches as they were."""
     from physvae.transitions import TRANSITIONS
 
