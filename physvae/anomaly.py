@@ -7,8 +7,10 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
   transition's mean one step on, decoded. Causal: frame t and later never enter. (For a filtering model this
   is read off one pass, ``causal_sweep``; otherwise it costs T predictions per sequence.)
 - ``kl``: KL(q(z_t | ·) ‖ p(z_t | z_{t−1})), the information frame t adds to the latent beyond the dynamics'
-  prediction (summed over latent dimensions). Causal for a filtering inference network; a smoother's
-  q(z_t | ·) also sees the frames after t.
+  prediction (summed over latent dimensions). Causal for a filtering inference network (``causal_posterior``);
+  a smoother's q(z_t | ·) also sees the frames after t, and so does a filter's where the transition takes a
+  velocity's evidence from the positions in frames t − 1, t, t + 1 (``Transition.looks_ahead``): then
+  ``metrics.json``'s ``causal`` says false for it, and it may flag an event a frame early.
 - ``multistep``: −log p(x_t | x_<t−h+1), frame t under the h-step prediction (``horizon``, default 5) from the
   frames before t − h + 1: for lasting changes of the dynamics (a parameter), which bend one step little.
 - ``pixel_change``: the mean |x_t − x_{t−1}| over pixels: a baseline without a model, to show what the
@@ -56,18 +58,28 @@ def predictive_nll(model, b: Batch, one_pass: bool | None = None) -> torch.Tenso
     return multistep_nll(model, b, horizon=1)
 
 
-def causal_sweep(model) -> bool:
-    """Whether one inference pass over a whole sequence gives, at every t, the prediction ``predict`` makes from
-    frames < t: a TemporalVAE with a forward (filtering) or per-frame inference network whose transition infers
-    nothing per sequence from all the evidence (``init_state_from`` not overridden)."""
+def causal_posterior(model) -> bool:
+    """Whether the posterior q(z_t | ·) depends on frames ≤ t only: a TemporalVAE with a forward (filtering) or
+    per-frame inference network whose transition's evidence does not look ahead (``Transition.looks_ahead``)."""
     if not isinstance(model, TemporalVAE):
         return False
     rnn = getattr(model.inference, "rnn", None)
     forward = isinstance(model.inference, FrameInference) or (
         isinstance(model.inference, InferenceRNN) and not rnn.bidirectional
     )
-    own = type(model.transition).init_state_from is not Transition.init_state_from
-    return forward and not own
+    return forward and not model.transition.looks_ahead
+
+
+def causal_sweep(model) -> bool:
+    """Whether one inference pass over a whole sequence gives, at every t, the prediction ``predict`` makes from
+    frames < t: a causal posterior (``causal_posterior``) and a transition that infers nothing per sequence from
+    all the evidence (``init_state_from`` not overridden)."""
+    return causal_posterior(model) and type(model.transition).init_state_from is Transition.init_state_from
+
+
+def score_is_causal(model, score: str) -> bool:
+    """Whether ``score`` at frame t depends on frames ≤ t only (``kl`` only where the posterior is causal)."""
+    return causal_posterior(model) if score == "kl" else True
 
 
 def multistep_nll(model, b: Batch, horizon: int = 5) -> torch.Tensor:
@@ -217,6 +229,7 @@ def detect(
         "data": str(dataset.path),
         "protocol": {**asdict(cfg), "first_frame": start},
         "main_score": cfg.scores[0],
+        "causal": {score: score_is_causal(model, score) for score in cfg.scores},
         "event_names": names,
         "scores": results,
     }

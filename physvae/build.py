@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from torch import nn
 
 from simulators import ConfigError
@@ -44,6 +46,14 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
         inference = InferenceRNN(cfg.features, cfg.rnn_hidden, d, smoother=smoother)
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
+    if cfg.inference == "filter" and transition.looks_ahead and not cls.per_frame_inference:
+        warnings.warn(
+            f"model.inference='filter' with model.{cfg.transition}.velocity_evidence="
+            f"{cfg.transition_config().velocity_evidence!r}: the velocity at frame t is differentiated over "
+            "frames t − 1, t, t + 1, so q(z_t) sees frame t + 1 and the posterior does not filter; set it to "
+            "'network' for a causal filter",
+            stacklevel=2,
+        )
     content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None
     initial = LearnedInitialPrior(d) if cfg.initial_prior == "learned" else None
     return TemporalVAE(

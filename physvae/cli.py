@@ -222,7 +222,10 @@ def _detect(args: argparse.Namespace) -> None:
     )
     for score, r in m["scores"].items():
         aurocs = ", ".join(f"{k} {_num(v['auroc'])}" for k, v in r["kinds"].items())
-        print(f"{score}: AUROC {aurocs}; false alarms {r['false_alarms']['frame_rate']:.3f} of normal frames")
+        ahead = "" if m["causal"][score] else " (not causal: the posterior at t sees frames after t)"
+        print(
+            f"{score}: AUROC {aurocs}; false alarms {r['false_alarms']['frame_rate']:.3f} of normal frames{ahead}"
+        )
 
 
 def _num(v: float | None) -> str:

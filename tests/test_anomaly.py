@@ -14,11 +14,13 @@ import simulators as S
 from physvae import ModelConfig, build_model
 from physvae.anomaly import (
     DetectConfig,
+    causal_posterior,
     causal_sweep,
     latent_kl,
     multistep_nll,
     pixel_change,
     predictive_nll,
+    score_is_causal,
 )
 from physvae.cli import main
 from physvae.data import Batch, SequenceDataset
@@ -177,6 +179,33 @@ def test_one_filtering_pass_gives_the_predictions_of_predict_frame_by_frame(tran
     with torch.no_grad():
         fast, slow = predictive_nll(model, b), predictive_nll(model, b, one_pass=False)
     torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("evidence", ["network", "difference"])
+def test_a_filter_whose_velocity_evidence_looks_ahead_is_flagged_not_causal(evidence, pend16):
+    """The flag against the posterior's own behaviour: perturb frame t + 1 and see whether q(z_t) moves."""
+    data = S.load_dataset(pend16)
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        transition="neural_ode", inference="filter", latent_dim=4, channels=4, features=8, rnn_hidden=8
+    )
+    cfg.neural_ode.velocity_evidence = evidence
+    if evidence == "network":
+        model = build_model(DataSpec.from_dataset(data), cfg).eval()
+    else:
+        with pytest.warns(UserWarning, match="q\\(z_t\\) sees frame t \\+ 1"):
+            model = build_model(DataSpec.from_dataset(data), cfg).eval()
+    b = SequenceDataset(data["test"]).batch(np.arange(2))
+    t = 5
+    later = b.frames.clone()
+    later[:, t + 1] = 1.0 - later[:, t + 1]
+    with torch.no_grad():
+        q, q_later = (model.infer(f, None, b.inputs, sample=False).q_mean[:, t] for f in (b.frames, later))
+    moved = not torch.allclose(q, q_later)
+    assert moved == (evidence == "difference")
+    assert model.transition.looks_ahead == moved
+    assert causal_posterior(model) == causal_sweep(model) == score_is_causal(model, "kl") == (not moved)
+    assert score_is_causal(model, "predictive")
 
 
 def test_bad_protocols_name_the_field():

@@ -69,6 +69,13 @@ class Transition(nn.Module):
         Default: unchanged."""
         return mean, std
 
+    @property
+    def looks_ahead(self) -> bool:
+        """Whether ``evidence`` at frame t uses frames after t (velocities differentiated over t − 1, t, t + 1):
+        then even a forward inference network's q(z_t) sees frame t + 1, and ``model.inference = "filter"``
+        does not filter. Default False."""
+        return False
+
     def step(self, z: torch.Tensor, state: Any, dt: float | torch.Tensor, u: torch.Tensor | None):
         """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state).
 

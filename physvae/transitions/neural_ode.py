@@ -131,6 +131,11 @@ class NeuralODE(Transition):
                 ) from e
             raise
 
+    @property
+    def looks_ahead(self) -> bool:
+        """Velocity evidence from positions differentiates over the frame after t as well."""
+        return self.cfg.velocity_evidence != "network"
+
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
         error), each v_i's evidence from q_i's in three frames

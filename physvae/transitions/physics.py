@@ -130,6 +130,11 @@ class Physics(Transition):
                 f"{spec.state_names}: choose the system the video shows, or set model.physics.match_states=false"
             )
 
+    @property
+    def looks_ahead(self) -> bool:
+        """Velocity evidence from positions differentiates over the frame after t as well."""
+        return self.cfg.velocity_evidence != "network"
+
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
         error), the velocities' evidence from their positions' in three frames
