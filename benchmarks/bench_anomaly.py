@@ -27,7 +27,7 @@ from physvae.anomaly import SCORES, DetectConfig, detect
 from simulators import write_bytes_atomic, write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
-from .recipes import PHYSICS_RENDER
+from .recipes import PHYSICS_BOX, PHYSICS_RENDER
 
 CASES = {
     # name: (preset, splits of the normal data, splits of the event data, the run's overrides)
@@ -57,7 +57,9 @@ CASES["pendulum_physics"] = (
     CASES["pendulum"][2],
     [*PHYSICS_RENDER, "model.latent_dim=4"],
 )
-DATA_OF = {"pendulum_physics": "pendulum"}  # a case trained on another case's datasets
+# the box with its physics stated (benchmarks/results/box_physics_cpu2's PhysicsBoxKpWarm), on the box case's data
+CASES["box_physics"] = ("kvae_box32", CASES["box"][1], CASES["box"][2], PHYSICS_BOX)
+DATA_OF = {"pendulum_physics": "pendulum", "box_physics": "box"}  # a case trained on another case's datasets
 BASE = [
     "model.latent_dim=32",
     "model.inference=filter",
@@ -149,7 +151,8 @@ def main() -> None:
     p.add_argument("--pendulum-steps", type=int, default=600)
     p.add_argument("--box-steps", type=int, default=500)
     p.add_argument("--box-size", type=int, help="render the box at this size (default: the preset's 32)")
-    p.add_argument("--physics-steps", type=int, default=800)
+    p.add_argument("--physics-steps", type=int, default=800, help="steps of the pendulum_physics case")
+    p.add_argument("--box-physics-steps", type=int, default=2000, help="steps of the box_physics case")
     p.add_argument(
         "--cases",
         default="pendulum,box",
@@ -161,8 +164,13 @@ def main() -> None:
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    steps = {"pendulum": args.pendulum_steps, "box": args.box_steps, "pendulum_physics": args.physics_steps}
-    sizes = {"pendulum": None, "box": args.box_size, "pendulum_physics": None}
+    steps = {
+        "pendulum": args.pendulum_steps,
+        "box": args.box_steps,
+        "pendulum_physics": args.physics_steps,
+        "box_physics": args.box_physics_steps,
+    }
+    sizes = {"pendulum": None, "box": args.box_size, "pendulum_physics": None, "box_physics": args.box_size}
     names = args.cases.split(",")
     unknown = [n for n in names if n not in CASES]
     if unknown:
