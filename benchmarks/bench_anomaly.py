@@ -69,10 +69,15 @@ BASE = [
 ]
 
 
+def case_tag(name: str, size: int | None) -> str:
+    """The prefix of a case's folders under the work folder: its name and, where set, its frame size."""
+    return f"{name}{size or ''}"
+
+
 def datasets(name: str, work: Path, size: int | None) -> tuple[Path, Path]:
     """The normal and the event dataset of a case, at ``size`` pixels (None: the preset's); made once, reused."""
     preset, normal_splits, event_splits, _ = CASES[name]
-    tag = f"{DATA_OF.get(name, name)}{size or ''}"
+    tag = case_tag(DATA_OF.get(name, name), size)
     normal, events = work / f"{tag}_normal", work / f"{tag}_events"
     if not normal.exists():
         S.generate(S.preset(preset, splits=normal_splits, seed=1, size=size), normal)
@@ -85,7 +90,7 @@ def datasets(name: str, work: Path, size: int | None) -> tuple[Path, Path]:
 
 def run_case(name: str, steps: int, work: Path, size: int | None = None) -> dict:
     normal, events = datasets(name, work, size)
-    tag = f"{name}{size or ''}"
+    tag = case_tag(name, size)
     run_dir = work / f"{tag}_run"
     cfg = RunConfig().with_overrides([*BASE, *CASES[name][3], f"train.steps={steps}", f"train.data={normal}"])
     if not (run_dir / "model.pt").exists():
@@ -181,7 +186,7 @@ def main() -> None:
     out = RESULTS / f"anomaly_{machine_tag(info)}"
     out.mkdir(parents=True, exist_ok=True)
     for name in fresh:
-        detected = work / f"{name}{sizes[name] or ''}_detect" / "scores.png"
+        detected = work / f"{case_tag(name, sizes[name])}_detect" / "scores.png"
         write_bytes_atomic(out / f"{name}_scores.png", detected.read_bytes())
     results = {**earlier_results(out / "results.json"), **fresh}
     record = {"results": results, "machine": info}
