@@ -7,7 +7,12 @@ import torch
 
 from physvae import RunConfig
 from physvae.physics import PHYSICS, KnownPhysics
-from physvae.physics.velocity_evidence import seen_stencils, three_point_weights, velocity_evidence
+from physvae.physics.velocity_evidence import (
+    NO_EVIDENCE,
+    seen_stencils,
+    three_point_weights,
+    velocity_evidence,
+)
 from simulators import ConfigError
 
 
@@ -58,10 +63,28 @@ def test_next_to_hidden_frames_the_velocity_comes_from_the_nearest_seen_ones():
     seen = out[0, [0, 1, 2, 4], 2]
     torch.testing.assert_close(seen, torch.ones(4).double(), atol=1e-6, rtol=0)  # θ̇ = 1 rad/s
     assert out[0, 3, 2].item() == 7.0 and out_std[0, 3, 2].item() == 3.0  # a hidden frame's is not used
-    two_seen = torch.tensor([[1.0, 0.0, 0.0, 1.0, 0.0]])  # fewer than three seen: the network's stays
-    assert velocity_evidence(PHYSICS["pendulum"], mean, std, two_seen, t)[0][0, :, 2].tolist() == [7.0] * 5
-    short, _ = velocity_evidence(PHYSICS["pendulum"], mean[:, :2], std[:, :2], mask[:, :2], t[:, :2])
-    assert short[0, :, 2].tolist() == [7.0, 7.0]
+
+
+def test_with_two_seen_frames_the_velocity_is_their_slope_and_with_one_there_is_none():
+    """The network's own velocity output (7 ± 3 here) is never trained where positions give the evidence, so it
+    is never used: two seen frames give the slope between them (exact on a line), one gives no evidence."""
+    t = torch.arange(5, dtype=torch.float64)[None] * 0.1
+    mean, std = _pendulum_evidence(torch.linspace(0, 0.4, 5))  # θ̇ = 1 rad/s, θ's std 0.01
+    mean[..., 2], std[..., 2] = 7.0, 3.0
+    two_seen = torch.tensor([[1.0, 0.0, 0.0, 1.0, 0.0]])
+    out, out_std = velocity_evidence(PHYSICS["pendulum"], mean, std, two_seen, t)
+    torch.testing.assert_close(out[0, [0, 3], 2], torch.ones(2).double())
+    torch.testing.assert_close(out_std[0, [0, 3], 2], torch.full((2,), 0.01 * math.sqrt(2) / 0.3).double())
+    assert out[0, [1, 2, 4], 2].tolist() == [7.0] * 3  # hidden frames: unused, unchanged
+    short, _ = velocity_evidence(PHYSICS["pendulum"], mean[:, :2], std[:, :2], torch.ones(1, 2), t[:, :2])
+    torch.testing.assert_close(short[0, :, 2], torch.ones(2).double())  # two frames in all: the same
+    one_seen = torch.tensor([[0.0, 0.0, 1.0, 0.0, 0.0]])
+    out, out_std = velocity_evidence(PHYSICS["pendulum"], mean, std, one_seen, t)
+    assert (out[0, 2, 2].item(), out_std[0, 2, 2].item()) == (0.0, NO_EVIDENCE)
+    single, single_std = velocity_evidence(
+        PHYSICS["pendulum"], mean[:, :1], std[:, :1], torch.ones(1, 1), t[:, :1]
+    )
+    assert (single[0, 0, 2].item(), single_std[0, 0, 2].item()) == (0.0, NO_EVIDENCE)
 
 
 def test_stencils_over_seen_frames_are_exact_for_quadratics_whatever_is_hidden():
@@ -155,14 +178,14 @@ def test_double_pendulum_velocities_follow_their_own_angles():
 
 def test_gradients_through_the_velocity_evidence_pass_gradcheck():
     t = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.4]], dtype=torch.float64)
-    mean = torch.randn(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    std = torch.rand(3, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
+    mean = torch.randn(4, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    std = torch.rand(4, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
     mask = torch.tensor(
-        [[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5, [1.0, 0.0, 0.0, 1.0, 0.0]]
-    )  # the last: two seen
+        [[1.0, 1.0, 1.0, 0.0, 1.0], [1.0] * 5, [1.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0]]
+    )  # the last two: two seen, one seen
 
     def f(m, s):
-        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(3, 5), truncation=True)
+        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(4, 5), truncation=True)
 
     assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
 
