@@ -25,8 +25,8 @@ slope between them (first order; no error estimate without a third frame), and w
 all (std ``NO_EVIDENCE``): the network's own velocity output is never used where positions give the evidence, so
 nothing trains it. Measured: falling back to it next to every hidden frame made the box's imputation worse than
 the mean frame; a prediction of the undamped pendulum from two context frames started 3.4 rad/s off (the swing's
-rms speed is 2.3) with a claimed std of 0.06. ``derivative_evidence`` does the same for any (velocity, position) pairs of latent dimensions: the
-second-order neural ODE's v = q̇ (``neural_ode.velocity_evidence``).
+rms speed is 2.3) with a claimed std of 0.06. ``derivative_evidence`` does the same for any (velocity, position)
+pairs of latent dimensions: the second-order neural ODE's v = q̇ (``neural_ode.velocity_evidence``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,8 @@ from .base import KnownPhysics
 
 # a transition's choices: its network's own; from positions; from positions, the std widened by the truncation error
 VELOCITY_EVIDENCE = ("network", "difference", "robust")
-NO_EVIDENCE = (
-    1e3  # the std of a velocity's evidence where its sequence shows one frame (units of the velocity)
-)
+# the std of a velocity's evidence where its sequence shows one frame (units of the velocity): none
+NO_EVIDENCE = 1e3
 
 
 def three_point_weights(times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,8 +165,8 @@ def velocity_evidence(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Evidence (B, T, D) mean and std with every velocity of ``physics.velocities`` replaced by the three-frame
     derivative of its position's evidence over three seen frames (mask (B, T) > 0; ``seen_stencils``); in
-    sequences with two seen frames, the slope between them; with one, none (``few_frames``). times (B, T) in seconds;
-    ``truncation``: widen the std by the quadratic's estimated error (``derivative_evidence``)."""
+    sequences with two seen frames, the slope between them; with one, none (``few_frames``). times (B, T) in
+    seconds; ``truncation``: widen the std by the quadratic's estimated error (``derivative_evidence``)."""
     pairs = [
         (
             latent_index(physics, velocity),
