@@ -27,7 +27,7 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
 
     The parts are made in a fixed order (encoder, decoder, inference, transition, likelihood), so the same seed
     gives the same initial weights. A transition with ``per_frame_inference`` (Static) gets q(z_t | x_t) from
-    its own frame, whatever ``model.inference`` says; the likelihood follows the data unless set. With
+    its own frame, whatever ``model.inference`` says (others with ``model.inference = "frame"``); the likelihood follows the data unless set. With
     ``content_dim`` K > 0 the decoder reads [z_t, z_c] and a content encoder (made last) gives q(z_c | x).
     """
     cfg.validate()
@@ -37,7 +37,7 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     encoder = frame_encoder(spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints)
     decoder = _decoder(spec, cfg)
     smoother = cfg.inference == "smoother"
-    if cls.per_frame_inference:
+    if cls.per_frame_inference or cfg.inference == "frame":
         inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
     elif cfg.inference_net == "attention":
         heads, layers = cfg.attention_heads, cfg.attention_layers

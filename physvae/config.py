@@ -18,7 +18,7 @@ from .overrides import apply_overrides
 from .transitions import TRANSITIONS
 
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
-INFERENCE = ("filter", "smoother")
+INFERENCE = ("filter", "smoother", "frame")
 INFERENCE_NETS = ("gru", "attention")
 DECODERS = ("conv", "render")
 INITIAL_PRIORS = ("standard", "learned")
@@ -37,7 +37,9 @@ class ModelConfig:
 
     transition: str = "locally_linear"  # key of physvae.transitions.TRANSITIONS
     latent_dim: int = 32  # D, size of z_t (wide enough that a linear probe can read a curved state manifold)
-    inference: str = "smoother"  # "filter": RNN over x_≤t; "smoother": bidirectional RNN over x_1:T
+    # "filter": RNN over x_≤t; "smoother": bidirectional RNN over x_1:T; "frame": evidence from x_t alone (as the
+    # per-frame VAE: what a frame says does not change with which other frames are seen)
+    inference: str = "smoother"
     likelihood: str = "auto"  # "auto" (Bernoulli for binarized data, else Gaussian), "bernoulli", "gaussian"
     obs_std: float = 0.0  # Gaussian likelihood: fixed pixel std in [0, 1] units; 0 learns it
     channels: int = 32  # base width of the conv encoder and decoder
@@ -93,6 +95,11 @@ class ModelConfig:
         if self.inference_net not in INFERENCE_NETS:
             raise ConfigError(
                 f"model.inference_net must be one of {INFERENCE_NETS}, got {self.inference_net!r}"
+            )
+        if self.inference_net == "attention" and self.inference == "frame":
+            raise ConfigError(
+                "model.inference='frame' reads each frame alone, so model.inference_net='attention' (which "
+                "attends over frames) does not apply: use inference_net='gru' or another inference"
             )
         if self.inference_net == "attention":
             self._check_attention()

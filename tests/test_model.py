@@ -166,3 +166,23 @@ def test_static_model_sees_one_frame_only():
     other[:, [0, 1, 3, 4]] = torch.rand(1, 4, 1, 16, 16)
     a, b = model.infer(frames, sample=False), model.infer(other, sample=False)
     torch.testing.assert_close(a.z[:, 2], b.z[:, 2])
+
+
+def test_frame_inference_reads_each_frame_alone_whatever_is_hidden():
+    """model.inference='frame': the evidence about z_t is the same whichever other frames are seen or what they
+    show (so heavy masking at evaluation is no input a recurrent network never met in training)."""
+    torch.manual_seed(0)
+    cfg = _tiny("locally_linear")
+    cfg.inference = "frame"
+    model = build_model(SPEC, cfg).eval()
+    feats = model.encode(torch.rand(2, 6, 1, 16, 16))
+    other = feats.clone()
+    other[:, [0, 1, 4, 5]] = torch.randn_like(other[:, [0, 1, 4, 5]])
+    hidden = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0]] * 2)
+    a = model.inference(feats, torch.ones(2, 6))
+    b = model.inference(other, hidden)
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x[:, 2:4], y[:, 2:4])
+    cfg.inference_net = "attention"
+    with pytest.raises(S.ConfigError, match="model.inference='frame' reads each frame alone"):
+        build_model(SPEC, cfg)

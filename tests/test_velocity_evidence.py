@@ -190,6 +190,22 @@ def test_gradients_through_the_velocity_evidence_pass_gradcheck():
     assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
 
 
+def test_gradients_stay_finite_where_a_hidden_frames_stand_in_times_meet_a_seen_frames():
+    """Training with hidden frames: at a hidden frame the stencil's times stand in at t ± 1 s, which at Δt 0.25 is
+    where frame t + 4 really is; a fourth frame taken there made a 0/0 that NaN'd every gradient."""
+    t = torch.arange(8, dtype=torch.float64)[None] * 0.25
+    mask = torch.tensor([[1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]])  # at frame 2: stencil 1, 2, 5; fourth 6
+    mean = torch.randn(
+        1, 8, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    ).requires_grad_()
+    std = torch.full((1, 8, 4), 0.5, dtype=torch.float64, requires_grad=True)
+    for truncation in (False, True):
+        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, t, truncation=truncation)
+        assert torch.isfinite(out_std).all()
+        grads = torch.autograd.grad((out + out_std).sum(), (mean, std))
+        assert all(torch.isfinite(g).all() for g in grads)
+
+
 def test_bad_velocity_settings_are_refused_by_name():
     with pytest.raises(ConfigError, match="model.physics.velocity_evidence must be one of"):
         RunConfig().with_overrides(["model.transition=physics", "model.latent_dim=4",

@@ -81,7 +81,8 @@ def seen_stencils(mask: torch.Tensor, times: torch.Tensor) -> Stencils:
     ok = ((idx >= 0) & (idx < t_len)).all(-1, keepdim=True) & seen[..., None]
     idx = idx.clamp(0, t_len - 1)
     extra = torch.stack([_neighbour(lo, idx[..., 0], -1), _neighbour(hi, idx[..., 2], t_len)], -1)
-    extra_ok = (extra >= 0) & (extra < t_len)
+    # none where the stencil does not hold: its times stand in there, and a real frame's may meet them
+    extra_ok = (extra >= 0) & (extra < t_len) & ok
     extra = extra.clamp(0, t_len - 1)
     # distinct stand-in times where a frame is missing keep every weight finite (and so every gradient)
     step = torch.tensor([-1.0, 0.0, 1.0], dtype=times.dtype, device=times.device)
