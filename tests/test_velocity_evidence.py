@@ -145,7 +145,7 @@ def test_the_velocity_std_holds_the_quadratics_error_exactly_on_cubic_paths():
 def test_a_bounce_between_frames_makes_the_robust_velocity_evidence_uncertain():
     """A kink between frames 5 and 6, every frame seen: their stencils read 1 of 2 units/s. The plain evidence's
     std is the positions' alone everywhere; the robust one (the physics transition's ``velocity_evidence = "robust"``) says
-    those two readings may err, and leaves the straight stretches as they were."""
+    those two readings may err, and leaves the straight stretches as they were; the kink one reads them right."""
     from physvae.transitions import TRANSITIONS
 
     t = torch.arange(12, dtype=torch.float64)[None] * 0.2
@@ -153,16 +153,53 @@ def test_a_bounce_between_frames_makes_the_robust_velocity_evidence_uncertain():
     mean, std = _box_evidence(x)
     straight = 0.01 * 2**0.5 / 0.4  # (x₊ − x₋) / 2Δt
     physics = TRANSITIONS["physics"]
-    for choice in ("difference", "robust"):
+    for choice in ("difference", "robust", "kink"):
         cfg = physics.config_class(system="box", velocity_evidence=choice)
         out, out_std = physics(4, 0, cfg).evidence(mean, std, torch.ones(1, 12), t)
-        torch.testing.assert_close(out[0, [5, 6], 2], torch.tensor([1.0, -1.0], dtype=torch.float64))
+        read = [2.0, -2.0] if choice == "kink" else [1.0, -1.0]  # kink: each side from its own three frames
+        torch.testing.assert_close(out[0, [5, 6], 2], torch.tensor(read, dtype=torch.float64))
+        if choice == "kink":
+            continue
         far, near = out_std[0, [1, 2, 9, 10], 2], out_std[0, [5, 6], 2]
         torch.testing.assert_close(far, torch.full_like(far, straight))
         if choice == "robust":
             assert near.min() > 5 * straight
         else:
             torch.testing.assert_close(near, torch.full_like(near, straight))
+
+
+@pytest.mark.parametrize("pull", [3.0, -3.0])
+def test_at_a_bounce_the_kink_evidence_reads_each_side_from_its_own_frames(pull: float):
+    """A ball under gravity bounces off a wall between frames 5 and 6 (a parabola on each side, its velocity
+    jumping): the centred stencils there read the average of the two sides; the kink evidence takes the smooth
+    side's three frames, exact for parabolas, so every frame's velocity is the true one. Gravity curves every
+    stencil alike and switches none: away from the bounce the output is the plain evidence's. Gravity pulling
+    away from the wall (pull > 0) curves like the bounce; towards it (a ball falling on the floor) the two curve
+    against each other, and a stencil across the bounce can look less curved than a smooth one."""
+    t = torch.arange(12, dtype=torch.float64)[None] * 0.2
+    hit, speed = 1.1, 2.0  # at the wall x = 1 at t = 1.1, moving at 2 units/s
+    x = 1.0 - speed * (t - hit).abs() - 0.5 * pull * (t - hit) ** 2
+    v = torch.where(t < hit, speed, -speed) - pull * (t - hit)
+    mean, std = _box_evidence(x, std=1e-6)
+    plain, plain_std = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(1, 12), t)
+    out, out_std = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(1, 12), t, kink=True)
+    torch.testing.assert_close(out[..., 2], v, atol=1e-5, rtol=0)
+    assert (plain[0, [5, 6], 2] - v[0, [5, 6]]).abs().min() > 0.5  # the centred stencils straddle the bounce
+    away = [0, 1, 2, 3, 8, 9, 10, 11]
+    torch.testing.assert_close(out[0, away], plain[0, away])
+    torch.testing.assert_close(out_std[0, away], plain_std[0, away])
+    assert out_std[0, [5, 6], 2].max() < 1e-4  # one-sided, from positions known to 1e-6
+
+
+def test_noise_alone_does_not_switch_the_kink_evidence():
+    """A straight path read with noise: the kink evidence is the plain one at all but a few frames (a 3σ test)."""
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(40, dtype=torch.float64)[None].expand(50, 40) * 0.1
+    x = 0.3 + 1.5 * t + 0.01 * torch.randn(50, 40, dtype=torch.float64, generator=g)
+    mean, std = _box_evidence(x, std=0.01)
+    plain, _ = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(50, 40), t)
+    out, _ = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(50, 40), t, kink=True)
+    assert (out[..., 2] != plain[..., 2]).double().mean() < 0.01
 
 
 def test_double_pendulum_velocities_follow_their_own_angles():
@@ -176,7 +213,8 @@ def test_double_pendulum_velocities_follow_their_own_angles():
     torch.testing.assert_close(out[0, :, 5], torch.full((5,), -2.0, dtype=torch.float64))
 
 
-def test_gradients_through_the_velocity_evidence_pass_gradcheck():
+@pytest.mark.parametrize("kink", [False, True])
+def test_gradients_through_the_velocity_evidence_pass_gradcheck(kink: bool):
     t = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.4]], dtype=torch.float64)
     mean = torch.randn(4, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     std = torch.rand(4, 5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.1
@@ -185,7 +223,9 @@ def test_gradients_through_the_velocity_evidence_pass_gradcheck():
     )  # the last two: two seen, one seen
 
     def f(m, s):
-        return velocity_evidence(PHYSICS["pendulum"], m, s, mask, t.expand(4, 5), truncation=True)
+        return velocity_evidence(
+            PHYSICS["pendulum"], m, s, mask, t.expand(4, 5), truncation=not kink, kink=kink
+        )
 
     assert torch.autograd.gradcheck(f, (mean.requires_grad_(), std.requires_grad_()))
 
@@ -199,8 +239,8 @@ def test_gradients_stay_finite_where_a_hidden_frames_stand_in_times_meet_a_seen_
         1, 8, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
     ).requires_grad_()
     std = torch.full((1, 8, 4), 0.5, dtype=torch.float64, requires_grad=True)
-    for truncation in (False, True):
-        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, t, truncation=truncation)
+    for truncation, kink in ((False, False), (True, False), (False, True)):
+        out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, t, truncation=truncation, kink=kink)
         assert torch.isfinite(out_std).all()
         grads = torch.autograd.grad((out + out_std).sum(), (mean, std))
         assert all(torch.isfinite(g).all() for g in grads)

@@ -20,7 +20,12 @@ it reads about zero velocity; without the term that reading is confident, and th
 stayed at 0.93 with three quarters of its error at bounces (0.95 with it, same run re-evaluated). On smooth paths
 the term is a true error too, but it hands the velocity to the prior: on the DM-colours pendulum, whose
 per-sequence parameters are poorly inferred, the posterior θ̇ R² fell from 0.99 to 0.97 — hence an option, for
-motion with kinks. Angles are differenced on the circle. Where a sequence shows two frames, both get the
+motion with kinks. With ``kink`` the std stays the positions' where the path is smooth, and where a kink lies
+inside a frame's stencil (its curvature away from the sequence's usual one) the velocity is read from the three
+frames on the kink's smooth side (``kink_stencils``), exact for a parabola on each side of a bounce; where neither
+side is smooth the std is widened as ``robust`` widens it. On KVAE's box, the same run's posterior velocity R² rises
+from 0.946 / 0.942 (robust) to 0.955 / 0.951; frames next to a bounce carry three quarters of the rest. Angles are
+differenced on the circle. Where a sequence shows two frames, both get the
 slope between them (first order; no error estimate without a third frame), and where it shows one, no evidence at
 all (std ``NO_EVIDENCE``): the network's own velocity output is never used where positions give the evidence, so
 nothing trains it. Measured: falling back to it next to every hidden frame made the box's imputation worse than
@@ -38,7 +43,10 @@ import torch
 from .base import KnownPhysics
 
 # a transition's choices: its network's own; from positions; from positions, the std widened by the truncation error
-VELOCITY_EVIDENCE = ("network", "difference", "robust")
+# and, with "kink", read at a detected kink from the stencil on its smooth side
+VELOCITY_EVIDENCE = ("network", "difference", "robust", "kink")
+# how many noise stds a stencil's curvature must exceed a neighbour's for a kink between them
+KINK_SIGNIFICANCE = 3.0
 # the std of a velocity's evidence where its sequence shows one frame (units of the velocity): none
 NO_EVIDENCE = 1e3
 
@@ -163,11 +171,13 @@ def velocity_evidence(
     mask: torch.Tensor,
     times: torch.Tensor,
     truncation: bool = False,
+    kink: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Evidence (B, T, D) mean and std with every velocity of ``physics.velocities`` replaced by the three-frame
     derivative of its position's evidence over three seen frames (mask (B, T) > 0; ``seen_stencils``); in
     sequences with two seen frames, the slope between them; with one, none (``few_frames``). times (B, T) in
-    seconds; ``truncation``: widen the std by the quadratic's estimated error (``derivative_evidence``)."""
+    seconds; ``truncation``: widen the std by the quadratic's estimated error; ``kink``: at a kink, the smooth
+    side's stencil (``derivative_evidence``)."""
     pairs = [
         (
             latent_index(physics, velocity),
@@ -176,7 +186,7 @@ def velocity_evidence(
         )
         for velocity, position in physics.velocities.items()
     ]
-    return derivative_evidence(mean, std, mask, times, pairs, truncation)
+    return derivative_evidence(mean, std, mask, times, pairs, truncation, kink)
 
 
 def derivative_evidence(
@@ -186,11 +196,13 @@ def derivative_evidence(
     times: torch.Tensor,
     pairs: list[tuple[int, torch.Tensor, torch.Tensor, bool]],
     truncation: bool = False,
+    kink: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Evidence (B, T, D) mean and std with latent dimension k replaced by the three-frame derivative of a
     position's evidence x, std sx (B, T each), for each (k, x, sx, on_circle) of ``pairs`` (on_circle: x is an
     angle, differenced on the circle), over three seen frames (mask (B, T) > 0; ``seen_stencils``), its std the
-    positions' propagated and, with ``truncation``, the quadratic's estimated error (``truncation_error``); in
+    positions' propagated and, with ``truncation``, the quadratic's estimated error (``truncation_error``); with
+    ``kink``, where a kink lies inside the stencil, the stencil shifted to its smooth side (``kink_stencils``); in
     sequences with fewer than three seen frames as ``few_frames`` says; at hidden frames the evidence stays (the
     posterior does not use it). times (B, T) in seconds."""
     if not pairs:
@@ -203,7 +215,7 @@ def derivative_evidence(
         v, sv, few = few_frames(mask, times, x, sx, on_circle)
         here = few & (columns == k)  # (B, T, D), no in-place writes
         if st is not None:
-            v3, sv3 = _derivative(st, times, x, sx, on_circle, truncation)
+            v3, sv3 = _derivative(st, times, x, sx, on_circle, truncation, kink)
             v, sv, here = (
                 torch.where(st.ok, v3, v),
                 torch.where(st.ok, sv3, sv),
@@ -235,11 +247,19 @@ def few_frames(mask: torch.Tensor, times: torch.Tensor, x: torch.Tensor, sx: tor
 
 
 def _derivative(
-    st: Stencils, times: torch.Tensor, x: torch.Tensor, sx: torch.Tensor, on_circle: bool, truncation: bool
+    st: Stencils,
+    times: torch.Tensor,
+    x: torch.Tensor,
+    sx: torch.Tensor,
+    on_circle: bool,
+    truncation: bool,
+    kink: bool = False,
 ):
     """Derivative (B, T, 1) of positions x (B, T) (std sx) over the stencils, and its std (B, T, 1): the
     positions' propagated and the truncation error's (the larger of its estimates with a fourth frame) — with
-    ``truncation`` everywhere, else only where the stencil spans hidden frames."""
+    ``truncation`` everywhere, else only where the stencil spans hidden frames; with ``kink``, where the stencil
+    holds a kink, over the stencil on its smooth side instead (``kink_stencils``), or, where neither side is
+    smooth, with the truncation error."""
 
     def relative(idx: torch.Tensor) -> torch.Tensor:  # positions at frames idx relative to frame t's
         d = _take(x, idx) - x[..., None]
@@ -262,9 +282,99 @@ def _derivative(
         -1,
     )
     err = torch.where(st.extra_ok, err, torch.zeros_like(err)).amax(-1, keepdim=True)
-    if not truncation:  # adjacent frames only: the quadratic trusted at one frame's spacing
-        err = torch.where((st.idx[..., 2:] - st.idx[..., :1]) > 2, err, torch.zeros_like(err))
+    if not kink:
+        if not truncation:  # adjacent frames only: the quadratic trusted at one frame's spacing
+            err = torch.where((st.idx[..., 2:] - st.idx[..., :1]) > 2, err, torch.zeros_like(err))
+        return v, (variance + err.pow(2)).sqrt()
+    side, side_weights, kinked = kink_stencils(st, times, nodes, fourth, spread, spread_fourth)
+    values, spreads = _shifted(nodes, fourth), _shifted(spread, spread_fourth)
+    plain = (st.idx[..., 2:] - st.idx[..., :1]) > 2  # where 'difference' widens: across hidden frames
+    err = torch.where(plain | (kinked & (side < 0)), err, torch.zeros_like(err))
+    for i in range(2):
+        here = side == i
+        v = torch.where(here, (side_weights[i] * values[i]).sum(-1, keepdim=True), v)
+        variance = torch.where(here, (side_weights[i] * spreads[i]).pow(2).sum(-1, keepdim=True), variance)
     return v, (variance + err.pow(2)).sqrt()
+
+
+def kink_stencils(
+    st: Stencils,
+    times: torch.Tensor,
+    nodes: torch.Tensor,
+    fourth: torch.Tensor,
+    spread: torch.Tensor,
+    spread_fourth: torch.Tensor,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Where a kink (a bounce: the velocity jumps between two frames) lies inside a frame's centred stencil, the
+    stencil shifted one seen frame to the side that holds none, as shock-capturing schemes choose their stencils.
+    A kink shows as curvature: a stencil's second divided difference (half the quadratic's second derivative)
+    away from the sequence's usual one — its median over the centred stencils, what a constant acceleration
+    (gravity) gives every smooth stencil — by more than ``KINK_SIGNIFICANCE`` noise stds (propagated from the
+    positions'). Of the shifted stencils that hold none, the one nearer the usual curvature; where both hold one,
+    none (the caller widens the std instead). Five frames cannot tell "a kink at the centre with curvature a" from
+    "a kink two frames away with another curvature": the sequence's median is what decides. Shifted stencils are
+    used only over adjacent seen frames.
+
+    Args:
+        st: the frames' stencils (``seen_stencils``).
+        times: (B, T) frame times in seconds.
+        nodes, fourth: (B, T, 3), (B, T, 2) positions at the stencil's frames and the fourth frames before and
+            after it, relative to frame t's.
+        spread, spread_fourth: their stds, same shapes.
+
+    Returns:
+        side (B, T, 1): 0 for the stencil shifted back (the fourth frame before, the frame before, t), 1 forward
+        (t, the frame after, the fourth frame after), −1 for the centred one; the shifted stencils' derivative
+        weights at t, (B, T, 3) each; kinked (B, T, 1): whether the centred stencil holds a kink.
+    """
+    at = torch.arange(times.shape[1], device=times.device)
+    centred = st.ok & (st.idx[..., 1:2] == at[:, None])
+    f_c, n_c = _second_difference(nodes, spread, st.node_times)
+    usual = (
+        torch.where(centred, f_c, torch.full_like(f_c, float("nan")))
+        .detach()
+        .nanmedian(1, keepdim=True)
+        .values
+    )
+    kinked = centred & ((f_c - usual).abs() > KINK_SIGNIFICANCE * n_c)
+    shifted_times, shifted_idx = _shifted(st.node_times, st.extra_times), _shifted(st.idx, st.extra)
+    values, spreads = _shifted(nodes, fourth), _shifted(spread, spread_fourth)
+    best = torch.full_like(f_c, float("inf"))
+    side = torch.full(centred.shape, -1, dtype=torch.long, device=times.device)
+    for i in range(2):
+        f_s, n_s = _second_difference(values[i], spreads[i], shifted_times[i])
+        off = (f_s - usual).abs()
+        adjacent = (shifted_idx[i][..., 2:] - shifted_idx[i][..., :1]) == 2
+        better = (
+            kinked & st.extra_ok[..., i : i + 1] & adjacent & (off <= KINK_SIGNIFICANCE * n_s) & (off < best)
+        )
+        side = torch.where(better, torch.full_like(side, i), side)
+        best = torch.where(better, off, best)
+    weights = tuple(_derivative_weights(t_nodes, times) for t_nodes in shifted_times)
+    return side, weights, kinked
+
+
+def _shifted(stencil: torch.Tensor, extra: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A stencil's (B, T, 3) entries shifted one seen frame back and forward, with its fourth frames' (B, T, 2):
+    (extra before, first, second) and (second, third, extra after)."""
+    return (
+        torch.cat([extra[..., :1], stencil[..., :2]], -1),
+        torch.cat([stencil[..., 1:], extra[..., 1:]], -1),
+    )
+
+
+def _second_difference(values: torch.Tensor, spread: torch.Tensor, node_times: torch.Tensor):
+    """The second divided difference (B, T, 1) of values (B, T, 3) at node times (B, T, 3) — half the quadratic's
+    second derivative — and its noise std from the values' stds ``spread`` (independent)."""
+    f, noise = torch.zeros_like(values[..., :1]), torch.zeros_like(values[..., :1])
+    for j in range(3):
+        denominator = torch.ones_like(values[..., :1])
+        for k in range(3):
+            if k != j:
+                denominator = denominator * (node_times[..., j : j + 1] - node_times[..., k : k + 1])
+        f = f + values[..., j : j + 1] / denominator
+        noise = noise + (spread[..., j : j + 1] / denominator).pow(2)
+    return f, noise.sqrt()
 
 
 def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -138,14 +138,16 @@ class NeuralODE(Transition):
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
-        error), each v_i's evidence from q_i's in three frames
+        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), each v_i's evidence from q_i's in three frames
         (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
         if self.cfg.velocity_evidence == "network":
             return mean, std
         h = self.latent_dim // 2
         pairs = [(h + i, mean[..., i], std[..., i], False) for i in range(h)]
         robust = self.cfg.velocity_evidence == "robust"
-        return derivative_evidence(mean, std, mask, times, pairs, truncation=robust)
+        return derivative_evidence(
+            mean, std, mask, times, pairs, truncation=robust, kink=self.cfg.velocity_evidence == "kink"
+        )
 
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None

@@ -49,7 +49,7 @@ class PhysicsConfig:
     known: dict[str, float] = field(default_factory=dict)  # known parameters, name -> value: held
     match_states: bool = True  # refuse data whose true state columns do not include the physics' states
     velocity_evidence: str = (
-        "network"  # "difference": from positions in three frames; "robust": std + its error
+        "network"  # "difference": from positions in three frames; "robust": std + its error; "kink": ENO
     )
     # positive parameters learned as |scale · w| instead of exp(scale · w), so they can reach 0 (an undamped
     # system's damping): through a logarithm Adam moves them by a share per step and they only creep towards 0
@@ -137,12 +137,14 @@ class Physics(Transition):
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
-        error), the velocities' evidence from their positions' in three frames
+        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), the velocities' evidence from their positions' in three frames
         (``physvae.physics.velocity_evidence``); else the network's as it is."""
         if self.cfg.velocity_evidence == "network":
             return mean, std
         robust = self.cfg.velocity_evidence == "robust"
-        return velocity_evidence(self.physics, mean, std, mask, times, truncation=robust)
+        return velocity_evidence(
+            self.physics, mean, std, mask, times, truncation=robust, kink=self.cfg.velocity_evidence == "kink"
+        )
 
     # --- parameters ---------------------------------------------------------------------------------------
     def constrain(self, w: torch.Tensor) -> torch.Tensor:

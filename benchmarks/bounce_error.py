@@ -1,0 +1,99 @@
+"""Where is a trained model's velocity error: at the frames next to a bounce, or in free flight?
+
+    OMP_NUM_THREADS=1 python -m benchmarks.bounce_error RUN DATA [--evidence robust kink] [--train 1000] [--test 500]
+
+For each velocity column of the data (state kind "velocity"), the linear probe of the evaluation (posterior means
+of every frame → the true velocity; fitted on the first ``--train`` training sequences, scored on the first
+``--test`` test sequences) and how its squared error splits between the frames next to a bounce (the true velocity
+changes sign between t − 1 and t or between t and t + 1) and the rest: R² over all frames and without those, their
+share of the error, and the read velocity over the true one (least squares) at the last frame before a bounce and
+the first after. With ``--evidence`` the physics or NeuralODE transition's ``velocity_evidence`` is set to each
+choice in turn (the same weights: an evaluation-time change). Results: benchmarks/results/bounce_error_<machine>.
+{json,md}, and the table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from sklearn.linear_model import LinearRegression
+
+import simulators as S
+from physvae.data import SequenceDataset
+from physvae.run import Run
+
+from .machine import markdown_table, write_result
+
+
+def posterior_means(model, split: S.Split, n: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Posterior means (N, T, D) and true states (N, T, S) of the first n sequences, and the state names, kinds."""
+    ds = SequenceDataset(split)
+    batch = ds.batch(np.arange(min(n, len(ds))))
+    with torch.no_grad():
+        post = model.infer(batch.frames, None, batch.inputs, sample=False, times=batch.times)
+    return post.q_mean.numpy(), batch.states.numpy(), split.state_names, split.state_kinds
+
+
+def bounce_split(z_train, v_train, z_test, v_test) -> dict:
+    """The probe z → v fitted on training frames, its error on test frames (N, T) split at the bounces."""
+    reg = LinearRegression().fit(z_train.reshape(-1, z_train.shape[-1]), v_train.reshape(-1))
+    pred = reg.predict(z_test.reshape(-1, z_test.shape[-1])).reshape(v_test.shape)
+    err = (pred - v_test) ** 2
+    flips = np.sign(v_test[:, 1:]) != np.sign(v_test[:, :-1])  # (N, T − 1): a bounce between t and t + 1
+    before, after = np.zeros_like(err, bool), np.zeros_like(err, bool)
+    before[:, :-1], after[:, 1:] = flips, flips
+    near = before | after
+
+    def ratio(m):
+        return float((pred[m] * v_test[m]).sum() / (v_test[m] ** 2).sum()) if m.any() else float("nan")
+
+    return {
+        "r2": float(1 - err.mean() / v_test.var()),
+        "r2_without_bounces": float(1 - err[~near].mean() / v_test[~near].var()),
+        "bounce_frames": float(near.mean()),
+        "bounce_error_share": float(err[near].sum() / err.sum()),
+        "read_over_true_before": ratio(before),
+        "read_over_true_after": ratio(after),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run")
+    p.add_argument("data")
+    p.add_argument("--evidence", nargs="*", default=[], help="velocity_evidence choices to compare")
+    p.add_argument("--train", type=int, default=1000)
+    p.add_argument("--test", type=int, default=500)
+    args = p.parse_args(argv)
+    run, data = Run(args.run), S.load_dataset(args.data)
+    model = run.model.eval()
+    results = {}
+    for choice in args.evidence or [getattr(model.transition.cfg, "velocity_evidence", "network")]:
+        if args.evidence:
+            model.transition.cfg.velocity_evidence = choice
+        z_tr, s_tr, names, kinds = posterior_means(model, data["train"], args.train)
+        z_te, s_te, _, _ = posterior_means(model, data["test"], args.test)
+        results[choice] = {
+            name: bounce_split(z_tr, s_tr[..., i], z_te, s_te[..., i])
+            for i, (name, kind) in enumerate(zip(names, kinds))
+            if kind == "velocity"
+        }
+    rows = [
+        [choice, name, f"{r['r2']:.3f}", f"{r['r2_without_bounces']:.3f}", f"{r['bounce_frames']:.1%}",
+         f"{r['bounce_error_share']:.1%}", f"{r['read_over_true_before']:.2f}", f"{r['read_over_true_after']:.2f}"]
+        for choice, per in results.items() for name, r in per.items()
+    ]  # fmt: skip
+    table = markdown_table(
+        ["evidence", "velocity", "R²", "R² without bounce frames", "bounce frames", "their share of the error",
+         "read ÷ true, last before", "read ÷ true, first after"],
+        rows,
+    )  # fmt: skip
+    print(table)
+    write_result("bounce_error", {"run": args.run, "data": args.data, "train": args.train, "test": args.test,
+                                  "results": results}, table)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
