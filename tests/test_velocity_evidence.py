@@ -191,6 +191,17 @@ def test_at_a_bounce_the_kink_evidence_reads_each_side_from_its_own_frames(pull:
     assert out_std[0, [5, 6], 2].max() < 1e-4  # one-sided, from positions known to 1e-6
 
 
+def test_a_ball_touching_the_wall_at_a_frame_leaves_it_with_the_outgoing_velocity():
+    """The bounce at frame 5 itself: both shifted stencils are smooth, and the kink evidence reads the forward one
+    (the velocity the transition carries on, the one a simulator reports once the contact is resolved)."""
+    t = torch.arange(12, dtype=torch.float64)[None] * 0.2
+    x = 1.0 - 2.0 * (t - 1.0).abs()
+    mean, std = _box_evidence(x)
+    out, _ = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(1, 12), t, kink=True)
+    v = torch.where(t < 0.99, 2.0, -2.0).to(torch.float64)
+    torch.testing.assert_close(out[..., 2], v)
+
+
 def test_noise_alone_does_not_switch_the_kink_evidence():
     """A straight path read with noise: the kink evidence is the plain one at all but a few frames (a 3σ test)."""
     g = torch.Generator().manual_seed(0)
