@@ -22,9 +22,8 @@ def test_a_perfect_read_out_has_no_error_anywhere():
     v = _bouncing()
     r = bounce_split(v[..., None], v, v[..., None], v)
     assert r["r2"] == pytest.approx(1.0) and r["r2_without_bounces"] == pytest.approx(1.0)
-    assert r["read_over_true_before"] == pytest.approx(1.0) and r["read_over_true_after"] == pytest.approx(
-        1.0
-    )
+    assert r["read_over_true_before"] == pytest.approx(1.0)
+    assert r["read_over_true_after"] == pytest.approx(1.0)
 
 
 def test_a_read_out_that_halves_the_velocity_after_each_bounce_is_found_there():
@@ -36,7 +35,6 @@ def test_a_read_out_that_halves_the_velocity_after_each_bounce_is_found_there():
     r = bounce_split(v[..., None], v, z[..., None], v)  # probe fitted on the true velocities: slope 1
     assert r["bounce_error_share"] == pytest.approx(1.0)
     assert r["r2_without_bounces"] == pytest.approx(1.0)
-    assert r["read_over_true_after"] == pytest.approx(0.5) and r["read_over_true_before"] == pytest.approx(
-        1.0
-    )
+    assert r["read_over_true_after"] == pytest.approx(0.5)
+    assert r["read_over_true_before"] == pytest.approx(1.0)
     assert 0.0 < r["bounce_frames"] < 0.5 and r["r2"] < 1.0

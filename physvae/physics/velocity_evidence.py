@@ -117,17 +117,25 @@ def truncation_error(
     twice what the values' noise alone puts into that estimate (so that noisy positions on a smooth path do not
     read as curvature; 0 where the estimate is within it). values, their std ``spread`` and node_times (B, T, 4);
     ``at`` is one of the first three node times."""
-    f3, noise = torch.zeros_like(at), torch.zeros_like(at)
-    for j in range(4):
-        denominator = torch.ones_like(at)
-        for k in range(4):
-            if k != j:
-                denominator = denominator * (node_times[..., j] - node_times[..., k])
-        f3 = f3 + values[..., j] / denominator
-        noise = noise + (spread[..., j] / denominator).pow(2)
+    f3, noise = divided_difference(values, spread, node_times)
     gaps = at[..., None] - node_times[..., :3]
     product = torch.where(gaps == 0, torch.ones_like(gaps), gaps).prod(-1).abs()
-    return (product * (f3.abs() - 2 * noise.sqrt())).clamp(min=0)
+    return (product * (f3.abs() - 2 * noise)).clamp(min=0)
+
+
+def divided_difference(
+    values: torch.Tensor, spread: torch.Tensor, node_times: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The divided difference f[n0, …, n_{m−1}] (B, T) of values (B, T, m) at distinct node times (B, T, m) — the
+    leading coefficient of the polynomial through them — and its noise std (B, T) from the values' independent
+    stds ``spread`` (B, T, m)."""
+    f, noise = torch.zeros_like(values[..., 0]), torch.zeros_like(values[..., 0])
+    for j in range(values.shape[-1]):
+        gaps = node_times[..., j : j + 1] - torch.cat([node_times[..., :j], node_times[..., j + 1 :]], -1)
+        denominator = gaps.prod(-1)
+        f = f + values[..., j] / denominator
+        noise = noise + (spread[..., j] / denominator).pow(2)
+    return f, noise.sqrt()
 
 
 def _shift(x: torch.Tensor, fill: int) -> torch.Tensor:
@@ -282,29 +290,29 @@ def _derivative(
         -1,
     )
     err = torch.where(st.extra_ok, err, torch.zeros_like(err)).amax(-1, keepdim=True)
-    if not kink:
-        if not truncation:  # adjacent frames only: the quadratic trusted at one frame's spacing
-            err = torch.where((st.idx[..., 2:] - st.idx[..., :1]) > 2, err, torch.zeros_like(err))
-        return v, (variance + err.pow(2)).sqrt()
-    side, side_weights, kinked = kink_stencils(st, times, nodes, fourth, spread, spread_fourth)
-    values, spreads = _shifted(nodes, fourth), _shifted(spread, spread_fourth)
-    plain = (st.idx[..., 2:] - st.idx[..., :1]) > 2  # where 'difference' widens: across hidden frames
-    err = torch.where(plain | (kinked & (side < 0)), err, torch.zeros_like(err))
-    for i in range(2):
-        here = side == i
-        v = torch.where(here, (side_weights[i] * values[i]).sum(-1, keepdim=True), v)
-        variance = torch.where(here, (side_weights[i] * spreads[i]).pow(2).sum(-1, keepdim=True), variance)
+    widen = (st.idx[..., 2:] - st.idx[..., :1]) > 2  # across hidden frames: the quadratic not trusted
+    if truncation:
+        widen = torch.ones_like(widen)
+    if kink:
+        values, spreads = _shifted(nodes, fourth), _shifted(spread, spread_fourth)
+        side, kinked = kink_stencils(st, nodes, spread, values, spreads)
+        widen = widen | (kinked & (side < 0))  # a kink on both sides: robust's answer
+        for i, shifted_times in enumerate(_shifted(st.node_times, st.extra_times)):
+            w = _derivative_weights(shifted_times, times)
+            here = side == i
+            v = torch.where(here, (w * values[i]).sum(-1, keepdim=True), v)
+            variance = torch.where(here, (w * spreads[i]).pow(2).sum(-1, keepdim=True), variance)
+    err = torch.where(widen, err, torch.zeros_like(err))
     return v, (variance + err.pow(2)).sqrt()
 
 
 def kink_stencils(
     st: Stencils,
-    times: torch.Tensor,
     nodes: torch.Tensor,
-    fourth: torch.Tensor,
     spread: torch.Tensor,
-    spread_fourth: torch.Tensor,
-) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    values: tuple[torch.Tensor, torch.Tensor],
+    spreads: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Where a kink (a bounce: the velocity jumps between two frames) lies inside a frame's centred stencil, the
     stencil shifted one seen frame to the side that holds none, as shock-capturing schemes choose their stencils.
     A kink shows as curvature: a stencil's second divided difference (half the quadratic's second derivative)
@@ -313,25 +321,23 @@ def kink_stencils(
     positions'). Of the shifted stencils, the one that holds none; where neither does, none (the caller widens the
     std instead); where both are smooth the kink is at the frame itself (a ball touching the wall) and the forward
     one is taken: the velocity the body leaves the frame with, which the transition carries to the next frame and
-    which a simulator reports once the contact is resolved. Five frames cannot tell "a kink at the centre with curvature a" from
-    "a kink two frames away with another curvature": the sequence's median is what decides. Shifted stencils are
-    used only over adjacent seen frames.
+    which a simulator reports once the contact is resolved. Five frames cannot tell "a kink at the centre with
+    curvature a" from "a kink two frames away with another curvature": the sequence's median is what decides.
+    Shifted stencils are used only over adjacent seen frames.
 
     Args:
         st: the frames' stencils (``seen_stencils``).
-        times: (B, T) frame times in seconds.
-        nodes, fourth: (B, T, 3), (B, T, 2) positions at the stencil's frames and the fourth frames before and
-            after it, relative to frame t's.
-        spread, spread_fourth: their stds, same shapes.
+        nodes, spread: (B, T, 3) positions at the stencil's frames, relative to frame t's, and their stds.
+        values, spreads: the same over the stencils shifted back and forward (``_shifted``), (B, T, 3) each.
 
     Returns:
         side (B, T, 1): 0 for the stencil shifted back (the fourth frame before, the frame before, t), 1 forward
-        (t, the frame after, the fourth frame after), −1 for the centred one; the shifted stencils' derivative
-        weights at t, (B, T, 3) each; kinked (B, T, 1): whether the centred stencil holds a kink.
+        (t, the frame after, the fourth frame after), −1 for the centred one; kinked (B, T, 1): whether the
+        centred stencil holds a kink.
     """
-    at = torch.arange(times.shape[1], device=times.device)
+    at = torch.arange(st.idx.shape[1], device=st.idx.device)
     centred = st.ok & (st.idx[..., 1:2] == at[:, None])
-    f_c, n_c = _second_difference(nodes, spread, st.node_times)
+    f_c, n_c = (d[..., None] for d in divided_difference(nodes, spread, st.node_times))
     usual = (
         torch.where(centred, f_c, torch.full_like(f_c, float("nan")))
         .detach()
@@ -340,16 +346,14 @@ def kink_stencils(
     )
     kinked = centred & ((f_c - usual).abs() > KINK_SIGNIFICANCE * n_c)
     shifted_times, shifted_idx = _shifted(st.node_times, st.extra_times), _shifted(st.idx, st.extra)
-    values, spreads = _shifted(nodes, fourth), _shifted(spread, spread_fourth)
-    side = torch.full(centred.shape, -1, dtype=torch.long, device=times.device)
+    side = torch.full(centred.shape, -1, dtype=torch.long, device=st.idx.device)
     for i in (0, 1):  # forward last: where both sides are smooth the kink is at the frame itself
-        f_s, n_s = _second_difference(values[i], spreads[i], shifted_times[i])
+        f_s, n_s = (d[..., None] for d in divided_difference(values[i], spreads[i], shifted_times[i]))
         adjacent = (shifted_idx[i][..., 2:] - shifted_idx[i][..., :1]) == 2
         smooth = (f_s - usual).abs() <= KINK_SIGNIFICANCE * n_s
         use = kinked & st.extra_ok[..., i : i + 1] & adjacent & smooth
         side = torch.where(use, torch.full_like(side, i), side)
-    weights = tuple(_derivative_weights(t_nodes, times) for t_nodes in shifted_times)
-    return side, weights, kinked
+    return side, kinked
 
 
 def _shifted(stencil: torch.Tensor, extra: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -359,20 +363,6 @@ def _shifted(stencil: torch.Tensor, extra: torch.Tensor) -> tuple[torch.Tensor, 
         torch.cat([extra[..., :1], stencil[..., :2]], -1),
         torch.cat([stencil[..., 1:], extra[..., 1:]], -1),
     )
-
-
-def _second_difference(values: torch.Tensor, spread: torch.Tensor, node_times: torch.Tensor):
-    """The second divided difference (B, T, 1) of values (B, T, 3) at node times (B, T, 3) — half the quadratic's
-    second derivative — and its noise std from the values' stds ``spread`` (independent)."""
-    f, noise = torch.zeros_like(values[..., :1]), torch.zeros_like(values[..., :1])
-    for j in range(3):
-        denominator = torch.ones_like(values[..., :1])
-        for k in range(3):
-            if k != j:
-                denominator = denominator * (node_times[..., j : j + 1] - node_times[..., k : k + 1])
-        f = f + values[..., j : j + 1] / denominator
-        noise = noise + (spread[..., j : j + 1] / denominator).pow(2)
-    return f, noise.sqrt()
 
 
 def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -138,8 +138,8 @@ class NeuralODE(Transition):
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
-        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), each v_i's evidence from q_i's in three frames
-        (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
+        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), each v_i's evidence from q_i's
+        in three frames (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
         if self.cfg.velocity_evidence == "network":
             return mean, std
         h = self.latent_dim // 2

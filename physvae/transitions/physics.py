@@ -137,8 +137,8 @@ class Physics(Transition):
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
-        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), the velocities' evidence from their positions' in three frames
-        (``physvae.physics.velocity_evidence``); else the network's as it is."""
+        error; or ``"kink"``: at a detected kink, the stencil on its smooth side), the velocities' evidence from
+        their positions' in three frames (``physvae.physics.velocity_evidence``); else the network's as it is."""
         if self.cfg.velocity_evidence == "network":
             return mean, std
         robust = self.cfg.velocity_evidence == "robust"
