@@ -8,8 +8,8 @@ of every frame → the true velocity; fitted on the first ``--train`` training s
 changes sign between t − 1 and t or between t and t + 1) and the rest: R² over all frames and without those, their
 share of the error, and the read velocity over the true one (least squares) at the last frame before a bounce and
 the first after. With ``--evidence`` the physics or NeuralODE transition's ``velocity_evidence`` is set to each
-choice in turn (the same weights: an evaluation-time change). Results: benchmarks/results/bounce_error_<machine>.
-{json,md}, and the table on stdout.
+choice in turn (the same weights: an evaluation-time change). Results: benchmarks/results/<name>_<machine>.{json,md}
+(``--name``, default bounce_error), and the table on stdout.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sklearn.linear_model import LinearRegression
 
 import simulators as S
 from physvae.data import SequenceDataset
+from physvae.physics.velocity_evidence import VELOCITY_EVIDENCE
 from physvae.run import Run
 
 from .machine import markdown_table, write_result
@@ -63,14 +64,23 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run")
     p.add_argument("data")
-    p.add_argument("--evidence", nargs="*", default=[], help="velocity_evidence choices to compare")
+    p.add_argument("--evidence", nargs="*", default=[], choices=VELOCITY_EVIDENCE, help="choices to compare")
     p.add_argument("--train", type=int, default=1000)
     p.add_argument("--test", type=int, default=500)
+    p.add_argument("--name", default="bounce_error", help="result file stem under benchmarks/results/")
     args = p.parse_args(argv)
     run, data = Run(args.run), S.load_dataset(args.data)
     model = run.model.eval()
+    test_kinds = data["test"].state_kinds or []
+    if "velocity" not in test_kinds:
+        p.error(f"{args.data} has no state column of kind 'velocity' (its kinds: {test_kinds}): nothing to split")
+    if args.evidence and not hasattr(getattr(model.transition, "cfg", None), "velocity_evidence"):
+        p.error(
+            f"--evidence: the run's {type(model.transition).__name__} transition has no velocity_evidence"
+        )
     results = {}
-    for choice in args.evidence or [getattr(model.transition.cfg, "velocity_evidence", "network")]:
+    own = getattr(getattr(model.transition, "cfg", None), "velocity_evidence", "network")
+    for choice in args.evidence or [own]:
         if args.evidence:
             model.transition.cfg.velocity_evidence = choice
         z_tr, s_tr, names, kinds = posterior_means(model, data["train"], args.train)
@@ -91,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         rows,
     )  # fmt: skip
     print(table)
-    write_result("bounce_error", {"run": args.run, "data": args.data, "train": args.train, "test": args.test,
+    write_result(args.name, {"run": args.run, "data": args.data, "train": args.train, "test": args.test,
                                   "results": results}, table)  # fmt: skip
 
 
