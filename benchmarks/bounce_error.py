@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     model = run.model.eval()
     test_kinds = data["test"].state_kinds or []
     if "velocity" not in test_kinds:
-        p.error(f"{args.data} has no state column of kind 'velocity' (its kinds: {test_kinds}): nothing to split")
+        p.error(
+            f"{args.data} has no state column of kind 'velocity' (its kinds: {test_kinds}): nothing to split"
+        )
     if args.evidence and not hasattr(getattr(model.transition, "cfg", None), "velocity_evidence"):
         p.error(
             f"--evidence: the run's {type(model.transition).__name__} transition has no velocity_evidence"
