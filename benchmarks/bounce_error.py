@@ -8,8 +8,11 @@ of every frame → the true velocity; fitted on the first ``--train`` training s
 changes sign between t − 1 and t or between t and t + 1) and the rest: R² over all frames and without those, their
 share of the error, and the read velocity over the true one (least squares) at the last frame before a bounce and
 the first after. With ``--evidence`` the physics or NeuralODE transition's ``velocity_evidence`` is set to each
-choice in turn (the same weights: an evaluation-time change). Results: benchmarks/results/<name>_<machine>.{json,md}
-(``--name``, default bounce_error), and the table on stdout.
+choice in turn (the same weights: an evaluation-time change). Beside them, no model: the velocities read by the
+evidence's own stencil (centred, or kink's) from the true positions of the test sequences plus noise of each
+``--reference-noise`` std: what the evidence gives where positions are read that well (velocity columns named "v" +
+a position column's name). Results:
+benchmarks/results/<name>_<machine>.{json,md} (``--name``, default bounce_error), and the table on stdout.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sklearn.linear_model import LinearRegression
 
 import simulators as S
 from physvae.data import SequenceDataset
-from physvae.physics.velocity_evidence import VELOCITY_EVIDENCE
+from physvae.physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
 from physvae.run import Run
 
 from .machine import markdown_table, write_result
@@ -40,7 +43,12 @@ def posterior_means(model, split: S.Split, n: int) -> tuple[np.ndarray, np.ndarr
 def bounce_split(z_train, v_train, z_test, v_test) -> dict:
     """The probe z → v fitted on training frames, its error on test frames (N, T) split at the bounces."""
     reg = LinearRegression().fit(z_train.reshape(-1, z_train.shape[-1]), v_train.reshape(-1))
-    pred = reg.predict(z_test.reshape(-1, z_test.shape[-1])).reshape(v_test.shape)
+    return error_split(reg.predict(z_test.reshape(-1, z_test.shape[-1])).reshape(v_test.shape), v_test)
+
+
+def error_split(pred: np.ndarray, v_test: np.ndarray) -> dict:
+    """The error of read velocities ``pred`` against the true ones ``v_test`` (N, T) split at the bounces (the
+    true velocity changes sign between t − 1 and t or between t and t + 1)."""
     err = (pred - v_test) ** 2
     flips = np.sign(v_test[:, 1:]) != np.sign(v_test[:, :-1])  # (N, T − 1): a bounce between t and t + 1
     before, after = np.zeros_like(err, bool), np.zeros_like(err, bool)
@@ -60,6 +68,38 @@ def bounce_split(z_train, v_train, z_test, v_test) -> dict:
     }
 
 
+def stencil_reference(split: S.Split, dt: float, n: int, choice: str, noise: float, seed: int = 0) -> dict:
+    """No model: each velocity column (state kind "velocity" named "v" + a position column's name) read from the
+    true positions plus Gaussian noise of std ``noise`` (> 0, their units; that std stated to the stencil) by the
+    evidence's own stencil (``difference``, ``robust`` and ``network``: the centred
+    three-frame derivative; ``kink``: the smooth side's at a kink), on the first n sequences of ``split`` (frame
+    t at t · dt seconds where the split holds no times); the error split as for a probe. What the velocity evidence
+    gives where positions are read to ``noise``."""
+    batch = SequenceDataset(split).batch(np.arange(min(n, len(split))))
+    names, kinds = split.state_names, split.state_kinds
+    states = batch.states.double()
+    times = torch.arange(states.shape[1], dtype=states.dtype).expand(states.shape[:2]) * dt
+    times = times if batch.times is None else batch.times.double()
+    pairs = [(i, names.index(name[1:])) for i, (name, kind) in enumerate(zip(names, kinds))
+             if kind == "velocity" and name[1:] in names]  # fmt: skip
+    if noise <= 0:
+        raise ValueError(f"noise must be positive (the std stated to the kink test), got {noise}")
+    std = torch.full_like(states[..., 0], noise)
+    gen = torch.Generator().manual_seed(seed)
+    read = states + noise * torch.randn(states.shape, generator=gen, dtype=states.dtype)
+    mean, _ = derivative_evidence(
+        torch.zeros(*states.shape[:2], len(pairs), dtype=states.dtype),
+        torch.ones(*states.shape[:2], len(pairs), dtype=states.dtype),
+        torch.ones_like(std),
+        times,
+        [(k, read[..., pos], std, False) for k, (_, pos) in enumerate(pairs)],
+        kink=choice == "kink",
+    )
+    return {
+        names[v]: error_split(mean[..., k].numpy(), states[..., v].numpy()) for k, (v, _) in enumerate(pairs)
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run")
@@ -68,7 +108,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train", type=int, default=1000)
     p.add_argument("--test", type=int, default=500)
     p.add_argument("--name", default="bounce_error", help="result file stem under benchmarks/results/")
+    p.add_argument(
+        "--reference-noise",
+        type=float,
+        nargs="*",
+        default=[0.05, 0.3],
+        help="stds of the noise added to the true positions for the no-model rows (position units; none: no rows)",
+    )
     args = p.parse_args(argv)
+    if any(n <= 0 for n in args.reference_noise):
+        p.error(f"--reference-noise: each std must be positive, got {args.reference_noise}")
     run, data = Run(args.run), S.load_dataset(args.data)
     model = run.model.eval()
     test_kinds = data["test"].state_kinds or []
@@ -92,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
             for i, (name, kind) in enumerate(zip(names, kinds))
             if kind == "velocity"
         }
+    for stencil in dict.fromkeys("kink" if c == "kink" else "centred" for c in args.evidence or [own]):
+        for noise in args.reference_noise:
+            reference = stencil_reference(data["test"], data.dt, args.test, stencil, noise)
+            if reference:
+                results[f"no model: true positions ± {noise:g}, {stencil} stencil"] = reference
     rows = [
         [choice, name, f"{r['r2']:.3f}", f"{r['r2_without_bounces']:.3f}", f"{r['bounce_frames']:.1%}",
          f"{r['bounce_error_share']:.1%}", f"{r['read_over_true_before']:.2f}", f"{r['read_over_true_after']:.2f}"]
