@@ -27,6 +27,7 @@ from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
+from .provenance import source_commit
 from .run import Run, load_weights, read_metrics, seeded_model
 from .transitions import TRANSITIONS
 
@@ -299,6 +300,7 @@ def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, 
         "train_seconds_this_session": seconds,
         "device": str(device),
         "torch": torch.__version__,
+        "source": source_commit(),  # the git commit of the code that trained (None outside a checkout)
         "final": last,
         "collapse": collapse.summarize(run.metrics()),
         "mean_frame": collapse.against_mean_frame(run.metrics()),

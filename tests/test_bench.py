@@ -10,6 +10,7 @@ from physvae.bench import load_suite, run_suite
 from physvae.bench.suite import RECORD_COLUMNS, suites_dir
 from physvae.cli import main
 from physvae.evaluation import columns
+from physvae.provenance import source_commit
 from simulators import ConfigError
 
 
@@ -42,6 +43,7 @@ def test_smoke_suite_end_to_end(smoke_out):
         m = r["metrics"]
         assert set(m["physics"]["linear"]["r2"]) and m["prediction"]["horizon"] > 0
         assert r["versions"]["torch"] and r["device"] == "cpu"
+        assert r["versions"]["source"] == source_commit()  # which code made it (None outside a checkout)
     pend = [r for r in records if r["dataset"] == "pendulum"]
     assert all(r["metrics"]["prediction"]["horizon"] == 12 - 3 for r in pend)  # the long test set
     with open(smoke_out / "results.csv") as f:

@@ -9,6 +9,7 @@ import physvae
 from physvae import RunConfig, TrainingDiverged, fit
 from physvae.checkpoint import load as load_ckpt
 from physvae.cli import main
+from physvae.provenance import source_commit
 from physvae.train import _predict_context
 from simulators import ConfigError
 
@@ -157,7 +158,8 @@ def test_cli_train_resume_and_errors(pend16, tmp_path, capsys):
         "--train.batch_size=2",
     ]
     assert main(args) == 0
-    assert json.loads((out / "summary.json").read_text())["steps"] == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["source"] == source_commit()
     assert main(args) == 2 and "already holds a run" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--quiet"]) == 0
     assert (
@@ -285,7 +287,9 @@ def test_a_flipped_bit_in_a_saved_weight_is_an_error_naming_the_file(tmp_path):
     assert at > 0
     raw[at + 5] ^= 0x01
     path.write_bytes(bytes(raw))
-    with pytest.raises(ConfigError, match=r"model.pt is corrupted: its weights do not match their saved SHA-256"):
+    with pytest.raises(
+        ConfigError, match=r"model.pt is corrupted: its weights do not match their saved SHA-256"
+    ):
         checkpoint.load(path)
 
 

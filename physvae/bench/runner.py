@@ -33,6 +33,7 @@ from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..overrides import apply_overrides
+from ..provenance import source_commit
 from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
@@ -170,7 +171,12 @@ def run_cell(
         "collapse": summary.get(
             "collapse", {}
         ),  # what training said (summary.json); at_end: collapsed at the end
-        "versions": {"physvae": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {
+            "physvae": __version__,
+            "source": source_commit(),  # the git commit of the code, where it runs from a checkout
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
         "metrics": metrics,
     }
     write_json_atomic(cell.record_path(out_path), record)

@@ -1,0 +1,40 @@
+"""Which code made a result: the git commit of physvae's source tree, and whether its code had uncommitted changes.
+
+A record that says "physvae 0.1.0" cannot tell two days of changes apart, and figures move with the code (a cell
+retrained a week later can land elsewhere). Runs (``summary.json``) and benchmark cell records carry
+``source_commit()``: ``{"commit": 40 hex digits, "dirty": bool}`` when physvae runs from a git checkout (dirty:
+files under ``physvae/`` or ``simulators/`` differ from the commit), else None (an installed copy, or no git).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the checkout that holds physvae/ and simulators/
+CODE_DIRS = ("physvae", "simulators")
+
+
+def source_commit(root: Path = SOURCE_ROOT) -> dict | None:
+    """{"commit", "dirty"} of the git checkout whose top folder is ``root`` (its ``CODE_DIRS`` for dirtiness), or
+    None where root is not such a top folder (an installed copy inside some other repository included), has no
+    commit yet, or git is not at hand. Never raises."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if (
+        top is None or Path(top).resolve() != Path(root).resolve()
+    ):  # not a checkout, or one physvae only lies in
+        return None
+    head = _git(root, "rev-parse", "--verify", "HEAD")
+    status = _git(root, "status", "--porcelain", "--", *CODE_DIRS)
+    if head is None or status is None:
+        return None
+    return {"commit": head, "dirty": bool(status)}
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """The stripped stdout of ``git -C root args``, or None when it fails or takes over 10 s."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
