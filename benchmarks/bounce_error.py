@@ -71,10 +71,10 @@ def error_split(pred: np.ndarray, v_test: np.ndarray) -> dict:
 def stencil_reference(split: S.Split, dt: float, n: int, choice: str, noise: float, seed: int = 0) -> dict:
     """No model: each velocity column (state kind "velocity" named "v" + a position column's name) read from the
     true positions plus Gaussian noise of std ``noise`` (> 0, their units; that std stated to the stencil) by the
-    evidence's own stencil (``difference``, ``robust`` and ``network``: the centred
-    three-frame derivative; ``kink``: the smooth side's at a kink), on the first n sequences of ``split`` (frame
-    t at t · dt seconds where the split holds no times); the error split as for a probe. What the velocity evidence
-    gives where positions are read to ``noise``."""
+    evidence's own stencil (``choice`` "kink": the smooth side's at a kink; any other: the centred three-frame
+    derivative), on the first n sequences of ``split`` (frame t at t · dt seconds where the split holds no times);
+    the error split as for a probe (``error_split``). What the velocity evidence gives where positions are read to
+    ``noise``; seeded by ``seed``."""
     batch = SequenceDataset(split).batch(np.arange(min(n, len(split))))
     names, kinds = split.state_names, split.state_kinds
     states = batch.states.double()

@@ -20,9 +20,8 @@ def source_commit(root: Path = SOURCE_ROOT) -> dict | None:
     None where root is not such a top folder (an installed copy inside some other repository included), has no
     commit yet, or git is not at hand. Never raises."""
     top = _git(root, "rev-parse", "--show-toplevel")
-    if (
-        top is None or Path(top).resolve() != Path(root).resolve()
-    ):  # not a checkout, or one physvae only lies in
+    # not a checkout, or a repository that physvae only lies inside (a virtual environment in a user's project)
+    if top is None or Path(top).resolve() != Path(root).resolve():
         return None
     head = _git(root, "rev-parse", "--verify", "HEAD")
     status = _git(root, "status", "--porcelain", "--", *CODE_DIRS)
