@@ -75,6 +75,8 @@ def stencil_reference(split: S.Split, dt: float, n: int, choice: str, noise: flo
     derivative), on the first n sequences of ``split`` (frame t at t · dt seconds where the split holds no times);
     the error split as for a probe (``error_split``). What the velocity evidence gives where positions are read to
     ``noise``; seeded by ``seed``."""
+    if noise <= 0:
+        raise ValueError(f"noise must be positive (the std stated to the kink test), got {noise}")
     batch = SequenceDataset(split).batch(np.arange(min(n, len(split))))
     names, kinds = split.state_names, split.state_kinds
     states = batch.states.double()
@@ -82,8 +84,6 @@ def stencil_reference(split: S.Split, dt: float, n: int, choice: str, noise: flo
     times = times if batch.times is None else batch.times.double()
     pairs = [(i, names.index(name[1:])) for i, (name, kind) in enumerate(zip(names, kinds))
              if kind == "velocity" and name[1:] in names]  # fmt: skip
-    if noise <= 0:
-        raise ValueError(f"noise must be positive (the std stated to the kink test), got {noise}")
     std = torch.full_like(states[..., 0], noise)
     gen = torch.Generator().manual_seed(seed)
     read = states + noise * torch.randn(states.shape, generator=gen, dtype=states.dtype)
