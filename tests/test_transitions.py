@@ -107,6 +107,48 @@ def test_second_order_ode_is_a_damped_oscillator():
     np.testing.assert_allclose(out[0, -1], expm(A * 1.0) @ z0.numpy()[0], atol=1e-7)
 
 
+def test_divergence_is_the_trace_of_the_field_and_the_penalty_counts_only_its_positive_part():
+    """Linear fields: the divergence is tr A (order 1) or the trace of v̇'s block in v (order 2: −γ for the
+    damped oscillator); the penalty is weight · relu(trace), zero for a damped field, and it trains the field
+    (a gradient reaches its weights) but not the latents."""
+    damped = _linear_ode(
+        2,
+        "rk4",
+        np.array(
+            [[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [-4.0, 0.0, -0.3, 0.5], [0.0, -1.0, 0.2, -0.1]]
+        ),
+    )
+    z = torch.randn(5, 4)
+    torch.testing.assert_close(damped.divergence(z), torch.full((5,), -0.4))
+    damped.cfg.dissipation = 10.0
+    assert damped.regularizer(z[:, None]).item() == 0.0
+    A = np.array([[0.3, 2.0], [-2.0, 0.1]])  # a growing spiral: divergence +0.4
+    pumped = _linear_ode(1, "rk4", A)
+    pumped.cfg.dissipation = 10.0
+    zs = torch.randn(2, 3, 2, requires_grad=True)
+    penalty = pumped.regularizer(zs)
+    torch.testing.assert_close(penalty, torch.tensor(10.0 * 0.4))
+    penalty.backward()
+    assert pumped.func.net.weight.grad is not None and zs.grad is None
+    assert pumped.nfe == 0  # not counted as a solver's evaluation
+    pumped.cfg.dissipation = 0.0
+    assert pumped.regularizer(zs) is None
+
+
+def test_divergence_of_a_network_field_matches_finite_differences():
+    torch.manual_seed(0)
+    tr = NeuralODE(6, 0, NeuralODEConfig(order=2)).double()
+    torch.nn.init.normal_(tr.func.net[-1].weight, std=0.5)
+    z = torch.randn(4, 6, dtype=torch.float64)
+    eps, fd = 1e-6, torch.zeros(4, dtype=torch.float64)
+    for i in range(3, 6):
+        e = torch.zeros(6, dtype=torch.float64)
+        e[i] = eps
+        with torch.no_grad():
+            fd += (tr.vector_field(z + e)[:, i] - tr.vector_field(z - e)[:, i]) / (2 * eps)
+    torch.testing.assert_close(tr.divergence(z), fd, atol=1e-7, rtol=1e-6)
+
+
 def test_neural_ode_step_matches_rollout():
     torch.manual_seed(0)
     tr = NeuralODE(4, 0, NeuralODEConfig())

@@ -40,6 +40,10 @@ class NeuralODEConfig:
     # "difference" (order 2): each v's evidence is the three-frame derivative of its q's evidence (v = q̇ holds
     # in the model), instead of the inference network's own
     velocity_evidence: str = "network"
+    # weight (nats per frame per 1/s) of a penalty on the unforced field's phase-space divergence where it is
+    # positive, at posterior latents: a dissipative prior (0: none; see ``NeuralODE.regularizer``)
+    dissipation: float = 0.0
+    dissipation_points: int = 256  # posterior latents per step the divergence is evaluated at
 
     def validate(self, where: str = "neural_ode") -> None:
         if self.order not in (1, 2):
@@ -53,6 +57,8 @@ class NeuralODEConfig:
         positive(f"{where}.rtol", self.rtol)
         non_negative(f"{where}.atol", self.atol)
         positive(f"{where}.init_noise", self.init_noise)
+        non_negative(f"{where}.dissipation", self.dissipation)
+        integer(f"{where}.dissipation_points", self.dissipation_points, minimum=1)
         if self.velocity_evidence not in VELOCITY_EVIDENCE:
             raise ConfigError(
                 f"{where}.velocity_evidence must be {' or '.join(map(repr, VELOCITY_EVIDENCE))}, "
@@ -171,6 +177,32 @@ class NeuralODE(Transition):
             torch.zeros(len(z), self.input_dim, device=z.device, dtype=z.dtype) if self.input_dim else None
         )
         return self.func(torch.zeros((), device=z.device), z)
+
+    def divergence(self, z: torch.Tensor) -> torch.Tensor:
+        """The unforced field's divergence (N,) in 1/s at latents z (N, D), differentiable: the trace of ∂ż/∂z,
+        which for order 2 (q̇ = v) is the trace of ∂v̇/∂v. A damped system's is negative (a pendulum's −γ), a
+        conservative one's 0; positive where the field pumps energy into motion no input drives."""
+        h = self.latent_dim // 2 if self.cfg.order == 2 else 0
+        z = z.detach()  # shapes the field only: the encoder cannot move latents to where it is negative
+        free = z[:, h:].requires_grad_(True)
+        nfe = self.func.nfe  # not a solver's evaluation
+        out = self.vector_field(torch.cat([z[:, :h], free], dim=-1))[:, h:]
+        self.func.nfe = nfe
+        trace = torch.zeros(len(z), dtype=z.dtype, device=z.device)
+        for i in range(out.shape[1]):
+            trace = trace + torch.autograd.grad(out[:, i].sum(), free, create_graph=True)[0][:, i]
+        return trace
+
+    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
+        """``dissipation`` · mean relu(div f) over up to ``dissipation_points`` posterior latents z (B, T, D): the
+        unforced dynamics may conserve or lose phase-space volume (energy) where the data lies, not create it;
+        None when the weight is 0."""
+        if self.cfg.dissipation <= 0 or not torch.is_grad_enabled():
+            return None
+        flat = z.reshape(-1, z.shape[-1])
+        if len(flat) > self.cfg.dissipation_points:
+            flat = flat[torch.randperm(len(flat), device=flat.device)[: self.cfg.dissipation_points]]
+        return self.cfg.dissipation * torch.relu(self.divergence(flat)).mean()
 
     @property
     def nfe(self) -> int:
