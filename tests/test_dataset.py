@@ -58,7 +58,9 @@ def test_every_systems_ood_split_starts_above_every_training_energy(name, tmp_pa
     assert data["test_ood"].states[:, 0, energy].min() > data["train"].states[:, 0, energy].max()
 
 
-@pytest.mark.parametrize("preset", ["dvbf_pendulum16", "dm_pendulum32", "dm_pendulum_colors32", "dm_mass_spring32"])
+@pytest.mark.parametrize(
+    "preset", ["dvbf_pendulum16", "dm_pendulum32", "dm_pendulum_colors32", "dm_mass_spring32"]
+)
 def test_presets_ood_split_starts_above_every_training_energy(preset, tmp_path):
     data = _ood_pair(S.preset(preset), tmp_path)
     energy = data.state_kinds.index("energy")
@@ -86,7 +88,10 @@ def test_the_dataset_declares_its_physics(pend_dir):
     data = S.load_dataset(pend_dir)
     split = data["train"]
     assert split.state_kinds == ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
-    assert split.param_units == ["kg", "m", "m/s²", "1/s"] and split.reference_names == ["natural_frequency", "damping"]
+    assert split.param_units == ["kg", "m", "m/s²", "1/s"] and split.reference_names == [
+        "natural_frequency",
+        "damping",
+    ]
     g, l, gamma = (np.asarray(split.params)[:, i] for i in (2, 1, 3))
     np.testing.assert_allclose(split.reference, np.stack([np.sqrt(g / l), gamma], 1))
 

@@ -332,7 +332,10 @@ def test_bad_inputs_get_one_clear_error(tmp_path, case):
         (["--states", "{p}/s.npz"], r"s.npz holds no array named 'states' \(it has \['q'\]\)"),
         (["--state-names", "a,b"], "--state-names was given without states"),
         (["--dt", "inf"], "--dt must be a finite"),
-        (["--test-states", "{p}/s.npz"], "--test-states, --test-params, --test-times and --test-inputs need --test-frames"),
+        (
+            ["--test-states", "{p}/s.npz"],
+            "--test-states, --test-params, --test-times and --test-inputs need --test-frames",
+        ),
     ],
 )
 def test_cli_import_errors_are_one_line(tmp_path, capsys, extra, match):
