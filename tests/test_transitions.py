@@ -7,6 +7,7 @@ from physvae import gaussian
 from physvae.transitions import TRANSITIONS, LocallyLinear, LocallyLinearConfig, NeuralODE, NeuralODEConfig
 from physvae.transitions.locally_linear import bound_norm
 from physvae.transitions.neural_ode import SolverStalled
+from simulators import ConfigError
 
 pytestmark = pytest.mark.usefixtures("float64_default")  # exact checks in double precision
 
@@ -133,6 +134,27 @@ def test_divergence_is_the_trace_of_the_field_and_the_penalty_counts_only_its_po
     assert pumped.nfe == 0  # not counted as a solver's evaluation
     pumped.cfg.dissipation = 0.0
     assert pumped.regularizer(zs) is None
+
+
+def test_growth_rate_is_the_largest_real_eigenvalue_and_the_mode_penalty_uses_it():
+    """The damped oscillator [[0, 1], [−4, −0.3]] has eigenvalues −0.15 ± i·1.99: growth rate −0.15, while a
+    saddle (an inverted pendulum's [[0, 1], [4, −0.3]]) grows at (−0.3 + √(0.09 + 16)) / 2 > 0; the "mode" penalty
+    charges the saddle, the trace penalty (its trace is −0.3) does not."""
+    damped = _linear_ode(2, "rk4", np.array([[0.0, 1.0], [-4.0, -0.3]]))
+    torch.testing.assert_close(damped.growth_rate(torch.randn(3, 2)), torch.full((3,), -0.15))
+    saddle = _linear_ode(2, "rk4", np.array([[0.0, 1.0], [4.0, -0.3]]))
+    rate = (-0.3 + np.sqrt(0.09 + 16.0)) / 2
+    z = torch.randn(1, 4, 2)
+    torch.testing.assert_close(saddle.growth_rate(z[0]), torch.full((4,), rate))
+    saddle.cfg.dissipation = 2.0
+    assert saddle.regularizer(z).item() == 0.0
+    saddle.cfg.dissipation_on = "mode"
+    penalty = saddle.regularizer(z)
+    torch.testing.assert_close(penalty, torch.tensor(2.0 * rate))
+    penalty.backward()
+    assert saddle.func.net.weight.grad is not None and saddle.nfe == 0
+    with pytest.raises(ConfigError, match="dissipation_on"):
+        NeuralODEConfig(dissipation_on="volume").validate()
 
 
 def test_divergence_of_a_network_field_matches_finite_differences():

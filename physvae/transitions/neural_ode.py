@@ -44,6 +44,9 @@ class NeuralODEConfig:
     # positive, at posterior latents: a dissipative prior (0: none; see ``NeuralODE.regularizer``)
     dissipation: float = 0.0
     dissipation_points: int = 256  # posterior latents per step the divergence is evaluated at
+    # what the dissipation penalty holds at ≤ 0: "trace" (the divergence: phase-space volume) or "mode" (the
+    # largest real part of the field's Jacobian eigenvalues: no locally growing motion at all)
+    dissipation_on: str = "trace"
 
     def validate(self, where: str = "neural_ode") -> None:
         if self.order not in (1, 2):
@@ -59,6 +62,10 @@ class NeuralODEConfig:
         positive(f"{where}.init_noise", self.init_noise)
         non_negative(f"{where}.dissipation", self.dissipation)
         integer(f"{where}.dissipation_points", self.dissipation_points, minimum=1)
+        if self.dissipation_on not in ("trace", "mode"):
+            raise ConfigError(
+                f"{where}.dissipation_on must be 'trace' or 'mode', got {self.dissipation_on!r}"
+            )
         if self.velocity_evidence not in VELOCITY_EVIDENCE:
             raise ConfigError(
                 f"{where}.velocity_evidence must be {' or '.join(map(repr, VELOCITY_EVIDENCE))}, "
@@ -193,16 +200,31 @@ class NeuralODE(Transition):
             trace = trace + torch.autograd.grad(out[:, i].sum(), free, create_graph=True)[0][:, i]
         return trace
 
+    def growth_rate(self, z: torch.Tensor) -> torch.Tensor:
+        """The largest real part (N,) in 1/s of the eigenvalues of the unforced field's Jacobian ∂ż/∂z at latents
+        z (N, D), differentiable: positive where a small displacement grows (an unstable equilibrium's
+        direction, or a growing oscillation), −γ/2 for an underdamped oscillator."""
+        nfe = self.func.nfe
+
+        def field(x: torch.Tensor) -> torch.Tensor:
+            return self.vector_field(x[None])[0]
+
+        jac = torch.func.vmap(torch.func.jacrev(field))(z.detach())
+        self.func.nfe = nfe
+        return torch.linalg.eigvals(jac).real.max(dim=-1).values
+
     def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
-        """``dissipation`` · mean relu(div f) over up to ``dissipation_points`` posterior latents z (B, T, D): the
-        unforced dynamics may conserve or lose phase-space volume (energy) where the data lies, not create it;
-        None when the weight is 0."""
+        """``dissipation`` · mean relu(div f) (``dissipation_on = "trace"``) or relu(growth rate) (``"mode"``) over
+        up to ``dissipation_points`` posterior latents z (B, T, D): the unforced dynamics may conserve or lose
+        phase-space volume (energy) where the data lies, not create it; with "mode" no direction may grow
+        (stronger than physics: a pendulum beyond 90° has a growing direction). None when the weight is 0."""
         if self.cfg.dissipation <= 0 or not torch.is_grad_enabled():
             return None
         flat = z.reshape(-1, z.shape[-1])
         if len(flat) > self.cfg.dissipation_points:
             flat = flat[torch.randperm(len(flat), device=flat.device)[: self.cfg.dissipation_points]]
-        return self.cfg.dissipation * torch.relu(self.divergence(flat)).mean()
+        rate = self.divergence(flat) if self.cfg.dissipation_on == "trace" else self.growth_rate(flat)
+        return self.cfg.dissipation * torch.relu(rate).mean()
 
     @property
     def nfe(self) -> int:
