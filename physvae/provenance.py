@@ -2,13 +2,14 @@
 
 A record that says "physvae 0.1.0" cannot tell two days of changes apart, and figures move with the code (a cell
 retrained a week later can land elsewhere). Runs (``summary.json``) and benchmark cell records carry
-``source_commit()``: ``{"commit": 40 hex digits, "dirty": bool}`` when physvae runs from a git checkout (dirty:
+``code_source()``: ``{"commit": 40 hex digits, "dirty": bool}`` when physvae runs from a git checkout (dirty:
 files under ``physvae/`` or ``simulators/`` differ from the commit), else None (an installed copy, or no git).
 """
 
 from __future__ import annotations
 
 import subprocess
+from functools import cache
 from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # the checkout that holds physvae/ and simulators/
@@ -28,6 +29,14 @@ def source_commit(root: Path = SOURCE_ROOT) -> dict | None:
     if head is None or status is None:
         return None
     return {"commit": head, "dirty": bool(status)}
+
+
+@cache
+def code_source(root: Path = SOURCE_ROOT) -> dict | None:
+    """``source_commit(root)`` taken once per process, at the first call: the code a process imported, which
+    commits and edits made while it trains do not change. Call it when work starts (``fit``, a bench cell) and
+    record that, not a fresh ``source_commit()`` when the work ends."""
+    return source_commit(root)
 
 
 def _git(root: Path, *args: str) -> str | None:

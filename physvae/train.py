@@ -27,7 +27,7 @@ from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
-from .provenance import source_commit
+from .provenance import code_source
 from .run import Run, load_weights, read_metrics, seeded_model
 from .transitions import TRANSITIONS
 
@@ -132,6 +132,7 @@ def fit(
         TrainingDiverged: a non-finite loss or gradient, naming the step; the last checkpoint stays intact.
     """
     run_dir = Path(run_dir)
+    code_source()  # the code this process trains with, taken now: edits and commits made meanwhile do not count
     config, run, train, device, model = _prepare(config, run_dir, resume)
     cfg = config.train
     if cfg.threads:
@@ -300,7 +301,7 @@ def _write_summary(run: Run, model, cfg, device, seconds: float, before: float, 
         "train_seconds_this_session": seconds,
         "device": str(device),
         "torch": torch.__version__,
-        "source": source_commit(),  # the git commit of the code that trained (None outside a checkout)
+        "source": code_source(),  # the git commit of the code that trained (None outside a checkout)
         "final": last,
         "collapse": collapse.summarize(run.metrics()),
         "mean_frame": collapse.against_mean_frame(run.metrics()),

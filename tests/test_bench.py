@@ -10,7 +10,7 @@ from physvae.bench import load_suite, run_suite
 from physvae.bench.suite import RECORD_COLUMNS, suites_dir
 from physvae.cli import main
 from physvae.evaluation import columns
-from physvae.provenance import source_commit
+from physvae.provenance import code_source
 from simulators import ConfigError
 
 
@@ -43,7 +43,8 @@ def test_smoke_suite_end_to_end(smoke_out):
         m = r["metrics"]
         assert set(m["physics"]["linear"]["r2"]) and m["prediction"]["horizon"] > 0
         assert r["versions"]["torch"] and r["device"] == "cpu"
-        assert r["versions"]["source"] == source_commit()  # which code made it (None outside a checkout)
+        assert r["versions"]["source"] == code_source()  # which code made it (None outside a checkout)
+        assert r["versions"]["train_source"] == code_source()  # trained in this process's code too
     pend = [r for r in records if r["dataset"] == "pendulum"]
     assert all(r["metrics"]["prediction"]["horizon"] == 12 - 3 for r in pend)  # the long test set
     with open(smoke_out / "results.csv") as f:

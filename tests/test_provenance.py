@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from physvae.provenance import SOURCE_ROOT, source_commit
+from physvae.provenance import SOURCE_ROOT, code_source, source_commit
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -54,3 +54,13 @@ def test_the_package_reports_a_commit_where_it_runs_from_a_checkout():
         pytest.skip("physvae is not running from a git checkout")
     got = source_commit()
     assert len(got["commit"]) == 40 and isinstance(got["dirty"], bool)
+
+
+def test_the_code_source_is_taken_once_so_edits_made_while_work_runs_do_not_change_it(tmp_path):
+    root, head = _checkout(tmp_path)
+    assert code_source(root) == {"commit": head, "dirty": False}
+    (root / "physvae" / "a.py").write_text("x = 2\n")  # edited while a training runs
+    _git(root, "add", ".")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two")
+    assert source_commit(root)["commit"] != head  # what the checkout says now
+    assert code_source(root) == {"commit": head, "dirty": False}  # what the running code was

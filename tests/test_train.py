@@ -9,7 +9,7 @@ import physvae
 from physvae import RunConfig, TrainingDiverged, fit
 from physvae.checkpoint import load as load_ckpt
 from physvae.cli import main
-from physvae.provenance import source_commit
+from physvae.provenance import code_source
 from physvae.train import _predict_context
 from simulators import ConfigError
 
@@ -159,7 +159,7 @@ def test_cli_train_resume_and_errors(pend16, tmp_path, capsys):
     ]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["steps"] == 2 and summary["source"] == source_commit()
+    assert summary["steps"] == 2 and summary["source"] == code_source()
     assert main(args) == 2 and "already holds a run" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--quiet"]) == 0
     assert (

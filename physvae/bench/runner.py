@@ -33,7 +33,7 @@ from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..overrides import apply_overrides
-from ..provenance import source_commit
+from ..provenance import code_source
 from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
@@ -135,6 +135,7 @@ def run_cell(
     if threads:
         torch.set_num_threads(threads)
     out_path = Path(out)
+    source = code_source()  # the code of this process, taken before the cell's work starts
     run_dir = out_path / "work" / "runs" / cell.id
     cfg = suite.run_config(cell.model, data_dir, cell.seed, cell.dataset)
     cfg.train.device = device
@@ -173,7 +174,8 @@ def run_cell(
         ),  # what training said (summary.json); at_end: collapsed at the end
         "versions": {
             "physvae": __version__,
-            "source": source_commit(),  # the git commit of the code, where it runs from a checkout
+            "source": source,  # the git commit of the code that evaluated, where it runs from a checkout
+            "train_source": summary.get("source"),  # and of the code that trained (an older run's may differ)
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
