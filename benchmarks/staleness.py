@@ -91,6 +91,10 @@ def last_commits(root: Path, results: Path) -> dict[str, str]:
 def ages(root: Path = ROOT, results: Path | None = None) -> list[RecordAge]:
     """Every committed record under ``results`` (default root/benchmarks/results), stalest first."""
     results = results or root / "benchmarks" / "results"
+    if not results.resolve().is_relative_to(root.resolve()):
+        raise ValueError(
+            f"the results folder {results} is not inside the checkout {root}: no history to read"
+        )
     committed = last_commits(root, results)
     counts: dict[str, tuple[int, str] | None] = {}
     rows: list[RecordAge] = []
@@ -171,7 +175,10 @@ def main(argv: list[str] | None = None) -> None:
         "--results", type=Path, default=None, help="the results folder (default benchmarks/results)"
     )
     args = ap.parse_args(argv)
-    rows = ages(ROOT, args.results)
+    try:
+        rows = ages(ROOT, args.results)
+    except (ValueError, RuntimeError) as e:
+        raise SystemExit(f"error: {e}") from None
     print(markdown(rows, every=args.all))
     print(
         f"\n{len(rows)} records; code commits since = commits touching {', '.join(CODE_DIRS)} after the record's "

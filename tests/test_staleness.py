@@ -100,3 +100,9 @@ def test_the_table_puts_the_stalest_folder_first(repo):
     assert lines[2].startswith("| standalone_cpu2 | 1 | 2 / 2 |")
     assert lines[3].startswith("| suite_cpu2 | 2 | 2 / 1 |") and "| 1 of 2 | 1 |" in lines[3]
     assert len(markdown(ages(root), every=True).splitlines()) == 2 + 3
+
+
+def test_a_results_folder_outside_the_checkout_is_refused_by_name(repo, tmp_path):
+    root, _ = repo
+    with pytest.raises(ValueError, match="not inside the checkout"):
+        ages(root, tmp_path / "elsewhere")
