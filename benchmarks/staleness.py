@@ -21,8 +21,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from physvae.provenance import CODE_DIRS
+
 ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRS = ("physvae", "simulators")
 
 
 @dataclass
@@ -108,7 +109,8 @@ def ages(root: Path = ROOT, results: Path | None = None) -> list[RecordAge]:
             counts[commit] = _since(root, commit)
         if counts[commit] is None:  # a commit this clone does not have (made elsewhere): tie it to the commit
             commit, src = committed[rel], None
-            counts.setdefault(commit, _since(root, commit))
+            if commit not in counts:
+                counts[commit] = _since(root, commit)
         n, date = counts[commit]
         dirty = src.get("dirty") if src else None
         rows.append(RecordAge(rel, commit, src is not None, dirty, date, n))
