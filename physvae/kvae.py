@@ -152,6 +152,7 @@ class KalmanVAE(nn.Module):
             "recon": recon,
             "kl": kl,
             "predict": predicted,
+            "regularizer": torch.zeros((), device=frames.device),  # the Kalman transition adds none
             "posterior": post,
             "emission": emission,
         }

@@ -233,10 +233,10 @@ class TemporalVAE(nn.Module):
         transition as a multi-step predictor, not only as a one-step prior.
 
         Returns:
-            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction] [+ the transition's regularizer]),
-            ``elbo``, ``recon``, ``kl`` and
-            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0), the posterior and the emission
-            parameters of its sample (B, T, C, H, W).
+            dict with ``loss`` (−recon + β · penalized KL [− λ · prediction] + the transition's regularizer),
+            ``elbo``, ``recon``, ``kl``,
+            ``predict`` (batch means, nats per frame; predict is 0 when λ = 0), ``regularizer`` (0 where the
+            transition has none), the posterior and the emission parameters of its sample (B, T, C, H, W).
         """
         b, t_len = frames.shape[:2]
         mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
@@ -250,9 +250,10 @@ class TemporalVAE(nn.Module):
         kl_total = kl.flatten(1).sum(1).mean() / t_len
         penalized = kl.mean(0).clamp(min=free_bits).sum() / t_len if free_bits > 0 else kl_total
         loss = -(recon - beta * penalized)
-        penalty = self.transition.regularizer(post.z)
-        if penalty is not None:
-            loss = loss + penalty
+        penalty = self.transition.regularizer(post.z, self._times(times, t_len, post.z))
+        if penalty is None:
+            penalty = torch.zeros((), device=frames.device)
+        loss = loss + penalty
         predicted = torch.zeros((), device=frames.device)
         if predict_weight > 0 and predict_context < t_len:
             c = predict_context
@@ -266,6 +267,7 @@ class TemporalVAE(nn.Module):
             "recon": recon,
             "kl": kl_total,
             "predict": predicted,
+            "regularizer": penalty,
             "posterior": post,
             "emission": emission,
         }

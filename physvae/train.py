@@ -234,6 +234,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
         "recon": out["recon"].item(),
         "kl": kl,
         "predict": out["predict"].item(),
+        "regularizer": out["regularizer"].item(),
         "beta": beta_at(cfg, step),
         "lr": lr_at(cfg, step),
         "nfe": nfe,

@@ -111,6 +111,25 @@ def test_prediction_term_is_the_likelihood_of_predict_and_depends_on_the_future_
     torch.testing.assert_close(z, z_other)
 
 
+def test_the_elbo_adds_the_transitions_regularizer_at_the_frame_times():
+    """A NeuralODE with the velocity-consistency penalty: the loss is −ELBO plus exactly w · the mismatch of the
+    posterior sample at the frames' times (evenly spaced by Δt, or the given uneven ones); 0 without it."""
+    cfg = _tiny("neural_ode")
+    cfg.neural_ode.velocity_consistency = 2.5
+    torch.manual_seed(0)
+    model = build_model(SPEC, cfg).double()
+    frames = torch.rand(2, 5, 1, 16, 16, dtype=torch.float64)
+    inputs = torch.randn(2, 5, 1, dtype=torch.float64)
+    uneven = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.5], [0.0, 0.05, 0.1, 0.2, 0.3]], dtype=torch.float64)
+    for times, grid in [(None, torch.arange(5, dtype=torch.float64).expand(2, 5) * 0.1), (uneven, uneven)]:
+        out = model.elbo(frames, inputs, times=times)
+        expected = 2.5 * model.transition.velocity_mismatch(out["posterior"].z, grid)
+        torch.testing.assert_close(out["regularizer"], expected)
+        torch.testing.assert_close(out["loss"], -out["elbo"] + expected)
+    model.transition.cfg.velocity_consistency = 0.0
+    assert model.elbo(frames, inputs)["regularizer"].item() == 0.0
+
+
 def test_torch_dataset_items_and_windows(pend16, box32):
     split = S.load_dataset(pend16)["train"]
     ds = SequenceDataset(split, window=5)

@@ -157,6 +157,30 @@ def test_growth_rate_is_the_largest_real_eigenvalue_and_the_mode_penalty_uses_it
         NeuralODEConfig(dissipation_on="volume").validate()
 
 
+def test_velocity_mismatch_is_zero_for_exact_velocities_and_scales_with_the_shrink():
+    """Positions moving at constant velocities u (one per sequence and dimension) at uneven frame times: every
+    central difference is u exactly, so v = u costs 0 and v = 0.8 u costs 0.04 · mean(u²) / var(u) per
+    dimension (over batch and inner frames); the penalty reaches the latents, and needs order 2."""
+    model = NeuralODE(4, 0, NeuralODEConfig(velocity_consistency=3.0))
+    gen = torch.Generator().manual_seed(0)
+    u = torch.randn(6, 1, 2, generator=gen, dtype=torch.float64) + 0.5
+    times = torch.cumsum(torch.rand(6, 7, generator=gen, dtype=torch.float64) + 0.05, dim=1)
+    q = u * times[..., None]
+    exact = torch.cat([q, u.expand_as(q)], dim=-1)
+    assert model.velocity_mismatch(exact, times).item() < 1e-20
+    shrunk = torch.cat([q, 0.8 * u.expand_as(q)], dim=-1).requires_grad_(True)
+    flat = np.repeat(u[:, 0].numpy(), 5, axis=0)  # the 5 inner frames of each sequence
+    expected = np.mean(0.04 * flat**2 / flat.var(axis=0, ddof=1))
+    assert model.velocity_mismatch(shrunk, times).item() == pytest.approx(expected, rel=1e-12)
+    penalty = model.regularizer(shrunk, times)
+    assert penalty.item() == pytest.approx(3.0 * expected, rel=1e-12)
+    penalty.backward()
+    assert shrunk.grad is not None and shrunk.grad.abs().sum() > 0
+    assert model.regularizer(shrunk) is None  # no times: nothing to difference by
+    with pytest.raises(ConfigError, match="velocity_consistency needs order 2"):
+        NeuralODEConfig(order=1, velocity_consistency=1.0).validate()
+
+
 def test_divergence_of_a_network_field_matches_finite_differences():
     torch.manual_seed(0)
     tr = NeuralODE(6, 0, NeuralODEConfig(order=2)).double()

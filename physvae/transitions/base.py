@@ -109,9 +109,9 @@ class Transition(nn.Module):
         None where the transition is not (locally) linear."""
         return None
 
-    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
-        """A penalty added to the loss, from posterior latents z (B, T, D) (e.g. the size of a neural residual);
-        None for none."""
+    def regularizer(self, z: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor | None:
+        """A penalty added to the loss, from posterior latents z (B, T, D) at frame times (B, T) in seconds (e.g.
+        the size of a neural residual); None for none."""
         return None
 
     @classmethod

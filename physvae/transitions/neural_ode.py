@@ -47,6 +47,10 @@ class NeuralODEConfig:
     # what the dissipation penalty holds at ≤ 0: "trace" (the divergence: phase-space volume) or "mode" (the
     # largest real part of the field's Jacobian eigenvalues: no locally growing motion at all)
     dissipation_on: str = "trace"
+    # weight (per frame) of a penalty tying each posterior v_i to its q_i's motion (order 2): the mean over
+    # frames and dimensions of (v_t − (q_{t+1} − q_{t−1}) / (t_{t+1} − t_{t−1}))², divided by that central
+    # difference's variance over the batch (unitless); 0: none
+    velocity_consistency: float = 0.0
 
     def validate(self, where: str = "neural_ode") -> None:
         if self.order not in (1, 2):
@@ -61,6 +65,9 @@ class NeuralODEConfig:
         non_negative(f"{where}.atol", self.atol)
         positive(f"{where}.init_noise", self.init_noise)
         non_negative(f"{where}.dissipation", self.dissipation)
+        non_negative(f"{where}.velocity_consistency", self.velocity_consistency)
+        if self.velocity_consistency > 0 and self.order != 2:
+            raise ConfigError(f"{where}.velocity_consistency needs order 2 (z = (q, v)), got order 1")
         integer(f"{where}.dissipation_points", self.dissipation_points, minimum=1)
         if self.dissipation_on not in ("trace", "mode"):
             raise ConfigError(
@@ -213,18 +220,41 @@ class NeuralODE(Transition):
         self.func.nfe = nfe
         return torch.linalg.eigvals(jac).real.max(dim=-1).values
 
-    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
-        """``dissipation`` · mean relu(div f) (``dissipation_on = "trace"``) or relu(growth rate) (``"mode"``) over
-        up to ``dissipation_points`` posterior latents z (B, T, D): the unforced dynamics may conserve or lose
-        phase-space volume (energy) where the data lies, not create it; with "mode" no direction may grow
-        (stronger than physics: a pendulum beyond 90° has a growing direction). None when the weight is 0."""
-        if self.cfg.dissipation <= 0 or not torch.is_grad_enabled():
+    def regularizer(self, z: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The sum of the penalties whose weights are set, from posterior latents z (B, T, D) at frame times
+        (B, T) seconds; None when none is. ``dissipation``: · mean relu(div f) (``dissipation_on = "trace"``) or
+        relu(growth rate) (``"mode"``) over up to ``dissipation_points`` latents: the unforced dynamics may conserve
+        or lose phase-space volume (energy) where the data lies, not create it; with "mode" no direction may grow
+        (stronger than physics: a pendulum beyond 90° has a growing direction). ``velocity_consistency``: see
+        ``velocity_mismatch``."""
+        if not torch.is_grad_enabled():
             return None
+        terms = []
+        if self.cfg.dissipation > 0:
+            terms.append(self.cfg.dissipation * self._dissipation(z))
+        if self.cfg.velocity_consistency > 0 and times is not None and z.shape[1] >= 3:
+            terms.append(self.cfg.velocity_consistency * self.velocity_mismatch(z, times))
+        return sum(terms) if terms else None
+
+    def _dissipation(self, z: torch.Tensor) -> torch.Tensor:
         flat = z.reshape(-1, z.shape[-1])
         if len(flat) > self.cfg.dissipation_points:
             flat = flat[torch.randperm(len(flat), device=flat.device)[: self.cfg.dissipation_points]]
         rate = self.divergence(flat) if self.cfg.dissipation_on == "trace" else self.growth_rate(flat)
-        return self.cfg.dissipation * torch.relu(rate).mean()
+        return torch.relu(rate).mean()
+
+    def velocity_mismatch(self, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """How far the latent velocities are from their positions' motion (order 2), a scalar: the mean over
+        frames 1 … T − 2 and dimensions i of (v_{t,i} − d_{t,i})² / var(d_i), d_t = (q_{t+1} − q_{t−1}) /
+        (t_{t+1} − t_{t−1}) the central difference of z (B, T, D) at times (B, T) seconds, its variance over
+        batch and frames (not differentiated). 0 where v is q̇; 0.04 where v is 0.8 q̇ throughout. A rollout
+        moves q by v (q̇ = v), so a v shrunk against q's motion on the posterior slows every prediction."""
+        h = self.latent_dim // 2
+        times = times.to(dtype=z.dtype, device=z.device)
+        q, v = z[..., :h], z[:, 1:-1, h:]
+        d = (q[:, 2:] - q[:, :-2]) / (times[:, 2:] - times[:, :-2])[..., None]
+        scale = d.detach().reshape(-1, h).var(dim=0).clamp(min=1e-8)
+        return ((v - d).pow(2) / scale).mean()
 
     @property
     def nfe(self) -> int:

@@ -226,7 +226,7 @@ class Physics(Transition):
         y = self.physics.chart(z[..., : self.embed_dim])
         return y, self.residual(self.physics.embed(y))
 
-    def regularizer(self, z: torch.Tensor) -> torch.Tensor | None:
+    def regularizer(self, z: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor | None:
         """λ · mean ‖r(y)‖² over posterior latents z (B, T, D); None without a residual."""
         if self.residual is None:
             return None
