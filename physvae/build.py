@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import torch
 from torch import nn
 
 from simulators import ConfigError
@@ -35,7 +36,8 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
     encoder = frame_encoder(spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints)
-    decoder = _decoder(spec, cfg)
+    decoded = _decoded_dims(cfg)
+    decoder = _decoder(spec, cfg, d if decoded is None else len(decoded))
     smoother = cfg.inference == "smoother"
     if cls.per_frame_inference or cfg.inference == "frame":
         inference = FrameInference(cfg.features, cfg.rnn_hidden, d)
@@ -57,13 +59,29 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None
     initial = LearnedInitialPrior(d) if cfg.initial_prior == "learned" else None
     return TemporalVAE(
-        spec, encoder, decoder, inference, transition, _likelihood(spec, cfg), content, initial
+        spec, encoder, decoder, inference, transition, _likelihood(spec, cfg), content, initial, decoded
     )
 
 
-def _decoder(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
-    """The conv decoder, or the render decoder drawing the ``physics`` transition's stated system."""
-    d = cfg.latent_dim + cfg.content_dim
+def _decoded_dims(cfg: ModelConfig) -> tuple[int, ...] | None:
+    """The latent dimensions the decoder reads: None for all, the transition's position half for
+    ``decode_from = "position"`` (ConfigError where it has none)."""
+    if cfg.decode_from == "all":
+        return None
+    with torch.random.fork_rng():  # a probe: the seed's weights stay as without the option
+        probe = TRANSITIONS[cfg.transition](cfg.latent_dim, 0, cfg.transition_config())
+    if probe.position_dims is None:
+        raise ConfigError(
+            f"model.decode_from='position' needs a latent split into positions and their rates (neural_ode with "
+            f"order 2, hamiltonian); model.transition={cfg.transition!r} has none"
+        )
+    return probe.position_dims
+
+
+def _decoder(spec: DataSpec, cfg: ModelConfig, latent_in: int) -> nn.Module:
+    """The conv decoder reading ``latent_in`` latent dimensions (and z_c), or the render decoder drawing the
+    ``physics`` transition's stated system."""
+    d = latent_in + cfg.content_dim
     if cfg.decoder == "render":
         physics = PHYSICS[cfg.physics.system].for_inputs(spec.input_dim)
         extras = cfg.render_scale == "extras"

@@ -23,6 +23,7 @@ INFERENCE_NETS = ("gru", "attention")
 DECODERS = ("conv", "render")
 INITIAL_PRIORS = ("standard", "learned")
 RENDER_SCALES = ("global", "extras")
+DECODE_FROM = ("all", "position")
 RENDER_COMPOSES = ("over", "add")
 
 
@@ -53,6 +54,10 @@ class ModelConfig:
     attention_layers: int = 2  # attention inference: transformer blocks
     content_dim: int = 0  # K, size of a static content latent z_c per sequence (physvae.content); 0: none
     decoder: str = "conv"  # "conv"; "render": sprites drawn where the physics puts its bodies
+    # what the conv decoder reads: "all" of z_t; "position": only the position half q of z = (q, v) or (q, p)
+    # (neural_ode order 2, hamiltonian), as ODE2VAE and HGN decode, so that the velocity half is learned as
+    # the motion the dynamics give q and not as a second picture of where the body is
+    decode_from: str = "all"
     sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
     render_scale: str = "global"  # render decoder: one camera; "extras": sized per sequence by the extras
     render_compose: str = "over"  # render decoder: sprites painted over the background; "add": logits added
@@ -121,6 +126,13 @@ class ModelConfig:
         if self.render_compose not in RENDER_COMPOSES:
             raise ConfigError(
                 f"model.render_compose must be one of {RENDER_COMPOSES}, got {self.render_compose!r}"
+            )
+        if self.decode_from not in DECODE_FROM:
+            raise ConfigError(f"model.decode_from must be one of {DECODE_FROM}, got {self.decode_from!r}")
+        if self.decode_from != "all" and self.decoder != "conv":
+            raise ConfigError(
+                f"model.decode_from={self.decode_from!r} applies to the conv decoder; got model.decoder="
+                f"{self.decoder!r} (which reads the physical coordinates it draws)"
             )
         if self.decoder == "render" and self.transition != "physics":
             raise ConfigError(

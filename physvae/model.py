@@ -142,9 +142,11 @@ class TemporalVAE(nn.Module):
         likelihood: nn.Module,
         content: ContentEncoder | None = None,
         initial: nn.Module | None = None,
+        decoded_dims: tuple[int, ...] | None = None,
     ):
         super().__init__()
         self.spec = spec
+        self.decoded_dims = None if decoded_dims is None else list(decoded_dims)
         self.encoder, self.decoder, self.inference = encoder, decoder, inference
         self.transition, self.likelihood = transition, likelihood
         self.content = content
@@ -167,8 +169,11 @@ class TemporalVAE(nn.Module):
 
     def decode(self, z: torch.Tensor, content: torch.Tensor | None = None) -> torch.Tensor:
         """z (B, T, D) [and z_c (B, K), for a model with content; None: its prior mean] -> emission parameters
-        (B, T, C, H, W)."""
+        (B, T, C, H, W). With ``decoded_dims`` (``model.decode_from = "position"``) the decoder reads only those
+        dimensions of z."""
         b, t = z.shape[:2]
+        if self.decoded_dims is not None:
+            z = z[..., self.decoded_dims]
         if self.content is not None:
             z = with_content(z, content, self.content.dim)  # (B, T, D) -> (B, T, D + K)
         return self.decoder(z.flatten(0, 1)).view(b, t, self.spec.channels, self.spec.size, self.spec.size)

@@ -130,6 +130,39 @@ def test_the_elbo_adds_the_transitions_regularizer_at_the_frame_times():
     assert model.elbo(frames, inputs)["regularizer"].item() == 0.0
 
 
+@pytest.mark.parametrize("name", ["neural_ode", "hamiltonian"])
+def test_decoding_from_positions_reads_q_alone(name):
+    """With decode_from = "position" the frames do not move when the rates half of z = (q, v) or (q, p) does and
+    do when q does; the seed's encoder weights are those of the model without the option."""
+    cfg = _tiny(name)
+    cfg.latent_dim = 4
+    torch.manual_seed(0)
+    plain = build_model(SPEC, cfg)
+    cfg.decode_from = "position"
+    torch.manual_seed(0)
+    model = build_model(SPEC, cfg)
+    for a, b in zip(plain.encoder.parameters(), model.encoder.parameters()):
+        torch.testing.assert_close(a, b)
+    z = torch.randn(2, 3, 4)
+    rates, where = z.clone(), z.clone()
+    rates[..., 2:] += 5.0
+    where[..., :2] += 5.0
+    torch.testing.assert_close(model.decode(rates), model.decode(z))
+    assert (model.decode(where) - model.decode(z)).abs().max() > 1e-3
+
+
+def test_decoding_from_positions_needs_a_position_half():
+    for name, order in [("locally_linear", 2), ("neural_ode", 1)]:
+        cfg = _tiny(name)
+        cfg.neural_ode.order, cfg.decode_from = order, "position"
+        with pytest.raises(S.ConfigError, match="decode_from='position' needs a latent split"):
+            build_model(SPEC, cfg)
+    cfg = _tiny("neural_ode")
+    cfg.decode_from = "velocity"
+    with pytest.raises(S.ConfigError, match="model.decode_from must be one of"):
+        build_model(SPEC, cfg)
+
+
 def test_torch_dataset_items_and_windows(pend16, box32):
     split = S.load_dataset(pend16)["train"]
     ds = SequenceDataset(split, window=5)

@@ -124,6 +124,12 @@ class Transition(nn.Module):
         return None
 
     @property
+    def position_dims(self) -> tuple[int, ...] | None:
+        """Indices of the latent dimensions that hold positions where z = (q, q̇-like) (a second-order field's
+        q, a Hamiltonian's q): what ``model.decode_from = "position"`` decodes; None where z has no such split."""
+        return None
+
+    @property
     def slow_dims(self) -> tuple[int, ...]:
         """Indices of the latent dimensions that change on a slow time scale (``Hierarchical``); () for none."""
         return ()

@@ -93,6 +93,11 @@ class Hamiltonian(Transition):
     def _force(self, u: torch.Tensor | None) -> torch.Tensor | None:
         return None if self.control is None or u is None else self.control(u)
 
+    @property
+    def position_dims(self) -> tuple[int, ...]:
+        """q of z = (q, p)."""
+        return tuple(range(self.latent_dim // 2))
+
     def step(self, z, state, dt, u):
         q, p = ham.split_qp(z)
         kw = {"dissipation": self.dissipation, "force": self._force(u)}
