@@ -204,9 +204,8 @@ class NeuralODE(Transition):
         h = self.latent_dim // 2 if self.cfg.order == 2 else 0
         z = z.detach()  # shapes the field only: the encoder cannot move latents to where it is negative
         free = z[:, h:].requires_grad_(True)
-        nfe = self.func.nfe  # not a solver's evaluation
-        out = self.vector_field(torch.cat([z[:, :h], free], dim=-1))[:, h:]
-        self.func.nfe = nfe
+        with _uncounted(self.func):
+            out = self.vector_field(torch.cat([z[:, :h], free], dim=-1))[:, h:]
         trace = torch.zeros(len(z), dtype=z.dtype, device=z.device)
         for i in range(out.shape[1]):
             trace = trace + torch.autograd.grad(out[:, i].sum(), free, create_graph=True)[0][:, i]
@@ -216,13 +215,12 @@ class NeuralODE(Transition):
         """The largest real part (N,) in 1/s of the eigenvalues of the unforced field's Jacobian ∂ż/∂z at latents
         z (N, D), differentiable: positive where a small displacement grows (an unstable equilibrium's
         direction, or a growing oscillation), −γ/2 for an underdamped oscillator."""
-        nfe = self.func.nfe
 
         def field(x: torch.Tensor) -> torch.Tensor:
             return self.vector_field(x[None])[0]
 
-        jac = torch.func.vmap(torch.func.jacrev(field))(z.detach())
-        self.func.nfe = nfe
+        with _uncounted(self.func):
+            jac = torch.func.vmap(torch.func.jacrev(field))(z.detach())
         return torch.linalg.eigvals(jac).real.max(dim=-1).values
 
     def regularizer(self, z: torch.Tensor, times: torch.Tensor | None = None) -> torch.Tensor | None:
@@ -267,6 +265,16 @@ class NeuralODE(Transition):
 
     def reset_nfe(self) -> None:
         self.func.nfe = 0
+
+
+@contextmanager
+def _uncounted(func: VectorField):
+    """Evaluations of the field that are not a solver's (a penalty's, an analysis's) leave its count as it was."""
+    nfe = func.nfe
+    try:
+        yield
+    finally:
+        func.nfe = nfe
 
 
 @contextmanager
