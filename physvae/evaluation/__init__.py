@@ -1,7 +1,8 @@
 """Evaluation as one pass over sections: a shared ``EvalContext`` and the registry ``SECTIONS``.
 
 Built-in sections, run in this order: reconstruction, prediction, imputation, physics (state recovery),
-dynamics, trajectories (stated physics fitted to the predicted motion), parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
+dynamics, trajectories (stated physics fitted to the predicted motion), latent_drift (how far the predicted
+latents leave the posterior's), parameters (stated physics), energy (learned energy), intrinsic_dimension, disentanglement (content
 vs motion, for a model with a content latent), baselines (which compares the frame figures before it with trivial
 baselines), timescales (a varying parameter read from a slow latent).
 ``physvae.evaluate.evaluate`` runs them and writes the results.
@@ -9,6 +10,7 @@ baselines), timescales (a varying parameter read from a slow latent).
 
 from .baselines import Baselines
 from .disentanglement import Disentanglement
+from .drift import LatentDrift
 from .dynamics import Dynamics
 from .energy import Energy
 from .imputation import Imputation
@@ -29,6 +31,7 @@ for _cls in (
     StateRecovery,
     Dynamics,
     Trajectories,
+    LatentDrift,
     Parameters,
     Energy,
     IntrinsicDimension,
