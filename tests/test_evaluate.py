@@ -60,7 +60,9 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     assert thirds["by_name"]["damping.2"] == thirds["params"]["damping"][1]
     drift = m["latent_drift"]  # the rollout's latents against the test posterior's, per third
     assert list(drift["by_third"]) == ["1", "2", "3"] and all(v >= 0 for v in drift["by_third"].values())
-    assert drift["left_posterior"] == (drift["by_third"]["3"] > drift["threshold"])
+    assert list(drift["posterior_by_third"]) == ["1", "2", "3"]
+    last, seen = drift["by_third"]["3"], drift["posterior_by_third"]["3"]
+    assert drift["left_posterior"] == (last > drift["threshold"] * max(1.0, seen))
     assert json.loads((tmp_path / "metrics.json").read_text())["protocol"]["n_context"] == 4
     lat = np.load(tmp_path / "latents.npz")
     assert lat["z"].shape == (8, 15, 32) and lat["states"].shape == (8, 15, 7)

@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
 from ..metrics.drift import drift_by_part
 from .sections import Section
 
-LEFT = 3.0  # a last third this many posterior spacings away is flagged: the decoder there extrapolates
+LEFT = (
+    3.0  # a last third this many posterior spacings away (and this many times the posterior's own) is flagged
+)
 
 
 class LatentDrift(Section):
     name = "latent_drift"
-    columns = {"latent_drift": "by_third"}
+    columns = {"latent_drift": "by_third", "latent_drift_posterior": "posterior_by_third"}
 
     def run(self, ctx) -> dict:
         """The predicted latents' median distance to the nearest test-posterior latent, per third of the
-        prediction horizon, in units of the posterior's own nearest-neighbour spacing across sequences;
-        ``left_posterior`` when the last third is beyond ``LEFT`` spacings."""
+        prediction horizon, in units of the posterior's own nearest-neighbour spacing across sequences; beside
+        it, the baseline: the same for the posterior latents of the predicted frames themselves (the model
+        shown the true frames). ``left_posterior`` when the rollout's last third is beyond ``LEFT`` spacings and
+        beyond ``LEFT`` times the posterior's own there."""
         pred = ctx.predictions
-        parts = min(3, pred.horizon)
-        drift = drift_by_part(ctx.test_latents.z, pred.z, parts)
+        parts, c = min(3, pred.horizon), ctx.cfg.n_context
+        rollout = drift_by_part(ctx.test_latents.z, pred.z, parts)
+        seen = drift_by_part(ctx.test_latents.z, _posterior(ctx)[:, c : c + pred.horizon], parts)
         return {
-            "by_third": {str(i + 1): d for i, d in enumerate(drift)},
-            "left_posterior": bool(drift[-1] > LEFT),
+            "by_third": {str(i + 1): d for i, d in enumerate(rollout)},
+            "posterior_by_third": {str(i + 1): d for i, d in enumerate(seen)},
+            "left_posterior": bool(rollout[-1] > LEFT * max(1.0, seen[-1])),
             "threshold": LEFT,
             "unit": "median nearest-neighbour distance between test-posterior latents of different sequences",
         }
+
+
+def _posterior(ctx) -> np.ndarray:
+    """Posterior means (N, T, D) of the prediction split's scored sequences, every frame seen."""
+    out = []
+    with torch.no_grad():
+        for b in ctx.batches(ctx.predict_split):
+            out.append(
+                ctx.model.infer(b.frames, None, b.inputs, sample=False, times=b.times).q_mean.cpu().numpy()
+            )
+    return np.concatenate(out)
