@@ -193,6 +193,9 @@ class TrainConfig:
     predict_weight: float = 1.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
+    # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the
+    # posterior means of the same frames, so a rollout stays on the posterior's chart of the state; 0: off
+    predict_latent_weight: float = 0.0
     seed: int = 0  # seeds initialization, data order and sampling (step s uses seed and s)
     device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast, CUDA only)
@@ -216,6 +219,7 @@ class TrainConfig:
         if not 0.0 <= self.mask_prob < 1.0:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
         non_negative("train.predict_weight", self.predict_weight)
+        non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)
         integer("train.seed", self.seed, minimum=0)

@@ -107,6 +107,7 @@ class KalmanVAE(nn.Module):
         predict_weight: float = 0.0,
         predict_context: int = 1,
         times=None,
+        predict_latent_weight: float = 0.0,
     ) -> dict:
         """The KVAE objective and its terms, per frame (divided by T); the keys of ``TemporalVAE.elbo``.
 
@@ -117,6 +118,11 @@ class KalmanVAE(nn.Module):
         if free_bits > 0:
             raise ConfigError(
                 f"train.free_bits is {free_bits}, but the kalman model has no per-dimension KL to hold up; set it 0"
+            )
+        if predict_latent_weight > 0:
+            raise ConfigError(
+                f"train.predict_latent_weight is {predict_latent_weight}, but the kalman model's prediction is "
+                "exact filtering then the LGSSM's mean: there is no rollout to hold to the posterior; set it 0"
             )
         _one_grid(times)
         b, t_len = frames.shape[:2]

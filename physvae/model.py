@@ -229,13 +229,17 @@ class TemporalVAE(nn.Module):
         predict_weight: float = 0.0,
         predict_context: int = 1,
         times=None,
+        predict_latent_weight: float = 0.0,
     ) -> dict:
         """The training objective and its terms, per frame (divided by T).
 
         With ``predict_weight`` λ > 0 the loss also holds −λ Σ_{t > c} log p(x_t | ẑ_t), where ẑ is the model's
         own prediction exactly as ``predict`` makes it: posterior means from the first c = ``predict_context``
         frames alone, then the transition's mean rolled out. This trains the
-        transition as a multi-step predictor, not only as a one-step prior.
+        transition as a multi-step predictor, not only as a one-step prior. With ``predict_latent_weight`` w > 0
+        (and λ > 0) the loss also holds w · ``overshoot``: those rolled-out latents against the posterior means of
+        the same frames (latent overshooting, after PlaNet), so that the rollout keeps the posterior's chart of the
+        state and does not reach other latents that decode to similar frames.
 
         Returns:
             dict with ``loss`` (−recon + β · penalized KL [− λ · prediction] + the transition's regularizer),
@@ -266,6 +270,8 @@ class TemporalVAE(nn.Module):
             future = self.decode(rollout[:, c:], content)  # emission parameters of the predicted frames
             predicted = self.likelihood.log_prob(frames[:, c:], future).sum(1).mean() / t_len
             loss = loss - predict_weight * predicted
+            if predict_latent_weight > 0:
+                loss = loss + predict_latent_weight * overshoot(rollout[:, c:], post.q_mean[:, c:])
         return {
             "loss": loss,
             "elbo": recon - kl_total,
@@ -345,6 +351,16 @@ class TemporalVAE(nn.Module):
         if not bool((steps > 0).all()):
             raise ConfigError("frame times must increase strictly within every sequence")
         return steps.to(like.dtype)[..., None]
+
+
+def overshoot(rollout: torch.Tensor, posterior: torch.Tensor) -> torch.Tensor:
+    """The mean over (B, H, D) of (ẑ − μ)² / var(μ_d): rolled-out latents ẑ (B, H, D) against the posterior means
+    μ (B, H, D) of the same frames, per dimension in units of μ_d's variance over batch and frames; the posterior
+    is the target (not differentiated). 0 where the rollout is the posterior; 1 per dimension where it is as far
+    as a random frame's latent."""
+    target = posterior.detach()
+    scale = target.reshape(-1, target.shape[-1]).var(dim=0).clamp(min=1e-8)
+    return ((rollout - target).pow(2) / scale).mean()
 
 
 def _z(content: Content | None) -> torch.Tensor | None:

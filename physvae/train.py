@@ -210,6 +210,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
             predict_weight=cfg.predict_weight,
             predict_context=_predict_context(cfg, rng, batch.frames.shape[1]),
             times=batch.times,
+            predict_latent_weight=cfg.predict_latent_weight,
         )
     loss = out["loss"]
     if not torch.isfinite(loss):

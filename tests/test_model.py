@@ -111,6 +111,30 @@ def test_prediction_term_is_the_likelihood_of_predict_and_depends_on_the_future_
     torch.testing.assert_close(z, z_other)
 
 
+def test_latent_overshooting_adds_the_rollouts_distance_to_the_posterior():
+    """The loss with predict_latent_weight w is the loss without it plus exactly w · overshoot(the prediction's
+    rolled-out latents, the posterior means of those frames); overshoot is 0 on the posterior itself and 1 per
+    dimension for a rollout one posterior standard deviation off everywhere."""
+    from physvae.model import overshoot
+
+    torch.manual_seed(0)
+    model = build_model(SPEC, _tiny("locally_linear")).double().eval()
+    frames, inputs = (
+        torch.rand(2, 6, 1, 16, 16, dtype=torch.float64),
+        torch.randn(2, 6, 1, dtype=torch.float64),
+    )
+    torch.manual_seed(1)
+    plain = model.elbo(frames, inputs, predict_weight=0.5, predict_context=2)
+    torch.manual_seed(1)
+    held = model.elbo(frames, inputs, predict_weight=0.5, predict_context=2, predict_latent_weight=3.0)
+    _, z = model.predict(frames, n_context=2, horizon=4, inputs=inputs)
+    mu = held["posterior"].q_mean[:, 2:]
+    torch.testing.assert_close(held["loss"], plain["loss"] + 3.0 * overshoot(z[:, 2:], mu))
+    assert overshoot(mu, mu).item() == 0.0
+    sd = mu.reshape(-1, mu.shape[-1]).std(dim=0)
+    assert overshoot(mu + sd, mu).item() == pytest.approx(1.0)
+
+
 def test_the_elbo_adds_the_transitions_regularizer_at_the_frame_times():
     """A NeuralODE with the velocity-consistency penalty: the loss is −ELBO plus exactly w · the mismatch of the
     posterior sample at the frames' times (evenly spaced by Δt, or the given uneven ones); 0 without it."""
