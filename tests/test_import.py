@@ -87,6 +87,7 @@ def test_imported_video_without_states_trains_and_evaluates(tmp_path, capsys):
     run = fit(cfg, tmp_path / "r", progress=False)
     m = evaluate(run, out=tmp_path / "ev", cfg=EvalConfig(n_context=3, gaps=[1], drop_probs=[0.5]))
     assert "no physics metrics" in m["physics"]["skipped"]
+    assert "one test sequence" in m["latent_drift"]["skipped"]  # no spacing between sequences to measure in
     assert m["imputation"]["metric"] == "hamming"  # binarized input is detected
     assert (tmp_path / "ev" / "video.gif").exists() and not (tmp_path / "ev" / "state_scatter.png").exists()
     assert main(["evaluate", str(tmp_path / "r"), "--out", str(tmp_path / "ev2"), "--n-context", "3"]) == 0

@@ -23,6 +23,8 @@ class LatentDrift(Section):
         it, the baseline: the same for the posterior latents of the predicted frames themselves (the model
         shown the true frames). ``left_posterior`` when the rollout's last third is beyond ``LEFT`` spacings and
         beyond ``LEFT`` times the posterior's own there."""
+        if ctx.test_latents.z.shape[0] < 2:
+            return {"skipped": "one test sequence: the posterior's spacing is measured between sequences"}
         pred = ctx.predictions
         parts, c = min(3, pred.horizon), ctx.cfg.n_context
         rollout = drift_by_part(ctx.test_latents.z, pred.z, parts)
