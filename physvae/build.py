@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import torch
 from torch import nn
 
 from simulators import ConfigError
@@ -68,14 +67,13 @@ def _decoded_dims(cfg: ModelConfig) -> tuple[int, ...] | None:
     ``decode_from = "position"`` (ConfigError where it has none)."""
     if cfg.decode_from == "all":
         return None
-    with torch.random.fork_rng():  # a probe: the seed's weights stay as without the option
-        probe = TRANSITIONS[cfg.transition](cfg.latent_dim, 0, cfg.transition_config())
-    if probe.position_dims is None:
+    dims = TRANSITIONS[cfg.transition].position_dims(cfg.latent_dim, cfg.transition_config())
+    if dims is None:
         raise ConfigError(
             f"model.decode_from='position' needs a latent split into positions and their rates (neural_ode with "
             f"order 2, hamiltonian); model.transition={cfg.transition!r} has none"
         )
-    return probe.position_dims
+    return dims
 
 
 def _decoder(spec: DataSpec, cfg: ModelConfig, latent_in: int) -> nn.Module:

@@ -123,10 +123,11 @@ class Transition(nn.Module):
         """dz/dt (N, D) at latents z (N, D) with no control, for continuous-time transitions; else None."""
         return None
 
-    @property
-    def position_dims(self) -> tuple[int, ...] | None:
+    @classmethod
+    def position_dims(cls, latent_dim: int, config) -> tuple[int, ...] | None:
         """Indices of the latent dimensions that hold positions where z = (q, q̇-like) (a second-order field's
-        q, a Hamiltonian's q): what ``model.decode_from = "position"`` decodes; None where z has no such split."""
+        q, a Hamiltonian's q), for a latent of ``latent_dim`` under ``config`` (the transition's config object):
+        what ``model.decode_from = "position"`` decodes; None where z has no such split."""
         return None
 
     @property

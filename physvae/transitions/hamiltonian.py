@@ -93,10 +93,10 @@ class Hamiltonian(Transition):
     def _force(self, u: torch.Tensor | None) -> torch.Tensor | None:
         return None if self.control is None or u is None else self.control(u)
 
-    @property
-    def position_dims(self) -> tuple[int, ...]:
+    @classmethod
+    def position_dims(cls, latent_dim: int, config) -> tuple[int, ...]:
         """q of z = (q, p)."""
-        return tuple(range(self.latent_dim // 2))
+        return tuple(range(latent_dim // 2))
 
     def step(self, z, state, dt, u):
         q, p = ham.split_qp(z)

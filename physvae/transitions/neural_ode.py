@@ -169,10 +169,10 @@ class NeuralODE(Transition):
             mean, std, mask, times, pairs, truncation=robust, kink=self.cfg.velocity_evidence == "kink"
         )
 
-    @property
-    def position_dims(self) -> tuple[int, ...] | None:
+    @classmethod
+    def position_dims(cls, latent_dim: int, config: NeuralODEConfig) -> tuple[int, ...] | None:
         """q of z = (q, v) for order 2 (q̇ = v); None for order 1."""
-        return tuple(range(self.latent_dim // 2)) if self.cfg.order == 2 else None
+        return tuple(range(latent_dim // 2)) if config.order == 2 else None
 
     def step(self, z, state, dt, u):
         self.func.u = u if self.input_dim else None
