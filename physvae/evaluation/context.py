@@ -95,6 +95,11 @@ class EvalContext:
     def test_latents(self) -> Latents:
         return self._latents(self.test)
 
+    @cached_property
+    def predict_latents(self) -> Latents:
+        """Posterior latents of the prediction split, every frame seen (the model shown what it predicts)."""
+        return self.test_latents if self.predict_split is self.test else self._latents(self.predict_split)
+
     def _latents(self, split: Split) -> Latents:
         zs, vs, ss, cs = [], [], [], []
         with torch.no_grad():

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-
-from ..metrics.drift import drift_by_part
+from ..metrics.drift import drift_by_part, spacing
 from .sections import Section
 
 LEFT = (
@@ -25,10 +22,10 @@ class LatentDrift(Section):
         beyond ``LEFT`` times the posterior's own there."""
         if ctx.test_latents.z.shape[0] < 2:
             return {"skipped": "one test sequence: the posterior's spacing is measured between sequences"}
-        pred = ctx.predictions
-        parts, c = min(3, pred.horizon), ctx.cfg.n_context
-        rollout = drift_by_part(ctx.test_latents.z, pred.z, parts)
-        seen = drift_by_part(ctx.test_latents.z, _posterior(ctx)[:, c : c + pred.horizon], parts)
+        pred, ref = ctx.predictions, ctx.test_latents.z
+        parts, c, scale = min(3, pred.horizon), ctx.cfg.n_context, spacing(ref)
+        rollout = drift_by_part(ref, pred.z, parts, scale)
+        seen = drift_by_part(ref, ctx.predict_latents.z[:, c : c + pred.horizon], parts, scale)
         return {
             "by_third": {str(i + 1): d for i, d in enumerate(rollout)},
             "posterior_by_third": {str(i + 1): d for i, d in enumerate(seen)},
@@ -36,14 +33,3 @@ class LatentDrift(Section):
             "threshold": LEFT,
             "unit": "median nearest-neighbour distance between test-posterior latents of different sequences",
         }
-
-
-def _posterior(ctx) -> np.ndarray:
-    """Posterior means (N, T, D) of the prediction split's scored sequences, every frame seen."""
-    out = []
-    with torch.no_grad():
-        for b in ctx.batches(ctx.predict_split):
-            out.append(
-                ctx.model.infer(b.frames, None, b.inputs, sample=False, times=b.times).q_mean.cpu().numpy()
-            )
-    return np.concatenate(out)

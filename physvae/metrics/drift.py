@@ -32,10 +32,13 @@ def distance_to_reference(reference: np.ndarray, points: np.ndarray, max_points:
     return dist[:, 0].reshape(points.shape[:2])
 
 
-def drift_by_part(reference: np.ndarray, points: np.ndarray, parts: int = 3) -> list[float]:
+def drift_by_part(
+    reference: np.ndarray, points: np.ndarray, parts: int = 3, scale: float | None = None
+) -> list[float]:
     """The median distance of ``points`` (M, H, D) to ``reference`` (N, T, D), over each of ``parts`` consecutive
-    parts of the H steps, in units of the reference's ``spacing``: about 1 where predicted latents stay among the
-    posterior's, growing as a rollout leaves them (then the decoder and the probes extrapolate)."""
-    scale = max(spacing(reference), 1e-12)
+    parts of the H steps, in units of ``scale`` (default: the reference's ``spacing``; pass it when scoring several
+    sets against one reference): about 1 where predicted latents stay among the posterior's, growing as a rollout
+    leaves them (then the decoder and the probes extrapolate)."""
+    scale = max(spacing(reference) if scale is None else scale, 1e-12)
     dist = distance_to_reference(reference, points) / scale
     return [float(np.median(part)) for part in np.array_split(dist, parts, axis=1)]
