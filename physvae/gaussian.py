@@ -30,3 +30,11 @@ def fuse(m1: torch.Tensor, s1: torch.Tensor, m2: torch.Tensor, s2: torch.Tensor)
     p1, p2 = s1.pow(-2), s2.pow(-2)
     var = 1.0 / (p1 + p2)
     return var * (m1 * p1 + m2 * p2), var.sqrt()
+
+
+def standardized_sq_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The mean over every element of (x − target)² / var(target_d): x and target (..., D), each last dimension
+    d in units of the target's variance over all the leading axes (that variance not differentiated; floored at
+    1e-8). 0 where x is the target; 1 per dimension where x is one target standard deviation off throughout."""
+    scale = target.detach().reshape(-1, target.shape[-1]).var(dim=0).clamp(min=1e-8)
+    return ((x - target).pow(2) / scale).mean()

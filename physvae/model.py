@@ -358,9 +358,7 @@ def overshoot(rollout: torch.Tensor, posterior: torch.Tensor) -> torch.Tensor:
     μ (B, H, D) of the same frames, per dimension in units of μ_d's variance over batch and frames; the posterior
     is the target (not differentiated). 0 where the rollout is the posterior; 1 per dimension where it is as far
     as a random frame's latent."""
-    target = posterior.detach()
-    scale = target.reshape(-1, target.shape[-1]).var(dim=0).clamp(min=1e-8)
-    return ((rollout - target).pow(2) / scale).mean()
+    return gaussian.standardized_sq_error(rollout, posterior.detach())
 
 
 def _z(content: Content | None) -> torch.Tensor | None:

@@ -11,6 +11,7 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from simulators import ConfigError, integer, non_negative, positive
 
+from .. import gaussian
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
 from .base import Transition
 from .noise import ProcessNoise
@@ -256,8 +257,7 @@ class NeuralODE(Transition):
         times = times.to(dtype=z.dtype, device=z.device)
         q, v = z[..., :h], z[:, 1:-1, h:]
         d = (q[:, 2:] - q[:, :-2]) / (times[:, 2:] - times[:, :-2])[..., None]
-        scale = d.detach().reshape(-1, h).var(dim=0).clamp(min=1e-8)
-        return ((v - d).pow(2) / scale).mean()
+        return gaussian.standardized_sq_error(v, d)
 
     @property
     def nfe(self) -> int:
