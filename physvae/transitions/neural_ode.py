@@ -29,6 +29,8 @@ class NeuralODEConfig:
     """Neural-ODE transition settings."""
 
     order: int = 2  # 1: ż = f(z); 2: z = (q, v), q̇ = v, v̇ = f(q, v) as in ODE2VAE (latent_dim must be even)
+    # (measured on the DVBF pendulum: order 1 in a latent of 8 keeps the frequency past the training length, order 2
+    # in 8 or 32 slows down; benchmarks/results/neural_ode_order_cpu2)
     hidden: int = 64  # width of the vector-field MLP
     layers: int = 2  # hidden layers of the vector-field MLP
     solver: str = "rk4"  # torchdiffeq method; fixed-step rk4 is the default (adaptive ones can stall)
