@@ -94,7 +94,7 @@ def evaluate(
     if figures:
         from .viz.figures import draw_all
 
-        draw_all(model, ctx.test, ctx.test_latents, metrics, out, cfg)
+        draw_all(model, ctx.test, ctx.test_latents, metrics, out, cfg, predict_split=ctx.predict_split)
     return metrics
 
 

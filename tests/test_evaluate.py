@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import simulators as S
 from physvae import RunConfig, fit
@@ -104,6 +105,17 @@ def test_cli_predict_data_scores_the_longer_sequences(tiny_runs, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "motion of the predicted frames, fitted with the pendulum_driven physics" in printed
     assert "by thirds of the horizon (frames 0–9, 9–17, 17–26)" in printed
+
+
+def test_a_context_as_long_as_the_test_sequences_predicts_from_the_longer_ones(tiny_runs, tmp_path):
+    # the test split holds 15 frames; with 15 context frames only the 30-frame predict data has a future to draw
+    long = S.generate(S.preset("dvbf_pendulum16", n_frames=30, splits={"test": 4}, seed=5), tmp_path / "long")
+    out = tmp_path / "ev"
+    args = ["evaluate", str(tiny_runs["pend"].path), "--predict-data", str(long), "--out", str(out)]
+    assert main(args + ["--no-poly", "--n-context", "15"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["prediction"]["horizon"] == 15
+    with Image.open(out / "video.gif") as gif:
+        assert gif.n_frames == 30  # the predict data's length: truth | reconstruction | prediction per frame
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -15,7 +15,8 @@ from .preview import figure, frames_to_rgb, save_figure, side_by_side, write_gif
 
 
 def video(model, split, cfg, path: Path, n: int = 4) -> Path:
-    """GIF: for n test sequences, truth | reconstruction | prediction (after n_context frames) side by side."""
+    """GIF: for n sequences of ``split`` (the one prediction is scored on: its sequences must be longer than
+    n_context), truth | reconstruction | prediction (after n_context frames) side by side."""
     b = SequenceDataset(split).batch(np.arange(min(n, len(split)))).to(model.device)
     with torch.no_grad():
         rec, _ = model.reconstruct(b.frames, None, b.inputs, b.times)
@@ -135,10 +136,12 @@ def traversals(model, lat, path: Path, steps: int = 7) -> Path:
     return save_figure(fig, path)
 
 
-def draw_all(model, split, lat, metrics: dict, out: Path, cfg) -> list[Path]:
+def draw_all(model, split, lat, metrics: dict, out: Path, cfg, predict_split=None) -> list[Path]:
+    """Every figure of an evaluation: the video from ``predict_split`` (the longer test sequences prediction is
+    scored on; default ``split``, whose sequences may be no longer than the context), the rest from ``split``."""
     names = split.state_names
     paths = [
-        video(model, split, cfg, out / "video.gif"),
+        video(model, split if predict_split is None else predict_split, cfg, out / "video.gif"),
         prediction_curves(metrics["prediction"], out / "prediction_curves.png"),
         traversals(model, lat, out / "traversals.png"),
         eigenvalues(metrics["dynamics"], out / "eigenvalues.png"),
