@@ -154,6 +154,7 @@ def _eval_config(args: argparse.Namespace):
 def _evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
     from .evaluation.dynamics import describe as describe_dynamics
+    from .evaluation.parameters import describe as describe_parameters
     from .evaluation.trajectories import describe as describe_trajectories
 
     cfg = _eval_config(args)
@@ -197,7 +198,11 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"note: {p['vpt_note']}")
     for flag in base["flags"]:
         print(f"warning: {flag}")
-    for line in describe_dynamics(m.get("dynamics", {})) + describe_trajectories(m.get("trajectories", {})):
+    for line in (
+        describe_dynamics(m.get("dynamics", {}))
+        + describe_trajectories(m.get("trajectories", {}))
+        + describe_parameters(m.get("parameters", {}))
+    ):
         print(line)
 
 

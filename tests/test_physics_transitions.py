@@ -296,9 +296,73 @@ def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_
         assert "skipped" in m["energy"]
         if extra:  # fitted per sequence: each test sequence's own values, scored against the data's
             assert set(p["sequence"]["median_relative_error"]) == {"g_over_l", "damping", "torque_gain"}
+        assert "control inputs" in p["sequence_fit"]["skipped"]  # the shooting fit integrates no torques
     else:
         assert set(m["energy"]) >= {"r2", "drift_per_100", "true_drift_per_100"}
         assert "skipped" in m["parameters"]
+
+
+def test_the_sequence_fit_reads_each_sequence_g_over_l_from_a_posterior_on_the_true_states():
+    """A posterior that is the simulator's own state (scipy's solve, not the fit's RK4) gives each colours
+    pendulum's g/l back from its first 20 frames (an undamped truth, the damping left free)."""
+    from types import SimpleNamespace
+
+    from physvae.evaluation.parameters import _fit_sequences
+    from simulators.generate import make_chunk
+
+    cfg = S.preset("dm_pendulum_colors32", n_frames=20, splits={"test": 12}, seed=3)
+    chunk = make_chunk(cfg, "test", 0, 12)
+    states = chunk["states"][..., :2]  # the pendulum's first two columns: theta, omega
+    tr = Physics(4, 0, PhysicsConfig())  # the learned values (5, 0.1) are only where the fit starts
+    z = torch.cat(
+        [
+            PHYSICS["pendulum"].embed(torch.from_numpy(states).reshape(-1, 2)).view(12, 20, 3),
+            torch.zeros(12, 20, 1, dtype=torch.float64),
+        ],
+        -1,
+    )
+    split = SimpleNamespace(inputs=None, times=None)
+    ctx = SimpleNamespace(
+        predict_split=split,
+        cfg=SimpleNamespace(n_context=20),
+        batches=lambda _: [SimpleNamespace(frames=z)],
+        model=SimpleNamespace(
+            infer=lambda f, *a, **k: SimpleNamespace(q_mean=f), spec=SimpleNamespace(dt=0.05)
+        ),
+    )
+    p = chunk["params"]  # mass, length, gravity, damping
+    truth = {"g_over_l": p[:, 2] / p[:, 1], "damping": p[:, 3]}
+    out = _fit_sequences(ctx, tr, {"g_over_l": truth["g_over_l"]})
+    assert out["r2"]["g_over_l"] > 0.999 and out["median_relative_error"]["g_over_l"] < 1e-3
+    assert out["fitted_columns"] == ["theta"] and out["context_frames"] == 20
+    assert _fit_sequences(
+        SimpleNamespace(**{**vars(ctx), "predict_split": SimpleNamespace(inputs=1, times=None)}), tr, truth
+    ) == {"skipped": "the data has control inputs; the shooting fit integrates without them"}
+
+
+def test_the_parameters_are_described_in_their_units_beside_the_truth():
+    from physvae.evaluation.parameters import describe
+
+    out = {
+        "system": "pendulum",
+        "units": {"g_over_l": "1/s²", "damping": "1/s"},
+        "learned": {"g_over_l": 9.7, "damping": 0.52},
+        "true": {"g_over_l": 9.81, "damping": 0.5},
+        "relative_error": {"g_over_l": 0.0112, "damping": 0.04},
+        "sequence_fit": {
+            "r2": {"g_over_l": 0.91},
+            "median_relative_error": {"g_over_l": 0.03, "damping": 0.2},
+        },
+    }
+    lines = describe(out)
+    assert lines[0] == (
+        "parameters of the pendulum physics: g_over_l 9.7 1/s² (data 9.81, 1.1% off); damping 0.52 1/s "
+        "(data 0.5, 4.0% off)"
+    )
+    assert lines[1] == (
+        "  per sequence, fitted to the posterior: g_over_l R² 0.910, median error 3.0%; damping median error 20.0%"
+    )
+    assert describe({"skipped": "the locally_linear transition states no physical parameters"}) == []
 
 
 def _coordinates_of(theta: np.ndarray, omega: np.ndarray, z: np.ndarray) -> dict:

@@ -1,6 +1,15 @@
 """Recovered physical parameters: what a transition that states its physics (``physics``) learned, against the
 true values the dataset holds. Global parameters: the learned value and its relative error to the split's mean
-truth; per-sequence ones (inferred from each test sequence's context frames): R² and median relative error."""
+truth; per-sequence ones (inferred from each test sequence's context frames): R² and median relative error.
+
+``sequence_fit``, for any physics transition (global parameters too): each sequence's parameters read from the
+model's own posterior over its context frames by fitting the stated physics to that trajectory
+(``physvae.physics.shooting``: initial state and parameters, positions only, from the learned values and half
+and twice them). A network that reads parameters from the evidence (``params = "sequence"``) learns it from the
+prediction error alone; this read-out asks what the inferred motion itself says. Measured on the DM colours
+pendulum (PhysicsSeqRender, 16×16, 2000 steps, 20 context frames): the network's g/l R² 0.14 (median error 15 %),
+this fit's R² 0.77 (median error 4 %). Least squares: a sequence near the top of its swing can land far off,
+and R² shows it (its median error does not)."""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.metrics import r2_score
 
+from ..physics.shooting import shooting_fit
 from .sections import Section
 
 
@@ -18,6 +28,8 @@ class Parameters(Section):
         "param_error": "relative_error",
         "param_r2": "sequence.r2",
         "param_median_error": "sequence.median_relative_error",
+        "param_fit_r2": "sequence_fit.r2",
+        "param_fit_median_error": "sequence_fit.median_relative_error",
         "residual_share": "residual_share",
         "coord_agreement": "coordinates.agreement",
         "coord_slope": "coordinates.slope",
@@ -54,6 +66,8 @@ class Parameters(Section):
         per_seq = _sequence_params(ctx, tr)
         if per_seq is not None and truth:
             out["sequence"] = _score_sequences(per_seq, truth, ph.param_names, ph.orientation_free)
+        if truth:
+            out["sequence_fit"] = _fit_sequences(ctx, tr, truth)
         coords = _coordinates(ctx, ph)
         if coords is not None:
             out["coordinates"] = coords
@@ -80,6 +94,34 @@ def _sequence_params(ctx, tr) -> np.ndarray | None:
             post = ctx.model.infer(b.frames[:, :c], None, inputs, sample=False, times=times)
             rows.append(tr.sequence_params(post.state).double().cpu().numpy())
     return np.concatenate(rows)
+
+
+def _fit_sequences(ctx, tr, truth: dict) -> dict:
+    """Per-sequence parameters fitted to the posterior over each predict-split sequence's first ``n_context``
+    frames (see the module docstring), scored against ``truth``; {"skipped": why} where the fit cannot apply
+    (control inputs or uneven times: the shooting fit integrates without either)."""
+    split, ph = ctx.predict_split, tr.physics
+    if split.inputs is not None or split.times is not None:
+        what = "control inputs" if split.inputs is not None else "uneven frame times"
+        return {"skipped": f"the data has {what}; the shooting fit integrates without them"}
+    c, rows = ctx.cfg.n_context, []
+    with torch.no_grad():
+        for b in ctx.batches(split):
+            post = ctx.model.infer(b.frames[:, :c], None, None, sample=False)
+            rows.append(ph.chart(post.q_mean[..., : tr.embed_dim]).double().cpu())
+    states = torch.cat(rows)  # (N, c, S)
+    weight = torch.tensor([0.0 if i in ph.velocities else 1.0 for i in range(ph.state_dim)])
+    known = dict(tr.cfg.known)
+    learned = tr.global_params().detach().double().cpu()
+    positive = torch.tensor(ph.positive)
+    start = torch.where(positive, learned.clamp(min=1e-3), learned)  # a vanished damping starts just above 0
+    starts = [torch.where(positive, start * f, start).tolist() for f in (1.0, 0.5, 2.0)]
+    fitted = shooting_fit(ph, states, weight, float(ctx.model.spec.dt), starts, fixed=known or None)
+    est = fitted.params.numpy()
+    out = _score_sequences(est, truth, ph.param_names, ph.orientation_free)
+    out["context_frames"] = c
+    out["fitted_columns"] = [n for n, w in zip(ph.state_names, weight.tolist()) if w > 0]
+    return out
 
 
 def _score_sequences(est: np.ndarray, truth: dict, names: list[str], orientation_free: list[str]) -> dict:
@@ -126,3 +168,34 @@ def _residual_share(ctx, tr) -> float | None:
     z = torch.from_numpy(z.reshape(-1, z.shape[-1])[:4096]).float().to(ctx.device)
     with torch.no_grad():
         return tr.residual_share(z)
+
+
+def describe(out: dict) -> list[str]:
+    """Lines for a person: each learned parameter in its units beside the truth, and how well the per-sequence
+    read-outs (the transition's own, the fit to the posterior) follow the sequences."""
+    if not out or "skipped" in out:
+        return []
+    units, true, err = out["units"], out.get("true", {}), out.get("relative_error", {})
+    parts = [
+        f"{k} {v:.4g} {units[k]}" + (f" (data {true[k]:.4g}, {err[k]:.1%} off)" if k in true else "")
+        for k, v in out["learned"].items()
+    ]
+    lines = [f"parameters of the {out['system']} physics: " + "; ".join(parts)]
+    for key, what in (
+        ("sequence", "inferred by the transition"),
+        ("sequence_fit", "fitted to the posterior"),
+    ):
+        seq = out.get(key)
+        if seq is None:
+            continue
+        if "skipped" in seq:
+            lines.append(f"  per sequence, {what}: {seq['skipped']}")
+            continue
+        parts = [
+            f"{k} R² {seq['r2'][k]:.3f}, median error {e:.1%}"
+            if k in seq["r2"]
+            else f"{k} median error {e:.1%}"
+            for k, e in seq["median_relative_error"].items()
+        ]
+        lines.append(f"  per sequence, {what}: " + "; ".join(parts))
+    return lines
