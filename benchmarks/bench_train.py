@@ -29,6 +29,7 @@ from physvae.transitions import TRANSITIONS
 from .machine import markdown_table, run_json, write_result
 
 PRESETS = ("dvbf_pendulum16", "kvae_box32")
+PHYSICS = {"pendulum": "pendulum", "balls": "box"}  # the physics transition's stated system per simulated one
 
 
 def measure(data_dir: str, transition: str, steps: int, device: str) -> dict:
@@ -36,7 +37,9 @@ def measure(data_dir: str, transition: str, steps: int, device: str) -> dict:
     data = S.load_dataset(data_dir)
     ds = SequenceDataset(data["train"])
     torch.manual_seed(0)
-    model = build_model(DataSpec.from_dataset(data), ModelConfig(transition=transition)).to(dev)
+    cfg = ModelConfig(transition=transition)
+    cfg.physics.system = PHYSICS[data.config.system]
+    model = build_model(DataSpec.from_dataset(data), cfg).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
 

@@ -58,8 +58,12 @@ def write_result(name: str, record: dict, table: str) -> tuple[Path, Path]:
 
 
 def run_json(module: str, *args: str) -> dict:
-    """Run ``python -m module args`` in a fresh process (its own peak memory) and parse its last stdout line."""
-    out = subprocess.run([sys.executable, "-m", module, *args], check=True, capture_output=True, text=True)
+    """Run ``python -m module args`` in a fresh process (its own peak memory) and parse its last stdout line; a
+    RuntimeError with the command and the end of its stderr where it fails."""
+    out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        tail = "\n".join(out.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"python -m {module} {' '.join(args)} failed (exit {out.returncode}):\n{tail}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
