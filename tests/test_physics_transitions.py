@@ -334,6 +334,7 @@ def test_the_sequence_fit_reads_each_sequence_g_over_l_from_a_posterior_on_the_t
     truth = {"g_over_l": p[:, 2] / p[:, 1], "damping": p[:, 3]}
     out = _fit_sequences(ctx, tr, {"g_over_l": truth["g_over_l"]})
     assert out["r2"]["g_over_l"] > 0.999 and out["median_relative_error"]["g_over_l"] < 1e-3
+    assert out["median_relative_error"]["g_over_l"] <= out["p90_relative_error"]["g_over_l"] < 1e-2
     assert out["fitted_columns"] == ["theta"] and out["context_frames"] == 20
     assert _fit_sequences(
         SimpleNamespace(**{**vars(ctx), "predict_split": SimpleNamespace(inputs=1, times=None)}), tr, truth
@@ -352,6 +353,7 @@ def test_the_parameters_are_described_in_their_units_beside_the_truth():
         "sequence_fit": {
             "r2": {"g_over_l": 0.91},
             "median_relative_error": {"g_over_l": 0.03, "damping": 0.2},
+            "p90_relative_error": {"g_over_l": 0.08},
         },
     }
     lines = describe(out)
@@ -360,7 +362,8 @@ def test_the_parameters_are_described_in_their_units_beside_the_truth():
         "(data 0.5, 4.0% off)"
     )
     assert lines[1] == (
-        "  per sequence, fitted to the posterior: g_over_l R² 0.910, median error 3.0%; damping median error 20.0%"
+        "  per sequence, fitted to the posterior: g_over_l R² 0.910, median error 3.0% (90 % within 8.0%); "
+        "damping median error 20.0%"
     )
     assert describe({"skipped": "the locally_linear transition states no physical parameters"}) == []
 
