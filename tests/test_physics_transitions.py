@@ -307,7 +307,7 @@ def test_the_sequence_fit_reads_each_sequence_g_over_l_from_a_posterior_on_the_t
     pendulum's g/l back from its first 20 frames (an undamped truth, the damping left free)."""
     from types import SimpleNamespace
 
-    from physvae.evaluation.parameters import _fit_sequences
+    from physvae.evaluation.parameters import _context_posteriors, _fit_sequences
     from simulators.generate import make_chunk
 
     cfg = S.preset("dm_pendulum_colors32", n_frames=20, splits={"test": 12}, seed=3)
@@ -325,19 +325,24 @@ def test_the_sequence_fit_reads_each_sequence_g_over_l_from_a_posterior_on_the_t
     ctx = SimpleNamespace(
         predict_split=split,
         cfg=SimpleNamespace(n_context=20),
-        batches=lambda _: [SimpleNamespace(frames=z)],
+        batches=lambda _: [SimpleNamespace(frames=z, inputs=None, times=None)],
         model=SimpleNamespace(
             infer=lambda f, *a, **k: SimpleNamespace(q_mean=f), spec=SimpleNamespace(dt=0.05)
         ),
     )
     p = chunk["params"]  # mass, length, gravity, damping
     truth = {"g_over_l": p[:, 2] / p[:, 1], "damping": p[:, 3]}
-    out = _fit_sequences(ctx, tr, {"g_over_l": truth["g_over_l"]})
+    posterior, per_sequence = _context_posteriors(ctx, tr)
+    assert per_sequence is None  # global parameters: the transition reads none per sequence
+    out = _fit_sequences(ctx, tr, posterior, {"g_over_l": truth["g_over_l"]})
     assert out["r2"]["g_over_l"] > 0.999 and out["median_relative_error"]["g_over_l"] < 1e-3
     assert out["median_relative_error"]["g_over_l"] <= out["p90_relative_error"]["g_over_l"] < 1e-2
     assert out["fitted_columns"] == ["theta"] and out["context_frames"] == 20
     assert _fit_sequences(
-        SimpleNamespace(**{**vars(ctx), "predict_split": SimpleNamespace(inputs=1, times=None)}), tr, truth
+        SimpleNamespace(**{**vars(ctx), "predict_split": SimpleNamespace(inputs=1, times=None)}),
+        tr,
+        posterior,
+        truth,
     ) == {"skipped": "the data has control inputs; the shooting fit integrates without them"}
 
 
@@ -366,6 +371,15 @@ def test_the_parameters_are_described_in_their_units_beside_the_truth():
         "damping median error 20.0%"
     )
     assert describe({"skipped": "the locally_linear transition states no physical parameters"}) == []
+    undamped = {
+        **out,
+        "true": {"g_over_l": 9.81, "damping": 0.0},
+        "relative_error": {"g_over_l": 0.0112, "damping": 0.52},
+    }
+    assert describe(undamped)[0].endswith(
+        "damping 0.52 1/s (data 0, 0.52 1/s off)"
+    )  # absolute where the truth is 0
+    assert describe(undamped)[1].endswith("damping median error 0.2 1/s")
 
 
 def _coordinates_of(theta: np.ndarray, omega: np.ndarray, z: np.ndarray) -> dict:

@@ -7,9 +7,10 @@ model's own posterior over its context frames by fitting the stated physics to t
 (``physvae.physics.shooting``: initial state and parameters, positions only, from the learned values and half
 and twice them). A network that reads parameters from the evidence (``params = "sequence"``) learns it from the
 prediction error alone; this read-out asks what the inferred motion itself says. Measured on the DM colours
-pendulum (PhysicsSeqRender, 16×16, 2000 steps, 20 context frames): the network's g/l R² 0.14 (median error 15 %),
-this fit's R² 0.77 (median error 4 %). Least squares: a sequence near the top of its swing can land far off,
-and R² shows it (its median error does not)."""
+pendulum (PhysicsSeqRender, 16×16, 2000 steps; ``benchmarks/results/colors_parameters_cpu2``): the network's g/l
+R² 0.14–0.24 (median error 13–15 %), this fit's R² 0.85–0.90 (median error 2.3–2.5 %) from 40 context frames and
+0.52–0.63 (6.4 %) from 20. Least squares: a sequence that swings over the top can land far off, and R² shows it
+(its median and 90th-percentile errors do not)."""
 
 from __future__ import annotations
 
@@ -64,11 +65,11 @@ class Parameters(Section):
                 out["compared_by_magnitude"] = list(ph.orientation_free)
         else:
             out["note"] = f"the dataset's parameters {split.param_names} do not give {ph.param_names}"
-        per_seq = _sequence_params(ctx, tr)
-        if per_seq is not None and truth:
-            out["sequence"] = _score_sequences(per_seq, truth, ph.param_names, ph.orientation_free)
         if truth:
-            out["sequence_fit"] = _fit_sequences(ctx, tr, truth)
+            states, per_seq = _context_posteriors(ctx, tr)
+            if per_seq is not None:
+                out["sequence"] = _score_sequences(per_seq, truth, ph.param_names, ph.orientation_free)
+            out["sequence_fit"] = _fit_sequences(ctx, tr, states, truth)
         coords = _coordinates(ctx, ph)
         if coords is not None:
             out["coordinates"] = coords
@@ -83,34 +84,29 @@ def _rel(learned: float, true: float) -> float:
     return abs(learned - true) / abs(true) if true else abs(learned - true)
 
 
-def _sequence_params(ctx, tr) -> np.ndarray | None:
-    """Per-sequence parameters (N, P) inferred from each sequence's first ``n_context`` frames, or None."""
-    if tr.cfg.params == "global":
-        return None
-    c, rows = ctx.cfg.n_context, []
+def _context_posteriors(ctx, tr) -> tuple[torch.Tensor, np.ndarray | None]:
+    """One pass over the predict split's first ``n_context`` frames of each sequence: the posterior means' states
+    (N, n_context, S) (float64, CPU) and the transition's per-sequence parameters (N, P), None for global ones."""
+    c, states, params = ctx.cfg.n_context, [], []
     with torch.no_grad():
         for b in ctx.batches(ctx.predict_split):
             inputs = None if b.inputs is None else b.inputs[:, :c]
             times = None if b.times is None else b.times[:, :c]
             post = ctx.model.infer(b.frames[:, :c], None, inputs, sample=False, times=times)
-            rows.append(tr.sequence_params(post.state).double().cpu().numpy())
-    return np.concatenate(rows)
+            states.append(tr.physics.chart(post.q_mean[..., : tr.embed_dim]).double().cpu())
+            if tr.cfg.params != "global":
+                params.append(tr.sequence_params(post.state).double().cpu().numpy())
+    return torch.cat(states), (np.concatenate(params) if params else None)
 
 
-def _fit_sequences(ctx, tr, truth: dict) -> dict:
-    """Per-sequence parameters fitted to the posterior over each predict-split sequence's first ``n_context``
-    frames (see the module docstring), scored against ``truth``; {"skipped": why} where the fit cannot apply
-    (control inputs or uneven times: the shooting fit integrates without either)."""
+def _fit_sequences(ctx, tr, states: torch.Tensor, truth: dict) -> dict:
+    """Per-sequence parameters fitted to the posterior states (N, n_context, S) of the predict split's context
+    frames (``_context_posteriors``; see the module docstring), scored against ``truth``; {"skipped": why} where
+    the fit cannot apply (control inputs or uneven times: the shooting fit integrates without either)."""
     split, ph = ctx.predict_split, tr.physics
     if split.inputs is not None or split.times is not None:
         what = "control inputs" if split.inputs is not None else "uneven frame times"
         return {"skipped": f"the data has {what}; the shooting fit integrates without them"}
-    c, rows = ctx.cfg.n_context, []
-    with torch.no_grad():
-        for b in ctx.batches(split):
-            post = ctx.model.infer(b.frames[:, :c], None, None, sample=False)
-            rows.append(ph.chart(post.q_mean[..., : tr.embed_dim]).double().cpu())
-    states = torch.cat(rows)  # (N, c, S)
     weight = torch.tensor([0.0 if i in ph.velocities else 1.0 for i in range(ph.state_dim)])
     known = dict(tr.cfg.known)
     learned = tr.global_params().detach().double().cpu()
@@ -120,7 +116,7 @@ def _fit_sequences(ctx, tr, truth: dict) -> dict:
     fitted = shooting_fit(ph, states, weight, float(ctx.model.spec.dt), starts, fixed=known or None)
     est = fitted.params.numpy()
     out = _score_sequences(est, truth, ph.param_names, ph.orientation_free)
-    out["context_frames"] = c
+    out["context_frames"] = states.shape[1]
     out["fitted_columns"] = [n for n, w in zip(ph.state_names, weight.tolist()) if w > 0]
     return out
 
@@ -181,8 +177,12 @@ def describe(out: dict) -> list[str]:
     if not out or "skipped" in out:
         return []
     units, true, err = out["units"], out.get("true", {}), out.get("relative_error", {})
+
+    def off(k: str, e: float) -> str:  # relative, or absolute in the parameter's units where the truth is 0
+        return f"{e:.3g} {units[k]}" if true.get(k) == 0 else f"{e:.1%}"
+
     parts = [
-        f"{k} {v:.4g} {units[k]}" + (f" (data {true[k]:.4g}, {err[k]:.1%} off)" if k in true else "")
+        f"{k} {v:.4g} {units[k]}" + (f" (data {true[k]:.4g}, {off(k, err[k])} off)" if k in true else "")
         for k, v in out["learned"].items()
     ]
     lines = [f"parameters of the {out['system']} physics: " + "; ".join(parts)]
@@ -199,8 +199,8 @@ def describe(out: dict) -> list[str]:
         p90 = seq.get("p90_relative_error", {})
         parts = [
             (f"{k} R² {seq['r2'][k]:.3f}, " if k in seq["r2"] else f"{k} ")
-            + f"median error {e:.1%}"
-            + (f" (90 % within {p90[k]:.1%})" if k in p90 else "")
+            + f"median error {off(k, e)}"
+            + (f" (90 % within {off(k, p90[k])})" if k in p90 else "")
             for k, e in seq["median_relative_error"].items()
         ]
         lines.append(f"  per sequence, {what}: " + "; ".join(parts))
