@@ -338,6 +338,14 @@ def test_the_sequence_fit_reads_each_sequence_g_over_l_from_a_posterior_on_the_t
     assert out["r2"]["g_over_l"] > 0.999 and out["median_relative_error"]["g_over_l"] < 1e-3
     assert out["median_relative_error"]["g_over_l"] <= out["p90_relative_error"]["g_over_l"] < 1e-2
     assert out["fitted_columns"] == ["theta"] and out["context_frames"] == 20
+    assert "context_periods" not in out  # the stub evaluation has no dynamics section to say the period
+    # a learned field of natural frequency 2.2 rad/s: 20 frames of 0.05 s span 0.35 of its period, flagged
+    timed = SimpleNamespace(
+        **vars(ctx), results={"dynamics": {"at_rest": {"oscillation": {"natural_frequency": 2.2}}}}
+    )
+    short = _fit_sequences(timed, tr, posterior, {"g_over_l": truth["g_over_l"]})
+    assert short["context_periods"] == pytest.approx(20 * 0.05 * 2.2 / (2 * math.pi))
+    assert "span 0.35 of the learned period" in short["note"]
     assert _fit_sequences(
         SimpleNamespace(**{**vars(ctx), "predict_split": SimpleNamespace(inputs=1, times=None)}),
         tr,
