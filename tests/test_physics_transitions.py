@@ -190,6 +190,80 @@ def test_hamiltonian_vector_field_is_the_canonical_one():
     torch.testing.assert_close(tr.vector_field(z), torch.cat([dp, -dq], -1))
 
 
+class _Zero(torch.nn.Module):
+    def forward(self, q):
+        return 0.0 * q.sum(-1)
+
+
+def _free_particle(tr: Hamiltonian) -> None:
+    """No potential and M⁻¹ = I (L = √(1 − eps) I), so a constant force F moves q as q0 + p0 t + ½ F t²."""
+    tr.H.potential = _Zero()
+    with torch.no_grad():
+        tr.H.mass_factor.copy_(math.sqrt(1 - tr.H.eps) * torch.eye(tr.H.n))
+
+
+def test_a_state_dependent_input_gain_pushes_as_a_generalized_force():
+    """control = "state": the force is B u + G(q) u. With G(q) made constant (its last layer's bias) the force is
+    constant, and leapfrog is exact for a free particle under it; the rollout, stepped one frame at a time since
+    the gain may depend on q, matches q0 + p0 t + ½ F t² and p0 + F t."""
+    torch.manual_seed(0)
+    tr = Hamiltonian(4, 1, HamiltonianConfig(control="state", substeps=1))
+    _free_particle(tr)
+    with torch.no_grad():
+        tr.control.B.weight.copy_(torch.tensor([[0.5], [0.0]]))
+        tr.control.net[-1].bias.copy_(torch.tensor([0.25, -1.0]))
+    force = torch.tensor([0.75, -1.0]) * 2.0  # (B + G) u with u = 2
+    z0 = torch.tensor([[0.1, -0.2, 0.3, 0.4]])
+    t = 0.1 * torch.arange(1, 21)[:, None]
+    with torch.no_grad():
+        traj = tr.rollout(z0, 20, 0.1, u=torch.full((1, 20, 1), 2.0))[0]
+    torch.testing.assert_close(traj[:, :2], z0[:, :2] + z0[:, 2:] * t + 0.5 * force * t**2)
+    torch.testing.assert_close(traj[:, 2:], z0[:, 2:] + force * t)
+    with torch.no_grad():  # a gain that depends on q: the rollout is the one-step map repeated
+        tr.control.net[-1].weight.normal_()
+        u, z = torch.randn(3, 6, 1), torch.randn(3, 4)
+        traj = tr.rollout(z, 6, 0.1, u=u)
+        for k in range(6):
+            z = tr.step(z, None, 0.1, u[:, k])[0]
+            torch.testing.assert_close(traj[:, k], z)
+        assert (tr._force(traj[:, 0, :2], u[:, 0]) - tr._force(traj[:, 5, :2], u[:, 0])).abs().max() > 1e-3
+
+
+def test_the_constant_input_gain_of_older_runs_still_loads():
+    tr = Hamiltonian(4, 1)
+    state = {k: v for k, v in tr.state_dict().items() if k != "control.B.weight"}
+    state["control.weight"] = torch.tensor([[2.0], [3.0]])
+    fresh = Hamiltonian(4, 1)
+    fresh.load_state_dict(state)
+    torch.testing.assert_close(fresh.control.B.weight, torch.tensor([[2.0], [3.0]]))
+
+
+def test_the_hamiltonians_momenta_are_the_mass_times_the_derivatives_of_its_positions_evidence():
+    """velocity_evidence = "difference": q̇ = M⁻¹p holds in the model, so p's evidence is M q̇ with q̇ the
+    three-frame derivative of q's evidence (exact on quadratic paths), each p_i's variance Σ_j M_ij² σ_j²."""
+    from physvae.physics.velocity_evidence import three_point_weights
+
+    tr = Hamiltonian(4, 0, HamiltonianConfig(velocity_evidence="difference"))
+    with torch.no_grad():
+        tr.H.mass_factor.copy_(torch.tensor([[1.0, 0.0], [0.5, 2.0]]))
+    times = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.45, 0.6]])
+    tt = times[0]
+    q = torch.stack([1.0 + 2.0 * tt - 4.0 * tt**2, -3.0 * tt], -1)  # (T, 2)
+    qdot = torch.stack([2.0 - 8.0 * tt, torch.full_like(tt, -3.0)], -1)
+    mean = torch.cat([q, torch.full_like(q, 9.0)], -1)[None]  # the network says p = 9
+    std = torch.tensor([0.05, 0.02]).repeat(6, 2)[None]
+    out, out_std = tr.evidence(mean, std, torch.ones(1, 6), times)
+    mass = torch.linalg.inv(tr.H.inv_mass()).detach()
+    torch.testing.assert_close(out[0, :, 2:], qdot @ mass)
+    torch.testing.assert_close(out[..., :2], mean[..., :2])
+    _, w = three_point_weights(times)
+    qdot_var = w.pow(2).sum(-1)[0, :, None] * torch.tensor([0.05, 0.02]) ** 2  # (T, 2), independent frames
+    torch.testing.assert_close(out_std[0, :, 2:], (qdot_var @ mass.square()).sqrt())
+    plain = Hamiltonian(4, 0)
+    assert plain.evidence(mean, std, torch.ones(1, 6), times)[0] is mean and not plain.looks_ahead
+    assert tr.looks_ahead
+
+
 def test_bad_configurations_are_refused_with_the_field_named():
     with pytest.raises(ConfigError, match="even latent_dim"):
         Hamiltonian(3, 0)
@@ -197,6 +271,10 @@ def test_bad_configurations_are_refused_with_the_field_named():
         Hamiltonian(4, 0, HamiltonianConfig(separable=False, dissipation="constant"))
     with pytest.raises(ConfigError, match="dissipation must be one of"):
         HamiltonianConfig(dissipation="lots").validate()
+    with pytest.raises(ConfigError, match="hamiltonian.control must be one of"):
+        HamiltonianConfig(control="servo").validate()
+    with pytest.raises(ConfigError, match="velocity_evidence='difference' needs separable = true"):
+        HamiltonianConfig(separable=False, velocity_evidence="difference").validate()
     with pytest.raises(ConfigError, match=r"latent_dim ≥ 6"):
         Physics(5, 0, PhysicsConfig(system="double_pendulum"))
     with pytest.raises(ConfigError, match="system must be one of"):
