@@ -96,9 +96,8 @@ class Control(nn.Module):
         super().__init__()
         self.n, self.input_dim = n, input_dim
         self.B = nn.Linear(input_dim, n, bias=False)
-        self.net = (
-            nn.Sequential(nn.Linear(n, hidden), nn.Tanh(), nn.Linear(hidden, n * input_dim)) if state else None
-        )
+        layers = [nn.Linear(n, hidden), nn.Tanh(), nn.Linear(hidden, n * input_dim)]
+        self.net = nn.Sequential(*layers) if state else None
         if self.net is not None:  # B(q) starts as the constant B
             nn.init.zeros_(self.net[-1].weight)
             nn.init.zeros_(self.net[-1].bias)
@@ -183,7 +182,8 @@ class Hamiltonian(Transition):
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
         state_force = self.control is not None and u is not None and self.control.state_dependent
-        if isinstance(dt, torch.Tensor) or state_force:  # uneven intervals (B, n_steps, 1), or B(q): step by step
+        # uneven intervals (B, n_steps, 1), or a force B(q) u that moves with q: one step at a time
+        if isinstance(dt, torch.Tensor) or state_force:
             return super().rollout(z0, n_steps, dt, u, state)
         q, p = ham.split_qp(z0)
         force = None if u is None or self.control is None else self.control(q, u)  # (B, T, n): B constant
