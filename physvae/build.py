@@ -78,10 +78,10 @@ def _decoded_dims(cfg: ModelConfig) -> tuple[int, ...] | None:
 
 def _decoder(spec: DataSpec, cfg: ModelConfig, latent_in: int) -> nn.Module:
     """The conv decoder reading ``latent_in`` latent dimensions (and z_c), or the render decoder drawing the
-    ``physics`` transition's stated system."""
+    stated system whose state the latent holds (``ModelConfig.drawn_system``)."""
     d = latent_in + cfg.content_dim
     if cfg.decoder == "render":
-        physics = PHYSICS[cfg.physics.system].for_inputs(spec.input_dim)
+        physics = PHYSICS[cfg.drawn_system()].for_inputs(spec.input_dim)
         extras = cfg.render_scale == "extras"
         return RenderDecoder(
             physics,

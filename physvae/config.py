@@ -77,6 +77,13 @@ class ModelConfig:
         """The selected transition's config object."""
         return getattr(self, self.transition)
 
+    def drawn_system(self) -> str:
+        """The stated system whose state the latent holds, which the render decoder can draw: the ``physics``
+        transition's, or a ``hamiltonian`` one's coordinates; "" where there is none."""
+        if self.transition == "physics":
+            return self.physics.system
+        return self.hamiltonian.coordinates if self.transition == "hamiltonian" else ""
+
     def validate(self) -> None:
         if self.transition not in TRANSITIONS:
             raise ConfigError(
@@ -134,10 +141,11 @@ class ModelConfig:
                 f"model.decode_from={self.decode_from!r} applies to the conv decoder; got model.decoder="
                 f"{self.decoder!r} (which reads the physical coordinates it draws)"
             )
-        if self.decoder == "render" and self.transition != "physics":
+        if self.decoder == "render" and not self.drawn_system():
             raise ConfigError(
-                f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "
-                f"got {self.transition!r}"
+                f"model.decoder='render' draws the state of stated physics and needs model.transition='physics' "
+                f"or 'hamiltonian' with model.hamiltonian.coordinates set to a system, got {self.transition!r}"
+                + (" with free coordinates" if self.transition == "hamiltonian" else "")
             )
 
     def _check_attention(self) -> None:

@@ -264,6 +264,68 @@ def test_the_hamiltonians_momenta_are_the_mass_times_the_derivatives_of_its_posi
     assert tr.looks_ahead
 
 
+class _Pendulum(torch.nn.Module):
+    """V(θ) = −k cos θ for an angle q (B, 1): with M = 1, θ̈ = −k sin θ."""
+
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = k
+
+    def forward(self, q):
+        return -self.k * q[:, 0].cos()
+
+
+def _stated_pendulum(k: float, gamma: float, gain: float) -> Hamiltonian:
+    """A Hamiltonian in the pendulum's coordinates set to θ̈ = −k sin θ − γ θ̇ + gain · u."""
+    tr = Hamiltonian(4, 1, HamiltonianConfig(coordinates="pendulum", dissipation="constant", substeps=20))
+    tr.H.potential = _Pendulum(k)
+    with torch.no_grad():
+        tr.H.mass_factor.copy_(math.sqrt(1 - tr.H.eps) * torch.eye(1))
+        tr.dissipation.raw.fill_(math.log(math.expm1(gamma)))  # softplus⁻¹(γ)
+        tr.control.B.weight.fill_(gain)
+    return tr
+
+
+def test_in_the_pendulums_coordinates_the_flow_is_the_damped_driven_pendulums():
+    """coordinates = "pendulum": z = (cos θ, sin θ, θ̇, extra). With V = −k cos θ, M = 1, D = γ and B = b the
+    rollout is θ̈ = −k sin θ − γ θ̇ + b u, checked against scipy's solution, with the extra held and the angle
+    carried past ±π (a swing over the top)."""
+    from scipy.integrate import solve_ivp
+
+    k, gamma, b, u0, dt, steps = 9.81, 0.3, 2.0, 1.5, 0.05, 60
+    tr = _stated_pendulum(k, gamma, b)
+    theta0, omega0 = 2.5, 4.0  # enough energy to go over the top
+    z0 = torch.tensor([[math.cos(theta0), math.sin(theta0), omega0, 0.7]])
+    with torch.no_grad():
+        traj = tr.rollout(z0, steps, dt, u=torch.full((1, steps, 1), u0))[0]
+
+    def rhs(t, y):
+        return [y[1], -k * math.sin(y[0]) - gamma * y[1] + b * u0]
+
+    t_eval = dt * np.arange(1, steps + 1)
+    truth = solve_ivp(rhs, (0, t_eval[-1]), [theta0, omega0], t_eval=t_eval, rtol=1e-10, atol=1e-10).y
+    assert np.abs(truth[0]).max() > math.pi  # it did swing over the top
+    torch.testing.assert_close(traj[:, 0], torch.from_numpy(np.cos(truth[0])), atol=2e-3, rtol=0)
+    torch.testing.assert_close(traj[:, 1], torch.from_numpy(np.sin(truth[0])), atol=2e-3, rtol=0)
+    torch.testing.assert_close(traj[:, 2], torch.from_numpy(truth[1]), atol=5e-3, rtol=0)
+    assert (traj[:, 3] == 0.7).all()
+    theta = torch.tensor(0.4)
+    z = torch.stack([theta.cos(), theta.sin(), torch.tensor(1.2), torch.tensor(0.7)])[None]
+    want = [-theta.sin() * 1.2, theta.cos() * 1.2, -k * theta.sin() - gamma * 1.2, 0.0]
+    torch.testing.assert_close(tr.vector_field(z)[0], torch.stack([torch.as_tensor(w) for w in want]))
+    torch.testing.assert_close(tr.energy(z), 0.5 * 1.2**2 - k * theta.cos()[None])
+    assert Hamiltonian.position_dims(4, tr.cfg) == (0, 1)
+
+
+def test_in_the_pendulums_coordinates_the_velocity_evidence_is_the_angles_derivative():
+    tr = Hamiltonian(3, 0, HamiltonianConfig(coordinates="pendulum", velocity_evidence="difference"))
+    times = torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4]])
+    theta = 0.3 + 2.0 * times[0] - 1.5 * times[0] ** 2
+    mean = torch.stack([theta.cos(), theta.sin(), torch.full_like(theta, 9.0)], -1)[None]
+    out, _ = tr.evidence(mean, torch.full_like(mean, 0.01), torch.ones(1, 5), times)
+    torch.testing.assert_close(out[0, :, 2], 2.0 - 3.0 * times[0])
+
+
 def test_bad_configurations_are_refused_with_the_field_named():
     with pytest.raises(ConfigError, match="even latent_dim"):
         Hamiltonian(3, 0)
@@ -271,6 +333,14 @@ def test_bad_configurations_are_refused_with_the_field_named():
         Hamiltonian(4, 0, HamiltonianConfig(separable=False, dissipation="constant"))
     with pytest.raises(ConfigError, match="dissipation must be one of"):
         HamiltonianConfig(dissipation="lots").validate()
+    with pytest.raises(ConfigError, match="coordinates must be '' .free q, p. or one of"):
+        HamiltonianConfig(coordinates="rocket").validate()
+    with pytest.raises(ConfigError, match="'box' moves by its own flow"):
+        HamiltonianConfig(coordinates="box").validate()
+    with pytest.raises(ConfigError, match="needs latent_dim ≥ 3"):
+        Hamiltonian(2, 0, HamiltonianConfig(coordinates="pendulum"))
+    with pytest.raises(ConfigError, match="needs model.transition='physics' or 'hamiltonian'"):
+        RunConfig().with_overrides(["model.transition=hamiltonian", "model.decoder=render"]).validate()
     with pytest.raises(ConfigError, match="hamiltonian.control must be one of"):
         HamiltonianConfig(control="servo").validate()
     with pytest.raises(ConfigError, match="velocity_evidence='difference' needs separable = true"):
@@ -345,7 +415,14 @@ def test_true_parameters_are_only_the_stated_ones():
 
 @pytest.mark.parametrize(
     "transition,extra",
-    [("physics", []), ("physics", ["model.physics.params=fit"]), ("hamiltonian", [])],
+    [
+        ("physics", []),
+        ("physics", ["model.physics.params=fit"]),
+        ("hamiltonian", []),
+        ("hamiltonian", ["model.hamiltonian.coordinates=pendulum", "model.decoder=render",
+                         "model.hamiltonian.velocity_evidence=difference", "model.hamiltonian.control=state",
+                         "model.hamiltonian.dissipation=constant"]),  # fmt: skip
+    ],
 )
 def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_path, transition, extra):
     torch.set_default_dtype(torch.float32)  # a run trains in float32 whatever this module's tests use

@@ -24,8 +24,9 @@ from torch.nn import functional as F
 from simulators import ConfigError, integer, positive
 
 from .. import hamiltonian as ham
-from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
+from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
+from .hamiltonian_coords import Coordinates, OfFeatures, stated_system
 from .noise import ProcessNoise
 
 DISSIPATION = ("none", "constant", "state")
@@ -48,6 +49,10 @@ class HamiltonianConfig:
     # "network": the inference network's evidence about p; "difference" ("robust", "kink"): p = M q̇, q̇ the
     # three-frame derivative of q's evidence (separable H only: M is its mass matrix)
     velocity_evidence: str = "network"
+    # "": z = (q, p), free coordinates, latent_dim / 2 each; a system's name ("pendulum", "double_pendulum",
+    # "mass_spring"): the latent holds that system's state (angles as cos, sin; velocities q̇ = M⁻¹p), then constant
+    # extras, and V, D(q), B(q) read an angle through (cos, sin) (``hamiltonian_coords``; separable H only)
+    coordinates: str = ""
 
     def validate(self, where: str = "hamiltonian") -> None:
         integer(f"{where}.hidden", self.hidden, minimum=1)
@@ -67,20 +72,34 @@ class HamiltonianConfig:
                 f"{where}.velocity_evidence={self.velocity_evidence!r} needs separable = true (p = M q̇ with the "
                 "mass matrix of a quadratic kinetic energy)"
             )
+        if self.coordinates:
+            stated_system(self.coordinates, f"{where}.coordinates")
+            if not self.separable:
+                raise ConfigError(
+                    f"{where}.coordinates={self.coordinates!r} needs separable = true (velocities q̇ = M⁻¹p)"
+                )
 
     def check_latent(self, latent_dim: int, where: str = "hamiltonian") -> None:
-        if latent_dim % 2:
+        if self.coordinates:
+            need = stated_system(self.coordinates, f"{where}.coordinates").embed_dim
+            if latent_dim < need:
+                raise ConfigError(
+                    f"{where}.coordinates={self.coordinates!r} needs latent_dim ≥ {need} (its state, angles as "
+                    f"cos and sin), got {latent_dim}"
+                )
+        elif latent_dim % 2:
             raise ConfigError(f"{where} needs an even latent_dim (z = (q, p), n each), got {latent_dim}")
 
 
 class Dissipation(nn.Module):
-    """D(q) as a (B, n) diagonal ≥ 0: a learned constant (starting near 0) or softplus of an MLP of q."""
+    """D(q) as a (B, n) diagonal ≥ 0: a learned constant (starting near 0) or softplus of an MLP of q (of its
+    ``features``: an angle through cos and sin)."""
 
-    def __init__(self, n: int, kind: str, hidden: int):
+    def __init__(self, n: int, kind: str, hidden: int, coords: Coordinates | None = None):
         super().__init__()
-        self.net = (
-            nn.Sequential(nn.Linear(n, hidden), nn.Tanh(), nn.Linear(hidden, n)) if kind == "state" else None
-        )
+        f = n if coords is None else coords.feature_dim
+        mlp = nn.Sequential(nn.Linear(f, hidden), nn.Tanh(), nn.Linear(hidden, n))
+        self.net = None if kind != "state" else mlp if coords is None else OfFeatures(coords, mlp)
         self.raw = nn.Parameter(torch.full((n,), -4.0))  # softplus(−4) ≈ 0.018: almost conservative at first
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
@@ -92,15 +111,15 @@ class Control(nn.Module):
     """The inputs' generalized force on p, (B, n) from u (B, U): B u with a learned constant B (n, U), or
     B(q) u with B(q) (B, n, U) an MLP of q (``state``)."""
 
-    def __init__(self, n: int, input_dim: int, state: bool, hidden: int):
+    def __init__(self, n: int, input_dim: int, state: bool, hidden: int, coords: Coordinates | None = None):
         super().__init__()
         self.n, self.input_dim = n, input_dim
         self.B = nn.Linear(input_dim, n, bias=False)
-        layers = [nn.Linear(n, hidden), nn.Tanh(), nn.Linear(hidden, n * input_dim)]
-        self.net = nn.Sequential(*layers) if state else None
-        if self.net is not None:  # B(q) starts as the constant B
-            nn.init.zeros_(self.net[-1].weight)
-            nn.init.zeros_(self.net[-1].bias)
+        f = n if coords is None else coords.feature_dim
+        layers = [nn.Linear(f, hidden), nn.Tanh(), nn.Linear(hidden, n * input_dim)]
+        nn.init.zeros_(layers[-1].weight), nn.init.zeros_(layers[-1].bias)  # B(q) starts as the constant B
+        mlp = nn.Sequential(*layers)
+        self.net = None if not state else mlp if coords is None else OfFeatures(coords, mlp)
 
     @property
     def state_dependent(self) -> bool:
@@ -124,16 +143,34 @@ class Hamiltonian(Transition):
         cfg.validate()
         cfg.check_latent(latent_dim)
         super().__init__(latent_dim, input_dim)
-        self.cfg, n = cfg, latent_dim // 2
+        self.cfg = cfg
+        self.physics = stated_system(cfg.coordinates) if cfg.coordinates else None  # what the latent holds
+        coords = self.coords = Coordinates(latent_dim, self.physics)
+        n, self.embed_dim = coords.n, coords.embed_dim
         self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
         if cfg.separable:
-            self.H: nn.Module = ham.SeparableHamiltonian(n, cfg.hidden, cfg.layers)
+            potential = None
+            if self.physics is not None:  # V of the positions' features: periodic in an angle
+                potential = OfFeatures(coords, ham.mlp(coords.feature_dim, cfg.hidden, cfg.layers))
+            self.H: nn.Module = ham.SeparableHamiltonian(n, cfg.hidden, cfg.layers, potential=potential)
         else:
             self.H = ham.GeneralHamiltonian(n, cfg.hidden, cfg.layers)
-        self.dissipation = None if cfg.dissipation == "none" else Dissipation(n, cfg.dissipation, cfg.hidden)
+        kind, stated = cfg.dissipation, coords if self.physics is not None else None  # networks of q's features
+        self.dissipation = None if kind == "none" else Dissipation(n, kind, cfg.hidden, stated)
         if cfg.dissipation != "none" and not cfg.separable:
             raise ConfigError("hamiltonian.dissipation needs separable = true (a quadratic kinetic energy)")
-        self.control = Control(n, input_dim, cfg.control == "state", cfg.hidden) if input_dim else None
+        state = cfg.control == "state"
+        self.control = Control(n, input_dim, state, cfg.hidden, stated) if input_dim else None
+
+    def check_data(self, spec) -> None:
+        """Refuse data (a DataSpec) whose declared states do not include the stated coordinates' system's
+        (video without true states is not checked)."""
+        names = [] if self.physics is None else self.physics.state_names
+        if names and spec.state_names and not set(names) <= set(spec.state_names):
+            raise ConfigError(
+                f"model.hamiltonian.coordinates {self.physics.name!r} holds the states {names}, but the data's "
+                f"states are {spec.state_names}: choose the system the video shows, or '' for free coordinates"
+            )
 
     @property
     def method(self) -> str:
@@ -149,35 +186,47 @@ class Hamiltonian(Transition):
         return self.cfg.velocity_evidence != "network"
 
     def evidence(self, mean, std, mask, times):
-        """With ``velocity_evidence`` other than "network", p's evidence (B, T, n) is M q̇: q̇ the three-frame
-        derivative of q's evidence (``derivative_evidence``: "robust" widens its std by the truncation error,
-        "kink" reads it on a kink's smooth side), its std propagated through the learned mass matrix M (each p_i
-        with the variance Σ_j M_ij² σ_j², the q̇_j taken independent); else the network's as it is."""
-        if self.cfg.velocity_evidence == "network":
+        """With ``velocity_evidence`` other than "network", the momenta's evidence from the positions' in three
+        frames (``derivative_evidence``: "robust" widens its std by the truncation error, "kink" reads it on a
+        kink's smooth side). Free coordinates: p's evidence (B, T, n) is M q̇, its std propagated through the
+        learned mass M (each p_i with the variance Σ_j M_ij² σ_j², the q̇_j taken independent). A stated system's
+        latent holds q̇ itself: its velocities' evidence, as the ``physics`` transition reads it. Else the
+        network's evidence as it is."""
+        kind = self.cfg.velocity_evidence
+        if kind == "network":
             return mean, std
-        n, kind = self.latent_dim // 2, self.cfg.velocity_evidence
+        flags = {"truncation": kind == "robust", "kink": kind == "kink"}
+        if self.physics is not None:
+            return velocity_evidence(self.physics, mean, std, mask, times, **flags)
+        n = self.latent_dim // 2
         pairs = [(n + i, mean[..., i], std[..., i], False) for i in range(n)]
-        vel, vel_std = derivative_evidence(
-            mean, std, mask, times, pairs, truncation=kind == "robust", kink=kind == "kink"
-        )
-        mass = torch.linalg.inv(self.H.inv_mass()).to(mean.dtype)  # (n, n), symmetric
+        vel, vel_std = derivative_evidence(mean, std, mask, times, pairs, **flags)
+        mass = self._mass().to(mean.dtype)  # (n, n), symmetric
         p = vel[..., n:] @ mass
         p_std = (vel_std[..., n:].square() @ mass.square()).sqrt()
         return torch.cat([mean[..., :n], p], -1), torch.cat([std[..., :n], p_std], -1)
 
+    def _mass(self) -> torch.Tensor | None:
+        """M (n, n) of the quadratic kinetic energy; None for a general H."""
+        return torch.linalg.inv(self.H.inv_mass()) if self.cfg.separable else None
+
+    def _inv_mass(self) -> torch.Tensor | None:
+        return self.H.inv_mass() if self.cfg.separable else None
+
     @classmethod
     def position_dims(cls, latent_dim: int, config) -> tuple[int, ...]:
-        """q of z = (q, p)."""
-        return tuple(range(latent_dim // 2))
+        """q of z = (q, p); for a stated system, its positions' dimensions (an angle's cos and sin)."""
+        physics = stated_system(config.coordinates) if config.coordinates else None
+        return Coordinates(latent_dim, physics).position_dims()
 
     def step(self, z, state, dt, u):
-        q, p = ham.split_qp(z)
+        q, p, extras = self.coords.to_qp(z, self._mass())
         kw = {"dissipation": self.dissipation, "force": self._force(q, u)}
         if self.cfg.separable:
             q, p = ham.leapfrog(self.H, q, p, dt, self.cfg.substeps, **kw)
         else:
             q, p = ham.explicit_step(self.H, q, p, dt, self.cfg.substeps, "rk4", **kw)
-        mean = torch.cat([q, p], -1)
+        mean = self.coords.from_qp(q, p, extras, self._inv_mass())
         return mean, self.process_noise().expand_as(mean), state
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
@@ -185,12 +234,13 @@ class Hamiltonian(Transition):
         # uneven intervals (B, n_steps, 1), or a force B(q) u that moves with q: one step at a time
         if isinstance(dt, torch.Tensor) or state_force:
             return super().rollout(z0, n_steps, dt, u, state)
-        q, p = ham.split_qp(z0)
+        q, p, extras = self.coords.to_qp(z0, self._mass())
         force = None if u is None or self.control is None else self.control(q, u)  # (B, T, n): B constant
         qs, ps = ham.rollout(
             self.H, q, p, dt, n_steps, self.cfg.substeps, self.method, self.dissipation, force
         )
-        return torch.cat([qs, ps], -1)
+        extras = extras[:, None].expand(-1, n_steps, -1)
+        return self.coords.from_qp(qs, ps, extras, self._inv_mass())
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Runs saved before B(q) kept the constant B as ``control.weight``.
@@ -200,13 +250,18 @@ class Hamiltonian(Transition):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def energy(self, z: torch.Tensor) -> torch.Tensor:
-        """The learned H at latents z (N, 2n) -> (N,)."""
-        return self.H.energy(*ham.split_qp(z))
+        """The learned H at latents z (N, D) -> (N,)."""
+        q, p, _ = self.coords.to_qp(z, self._mass())
+        return self.H.energy(q, p)
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor:
-        """dz/dt = (∂H/∂p, −∂H/∂q − D ∂H/∂p) (N, D) at z (N, D) with no control."""
-        q, p = ham.split_qp(z)
+        """dz/dt (N, D) at z (N, D) with no control: (∂H/∂p, −∂H/∂q − D ∂H/∂p) for free coordinates; for a
+        stated system the embedded state's motion with q̇ = ∂H/∂p and q̈ = M⁻¹ṗ (the extras do not move)."""
+        q, p, extras = self.coords.to_qp(z, self._mass())
         dq, dp = self.H.grads(q, p)
         if self.dissipation is not None:
             dq = dq + self.dissipation(q) * dp
-        return torch.cat([dp, -dq], -1)
+        if self.physics is None:
+            return torch.cat([dp, -dq], -1)
+        de = self.coords.tangent(q, dp, -dq @ self._inv_mass())
+        return torch.cat([de, torch.zeros_like(extras)], -1)
