@@ -419,9 +419,16 @@ def test_true_parameters_are_only_the_stated_ones():
         ("physics", []),
         ("physics", ["model.physics.params=fit"]),
         ("hamiltonian", []),
-        ("hamiltonian", ["model.hamiltonian.coordinates=pendulum", "model.decoder=render",
-                         "model.hamiltonian.velocity_evidence=difference", "model.hamiltonian.control=state",
-                         "model.hamiltonian.dissipation=constant"]),  # fmt: skip
+        (
+            "hamiltonian",
+            [
+                "model.hamiltonian.coordinates=pendulum",
+                "model.decoder=render",
+                "model.hamiltonian.velocity_evidence=difference",
+                "model.hamiltonian.control=state",
+                "model.hamiltonian.dissipation=constant",
+            ],
+        ),  # fmt: skip
     ],
 )
 def test_trained_runs_report_parameters_energy_and_dynamics_at_rest(pend16, tmp_path, transition, extra):

@@ -155,7 +155,10 @@ class Hamiltonian(Transition):
             self.H: nn.Module = ham.SeparableHamiltonian(n, cfg.hidden, cfg.layers, potential=potential)
         else:
             self.H = ham.GeneralHamiltonian(n, cfg.hidden, cfg.layers)
-        kind, stated = cfg.dissipation, coords if self.physics is not None else None  # networks of q's features
+        kind, stated = (
+            cfg.dissipation,
+            coords if self.physics is not None else None,
+        )  # networks of q's features
         self.dissipation = None if kind == "none" else Dissipation(n, kind, cfg.hidden, stated)
         if cfg.dissipation != "none" and not cfg.separable:
             raise ConfigError("hamiltonian.dissipation needs separable = true (a quadratic kinetic energy)")

@@ -31,7 +31,9 @@ def stated_system(name: str, where: str = "hamiltonian.coordinates") -> KnownPhy
         raise ConfigError(f"{where} must be '' (free q, p) or one of {sorted(PHYSICS)}, got {name!r}")
     ph = PHYSICS[name]
     if ph.flow is not None:
-        raise ConfigError(f"{where}={name!r} moves by its own flow (walls), which no smooth energy H(q, p) gives")
+        raise ConfigError(
+            f"{where}={name!r} moves by its own flow (walls), which no smooth energy H(q, p) gives"
+        )
     positions = sorted(set(ph.velocities.values()))
     if sorted(positions + list(ph.velocities)) != list(range(ph.state_dim)):
         raise ConfigError(
@@ -72,7 +74,9 @@ class Coordinates:
             cols += [q[:, k].cos(), q[:, k].sin()] if i in self.physics.angles else [q[:, k]]
         return torch.stack(cols, -1)
 
-    def to_qp(self, z: torch.Tensor, mass: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def to_qp(
+        self, z: torch.Tensor, mass: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """z (B, D) -> q (B, n), p (B, n) and the extra dimensions (B, D − E); ``mass`` M (n, n) turns a stated
         system's velocities into momenta p = M q̇ (unused for free coordinates)."""
         if self.physics is None:
