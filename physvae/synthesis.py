@@ -106,7 +106,9 @@ def fit_probe(z: np.ndarray, states: np.ndarray, names: list[str], kinds: list[s
 
 def check_quantity(name: str, via: str, system: str, transition) -> None:
     """ConfigError unless ``name`` can be set ``via`` for a run of ``transition`` on data of ``system``."""
-    params = list(getattr(getattr(transition, "physics", None), "param_names", []))
+    stated = getattr(transition, "physics", None)  # a latent that holds a stated system's state
+    has_params = stated is not None and callable(getattr(transition, "global_params", None))
+    params = list(stated.param_names) if has_params else []
     if name in params:
         if via != "latent":
             raise ConfigError(
@@ -121,9 +123,10 @@ def check_quantity(name: str, via: str, system: str, transition) -> None:
     want = QUANTITIES[name].system
     if system != want:
         raise ConfigError(f"quantity {name!r} belongs to {want} data; this data is {system!r}")
-    if via == "latent" and (params == [] or name not in ("angle", "angular_velocity")):
+    if via == "latent" and (stated is None or name not in ("angle", "angular_velocity")):
         raise ConfigError(
-            f"via='latent' sets the physics transition's state (angle, angular_velocity) or its parameters "
+            f"via='latent' sets the state (angle, angular_velocity) a latent holds in a stated system's "
+            f"coordinates (physics, or hamiltonian with coordinates) or a physics transition's parameters "
             f"{params}; quantity {name!r} on a {type(transition).__name__} transition needs via='probe'"
         )
 

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from physvae.synthesis import (
     check_quantity,
     correlation,
     fit_probe,
+    latent_edit,
     measure,
     probe_targets_for,
     rollout_edits,
@@ -175,11 +177,28 @@ def test_the_frame_read_out_follows_the_true_angle_and_speed(tmp_path):
         ("angle", "latent", "pendulum", "locally_linear", "needs via='probe'"),
         ("energy", "latent", "pendulum", "physics", "needs via='probe'"),
         ("g_over_l", "probe", "pendulum", "physics", "use via='latent'"),
+        (
+            "g_over_l",
+            "latent",
+            "pendulum",
+            "hamiltonian",
+            "unknown quantity 'g_over_l'",
+        ),  # states no parameters
     ],
 )
 def test_bad_quantities_get_a_clear_error(name, via, system, transition, match):
     with pytest.raises(ConfigError, match=match):
         check_quantity(name, via, system, TRANSITIONS[transition](4, 0))
+
+
+def test_a_hamiltonian_in_the_pendulums_coordinates_edits_its_angle_in_the_latent():
+    tr = TRANSITIONS["hamiltonian"](4, 0, TRANSITIONS["hamiltonian"].config_class(coordinates="pendulum"))
+    check_quantity("angle", "latent", "pendulum", tr)
+    with pytest.raises(ConfigError, match="unknown quantity 'g_over_l'"):
+        check_quantity("g_over_l", "latent", "pendulum", tr)
+    z = torch.tensor([[1.0, 0.0, 2.0, 0.5]])
+    edited, _ = latent_edit(tr, z, None, "angle", 0.5)
+    torch.testing.assert_close(edited, torch.tensor([[math.cos(0.5), math.sin(0.5), 2.0, 0.5]]))
 
 
 def test_bad_sweep_settings_name_the_field():
