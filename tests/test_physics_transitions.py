@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 import simulators as S
 from physvae import RunConfig, fit
@@ -175,7 +176,7 @@ def test_hamiltonian_dissipation_never_raises_the_energy_of_a_quadratic_system()
     tr = Hamiltonian(2, 0, HamiltonianConfig(dissipation="constant", substeps=1))
     tr.H.potential = _Quadratic()
     with torch.no_grad():
-        tr.dissipation.raw.fill_(0.5)
+        tr.dissipation.constant_(math.log1p(math.exp(0.5)))
         traj = tr.rollout(torch.tensor([[1.0, 0.0]]), 200, 0.05)
         h = torch.stack([tr.energy(z) for z in traj.unbind(1)], 1)[0]
     assert h[-1] < 0.5 * h[0]
@@ -229,13 +230,16 @@ def test_a_state_dependent_input_gain_pushes_as_a_generalized_force():
         assert (tr._force(traj[:, 0, :2], u[:, 0]) - tr._force(traj[:, 5, :2], u[:, 0])).abs().max() > 1e-3
 
 
-def test_the_constant_input_gain_of_older_runs_still_loads():
-    tr = Hamiltonian(4, 1)
-    state = {k: v for k, v in tr.state_dict().items() if k != "control.B.weight"}
+def test_the_constant_input_gain_and_dissipation_of_older_runs_still_load():
+    cfg = HamiltonianConfig(dissipation="constant")
+    tr = Hamiltonian(4, 1, cfg)
+    state = {k: v for k, v in tr.state_dict().items() if k not in ("control.B.weight", "dissipation.w")}
     state["control.weight"] = torch.tensor([[2.0], [3.0]])
-    fresh = Hamiltonian(4, 1)
+    state["dissipation.raw"] = torch.tensor([-1.0, 0.5])  # D = softplus(raw)
+    fresh = Hamiltonian(4, 1, cfg)
     fresh.load_state_dict(state)
     torch.testing.assert_close(fresh.control.B.weight, torch.tensor([[2.0], [3.0]]))
+    torch.testing.assert_close(fresh.dissipation(torch.zeros(1, 2)), F.softplus(torch.tensor([[-1.0, 0.5]])))
 
 
 def test_the_hamiltonians_momenta_are_the_mass_times_the_derivatives_of_its_positions_evidence():
@@ -281,7 +285,7 @@ def _stated_pendulum(k: float, gamma: float, gain: float) -> Hamiltonian:
     tr.H.potential = _Pendulum(k)
     with torch.no_grad():
         tr.H.mass_factor.copy_(math.sqrt(1 - tr.H.eps) * torch.eye(1))
-        tr.dissipation.raw.fill_(math.log(math.expm1(gamma)))  # softplus⁻¹(γ)
+        tr.dissipation.constant_(gamma)
         tr.control.B.weight.fill_(gain)
     return tr
 

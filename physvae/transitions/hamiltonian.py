@@ -15,6 +15,7 @@ evidence (``physvae.physics.velocity_evidence``), as the physics transition read
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -91,20 +92,40 @@ class HamiltonianConfig:
             raise ConfigError(f"{where} needs an even latent_dim (z = (q, p), n each), got {latent_dim}")
 
 
+# D = softplus(RATE · w): Adam moves w by about the learning rate per step whatever the gradient's size, so with
+# w itself the constant stayed near its start (measured on the DVBF pendulum, γ = 0.5: 0.018 -> 0.024 at rest in
+# 800 steps); RATE = 10 lets it cross the range of physical dampings in a few hundred steps
+RATE = 10.0
+
+
 class Dissipation(nn.Module):
     """D(q) as a (B, n) diagonal ≥ 0: a learned constant (starting near 0) or softplus of an MLP of q (of its
-    ``features``: an angle through cos and sin)."""
+    ``features``: an angle through cos and sin) added to that constant's pre-activation."""
 
     def __init__(self, n: int, kind: str, hidden: int, coords: Coordinates | None = None):
         super().__init__()
         f = n if coords is None else coords.feature_dim
         mlp = nn.Sequential(nn.Linear(f, hidden), nn.Tanh(), nn.Linear(hidden, n))
         self.net = None if kind != "state" else mlp if coords is None else OfFeatures(coords, mlp)
-        self.raw = nn.Parameter(torch.full((n,), -4.0))  # softplus(−4) ≈ 0.018: almost conservative at first
+        self.w = nn.Parameter(
+            torch.full((n,), -4.0 / RATE)
+        )  # softplus(−4) ≈ 0.018: almost conservative at first
+
+    def constant_(self, value: float) -> None:
+        """Set the constant part of D to ``value`` > 0 (in 1/s)."""
+        with torch.no_grad():
+            self.w.fill_(math.log(math.expm1(value)) / RATE)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        raw = self.raw if self.net is None else self.raw + self.net(q)
+        raw = RATE * self.w if self.net is None else RATE * self.w + self.net(q)
         return F.softplus(raw).expand_as(q)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Runs saved before RATE kept the pre-activation itself as ``raw``.
+        old = state_dict.pop(prefix + "raw", None)
+        if old is not None:
+            state_dict.setdefault(prefix + "w", old / RATE)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class Control(nn.Module):
