@@ -79,10 +79,12 @@ class ModelConfig:
 
     def drawn_system(self) -> str:
         """The stated system whose state the latent holds, which the render decoder can draw: the ``physics``
-        transition's, or a ``hamiltonian`` one's coordinates; "" where there is none."""
+        transition's, or a ``hamiltonian`` or ``neural_ode`` one's coordinates; "" where there is none."""
         if self.transition == "physics":
             return self.physics.system
-        return self.hamiltonian.coordinates if self.transition == "hamiltonian" else ""
+        if self.transition in ("hamiltonian", "neural_ode"):
+            return self.transition_config().coordinates
+        return ""
 
     def validate(self) -> None:
         if self.transition not in TRANSITIONS:
@@ -143,9 +145,9 @@ class ModelConfig:
             )
         if self.decoder == "render" and not self.drawn_system():
             raise ConfigError(
-                f"model.decoder='render' draws the state of stated physics and needs model.transition='physics' "
-                f"or 'hamiltonian' with model.hamiltonian.coordinates set to a system, got {self.transition!r}"
-                + (" with free coordinates" if self.transition == "hamiltonian" else "")
+                f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "
+                f"or 'hamiltonian' or 'neural_ode' with its coordinates set to a system, got {self.transition!r}"
+                + (" with free coordinates" if self.transition in ("hamiltonian", "neural_ode") else "")
             )
 
     def _check_attention(self) -> None:

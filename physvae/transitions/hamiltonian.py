@@ -27,7 +27,7 @@ from simulators import ConfigError, integer, positive
 from .. import hamiltonian as ham
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
-from .hamiltonian_coords import Coordinates, OfFeatures, stated_system
+from .coordinates import Coordinates, OfFeatures, stated_system
 from .noise import ProcessNoise
 
 DISSIPATION = ("none", "constant", "state")
@@ -52,7 +52,7 @@ class HamiltonianConfig:
     velocity_evidence: str = "network"
     # "": z = (q, p), free coordinates, latent_dim / 2 each; a system's name ("pendulum", "double_pendulum",
     # "mass_spring"): the latent holds that system's state (angles as cos, sin; velocities q̇ = M⁻¹p), then constant
-    # extras, and V, D(q), B(q) read an angle through (cos, sin) (``hamiltonian_coords``; separable H only)
+    # extras, and V, D(q), B(q) read an angle through (cos, sin) (``coordinates``; separable H only)
     coordinates: str = ""
 
     def validate(self, where: str = "hamiltonian") -> None:

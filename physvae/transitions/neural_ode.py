@@ -1,4 +1,8 @@
-"""Neural-ODE transition (Latent ODE, ODE2VAE): ż = f_θ(z) integrated with torchdiffeq between frame times."""
+"""Neural-ODE transition (Latent ODE, ODE2VAE): ż = f_θ(z) integrated with torchdiffeq between frame times.
+
+With ``coordinates`` set to a system (``physvae.transitions.coordinates``) the latent holds that system's state
+(angles as cos, sin) and the field is the acceleration q̈ = f_θ(features(q), q̇, u), integrated in the state y =
+(q, q̇): the coordinates are stated, the dynamics learned."""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from torchdiffeq import odeint, odeint_adjoint
 from simulators import ConfigError, integer, non_negative, positive
 
 from .. import gaussian
-from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
+from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
+from .coordinates import Coordinates, stated_system
 from .noise import ProcessNoise
 
 FIXED_STEP = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
@@ -54,6 +59,9 @@ class NeuralODEConfig:
     # frames and dimensions of (v_t − (q_{t+1} − q_{t−1}) / (t_{t+1} − t_{t−1}))², divided by that central
     # difference's variance over the batch (unitless); 0: none
     velocity_consistency: float = 0.0
+    # "": free coordinates; a system's name ("pendulum", ...; order 2): the latent holds its state (angles as cos,
+    # sin; velocities) then constant extras, and the field is q̈ = f(features(q), q̇, u) (see the module docstring)
+    coordinates: str = ""
 
     def validate(self, where: str = "neural_ode") -> None:
         if self.order not in (1, 2):
@@ -86,17 +94,44 @@ class NeuralODEConfig:
                 f"{where}.velocity_evidence={self.velocity_evidence!r} needs order 2 (z = (q, v)), got order 1"
             )
 
+        if self.coordinates:
+            stated_system(self.coordinates, f"{where}.coordinates")
+            if self.order != 2:
+                raise ConfigError(
+                    f"{where}.coordinates={self.coordinates!r} needs order 2 (positions and velocities)"
+                )
+            for name in ("dissipation", "velocity_consistency"):
+                if getattr(self, name) > 0:
+                    raise ConfigError(
+                        f"{where}.{name} applies to free coordinates; with {where}.coordinates="
+                        f"{self.coordinates!r} the velocities are the positions' derivatives by construction"
+                    )
+
     def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
-        if self.order == 2 and latent_dim % 2:
+        if self.coordinates:
+            need = stated_system(self.coordinates, f"{where}.coordinates").embed_dim
+            if latent_dim < need:
+                raise ConfigError(
+                    f"{where}.coordinates={self.coordinates!r} needs latent_dim ≥ {need} (its state, angles as "
+                    f"cos and sin), got {latent_dim}"
+                )
+        elif self.order == 2 and latent_dim % 2:
             raise ConfigError(f"{where}.order 2 needs an even latent_dim, got {latent_dim}")
 
 
 class VectorField(nn.Module):
     """f_θ: (z, u) -> dz/dt (first order) or dv/dt (second order); counts its evaluations."""
 
-    def __init__(self, latent_dim: int, input_dim: int, cfg: NeuralODEConfig):
+    def __init__(
+        self, latent_dim: int, input_dim: int, cfg: NeuralODEConfig, coords: Coordinates | None = None
+    ):
         super().__init__()
         out = latent_dim if cfg.order == 1 else latent_dim // 2
+        self.features = (
+            None if coords is None else coords.features
+        )  # q -> network input (an angle's cos, sin)
+        if coords is not None:  # on the state y = (q, q̇) (B, 2n): the field reads (features(q), q̇, u)
+            latent_dim, out = coords.feature_dim + coords.n, coords.n
         dims = [latent_dim + input_dim] + [cfg.hidden] * cfg.layers
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
@@ -110,7 +145,10 @@ class VectorField(nn.Module):
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         self.nfe += 1
-        x = z if self.u is None else torch.cat([z, self.u], dim=-1)
+        x = z
+        if self.features is not None:
+            x = torch.cat([self.features(z[..., : z.shape[-1] // 2]), z[..., z.shape[-1] // 2 :]], -1)
+        x = x if self.u is None else torch.cat([x, self.u], dim=-1)
         if self.order == 1:
             dz = self.net(x)
         else:
@@ -130,10 +168,31 @@ class NeuralODE(Transition):
         super().__init__(latent_dim, input_dim)
         self.process_noise = ProcessNoise(latent_dim, cfg.init_noise)
         self.cfg = cfg
-        self.func = VectorField(latent_dim, input_dim, cfg)
+        self.physics = stated_system(cfg.coordinates, "neural_ode.coordinates") if cfg.coordinates else None
+        self.coords = Coordinates(latent_dim, self.physics) if self.physics is not None else None
+        self.embed_dim = latent_dim if self.coords is None else self.coords.embed_dim
+        self.func = VectorField(latent_dim, input_dim, cfg, self.coords)
+
+    def check_data(self, spec) -> None:
+        """Refuse data (a DataSpec) whose declared states do not include the stated coordinates' system's."""
+        names = [] if self.physics is None else self.physics.state_names
+        if names and spec.state_names and not set(names) <= set(spec.state_names):
+            raise ConfigError(
+                f"model.neural_ode.coordinates {self.physics.name!r} holds the states {names}, but the data's "
+                f"states are {spec.state_names}: choose the system the video shows, or '' for free coordinates"
+            )
 
     def flow(self, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        """Integrate from z (B, D) at times[0] to each of times (n,) -> (n, B, D)."""
+        """Integrate from z (B, D) at times[0] to each of times (n,) -> (n, B, D); in a system's coordinates, the
+        state y = (q, q̇) is integrated and embedded again, the extras held."""
+        if self.coords is None:
+            return self._solve(z, times)
+        q, qdot, extras = self.coords.to_qp(z, None)
+        ys = self._solve(torch.cat([q, qdot], -1), times)  # (n, B, 2n)
+        n = self.coords.n
+        return self.coords.from_qp(ys[..., :n], ys[..., n:], extras.expand(len(ys), *extras.shape), None)
+
+    def _solve(self, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         times = times.to(device=z.device, dtype=z.dtype)
         kwargs: dict = {"method": cfg.solver}
@@ -165,6 +224,9 @@ class NeuralODE(Transition):
         in three frames (``physvae.physics.velocity_evidence.derivative_evidence``); else the network's as it is."""
         if self.cfg.velocity_evidence == "network":
             return mean, std
+        kind = self.cfg.velocity_evidence
+        if self.physics is not None:  # the system's velocities from its positions
+            return velocity_evidence(self.physics, mean, std, mask, times, kind == "robust", kind == "kink")
         h = self.latent_dim // 2
         pairs = [(h + i, mean[..., i], std[..., i], False) for i in range(h)]
         robust = self.cfg.velocity_evidence == "robust"
@@ -174,7 +236,9 @@ class NeuralODE(Transition):
 
     @classmethod
     def position_dims(cls, latent_dim: int, config: NeuralODEConfig) -> tuple[int, ...] | None:
-        """q of z = (q, v) for order 2 (q̇ = v); None for order 1."""
+        """q of z = (q, v) for order 2 (q̇ = v), a system's positions in its coordinates; None for order 1."""
+        if config.coordinates:
+            return Coordinates(latent_dim, stated_system(config.coordinates)).position_dims()
         return tuple(range(latent_dim // 2)) if config.order == 2 else None
 
     def step(self, z, state, dt, u):
@@ -194,11 +258,16 @@ class NeuralODE(Transition):
         return self.flow(z0, times)[1:].transpose(0, 1)  # (T, B, D) -> (B, T, D)
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor:
-        """dz/dt (N, D) at z (N, D) with zero control."""
+        """dz/dt (N, D) at z (N, D) with zero control (in a system's coordinates, the embedded state's motion;
+        the extras do not move)."""
         self.func.u = (
             torch.zeros(len(z), self.input_dim, device=z.device, dtype=z.dtype) if self.input_dim else None
         )
-        return self.func(torch.zeros((), device=z.device), z)
+        if self.coords is None:
+            return self.func(torch.zeros((), device=z.device), z)
+        q, qdot, extras = self.coords.to_qp(z, None)
+        qddot = self.func(torch.zeros((), device=z.device), torch.cat([q, qdot], -1))[:, self.coords.n :]
+        return torch.cat([self.coords.tangent(q, qdot, qddot), torch.zeros_like(extras)], -1)
 
     def divergence(self, z: torch.Tensor) -> torch.Tensor:
         """The unforced field's divergence (N,) in 1/s at latents z (N, D), differentiable: the trace of ∂ż/∂z,

@@ -1,16 +1,17 @@
-"""Where a Hamiltonian latent keeps its (q, p): free coordinates, or a stated system's configuration space.
+"""Where a second-order latent keeps its state: free coordinates, or a stated system's configuration space.
 
-Free (``hamiltonian.coordinates = ""``): z = (q, p), n = latent_dim / 2 each, as HGN has it; every coordinate is a
-real number, so a pendulum's angle must be drawn by the decoder from a curve the latent q traces.
+Free: z = (q, p) (a ``hamiltonian``; HGN) or (q, v) (a second-order ``neural_ode``; ODE2VAE), n = latent_dim / 2
+each; every coordinate is a real number, so a pendulum's angle must be drawn by the decoder from a curve the
+latent q traces.
 
 A system's (``coordinates = "pendulum"``, or any ``physvae.physics`` system whose state is positions and their
 velocities): the latent holds that system's state as the ``physics`` transition does — its first E dimensions
 are ``KnownPhysics.embed`` of y = (positions, velocities), angles as (cos, sin) — then constant extra dimensions.
-The Hamiltonian still learns the energy (V of the positions, the mass M, D, B): only the coordinates are stated,
-as in SymODEN's angle-aware design. The velocities are q̇ = M⁻¹p, so p = M q̇ on the way in and q̇ = M⁻¹p on the
-way out; the potential, a state-dependent dissipation and a state-dependent input gain read an angle through
-(cos, sin), so the energy is periodic in it. What the system states also lets the ``render`` decoder draw the
-bodies and the velocity evidence differentiate the positions, as for the ``physics`` transition.
+The transition still learns the dynamics (a Hamiltonian's V, M, D and B; a neural ODE's acceleration field): only
+the coordinates are stated, as in SymODEN's angle-aware design. A Hamiltonian's momenta are p = M q̇ on the way in
+and its velocities q̇ = M⁻¹p on the way out (without a mass, p is q̇ itself); networks of the positions read an
+angle through (cos, sin), so what they learn is periodic in it. What the system states also lets the ``render``
+decoder draw the bodies and the velocity evidence differentiate the positions, as for the ``physics`` transition.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..physics import PHYSICS, KnownPhysics
 
 
 def stated_system(name: str, where: str = "hamiltonian.coordinates") -> KnownPhysics:
-    """The system whose configuration space a Hamiltonian latent takes: a ConfigError naming the field where it is
+    """The system whose configuration space a second-order latent takes: a ConfigError naming the field where it is
     not a built-in one, steps by its own flow (walls: no smooth energy), or has a state column that is neither a
     position nor the velocity of one."""
     if name not in PHYSICS:
@@ -78,19 +79,22 @@ class Coordinates:
         self, z: torch.Tensor, mass: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """z (B, D) -> q (B, n), p (B, n) and the extra dimensions (B, D − E); ``mass`` M (n, n) turns a stated
-        system's velocities into momenta p = M q̇ (unused for free coordinates)."""
+        system's velocities into momenta p = M q̇ (None: p is q̇; unused for free coordinates)."""
         if self.physics is None:
             return z[:, : self.n], z[:, self.n :], z[:, self.latent_dim :]
         y = self.physics.chart(z[:, : self.embed_dim])
-        return y[:, self.positions], y[:, self.velocities] @ mass, z[:, self.embed_dim :]
+        qdot = y[:, self.velocities]
+        return y[:, self.positions], qdot if mass is None else qdot @ mass, z[:, self.embed_dim :]
 
     def from_qp(
         self, q: torch.Tensor, p: torch.Tensor, extras: torch.Tensor, inv_mass: torch.Tensor | None
     ) -> torch.Tensor:
-        """(q, p) (..., n) each and the extras (..., D − E) -> z (..., D); velocities q̇ = M⁻¹p."""
+        """(q, p) (..., n) each and the extras (..., D − E) -> z (..., D); velocities q̇ = M⁻¹p (``inv_mass``
+        None: p is q̇)."""
         if self.physics is None:
             return torch.cat([q, p], -1)
-        return torch.cat([self.physics.embed(self._state(q, p @ inv_mass)), extras], -1)
+        qdot = p if inv_mass is None else p @ inv_mass
+        return torch.cat([self.physics.embed(self._state(q, qdot)), extras], -1)
 
     def _state(self, q: torch.Tensor, qdot: torch.Tensor) -> torch.Tensor:
         """The system's state y (..., S) with its positions q and velocities q̇ (..., n) each in their columns."""
