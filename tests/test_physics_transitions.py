@@ -395,7 +395,9 @@ def test_bad_configurations_are_refused_with_the_field_named():
         HamiltonianConfig(coordinates="box").validate()
     with pytest.raises(ConfigError, match="needs latent_dim ≥ 3"):
         Hamiltonian(2, 0, HamiltonianConfig(coordinates="pendulum"))
-    with pytest.raises(ConfigError, match="needs model.transition='physics', or 'hamiltonian' or 'neural_ode'"):
+    with pytest.raises(
+        ConfigError, match="needs model.transition='physics', or 'hamiltonian' or 'neural_ode'"
+    ):
         RunConfig().with_overrides(["model.transition=hamiltonian", "model.decoder=render"]).validate()
     from physvae.transitions import NeuralODEConfig
 
@@ -430,6 +432,12 @@ def test_physics_that_the_data_does_not_show_is_refused():
     build_model(
         no_states, ModelConfig(transition="physics", latent_dim=4)
     )  # video without states: nothing to check
+    for transition in ("hamiltonian", "neural_ode"):  # a stated system's coordinates: the same check
+        cfg = ModelConfig(transition=transition, latent_dim=4)
+        cfg.transition_config().coordinates = "pendulum"
+        with pytest.raises(ConfigError, match=rf"model.{transition}.coordinates 'pendulum' holds the states"):
+            build_model(spec, cfg)
+        build_model(no_states, cfg)
 
 
 def test_a_users_own_physics_registers_and_builds():

@@ -44,6 +44,17 @@ def stated_system(name: str, where: str = "hamiltonian.coordinates") -> KnownPhy
     return ph
 
 
+def check_states(physics: KnownPhysics | None, spec, field: str) -> None:
+    """A ConfigError naming ``field`` where data (a DataSpec) declares states that do not include the stated
+    system's (free coordinates, or video without true states, are not checked)."""
+    names = [] if physics is None else physics.state_names
+    if names and spec.state_names and not set(names) <= set(spec.state_names):
+        raise ConfigError(
+            f"{field} {physics.name!r} holds the states {names}, but the data's states are {spec.state_names}: "
+            "choose the system the video shows, or '' for free coordinates"
+        )
+
+
 class Coordinates:
     """Maps between a latent z (B, D) and (q, p, extras), and the features networks of q read."""
 

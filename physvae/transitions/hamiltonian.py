@@ -27,7 +27,7 @@ from simulators import ConfigError, integer, positive
 from .. import hamiltonian as ham
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
-from .coordinates import Coordinates, OfFeatures, stated_system
+from .coordinates import Coordinates, OfFeatures, check_states, stated_system
 from .noise import ProcessNoise
 
 DISSIPATION = ("none", "constant", "state")
@@ -176,10 +176,8 @@ class Hamiltonian(Transition):
             self.H: nn.Module = ham.SeparableHamiltonian(n, cfg.hidden, cfg.layers, potential=potential)
         else:
             self.H = ham.GeneralHamiltonian(n, cfg.hidden, cfg.layers)
-        kind, stated = (
-            cfg.dissipation,
-            coords if self.physics is not None else None,
-        )  # networks of q's features
+        kind = cfg.dissipation
+        stated = coords if self.physics is not None else None  # networks of q read its features
         self.dissipation = None if kind == "none" else Dissipation(n, kind, cfg.hidden, stated)
         if cfg.dissipation != "none" and not cfg.separable:
             raise ConfigError("hamiltonian.dissipation needs separable = true (a quadratic kinetic energy)")
@@ -187,14 +185,8 @@ class Hamiltonian(Transition):
         self.control = Control(n, input_dim, state, cfg.hidden, stated) if input_dim else None
 
     def check_data(self, spec) -> None:
-        """Refuse data (a DataSpec) whose declared states do not include the stated coordinates' system's
-        (video without true states is not checked)."""
-        names = [] if self.physics is None else self.physics.state_names
-        if names and spec.state_names and not set(names) <= set(spec.state_names):
-            raise ConfigError(
-                f"model.hamiltonian.coordinates {self.physics.name!r} holds the states {names}, but the data's "
-                f"states are {spec.state_names}: choose the system the video shows, or '' for free coordinates"
-            )
+        """Refuse data whose states do not include the stated coordinates' system's (``check_states``)."""
+        check_states(self.physics, spec, "model.hamiltonian.coordinates")
 
     @property
     def method(self) -> str:

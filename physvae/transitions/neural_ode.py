@@ -18,7 +18,7 @@ from simulators import ConfigError, integer, non_negative, positive
 from .. import gaussian
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
-from .coordinates import Coordinates, stated_system
+from .coordinates import Coordinates, check_states, stated_system
 from .noise import ProcessNoise
 
 FIXED_STEP = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
@@ -174,13 +174,8 @@ class NeuralODE(Transition):
         self.func = VectorField(latent_dim, input_dim, cfg, self.coords)
 
     def check_data(self, spec) -> None:
-        """Refuse data (a DataSpec) whose declared states do not include the stated coordinates' system's."""
-        names = [] if self.physics is None else self.physics.state_names
-        if names and spec.state_names and not set(names) <= set(spec.state_names):
-            raise ConfigError(
-                f"model.neural_ode.coordinates {self.physics.name!r} holds the states {names}, but the data's "
-                f"states are {spec.state_names}: choose the system the video shows, or '' for free coordinates"
-            )
+        """Refuse data whose states do not include the stated coordinates' system's (``check_states``)."""
+        check_states(self.physics, spec, "model.neural_ode.coordinates")
 
     def flow(self, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """Integrate from z (B, D) at times[0] to each of times (n,) -> (n, B, D); in a system's coordinates, the
