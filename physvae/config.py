@@ -82,9 +82,7 @@ class ModelConfig:
         transition's, or a ``hamiltonian`` or ``neural_ode`` one's coordinates; "" where there is none."""
         if self.transition == "physics":
             return self.physics.system
-        if self.transition in ("hamiltonian", "neural_ode"):
-            return self.transition_config().coordinates
-        return ""
+        return getattr(self.transition_config(), "coordinates", "")
 
     def validate(self) -> None:
         if self.transition not in TRANSITIONS:
@@ -147,7 +145,7 @@ class ModelConfig:
             raise ConfigError(
                 f"model.decoder='render' draws the state of stated physics and needs model.transition='physics', "
                 f"or 'hamiltonian' or 'neural_ode' with its coordinates set to a system, got {self.transition!r}"
-                + (" with free coordinates" if self.transition in ("hamiltonian", "neural_ode") else "")
+                + (" with free coordinates" if hasattr(self.transition_config(), "coordinates") else "")
             )
 
     def _check_attention(self) -> None:

@@ -268,6 +268,49 @@ def test_the_hamiltonians_momenta_are_the_mass_times_the_derivatives_of_its_posi
     assert tr.looks_ahead
 
 
+K, GAMMA, GAIN, U0, DT, STEPS = (
+    9.81,
+    0.3,
+    2.0,
+    1.5,
+    0.05,
+    60,
+)  # the damped driven pendulum both stated models run
+THETA0, OMEGA0 = 2.5, 4.0  # enough energy to go over the top
+
+
+def _rollout_follows_the_driven_pendulum(tr, atol_angle: float, atol_omega: float) -> None:
+    """From (cos θ0, sin θ0, ω0, extra 0.7), ``tr``'s rollout under the constant torque U0 is scipy's solution of
+    θ̈ = −K sin θ − γ θ̇ + GAIN · U0 (which swings over the top), the extra held; at θ = 0.4, θ̇ = 1.2 its vector
+    field is the embedded state's motion in closed form."""
+    from scipy.integrate import solve_ivp
+
+    z0 = torch.tensor([[math.cos(THETA0), math.sin(THETA0), OMEGA0, 0.7]])
+    with torch.no_grad():
+        traj = tr.rollout(z0, STEPS, DT, u=torch.full((1, STEPS, 1), U0))[0]
+
+    def rhs(t, y):
+        return [y[1], -K * math.sin(y[0]) - GAMMA * y[1] + GAIN * U0]
+
+    t_eval = DT * np.arange(1, STEPS + 1)
+    truth = solve_ivp(rhs, (0, t_eval[-1]), [THETA0, OMEGA0], t_eval=t_eval, rtol=1e-10, atol=1e-10).y
+    assert np.abs(truth[0]).max() > math.pi  # it did swing over the top
+    torch.testing.assert_close(traj[:, 0], torch.from_numpy(np.cos(truth[0])), atol=atol_angle, rtol=0)
+    torch.testing.assert_close(traj[:, 1], torch.from_numpy(np.sin(truth[0])), atol=atol_angle, rtol=0)
+    torch.testing.assert_close(traj[:, 2], torch.from_numpy(truth[1]), atol=atol_omega, rtol=0)
+    assert (traj[:, 3] == 0.7).all()
+    theta = torch.tensor(0.4)
+    want = torch.stack(
+        [-theta.sin() * 1.2, theta.cos() * 1.2, -K * theta.sin() - GAMMA * 1.2, torch.tensor(0.0)]
+    )
+    torch.testing.assert_close(tr.vector_field(_pendulum_latent(theta))[0], want)
+
+
+def _pendulum_latent(theta: torch.Tensor) -> torch.Tensor:
+    """The latent (1, 4) of angle θ, θ̇ = 1.2 and extra 0.7 in the pendulum's coordinates."""
+    return torch.stack([theta.cos(), theta.sin(), torch.tensor(1.2), torch.tensor(0.7)])[None]
+
+
 class _Pendulum(torch.nn.Module):
     """V(θ) = −k cos θ for an angle q (B, 1): with M = 1, θ̈ = −k sin θ."""
 
@@ -294,30 +337,10 @@ def test_in_the_pendulums_coordinates_the_flow_is_the_damped_driven_pendulums():
     """coordinates = "pendulum": z = (cos θ, sin θ, θ̇, extra). With V = −k cos θ, M = 1, D = γ and B = b the
     rollout is θ̈ = −k sin θ − γ θ̇ + b u, checked against scipy's solution, with the extra held and the angle
     carried past ±π (a swing over the top)."""
-    from scipy.integrate import solve_ivp
-
-    k, gamma, b, u0, dt, steps = 9.81, 0.3, 2.0, 1.5, 0.05, 60
-    tr = _stated_pendulum(k, gamma, b)
-    theta0, omega0 = 2.5, 4.0  # enough energy to go over the top
-    z0 = torch.tensor([[math.cos(theta0), math.sin(theta0), omega0, 0.7]])
-    with torch.no_grad():
-        traj = tr.rollout(z0, steps, dt, u=torch.full((1, steps, 1), u0))[0]
-
-    def rhs(t, y):
-        return [y[1], -k * math.sin(y[0]) - gamma * y[1] + b * u0]
-
-    t_eval = dt * np.arange(1, steps + 1)
-    truth = solve_ivp(rhs, (0, t_eval[-1]), [theta0, omega0], t_eval=t_eval, rtol=1e-10, atol=1e-10).y
-    assert np.abs(truth[0]).max() > math.pi  # it did swing over the top
-    torch.testing.assert_close(traj[:, 0], torch.from_numpy(np.cos(truth[0])), atol=2e-3, rtol=0)
-    torch.testing.assert_close(traj[:, 1], torch.from_numpy(np.sin(truth[0])), atol=2e-3, rtol=0)
-    torch.testing.assert_close(traj[:, 2], torch.from_numpy(truth[1]), atol=5e-3, rtol=0)
-    assert (traj[:, 3] == 0.7).all()
+    tr = _stated_pendulum(K, GAMMA, GAIN)
+    _rollout_follows_the_driven_pendulum(tr, atol_angle=2e-3, atol_omega=5e-3)  # leapfrog: second order
     theta = torch.tensor(0.4)
-    z = torch.stack([theta.cos(), theta.sin(), torch.tensor(1.2), torch.tensor(0.7)])[None]
-    want = [-theta.sin() * 1.2, theta.cos() * 1.2, -k * theta.sin() - gamma * 1.2, 0.0]
-    torch.testing.assert_close(tr.vector_field(z)[0], torch.stack([torch.as_tensor(w) for w in want]))
-    torch.testing.assert_close(tr.energy(z), 0.5 * 1.2**2 - k * theta.cos()[None])
+    torch.testing.assert_close(tr.energy(_pendulum_latent(theta)), 0.5 * 1.2**2 - K * theta.cos()[None])
     assert Hamiltonian.position_dims(4, tr.cfg) == (0, 1)
 
 
@@ -345,34 +368,11 @@ def test_a_neural_ode_in_the_pendulums_coordinates_integrates_its_learned_accele
     """coordinates = "pendulum": z = (cos θ, sin θ, θ̇, extra) and the field is θ̈ = f(cos θ, sin θ, θ̇, u). Set to
     the damped driven pendulum, the rollout is scipy's solution, over the top; the vector field is the embedded
     state's motion in closed form."""
-    from scipy.integrate import solve_ivp
-
     from physvae.transitions import NeuralODE, NeuralODEConfig
 
-    k, gamma, b, u0, dt, steps = 9.81, 0.3, 2.0, 1.5, 0.05, 60
     tr = NeuralODE(4, 1, NeuralODEConfig(coordinates="pendulum", substeps=10))
-    tr.func.net = _PendulumField(k, gamma, b)
-    theta0, omega0 = 2.5, 4.0
-    z0 = torch.tensor([[math.cos(theta0), math.sin(theta0), omega0, 0.7]])
-    with torch.no_grad():
-        traj = tr.rollout(z0, steps, dt, u=torch.full((1, steps, 1), u0))[0]
-
-    def rhs(t, y):
-        return [y[1], -k * math.sin(y[0]) - gamma * y[1] + b * u0]
-
-    t_eval = dt * np.arange(1, steps + 1)
-    truth = solve_ivp(rhs, (0, t_eval[-1]), [theta0, omega0], t_eval=t_eval, rtol=1e-10, atol=1e-10).y
-    assert np.abs(truth[0]).max() > math.pi
-    torch.testing.assert_close(traj[:, 0], torch.from_numpy(np.cos(truth[0])), atol=1e-4, rtol=0)
-    torch.testing.assert_close(traj[:, 1], torch.from_numpy(np.sin(truth[0])), atol=1e-4, rtol=0)
-    torch.testing.assert_close(traj[:, 2], torch.from_numpy(truth[1]), atol=1e-4, rtol=0)
-    assert (traj[:, 3] == 0.7).all()
-    theta = torch.tensor(0.4)
-    z = torch.stack([theta.cos(), theta.sin(), torch.tensor(1.2), torch.tensor(0.7)])[None]
-    want = torch.stack(
-        [-theta.sin() * 1.2, theta.cos() * 1.2, -k * theta.sin() - gamma * 1.2, torch.tensor(0.0)]
-    )
-    torch.testing.assert_close(tr.vector_field(z)[0], want)
+    tr.func.net = _PendulumField(K, GAMMA, GAIN)
+    _rollout_follows_the_driven_pendulum(tr, atol_angle=1e-4, atol_omega=1e-4)  # rk4: fourth order
     assert NeuralODE.position_dims(4, tr.cfg) == (0, 1)
     times = torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4]])
     angle = 0.3 + 2.0 * times[0] - 1.5 * times[0] ** 2

@@ -44,6 +44,15 @@ def stated_system(name: str, where: str = "hamiltonian.coordinates") -> KnownPhy
     return ph
 
 
+def check_latent_size(name: str, latent_dim: int, field: str) -> None:
+    """A ConfigError naming ``field`` (set to system ``name``) where ``latent_dim`` cannot hold its state."""
+    need = stated_system(name, field).embed_dim
+    if latent_dim < need:
+        raise ConfigError(
+            f"{field}={name!r} needs latent_dim ≥ {need} (its state, angles as cos and sin), got {latent_dim}"
+        )
+
+
 def check_states(physics: KnownPhysics | None, spec, field: str) -> None:
     """A ConfigError naming ``field`` where data (a DataSpec) declares states that do not include the stated
     system's (free coordinates, or video without true states, are not checked)."""

@@ -27,7 +27,7 @@ from simulators import ConfigError, integer, positive
 from .. import hamiltonian as ham
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
-from .coordinates import Coordinates, OfFeatures, check_states, stated_system
+from .coordinates import Coordinates, OfFeatures, check_latent_size, check_states, stated_system
 from .noise import ProcessNoise
 
 DISSIPATION = ("none", "constant", "state")
@@ -82,12 +82,7 @@ class HamiltonianConfig:
 
     def check_latent(self, latent_dim: int, where: str = "hamiltonian") -> None:
         if self.coordinates:
-            need = stated_system(self.coordinates, f"{where}.coordinates").embed_dim
-            if latent_dim < need:
-                raise ConfigError(
-                    f"{where}.coordinates={self.coordinates!r} needs latent_dim ≥ {need} (its state, angles as "
-                    f"cos and sin), got {latent_dim}"
-                )
+            check_latent_size(self.coordinates, latent_dim, f"{where}.coordinates")
         elif latent_dim % 2:
             raise ConfigError(f"{where} needs an even latent_dim (z = (q, p), n each), got {latent_dim}")
 
@@ -222,12 +217,17 @@ class Hamiltonian(Transition):
         p_std = (vel_std[..., n:].square() @ mass.square()).sqrt()
         return torch.cat([mean[..., :n], p], -1), torch.cat([std[..., :n], p_std], -1)
 
-    def _mass(self) -> torch.Tensor | None:
-        """M (n, n) of the quadratic kinetic energy; None for a general H."""
-        return torch.linalg.inv(self.H.inv_mass()) if self.cfg.separable else None
+    def _mass(self) -> torch.Tensor:
+        """M (n, n) of the quadratic kinetic energy (a separable H)."""
+        return torch.linalg.inv(self.H.inv_mass())
 
-    def _inv_mass(self) -> torch.Tensor | None:
-        return self.H.inv_mass() if self.cfg.separable else None
+    def _chart_masses(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(M, M⁻¹) that carry a stated system's velocities to momenta and back; (None, None) in free
+        coordinates, where z holds p itself and a step has nothing to invert (coordinates need a separable H)."""
+        if self.physics is None:
+            return None, None
+        inv = self.H.inv_mass()
+        return torch.linalg.inv(inv), inv
 
     @classmethod
     def position_dims(cls, latent_dim: int, config) -> tuple[int, ...]:
@@ -236,13 +236,14 @@ class Hamiltonian(Transition):
         return Coordinates(latent_dim, physics).position_dims()
 
     def step(self, z, state, dt, u):
-        q, p, extras = self.coords.to_qp(z, self._mass())
+        mass, inv_mass = self._chart_masses()
+        q, p, extras = self.coords.to_qp(z, mass)
         kw = {"dissipation": self.dissipation, "force": self._force(q, u)}
         if self.cfg.separable:
             q, p = ham.leapfrog(self.H, q, p, dt, self.cfg.substeps, **kw)
         else:
             q, p = ham.explicit_step(self.H, q, p, dt, self.cfg.substeps, "rk4", **kw)
-        mean = self.coords.from_qp(q, p, extras, self._inv_mass())
+        mean = self.coords.from_qp(q, p, extras, inv_mass)
         return mean, self.process_noise().expand_as(mean), state
 
     def rollout(self, z0, n_steps, dt, u=None, state=None):
@@ -250,13 +251,14 @@ class Hamiltonian(Transition):
         # uneven intervals (B, n_steps, 1), or a force B(q) u that moves with q: one step at a time
         if isinstance(dt, torch.Tensor) or state_force:
             return super().rollout(z0, n_steps, dt, u, state)
-        q, p, extras = self.coords.to_qp(z0, self._mass())
+        mass, inv_mass = self._chart_masses()
+        q, p, extras = self.coords.to_qp(z0, mass)
         force = None if u is None or self.control is None else self.control(q, u)  # (B, T, n): B constant
         qs, ps = ham.rollout(
             self.H, q, p, dt, n_steps, self.cfg.substeps, self.method, self.dissipation, force
         )
         extras = extras[:, None].expand(-1, n_steps, -1)
-        return self.coords.from_qp(qs, ps, extras, self._inv_mass())
+        return self.coords.from_qp(qs, ps, extras, inv_mass)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Runs saved before B(q) kept the constant B as ``control.weight``.
@@ -267,17 +269,18 @@ class Hamiltonian(Transition):
 
     def energy(self, z: torch.Tensor) -> torch.Tensor:
         """The learned H at latents z (N, D) -> (N,)."""
-        q, p, _ = self.coords.to_qp(z, self._mass())
+        q, p, _ = self.coords.to_qp(z, self._chart_masses()[0])
         return self.H.energy(q, p)
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor:
         """dz/dt (N, D) at z (N, D) with no control: (∂H/∂p, −∂H/∂q − D ∂H/∂p) for free coordinates; for a
         stated system the embedded state's motion with q̇ = ∂H/∂p and q̈ = M⁻¹ṗ (the extras do not move)."""
-        q, p, extras = self.coords.to_qp(z, self._mass())
+        mass, inv_mass = self._chart_masses()
+        q, p, extras = self.coords.to_qp(z, mass)
         dq, dp = self.H.grads(q, p)
         if self.dissipation is not None:
             dq = dq + self.dissipation(q) * dp
         if self.physics is None:
             return torch.cat([dp, -dq], -1)
-        de = self.coords.tangent(q, dp, -dq @ self._inv_mass())
+        de = self.coords.tangent(q, dp, -dq @ inv_mass)
         return torch.cat([de, torch.zeros_like(extras)], -1)

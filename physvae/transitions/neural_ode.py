@@ -18,7 +18,7 @@ from simulators import ConfigError, integer, non_negative, positive
 from .. import gaussian
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
 from .base import Transition
-from .coordinates import Coordinates, check_states, stated_system
+from .coordinates import Coordinates, check_latent_size, check_states, stated_system
 from .noise import ProcessNoise
 
 FIXED_STEP = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
@@ -109,12 +109,7 @@ class NeuralODEConfig:
 
     def check_latent(self, latent_dim: int, where: str = "neural_ode") -> None:
         if self.coordinates:
-            need = stated_system(self.coordinates, f"{where}.coordinates").embed_dim
-            if latent_dim < need:
-                raise ConfigError(
-                    f"{where}.coordinates={self.coordinates!r} needs latent_dim ≥ {need} (its state, angles as "
-                    f"cos and sin), got {latent_dim}"
-                )
+            check_latent_size(self.coordinates, latent_dim, f"{where}.coordinates")
         elif self.order == 2 and latent_dim % 2:
             raise ConfigError(f"{where}.order 2 needs an even latent_dim, got {latent_dim}")
 
