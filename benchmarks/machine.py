@@ -15,7 +15,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict:
-    """CPU model, cores, memory, Python and library versions; the GPU if torch sees one."""
+    """CPU model, cores, memory, Python and library versions, the CPU kernel set torch uses (AVX2, AVX512, ...);
+    the GPU if torch sees one."""
     info = {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count()}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -33,6 +34,8 @@ def machine() -> dict:
         import torch
 
         info["torch"] = torch.__version__
+        # The vector kernels torch and MKL chose: figures agree bit for bit only between machines that use the same.
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     except ImportError:
         pass

@@ -177,6 +177,8 @@ def run_cell(
             "source": source,  # the git commit of the code that evaluated, where it runs from a checkout
             "train_source": summary.get("source"),  # and of the code that trained (an older run's may differ)
             "torch": torch.__version__,
+            # torch's CPU vector kernels (AVX2, AVX512, ...): CPU figures agree bit for bit only under the same set
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(),
         },
         "metrics": metrics,
