@@ -46,3 +46,18 @@ def _git(root: Path, *args: str) -> str | None:
     except (subprocess.TimeoutExpired, OSError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+@cache
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; else ``platform.processor()``, which may be ""): CPU figures
+    agree bit for bit only between machines that run the same kernels, so records say where they ran."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

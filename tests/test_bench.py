@@ -10,7 +10,7 @@ from physvae.bench import load_suite, run_suite
 from physvae.bench.suite import RECORD_COLUMNS, suites_dir
 from physvae.cli import main
 from physvae.evaluation import columns
-from physvae.provenance import code_source
+from physvae.provenance import code_source, cpu_name
 from simulators import ConfigError
 
 
@@ -45,6 +45,9 @@ def test_smoke_suite_end_to_end(smoke_out):
         assert r["versions"]["torch"] and r["device"] == "cpu"
         assert r["versions"]["source"] == code_source()  # which code made it (None outside a checkout)
         assert r["versions"]["train_source"] == code_source()  # trained in this process's code too
+        # where it ran: figures agree bit for bit only under the same CPU kernels
+        assert r["versions"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+        assert r["versions"]["cpu"] == cpu_name()
     pend = [r for r in records if r["dataset"] == "pendulum"]
     assert all(r["metrics"]["prediction"]["horizon"] == 12 - 3 for r in pend)  # the long test set
     with open(smoke_out / "results.csv") as f:
@@ -52,6 +55,7 @@ def test_smoke_suite_end_to_end(smoke_out):
     assert len(rows) == 8 and "r2_linear.omega" in rows[0]
     md = (smoke_out / "results.md").read_text()
     assert "DVBF-LL" in md and "| LocallyLinear | 1 |" in md and "## box" in md
+    assert f"Device: cpu ({cpu_name()}, {torch.backends.cpu.get_cpu_capability()} kernels)" in md
     assert (smoke_out / "comparison.png").stat().st_size > 0
 
 

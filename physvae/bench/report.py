@@ -82,9 +82,9 @@ def tables(
             cells = [f"*{_num(values[c])}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
         device = recs[0]["device"]
-        kernels = recs[0].get("versions", {}).get("cpu_capability")
-        if device == "cpu" and kernels:
-            device += f" ({kernels} kernels)"
+        versions = recs[0].get("versions", {})
+        if device == "cpu" and versions.get("cpu_capability"):
+            device += f" ({versions.get('cpu') or 'CPU'}, {versions['cpu_capability']} kernels)"
         by_model = {r["model"]: r["steps"] for r in recs}
         steps = (
             f"{recs[0]['steps']} training steps per cell"

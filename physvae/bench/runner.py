@@ -33,7 +33,7 @@ from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..overrides import apply_overrides
-from ..provenance import code_source
+from ..provenance import code_source, cpu_name
 from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
@@ -179,6 +179,7 @@ def run_cell(
             "torch": torch.__version__,
             # torch's CPU vector kernels (AVX2, AVX512, ...): CPU figures agree bit for bit only under the same set
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu": cpu_name(),
             "python": platform.python_version(),
         },
         "metrics": metrics,
