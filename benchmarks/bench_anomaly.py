@@ -23,7 +23,7 @@ from pathlib import Path
 
 import simulators as S
 from physvae import Run, RunConfig, fit
-from physvae.anomaly import KNOWN, DetectConfig, detect
+from physvae.anomaly import SCORES, DetectConfig, detect
 from simulators import write_bytes_atomic, write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
@@ -99,7 +99,7 @@ def run_case(name: str, steps: int, work: Path, size: int | None = None) -> dict
     if run.config.train.steps != steps:
         raise SystemExit(f"{run_dir} holds a run of {run.config.train.steps} steps, not {steps}: remove it")
     t0 = time.perf_counter()
-    metrics = detect(run_dir, events, work / f"{tag}_detect", DetectConfig(scores=list(KNOWN)))
+    metrics = detect(run_dir, events, work / f"{tag}_detect", DetectConfig(scores=list(SCORES)))
     return {
         "preset": CASES[name][0],
         "size": S.load_dataset(events).meta["frame_shape"][0],

@@ -13,11 +13,6 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
   ``metrics.json``'s ``causal`` says false for it, and it may flag an event a frame early.
 - ``multistep``: −log p(x_t | x_<t−h+1), frame t under the h-step prediction (``horizon``, default 5) from the
   frames before t − h + 1: for lasting changes of the dynamics (a parameter), which bend one step little.
-- ``cusum``: Page's CUSUM of the ``predictive`` score standardized by its mean and standard deviation over the
-  normal frames of ``threshold_split`` (``physvae.metrics.detection.cusum``, drift 0.5 σ): surprise that persists
-  frame after frame accumulates, so a lasting change (gravity, length) that bends each step only a little
-  stands out; it stays raised for a few frames after a one-frame event, so kicks and teleports rank lower by it.
-  Causal where ``predictive`` is.
 - ``pixel_change``: the mean |x_t − x_{t−1}| over pixels: a baseline without a model, to show what the
   dynamics add.
 
@@ -122,8 +117,6 @@ SCORES: dict[str, Callable[[object, Batch], torch.Tensor]] = {
     "multistep": multistep_nll,
     "pixel_change": pixel_change,
 }
-DERIVED = {"cusum": "predictive"}  # scores computed from another score's values (and its normal frames)
-KNOWN = [*SCORES, *DERIVED]
 
 
 @dataclass
@@ -143,9 +136,9 @@ class DetectConfig:
     def validate(self) -> DetectConfig:
         if not 0.0 < self.quantile < 1.0:
             raise ConfigError(f"quantile must lie in (0, 1), got {self.quantile!r}")
-        bad = [s for s in self.scores if s not in KNOWN]
+        bad = [s for s in self.scores if s not in SCORES]
         if bad or not self.scores:
-            raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {KNOWN}")
+            raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {list(SCORES)}")
         for name in ("max_sequences", "batch_size", "horizon"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
@@ -165,19 +158,6 @@ def surprise(
             b = ds.batch(np.arange(s, min(n, s + batch_size))).to(model.device)
             rows.append(fn(model, b).double().cpu().numpy())
     return np.concatenate(rows)
-
-
-def derived_pair(
-    score: str, base: tuple[np.ndarray, np.ndarray], first_frame: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A ``DERIVED`` score from its base score on the scored split and on the normal threshold frames:
-    ``cusum`` standardizes by the normal frames' mean and std (from ``first_frame`` on)."""
-    s, s_normal = base
-    values = s_normal[detection.window(s_normal, first_frame)]
-    if values.size < 2:
-        raise ConfigError(f"{score}: too few normal frames to standardize by ({values.size})")
-    mean, std = float(values.mean()), float(values.std())
-    return tuple(detection.cusum(x, mean, std, first_frame) for x in (s, s_normal))
 
 
 def labels_of(data: Dataset, split: str, n: int) -> np.ndarray:
@@ -234,22 +214,13 @@ def detect(
     start = first_scored_frame(dataset, cfg)
     model = run.model
     names = dataset[cfg.split].event_names
-    results, arrays, pairs = {}, {"labels": labels}, {}
-    normal = thr_labels.max(axis=1) == 0
-
-    def pair(score: str) -> tuple[np.ndarray, np.ndarray]:
-        """A score on the scored split and on the threshold split's normal sequences (computed once)."""
-        if score not in pairs:
-            if score in DERIVED:
-                pairs[score] = derived_pair(score, pair(DERIVED[score]), start)
-            else:
-                on = partial(surprise, model, score=score, max_sequences=cfg.max_sequences)
-                on = partial(on, batch_size=cfg.batch_size, horizon=cfg.horizon)
-                pairs[score] = (on(dataset[cfg.split]), on(dataset[cfg.threshold_split])[normal])
-        return pairs[score]
-
+    results, arrays = {}, {"labels": labels}
     for score in cfg.scores:
-        s, s_thr = pair(score)
+        s = surprise(model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon)
+        normal = thr_labels.max(axis=1) == 0
+        s_thr = surprise(
+            model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon
+        )[normal]
         thr = detection.threshold(s_thr, detection.window(s_thr, start), cfg.quantile)
         results[score] = detection.report(s, labels, detection.window(s, start), thr, names)
         arrays[score] = s

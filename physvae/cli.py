@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--scores",
-        help="comma-separated: predictive, kl, multistep, pixel_change, cusum (default: predictive,kl,pixel_change)",
+        help="comma-separated: predictive, kl, multistep, pixel_change (default: predictive,kl,pixel_change)",
     )
     d.add_argument("--max-sequences", type=int, help="sequences scored per split (default 1000)")
     d.add_argument("--horizon", type=int, help="frames ahead of the multistep score's prediction (default 5)")

@@ -27,7 +27,6 @@ from physvae.data import Batch, SequenceDataset
 from physvae.likelihoods import Bernoulli
 from physvae.metrics import detection as D
 from physvae.model import DataSpec, Posterior
-from physvae.run import Run
 
 NAMES = list(S.EVENT_NAMES)
 
@@ -96,28 +95,6 @@ def test_delays_count_frames_from_the_onset_and_ignore_earlier_alarms():
     assert D.delay_summary(d[:3]) == {"events": 3, "detected": 2 / 3, "mean_delay": 1.0, "median_delay": 1.0}
     fa = D.false_alarms(scores[3:], D.window(scores[3:], 1), 0.5)
     assert fa == {"frame_rate": 1 / 9, "sequence_rate": 1.0}
-
-
-def test_cusum_accumulates_standardized_excess_by_hand():
-    scores = np.array([[np.nan, 9.0, 3.0, 5.0, 1.0, 1.0, 7.0]])  # mean 1, std 2: from frame 2 on, z − 0.5 is
-    # 0.5, 1.5, −0.5, −0.5, 2.5 (frame 1 comes before the first frame and counts nothing)
-    c = D.cusum(scores, mean=1.0, std=2.0, first_frame=2)
-    np.testing.assert_allclose(c, [[np.nan, np.nan, 0.5, 2.0, 1.5, 1.0, 3.5]])
-    gap = D.cusum(np.array([[0.0, 5.0, np.nan, 5.0]]), mean=0.0, std=1.0, first_frame=1)
-    np.testing.assert_allclose(gap, [[np.nan, 4.5, np.nan, 9.0]])  # an undefined frame holds the sum
-    with pytest.raises(ValueError, match="std must be positive"):
-        D.cusum(scores, mean=0.0, std=0.0, first_frame=1)
-
-
-def test_cusum_ranks_a_small_lasting_shift_that_the_raw_score_hardly_does():
-    rng = np.random.default_rng(0)
-    labels = _labels(n=600, t=30)
-    lasting = labels == 3
-    scores = rng.normal(size=labels.shape) + lasting  # each changed frame only 1 σ off
-    scored = D.window(scores, 5)
-    raw = D.ranking(scores, labels, scored, 3)["auroc"]
-    acc = D.ranking(D.cusum(scores, 0.0, 1.0, 5), labels, scored, 3)["auroc"]
-    assert raw < 0.8 and acc > 0.9
 
 
 class _Stub(torch.nn.Module):
@@ -279,7 +256,7 @@ def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
         "--horizon",
         "3",
         "--scores",
-        "predictive,kl,multistep,pixel_change,cusum",
+        "predictive,kl,multistep,pixel_change",
     ]
     assert main(args) == 0
     assert "predictive: AUROC" in capsys.readouterr().out
@@ -293,15 +270,6 @@ def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
     labels = np.asarray(S.load_dataset(events)["test"].events)
     np.testing.assert_array_equal(scores["labels"], labels)
     assert scores["predictive"].shape == labels.shape and (out / "scores.png").stat().st_size > 0
-    # cusum: the predictive score standardized by the val split's normal frames, accumulated from frame 5
-    val = S.load_dataset(events)["val"]
-    normal_val = np.asarray(val.events).max(axis=1) == 0
-    model = Run(run).model
-    with torch.no_grad():
-        b = SequenceDataset(val).batch(np.flatnonzero(normal_val))
-        ref = predictive_nll(model, b).double().numpy()[:, 5:]
-    expected = D.cusum(scores["predictive"], ref.mean(), ref.std(), 5)
-    np.testing.assert_allclose(scores["cusum"], expected, rtol=1e-6, atol=1e-6)
 
 
 def test_detect_refuses_data_without_labels_or_of_another_contract(trained, tmp_path, capsys):

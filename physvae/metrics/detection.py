@@ -44,24 +44,6 @@ def threshold(normal_scores: np.ndarray, scored: np.ndarray, quantile: float) ->
     return float(np.quantile(values, quantile))
 
 
-def cusum(scores: np.ndarray, mean: float, std: float, first_frame: int, drift: float = 0.5) -> np.ndarray:
-    """Page's one-sided CUSUM of standardized scores: C_t = max(0, C_{t−1} + (s_t − mean)/std − drift), from
-    ``first_frame`` on (C = 0 before it; NaN where s_t is). Surprise that persists frame after frame (a lasting
-    change of the dynamics, each frame only a little off) accumulates; one surprising frame decays at ``drift``
-    per frame. ``mean``, ``std``: of the score on normal frames; ``drift``: in standard deviations.
-    (N, T) -> (N, T)."""
-    if not std > 0:
-        raise ValueError(f"cusum: the normal scores' std must be positive, got {std!r}")
-    out = np.full(scores.shape, np.nan)
-    c = np.zeros(len(scores))
-    for t in range(first_frame, scores.shape[1]):
-        z = (scores[:, t] - mean) / std - drift
-        finite = np.isfinite(z)
-        c = np.where(finite, np.maximum(0.0, c + np.where(finite, z, 0.0)), c)
-        out[:, t] = np.where(finite, c, np.nan)
-    return out
-
-
 def delays(scores: np.ndarray, labels: np.ndarray, scored: np.ndarray, thr: float) -> np.ndarray:
     """Frames from each event's onset (its first labelled frame) to the first scored frame at or after it whose
     score exceeds ``thr``: (N,) float, NaN where the sequence holds no event or no alarm follows its onset."""
