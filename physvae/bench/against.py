@@ -10,7 +10,8 @@ gives
   the posterior): from the predicted frames re-encoded by the model where both records have that probe
   (``rollout_frames_linear``), else from the predicted latents (``rollout_linear``), the same probe on both;
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
-  kept frames); on a variant drawn with sensor noise, the VPT against its frames before the noise where the record
+  kept frames; in seconds, frames × Δt, where the variant's frame interval differs from the plain one's: at half
+  the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames before the noise where the record
   has it (``vpt_clean_median``: the noise alone can put a perfect prediction over VPT's threshold);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
@@ -115,9 +116,12 @@ def _vpt(flat: dict):
     return flat.get("vpt_median") if clean is None else clean
 
 
-def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True) -> dict:
+def compare(
+    variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True, dt: tuple[float, float] | None = None
+) -> dict:
     """The comparison of one variant cell record with the plain cell record of the same model and seed;
-    ``judge_vpt`` False leaves VPT unjudged (its unit differs, as on dropped frames)."""
+    ``judge_vpt`` False leaves VPT unjudged (its unit differs, as on dropped frames). ``dt``: the plain and the
+    variant data's frame intervals (s); where they differ VPT is also given in seconds and judged in them."""
     fp = flatten(plain, COLUMNS)
     out = _row(variant, plain["dataset"])
     out["position"] = _worst(_r2_drops(variant, plain, POSITION_KINDS))
@@ -129,6 +133,12 @@ def compare(variant: dict, plain: dict, tol: Tolerances, judge_vpt: bool = True)
     out["vpt"]["plain"] = _vpt(fp)
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
     out["vpt_judged"] = judge_vpt
+    if dt is not None and dt[0] != dt[1]:
+        frames = out["vpt"]
+        out["vpt_seconds"] = {
+            k: None if frames[k] is None else frames[k] * step
+            for k, step in (("plain", dt[0]), ("variant", dt[1]))
+        }
     out["misses"] = (
         _settings_misses(variant, plain)
         + _r2_misses(out, tol, variant)
@@ -172,13 +182,15 @@ def _r2_misses(c: dict, tol: Tolerances, variant: dict) -> list[str]:
 
 
 def _vpt_misses(c: dict, tol: Tolerances) -> list[str]:
-    p, v = c["vpt"]["plain"], c["vpt"]["variant"]
+    seconds = c.get("vpt_seconds")
+    p, v = (seconds or c["vpt"])["plain"], (seconds or c["vpt"])["variant"]
+    unit = " s" if seconds else ""
     if not c["vpt_judged"]:
         return []
     if p is None or v is None:
         return ["VPT missing on the " + ("plain cell" if p is None else "variant") + ": not compared"]
     if p > 0 and not (p - v) / p <= tol.vpt:
-        return [f"VPT {v:g} vs {p:g} (drop {(p - v) / p:.0%} > {tol.vpt:.0%})"]
+        return [f"VPT {v:g}{unit} vs {p:g}{unit} (drop {(p - v) / p:.0%} > {tol.vpt:.0%})"]
     return []
 
 
@@ -217,8 +229,16 @@ def comparisons(suite, records: list[dict]) -> list[dict]:
                     {**row, "vpt_judged": False, "misses": ["its plain cell has not run: not compared"]}
                 )
             else:
-                out.append(compare(r, plain, tol, judge_vpt=not entry.drop_frames))
+                dt = (frame_interval(entries[entry.against]), frame_interval(entry))
+                out.append(compare(r, plain, tol, judge_vpt=not entry.drop_frames, dt=dt))
     return out
+
+
+def frame_interval(entry) -> float:
+    """The Δt (s) between a suite dataset's frames, from its preset and overrides."""
+    from .runner import dataset_config  # the runner builds datasets (and imports this module's report)
+
+    return float(dataset_config(entry).dt)
 
 
 def _num(v) -> str:
@@ -232,12 +252,14 @@ def _drop(w: dict | None) -> str:
     return f"{w['drop']:+.3f} ({w['target']}{latents})"
 
 
-def _pair(values: dict, judged: bool = True, clean: bool = False) -> str:
+def _pair(values: dict, judged: bool = True, clean: bool = False, seconds: dict | None = None) -> str:
     text = (
         f"{_num(values['variant'])}"
         if values["plain"] is None
         else (f"{_num(values['plain'])} → {_num(values['variant'])}")
     )
+    if seconds and None not in seconds.values():
+        text += f" frames ({seconds['plain']:.3g} s → {seconds['variant']:.3g} s)"
     text += " (clean frames)" if clean else ""
     return text if judged else f"{text} (not judged)"
 
@@ -257,7 +279,8 @@ def table(suite, rows: list[dict]) -> str:
         out.append(
             f"| {c['dataset']} | {c['against']} | {c['model']} | {_drop(c['position'])} | {_drop(c['velocity'])} "
             f"| {_drop(c.get('rollout'))} "
-            f"| {_pair(c['vpt'], vpt_judged, c.get('vpt_clean', False))} | {_pair(c['pred_over_mean_frame'])} "
+            f"| {_pair(c['vpt'], vpt_judged, c.get('vpt_clean', False), c.get('vpt_seconds'))} "
+            f"| {_pair(c['pred_over_mean_frame'])} "
             f"| {_num(c['beats_baselines'])} "
             f"| {'—' if c['collapsed'] is None else ('yes' if c['collapsed'] else 'no')} "
             f"| {'; '.join(c['misses']) or 'none'} |"
@@ -265,8 +288,8 @@ def table(suite, rows: list[dict]) -> str:
     out += [
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
-        f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (not judged where the plain VPT is 0, nor on dropped "
-        "frames, whose VPT counts kept frames; *clean frames*: a noisy variant's VPT scored against its frames "
+        f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (in seconds where the frame rates differ; not judged "
+        "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames; *clean frames*: a noisy variant's VPT scored against its frames "
         "before the noise). The rollout R² drop (worst position or velocity target, read from "
         "the predicted frames re-encoded by the model, marked *latents* where a record predates that probe and "
         "the predicted latents were read) is shown, not judged. Plain rows are judged on collapse and the baselines "
