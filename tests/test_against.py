@@ -270,12 +270,18 @@ def test_dropped_frames_leave_vpt_unjudged(tmp_path):
 
 
 def test_vpt_is_judged_in_seconds_where_the_frame_rates_differ(tmp_path):
-    slow = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 12.0, 0.3)  # 12 frames of 0.2 s: 2.4 s against 2 s
+    slow = _record(
+        "pendulum_grey", [0.98, 0.99, 0.99, 0.9], 12.0, 0.3
+    )  # 12 frames of 0.2 s: 2.4 s against 2 s
     c = compare(slow, PLAIN, Tolerances(), dt=(0.1, 0.2))
     assert c["misses"] == [] and c["vpt_seconds"] == pytest.approx({"plain": 2.0, "variant": 2.4})
-    assert compare(slow, PLAIN, Tolerances())["misses"] == ["VPT 12 vs 20 (drop 40% > 25%)"]  # in frames: a miss
+    assert compare(slow, PLAIN, Tolerances())["misses"] == [
+        "VPT 12 vs 20 (drop 40% > 25%)"
+    ]  # in frames: a miss
     fast = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 28.0, 0.3)  # more frames, less time: 1.4 s
-    assert compare(fast, PLAIN, Tolerances(), dt=(0.1, 0.05))["misses"] == ["VPT 1.4 s vs 2 s (drop 30% > 25%)"]
+    assert compare(fast, PLAIN, Tolerances(), dt=(0.1, 0.05))["misses"] == [
+        "VPT 1.4 s vs 2 s (drop 30% > 25%)"
+    ]
     assert "vpt_seconds" not in compare(fast, PLAIN, Tolerances(), dt=(0.1, 0.1))
     # from the suite: the variant's Δt read from its preset and overrides (dvbf_pendulum16: 0.1 s)
     suite = load_suite(_suite_file(tmp_path, against='"pendulum"\nset = ["dt=0.2"]'))
