@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from physvae.evaluation.dynamics import _picker, describe
+from physvae.evaluation.dynamics import RESTLESS, _picker, _rest_frames, describe, rest_motion
 from physvae.metrics.dynamics import observed_oscillation
 from physvae.metrics.probe import probe_targets
 
@@ -64,3 +64,34 @@ def test_describe_names_the_figures_the_pair_and_warns_when_it_reads_the_state_w
     weak = describe(_section_output(0.2, runner_up=0.1))
     assert len(weak) == 2 and weak[1].startswith("warning: no oscillating pair of the learned dynamics reads")
     assert describe({"transition": "X"}) == []  # no reference dynamics: nothing to say
+
+
+def _oscillator_states(decay: float, n: int = 40, t: int = 200, dt: float = 0.05):
+    """Harmonic oscillators x = a e^(−decay t) cos(ω t + φ), ω = 3: states (n, t, 3) of x, v and the energy."""
+    rng = np.random.default_rng(0)
+    time = np.arange(t) * dt
+    a, phase = rng.uniform(0.5, 1.5, (n, 1)), rng.uniform(0, 2 * np.pi, (n, 1))
+    x = a * np.exp(-decay * time) * np.cos(3 * time + phase)
+    v = np.gradient(x, dt, axis=1)
+    return np.stack([x, v, 0.5 * v**2 + 4.5 * x**2], axis=-1), ["coordinate", "velocity", "energy"]
+
+
+def test_rest_motion_is_small_where_the_data_comes_to_rest_and_near_one_where_it_never_does():
+    states, kinds = _oscillator_states(decay=1.0)  # rings down to e^-10 of its amplitude
+    picked = _rest_frames(states, kinds)
+    assert len(picked) == 40 * 200 // 100 and rest_motion(states, kinds, picked) < 0.01
+    swinging, kinds = _oscillator_states(
+        decay=0.0
+    )  # the lowest energy is the smallest amplitude's, still moving
+    assert 0.5 < rest_motion(swinging, kinds, _rest_frames(swinging, kinds)) < 1.0
+    assert rest_motion(states, ["coordinate", "other", "energy"], picked) is None  # no velocity column
+    assert _rest_frames(states, ["coordinate", "velocity", "other"]) is None  # no energy column
+
+
+def test_describe_warns_where_the_rest_point_lies_outside_the_data():
+    out = _section_output(0.9)
+    out["at_rest"]["motion"] = RESTLESS / 2
+    assert len(describe(out)) == 1
+    out["at_rest"]["motion"] = 0.8
+    lines = describe(out)
+    assert len(lines) == 2 and lines[1].startswith("warning: the data seldom rests") and "0.80" in lines[1]

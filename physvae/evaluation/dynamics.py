@@ -5,7 +5,10 @@ Every transition is linearized at rest: the one-step map's Jacobian at the poste
 lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one whose
 modal coordinates in the test latents best read the true velocities, ``metrics.dynamics.observed_oscillation``;
 without states the slowest-decaying pair) gives a frequency and a damping comparable with a small-angle
-reference. A (locally) linear transition also reports the eigen-analysis
+reference. Where the data seldom rests (an undamped pendulum swinging wide), even its lowest-energy frames move,
+the rest point lies outside what the model saw and its linearization extrapolates: ``at_rest.motion`` (the RMS
+true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
+says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the eigen-analysis
 of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
 (the mean map's where the data has no energy column)."""
 
@@ -26,6 +29,7 @@ class Dynamics(Section):
         "learned_damping": "recovered.damping.learned",
         "damping_error": "recovered.damping.relative_error",
         "frequency_error": "recovered.natural_frequency.relative_error",
+        "rest_motion": "at_rest.motion",
     }
 
     def run(self, ctx) -> dict:
@@ -35,13 +39,18 @@ class Dynamics(Section):
         if reference:
             out["reference"] = reference
         z = ctx.test_latents.z
-        rest = _rest_latent(z, ctx.test_latents.states, ctx.test.state_kinds)
+        states, kinds = ctx.test_latents.states, ctx.test.state_kinds
+        picked = _rest_frames(states, kinds)
         pick = _picker(ctx, z)
         osc = None
-        if rest is not None:
+        if picked is not None:
+            rest = z.reshape(-1, z.shape[-1])[picked].mean(0)
             J = step_jacobian(tr, torch.from_numpy(rest).float().to(ctx.device), dt)
             osc = pick(J)
             out["at_rest"] = {"oscillation": osc, "modes": [m.to_dict() for m in modes(J, dt)]}
+            motion = rest_motion(states, kinds, picked)
+            if motion is not None:
+                out["at_rest"]["motion"] = motion
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
@@ -115,6 +124,13 @@ def describe(out: dict) -> list[str]:
             )
     elif osc.get("selected"):
         lines[0] += f"; {osc['selected']}"
+    motion = (out.get("at_rest") or {}).get("motion")
+    if motion is not None and motion > RESTLESS:
+        lines.append(
+            f"warning: the data seldom rests: its lowest-energy frames still move ({motion:.2f} of the velocities' "
+            f"RMS spread > {RESTLESS}), so the linearization at rest extrapolates beyond the frames the model saw; "
+            "read the energy or the fitted parameters instead"
+        )
     return lines
 
 
@@ -129,14 +145,30 @@ def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:
     return torch.autograd.functional.jacobian(mean, z).detach().double().cpu().numpy()
 
 
-def _rest_latent(z: np.ndarray, states: np.ndarray, kinds: list[str]) -> np.ndarray | None:
-    """The mean posterior latent (D,) of the 1 % of frames (at least one) of lowest true energy; None without
+def _rest_frames(states: np.ndarray, kinds: list[str]) -> np.ndarray | None:
+    """Flat indices of the 1 % of frames (at least one) of lowest true energy in states (N, T, S); None without
     an energy column."""
     if "energy" not in kinds or not states.size:
         return None
     energy = states[..., kinds.index("energy")].ravel()
-    k = max(1, len(energy) // 100)
-    return z.reshape(-1, z.shape[-1])[np.argsort(energy)[:k]].mean(0)
+    return np.argsort(energy)[: max(1, len(energy) // 100)]
+
+
+RESTLESS = 0.3  # at_rest.motion above this: the "rest" frames still move; the linearization extrapolates
+
+
+def rest_motion(states: np.ndarray, kinds: list[str], picked: np.ndarray) -> float | None:
+    """How far from rest the frames ``picked`` (flat indices) are: the RMS of their true velocities over the RMS
+    spread of all frames' velocities (summed over velocity columns). 0 where they rest; None without velocity
+    columns or spread."""
+    cols = [i for i, k in enumerate(kinds) if k == "velocity"]
+    if not cols:
+        return None
+    v = states.reshape(-1, states.shape[-1])[:, cols]
+    spread = float(v.var(0).sum())
+    if not spread > 0:
+        return None
+    return float(np.sqrt((v[picked] ** 2).sum(-1).mean() / spread))
 
 
 def _reference(split) -> dict[str, float]:
