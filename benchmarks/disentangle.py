@@ -52,6 +52,11 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
     "balls_colors": (balls_colors32, []),
     # the same with the KL weight warmed up over the first 300 steps, as the box suites train
     "balls_colors_warm": (balls_colors32, ["train.kl_warmup=300"]),
+    # the same with the multi-step prediction term the suites train with (contexts of 2 to 6 frames)
+    "balls_colors_predict": (
+        balls_colors32,
+        ["train.predict_weight=1", "train.predict_context=2", "train.predict_context_max=6"],
+    ),
     "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
     # z_t the stated pendulum's state alone (cos θ, sin θ, θ̇; physics transition), drawn by the render decoder,
     # which reads the bob's look from z_c; trained with the physics suite's prediction term
