@@ -11,8 +11,9 @@ gives
   (``rollout_frames_linear``), else from the predicted latents (``rollout_linear``), the same probe on both;
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
   kept frames; in seconds, frames × Δt, where the variant's frame interval differs from the plain one's: at half
-  the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames before the noise where the record
-  has it (``vpt_clean_median``: the noise alone can put a perfect prediction over VPT's threshold);
+  the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames
+  before the noise where the record has it (``vpt_clean_median``: the noise alone can put a perfect prediction
+  over VPT's threshold);
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
 - whether the variant beats the trivial baselines and whether its training ended collapsed;
@@ -289,8 +290,8 @@ def table(suite, rows: list[dict]) -> str:
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (in seconds where the frame rates differ; not judged "
-        "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames; *clean frames*: a noisy variant's VPT scored against its frames "
-        "before the noise). The rollout R² drop (worst position or velocity target, read from "
+        "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames; *clean frames*: a noisy "
+        "variant's VPT scored against its frames before the noise). The rollout R² drop (worst position or velocity target, read from "
         "the predicted frames re-encoded by the model, marked *latents* where a record predates that probe and "
         "the predicted latents were read) is shown, not judged. Plain rows are judged on collapse and the baselines "
         "alone. VPT's "
