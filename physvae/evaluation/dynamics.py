@@ -8,8 +8,8 @@ without states the slowest-decaying pair) gives a frequency and a damping compar
 reference. Where the data seldom rests (an undamped pendulum swinging wide), even its lowest-energy frames move,
 the rest point lies outside what the model saw and its linearization extrapolates: ``at_rest.motion`` (the RMS
 true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
-says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the eigen-analysis
-of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
+says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the
+eigen-analysis of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
 (the mean map's where the data has no energy column)."""
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def describe(out: dict) -> list[str]:
         lines.append(
             f"warning: the data seldom rests: its lowest-energy frames still move ({motion:.2f} of the velocities' "
             f"RMS spread > {RESTLESS}), so the linearization at rest extrapolates beyond the frames the model saw; "
-            "read the energy or the fitted parameters instead"
+            "trust the learned energy (energy section) or the stated system fitted to the predictions (trajectories)"
         )
     return lines
 
