@@ -9,8 +9,8 @@ reference. Where the data seldom rests (an undamped pendulum swinging wide), eve
 the rest point lies outside what the model saw and its linearization extrapolates: ``at_rest.motion`` (the RMS
 true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
 says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the
-eigen-analysis of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with the reference
-(the mean map's where the data has no energy column)."""
+eigen-analysis of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with
+the reference (the mean map's where the data has no energy column)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Dynamics(Section):
                 {"usage": float(u), "oscillation": oscillation(A, dt), "eigenvalues": _eigenvalues(A)}
                 for u, A in zip(maps.usage.cpu().numpy(), maps.maps.detach().cpu().numpy())
             ]
-            osc = osc if rest is not None else out["mean_map"]["oscillation"]
+            osc = osc if picked is not None else out["mean_map"]["oscillation"]
         if osc and reference:
             out["recovered"] = {
                 k: {"learned": osc[k], "true": v, "relative_error": abs(osc[k] - v) / abs(v) if v else None}
