@@ -10,7 +10,8 @@ Its code is known exactly where the record says it (``versions.source`` or ``sou
 written since physvae's provenance field); otherwise the commit that last committed the record is the bound: the
 code was at most that one, so the count is a lower bound. "Code commits since" counts the commits after it that
 touch ``physvae/`` or ``simulators/``; a figure can move with any of them, so a record with many is a candidate
-for a re-run.
+for a re-run. CPU figures also move with the machine (another CPU rounds otherwise, and training amplifies it),
+so each record's CPU is shown where it says one (``versions.cpu`` or ``machine.cpu``; "unknown" where not).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RecordAge:
     dirty: bool | None
     date: str
     code_commits_since: int
+    cpu: str = "unknown"  # the CPU model the record says it ran on
 
 
 def git(root: Path, *args: str) -> str:
@@ -62,13 +64,29 @@ def record_files(results: Path) -> list[Path]:
     return files
 
 
-def stated_source(path: Path) -> dict | None:
-    """The ``{commit, dirty}`` a record states (``versions.source`` or ``source``), or None."""
+def _load(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def stated_cpu(path: Path) -> str:
+    """The CPU model a record says it ran on (``versions.cpu`` of a cell, ``machine.cpu`` of a standalone record),
+    or "unknown"."""
+    data = _load(path) or {}
+    for section in ("versions", "machine"):
+        cpu = data.get(section, {}).get("cpu") if isinstance(data.get(section), dict) else None
+        if isinstance(cpu, str) and cpu:
+            return cpu
+    return "unknown"
+
+
+def stated_source(path: Path) -> dict | None:
+    """The ``{commit, dirty}`` a record states (``versions.source`` or ``source``), or None."""
+    data = _load(path)
+    if data is None:
         return None
     versions = data.get("versions")
     src = versions.get("source") if isinstance(versions, dict) else None
@@ -113,7 +131,7 @@ def ages(root: Path = ROOT, results: Path | None = None) -> list[RecordAge]:
                 counts[commit] = _since(root, commit)
         n, date = counts[commit]
         dirty = src.get("dirty") if src else None
-        rows.append(RecordAge(rel, commit, src is not None, dirty, date, n))
+        rows.append(RecordAge(rel, commit, src is not None, dirty, date, n, stated_cpu(path)))
     return sorted(rows, key=lambda r: (-r.code_commits_since, r.path))
 
 
@@ -144,6 +162,7 @@ def by_folder(rows: list[RecordAge]) -> list[dict]:
             "oldest_date": min(r.date for r in rs),
             "exact": sum(r.exact for r in rs),
             "dirty": sum(bool(r.dirty) for r in rs),
+            "cpus": sorted({r.cpu for r in rs}),
         }
         for key, rs in groups.items()
     ]
@@ -153,19 +172,24 @@ def by_folder(rows: list[RecordAge]) -> list[dict]:
 def markdown(rows: list[RecordAge], every: bool = False) -> str:
     """The table: per folder (default) or per file (``every``)."""
     if every:
-        lines = ["| record | code commit | basis | date | code commits since |", "|---|---|---|---|---|"]
+        lines = [
+            "| record | code commit | basis | date | code commits since | CPU |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in rows:
             basis = ("stated, dirty" if r.dirty else "stated") if r.exact else "committed"
-            lines.append(f"| {r.path} | {r.commit[:8]} | {basis} | {r.date} | {r.code_commits_since} |")
+            lines.append(
+                f"| {r.path} | {r.commit[:8]} | {basis} | {r.date} | {r.code_commits_since} | {r.cpu} |"
+            )
         return "\n".join(lines)
     lines = [
-        "| record | files | code commits since (stalest / freshest) | oldest | code stated | dirty |",
-        "|---|---|---|---|---|---|",
+        "| record | files | code commits since (stalest / freshest) | oldest | code stated | dirty | CPUs |",
+        "|---|---|---|---|---|---|---|",
     ]
     for g in by_folder(rows):
         lines.append(
             f"| {g['record']} | {g['files']} | {g['stalest']} / {g['freshest']} | {g['oldest_date']} | "
-            f"{g['exact']} of {g['files']} | {g['dirty']} |"
+            f"{g['exact']} of {g['files']} | {g['dirty']} | {', '.join(g['cpus'])} |"
         )
     return "\n".join(lines)
 

@@ -45,14 +45,14 @@ def repo(tmp_path):
     _write(results / "suite_cpu2" / "cells" / "a__M__s0.json", {"metrics": {}})
     _write(results / "suite_cpu2" / "results.json", {"derived": True})
     _write(results / "suite_cpu2" / "work" / "runs" / "r" / "summary.json", {})
-    _write(results / "standalone_cpu2.json", {"rows": []})
+    _write(results / "standalone_cpu2.json", {"rows": [], "machine": {"cpu": "AMD EPYC"}})
     c["c1"] = _commit(root, "records")
     (root / "simulators").mkdir()
     (root / "simulators" / "b.py").write_text("y = 0\n")
     c["c2"] = _commit(root, "code 2")
     _write(
         results / "suite_cpu2" / "cells" / "b__M__s0.json",
-        {"versions": {"source": {"commit": c["c2"], "dirty": True}}},
+        {"versions": {"source": {"commit": c["c2"], "dirty": True}, "cpu": "Intel Xeon"}},
     )
     c["c3"] = _commit(root, "record with its source")
     (root / "README.md").write_text("words\n")
@@ -99,6 +99,8 @@ def test_the_table_puts_the_stalest_folder_first(repo):
     lines = markdown(ages(root)).splitlines()
     assert lines[2].startswith("| standalone_cpu2 | 1 | 2 / 2 |")
     assert lines[3].startswith("| suite_cpu2 | 2 | 2 / 1 |") and "| 1 of 2 | 1 |" in lines[3]
+    # the machines each folder's records say they ran on (a record that says none: unknown)
+    assert lines[2].endswith("| AMD EPYC |") and lines[3].endswith("| Intel Xeon, unknown |")
     assert len(markdown(ages(root), every=True).splitlines()) == 2 + 3
 
 
