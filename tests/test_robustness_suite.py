@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from physvae.bench import load_suite
-from physvae.bench.runner import dataset_config
 from simulators.generate import make_chunk
 
 SUITE = load_suite("robustness")
@@ -12,7 +11,7 @@ PLAIN = {"dvbf_pendulum16": "pendulum", "kvae_box32": "box"}  # preset -> the pl
 
 
 def _tiny(entry, n_frames=4):
-    cfg = dataset_config(entry, frames=n_frames, splits={"train": 2})
+    cfg = entry.dataset_config(frames=n_frames, splits={"train": 2})
     return cfg, make_chunk(cfg, "train", 0, 2)
 
 

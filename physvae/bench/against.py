@@ -237,9 +237,7 @@ def comparisons(suite, records: list[dict]) -> list[dict]:
 
 def frame_interval(entry) -> float:
     """The Δt (s) between a suite dataset's frames, from its preset and overrides."""
-    from .runner import dataset_config  # the runner builds datasets (and imports this module's report)
-
-    return float(dataset_config(entry).dt)
+    return float(entry.dataset_config().dt)
 
 
 def _num(v) -> str:

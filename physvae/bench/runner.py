@@ -32,7 +32,6 @@ from ..dataset_drop import drop_frames
 from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
-from ..overrides import apply_overrides
 from ..provenance import code_source, cpu_name
 from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
@@ -56,20 +55,6 @@ class Cell:
         return Path(out) / "cells" / f"{self.id}.json"
 
 
-def dataset_config(entry: DatasetEntry, frames: int = 0, splits: dict | None = None, seed_offset: int = 0):
-    """The DatasetConfig of a suite dataset (``frames`` and ``splits`` override, e.g. for long test sets)."""
-    cfg = simulators.preset(
-        entry.preset,
-        size=entry.size or None,
-        n_frames=frames or entry.frames or None,
-        splits=splits or entry.splits or None,
-    )
-    cfg = DatasetConfig.from_dict(apply_overrides(cfg.to_dict(), entry.set))
-    cfg.seed += seed_offset
-    cfg.validate()
-    return cfg
-
-
 def config_hash(cfg: DatasetConfig) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
@@ -90,14 +75,12 @@ def prepare_data(d: DatasetEntry, data_root: Path, jobs: int, log=print) -> tupl
     ``import_size`` both are then resized as the importer resizes a user's video, and with ``drop_frames`` both
     lose that share of their frames (times kept)."""
     data_root.mkdir(parents=True, exist_ok=True)
-    main_dir = imported(ensure_data(dataset_config(d), data_root, jobs), d)
+    main_dir = imported(ensure_data(d.dataset_config(), data_root, jobs), d)
     eval_dir = None
     if d.eval_frames:
         test_n = (d.splits or simulators.preset(d.preset).splits).get("test", 200)
         eval_dir = imported(
-            ensure_data(
-                dataset_config(d, d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs
-            ),
+            ensure_data(d.dataset_config(d.eval_frames, {"test": test_n}, seed_offset=1000), data_root, jobs),
             d,
         )
     log(f"data {d.name}: {main_dir}" + (f" (long test set {eval_dir})" if eval_dir else ""))

@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from simulators import PRESETS, ConfigError, from_dict
+from simulators import PRESETS, ConfigError, DatasetConfig, from_dict, preset
 
 from ..config import RunConfig
 from ..dataset_drop import kept_count
 from ..evaluation import columns
 from ..nets import SIZES
+from ..overrides import apply_overrides
 from ..transitions import TRANSITIONS
 
 RECORD_COLUMNS = (
@@ -74,6 +75,21 @@ class DatasetEntry:
     eval: dict = field(default_factory=dict)  # EvalConfig overrides for this dataset's cells
     against: str = ""  # the suite's dataset this one varies; the report compares each model's rows
     drop_frames: float = 0.0  # >0: this share of frames dropped at random, times kept (continuous-time only)
+
+    def dataset_config(
+        self, frames: int = 0, splits: dict | None = None, seed_offset: int = 0
+    ) -> DatasetConfig:
+        """This dataset's DatasetConfig (``frames`` and ``splits`` override, e.g. for long test sets)."""
+        cfg = preset(
+            self.preset,
+            size=self.size or None,
+            n_frames=frames or self.frames or None,
+            splits=splits or self.splits or None,
+        )
+        cfg = DatasetConfig.from_dict(apply_overrides(cfg.to_dict(), self.set))
+        cfg.seed += seed_offset
+        cfg.validate()
+        return cfg
 
 
 @dataclass
