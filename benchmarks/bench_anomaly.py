@@ -128,7 +128,7 @@ def table(results: dict) -> str:
                         kind,
                         score,
                         _f(k["auroc"]),
-                        str(TARGETS.get(kind, "")),
+                        _target(kind, k["auroc"]),
                         f"{_f(k['auprc'])} ({k['prevalence']:.3f})",
                         _f(k["detected"], 2),
                         _f(k["mean_delay"], 2),
@@ -145,6 +145,14 @@ def earlier_results(path: Path) -> dict:
         return {}
     record = json.loads(path.read_text())
     return {k: {"command": record.get("command", ""), **r} for k, r in record["results"].items()}
+
+
+def _target(kind: str, auroc: float | None) -> str:
+    """The kind's AUROC target and whether the exact AUROC meets it (a rounded 0.950 may not)."""
+    target = TARGETS.get(kind)
+    if target is None:
+        return ""
+    return f"{target} ({'met' if auroc is not None and auroc >= target else 'not met'})"
 
 
 def _f(v, digits: int = 3) -> str:
