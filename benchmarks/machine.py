@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from physvae.provenance import cpu_name
 from simulators import write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -18,11 +19,9 @@ def machine() -> dict:
     """CPU model, cores, memory, Python and library versions, the CPU kernel set torch uses (AVX2, AVX512, ...);
     the GPU if torch sees one."""
     info = {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count()}
+    if cpu_name():
+        info["cpu"] = cpu_name()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
         mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
         info["memory_gib"] = round(mem_kb / 2**20, 1)
     except OSError:

@@ -8,6 +8,7 @@ files under ``physvae/`` or ``simulators/`` differ from the commit), else None (
 
 from __future__ import annotations
 
+import platform
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -52,8 +53,6 @@ def _git(root: Path, *args: str) -> str | None:
 def cpu_name() -> str:
     """The CPU's model name (Linux /proc/cpuinfo; else ``platform.processor()``, which may be ""): CPU figures
     agree bit for bit only between machines that run the same kernels, so records say where they ran."""
-    import platform
-
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
