@@ -126,8 +126,8 @@ def check_quantity(name: str, via: str, system: str, transition) -> None:
     if via == "latent" and (stated is None or name not in ("angle", "angular_velocity")):
         raise ConfigError(
             f"via='latent' sets the state (angle, angular_velocity) a latent holds in a stated system's "
-            f"coordinates (physics, or hamiltonian or neural_ode with coordinates) or a physics transition's parameters "
-            f"{params}; quantity {name!r} on a {type(transition).__name__} transition needs via='probe'"
+            f"coordinates (physics, or hamiltonian or neural_ode with coordinates) or a physics transition's "
+            f"parameters {params}; quantity {name!r} on a {type(transition).__name__} transition needs via='probe'"
         )
 
 

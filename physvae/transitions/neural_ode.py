@@ -122,9 +122,8 @@ class VectorField(nn.Module):
     ):
         super().__init__()
         out = latent_dim if cfg.order == 1 else latent_dim // 2
-        self.features = (
-            None if coords is None else coords.features
-        )  # q -> network input (an angle's cos, sin)
+        # q -> the network's input (an angle as cos, sin) in a system's coordinates
+        self.features = None if coords is None else coords.features
         if coords is not None:  # on the state y = (q, q̇) (B, 2n): the field reads (features(q), q̇, u)
             latent_dim, out = coords.feature_dim + coords.n, coords.n
         dims = [latent_dim + input_dim] + [cfg.hidden] * cfg.layers
