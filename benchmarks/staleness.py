@@ -64,33 +64,30 @@ def record_files(results: Path) -> list[Path]:
     return files
 
 
-def _load(path: Path) -> dict | None:
+def read_record(path: Path) -> dict:
+    """A record file's JSON object ({} where it cannot be read or is not an object)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def stated_cpu(path: Path) -> str:
+def stated_cpu(record: dict) -> str:
     """The CPU model a record says it ran on (``versions.cpu`` of a cell, ``machine.cpu`` of a standalone record),
     or "unknown"."""
-    data = _load(path) or {}
     for section in ("versions", "machine"):
-        cpu = data.get(section, {}).get("cpu") if isinstance(data.get(section), dict) else None
+        cpu = record.get(section, {}).get("cpu") if isinstance(record.get(section), dict) else None
         if isinstance(cpu, str) and cpu:
             return cpu
     return "unknown"
 
 
-def stated_source(path: Path) -> dict | None:
+def stated_source(record: dict) -> dict | None:
     """The ``{commit, dirty}`` a record states (``versions.source`` or ``source``), or None."""
-    data = _load(path)
-    if data is None:
-        return None
-    versions = data.get("versions")
+    versions = record.get("versions")
     src = versions.get("source") if isinstance(versions, dict) else None
-    src = src if src is not None else data.get("source")
+    src = src if src is not None else record.get("source")
     return src if isinstance(src, dict) and isinstance(src.get("commit"), str) else None
 
 
@@ -121,7 +118,8 @@ def ages(root: Path = ROOT, results: Path | None = None) -> list[RecordAge]:
         rel = str(path.resolve().relative_to(root.resolve()))
         if rel not in committed:
             continue  # not committed yet: nothing to say about its age
-        src = stated_source(path)
+        record = read_record(path)
+        src = stated_source(record)
         commit = src["commit"] if src else committed[rel]
         if commit not in counts:
             counts[commit] = _since(root, commit)
@@ -131,7 +129,7 @@ def ages(root: Path = ROOT, results: Path | None = None) -> list[RecordAge]:
                 counts[commit] = _since(root, commit)
         n, date = counts[commit]
         dirty = src.get("dirty") if src else None
-        rows.append(RecordAge(rel, commit, src is not None, dirty, date, n, stated_cpu(path)))
+        rows.append(RecordAge(rel, commit, src is not None, dirty, date, n, stated_cpu(record)))
     return sorted(rows, key=lambda r: (-r.code_commits_since, r.path))
 
 
