@@ -13,8 +13,15 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
   ``metrics.json``'s ``causal`` says false for it, and it may flag an event a frame early.
 - ``multistep``: −log p(x_t | x_<t−h+1), frame t under the h-step prediction (``horizon``, default 5) from the
   frames before t − h + 1: for lasting changes of the dynamics (a parameter), which bend one step little.
+- ``param_change``: for a transition with stated parameters, how much better frame t is predicted with one
+  parameter scaled by a factor than with the learned one (a likelihood ratio, maximized over the parameters
+  ``change_params`` and the factors ``change_factors``; ``physvae.anomaly_change``): for changes of gravity or
+  length, which bend one step too little for ``predictive`` to rank them above normal frames. Causal.
 - ``pixel_change``: the mean |x_t − x_{t−1}| over pixels: a baseline without a model, to show what the
   dynamics add.
+- ``fused``: the frame-wise maximum of the scores ``fuse`` names, each mapped so that its median on the normal
+  frames of ``threshold_split`` is 0 and its ``quantile`` there 1: one score for events that different scores
+  catch. Causal where they all are.
 
 The threshold is the ``quantile`` of a score over the scored frames of the event-free sequences of
 ``threshold_split`` (e.g. val); AUROC, AUPRC, delays and false alarms are measured on ``split`` (see
@@ -25,7 +32,7 @@ no event can fall and the filter is still settling) are not scored.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,6 +44,7 @@ import simulators
 from simulators import ConfigError, Dataset, Split, write_bytes_atomic, write_json_atomic
 
 from . import gaussian
+from .anomaly_change import DEFAULT_FACTORS, calibration, changeable, fuse, param_change
 from .data import Batch, SequenceDataset
 from .inference import FrameInference, InferenceRNN
 from .metrics import detection
@@ -77,8 +85,11 @@ def causal_sweep(model) -> bool:
     return causal_posterior(model) and type(model.transition).init_state_from is Transition.init_state_from
 
 
-def score_is_causal(model, score: str) -> bool:
-    """Whether ``score`` at frame t depends on frames ≤ t only (``kl`` only where the posterior is causal)."""
+def score_is_causal(model, score: str, parts: Sequence[str] = ()) -> bool:
+    """Whether ``score`` at frame t depends on frames ≤ t only (``kl`` only where the posterior is causal;
+    ``fused`` where each of its ``parts`` is)."""
+    if score == FUSED:
+        return all(score_is_causal(model, s) for s in parts)
     return causal_posterior(model) if score == "kl" else True
 
 
@@ -115,8 +126,10 @@ SCORES: dict[str, Callable[[object, Batch], torch.Tensor]] = {
     "predictive": predictive_nll,
     "kl": latent_kl,
     "multistep": multistep_nll,
+    "param_change": partial(param_change, nll=predictive_nll),
     "pixel_change": pixel_change,
 }
+FUSED = "fused"  # not a per-batch score: made in ``detect`` from the scores ``DetectConfig.fuse`` names
 
 
 @dataclass
@@ -133,12 +146,25 @@ class DetectConfig:
     horizon: int = 5  # frames ahead of the ``multistep`` score's prediction
     batch_size: int = 64  # sequences per batch
 
+    # ``param_change``: the parameters varied (empty: every free one), each scaled by ×f and ×1/f for f here
+    change_params: list[str] = field(default_factory=list)
+    change_factors: list[float] = field(default_factory=lambda: list(DEFAULT_FACTORS))
+    # the ``fused`` score's parts
+    fuse: list[str] = field(default_factory=lambda: ["predictive", "param_change"])
+
     def validate(self) -> DetectConfig:
         if not 0.0 < self.quantile < 1.0:
             raise ConfigError(f"quantile must lie in (0, 1), got {self.quantile!r}")
-        bad = [s for s in self.scores if s not in SCORES]
+        bad = [s for s in self.scores if s not in SCORES and s != FUSED]
         if bad or not self.scores:
-            raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {list(SCORES)}")
+            known = [*SCORES, FUSED]
+            raise ConfigError(f"scores: unknown score {bad[0] if bad else None!r}; known: {known}")
+        if FUSED in self.scores:
+            parts = [s for s in self.fuse if s in SCORES]
+            if len(parts) != len(self.fuse) or len(set(parts)) < 2:
+                raise ConfigError(f"fuse must name at least two of {list(SCORES)}, got {self.fuse!r}")
+        if not self.change_factors or any(not (f > 0 and f != 1) for f in self.change_factors):
+            raise ConfigError(f"change_factors must be > 0 and ≠ 1, got {self.change_factors!r}")
         for name in ("max_sequences", "batch_size", "horizon"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
@@ -146,12 +172,17 @@ class DetectConfig:
 
 
 def surprise(
-    model, split: Split, score: str, max_sequences: int, batch_size: int, horizon: int = 5
+    model, split: Split, score: str, max_sequences: int, batch_size: int, horizon: int = 5, cfg=None
 ) -> np.ndarray:
     """One score on the first ``max_sequences`` sequences of a split: (N, T) float64, NaN where undefined.
-    ``horizon``: the ``multistep`` score's."""
+    ``horizon``: the ``multistep`` score's; ``cfg`` (a DetectConfig): the ``param_change`` score's parameters
+    and factors (default: every free parameter, ``DEFAULT_FACTORS``)."""
     ds, n = SequenceDataset(split), min(len(split), max_sequences)
-    fn = partial(multistep_nll, horizon=horizon) if score == "multistep" else SCORES[score]
+    fn = SCORES[score]
+    if score == "multistep":
+        fn = partial(multistep_nll, horizon=horizon)
+    elif score == "param_change" and cfg is not None:
+        fn = partial(fn, names=cfg.change_params, factors=cfg.change_factors)
     rows = []
     with torch.no_grad():
         for s in range(0, n, batch_size):
@@ -201,8 +232,9 @@ def detect(
         The metrics: per score, the threshold, per event kind AUROC, AUPRC and delays, and the false alarms.
 
     Raises:
-        ConfigError: the data has no labels or breaks the run's contract (``DataSpec.check_data``), or a split
-            is missing; checked before anything is written.
+        ConfigError: the data has no labels or breaks the run's contract (``DataSpec.check_data``), a split
+            is missing, or ``param_change`` (alone or fused) is asked of a model without stated parameters;
+            checked before anything is written.
     """
     run = run if isinstance(run, Run) else Run(run)
     cfg = (cfg or DetectConfig()).validate()
@@ -213,23 +245,36 @@ def detect(
     labels, thr_labels = labels_of(dataset, cfg.split, n_test), labels_of(dataset, cfg.threshold_split, n_thr)
     start = first_scored_frame(dataset, cfg)
     model = run.model
+    if "param_change" in cfg.scores or (FUSED in cfg.scores and "param_change" in cfg.fuse):
+        changeable(model, cfg.change_params)  # a model without stated parameters: refused before any work
     names = dataset[cfg.split].event_names
-    results, arrays = {}, {"labels": labels}
-    for score in cfg.scores:
-        s = surprise(model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon)
-        normal = thr_labels.max(axis=1) == 0
-        s_thr = surprise(
-            model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon
+    normal = thr_labels.max(axis=1) == 0
+    parts = cfg.fuse if FUSED in cfg.scores else []
+    wanted = [s for s in dict.fromkeys([*cfg.scores, *parts]) if s != FUSED]
+    arrays, normals = {"labels": labels}, {}
+    for score in wanted:
+        arrays[score] = surprise(
+            model, dataset[cfg.split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon, cfg
+        )
+        normals[score] = surprise(
+            model, dataset[cfg.threshold_split], score, cfg.max_sequences, cfg.batch_size, cfg.horizon, cfg
         )[normal]
+    if FUSED in cfg.scores:
+        cal = [calibration(normals[s], detection.window(normals[s], start), cfg.quantile) for s in cfg.fuse]
+        arrays[FUSED] = fuse([arrays[s] for s in cfg.fuse], cal)
+        normals[FUSED] = fuse([normals[s] for s in cfg.fuse], cal)
+    results = {}
+    for score in cfg.scores:
+        s, s_thr = arrays[score], normals[score]
         thr = detection.threshold(s_thr, detection.window(s_thr, start), cfg.quantile)
         results[score] = detection.report(s, labels, detection.window(s, start), thr, names)
-        arrays[score] = s
+    arrays = {k: v for k, v in arrays.items() if k == "labels" or k in cfg.scores}
     metrics = {
         "run": str(run.path),
         "data": str(dataset.path),
         "protocol": {**asdict(cfg), "first_frame": start},
         "main_score": cfg.scores[0],
-        "causal": {score: score_is_causal(model, score) for score in cfg.scores},
+        "causal": {score: score_is_causal(model, score, cfg.fuse) for score in cfg.scores},
         "event_names": names,
         "scores": results,
     }

@@ -216,6 +216,9 @@ def _detect(args: argparse.Namespace) -> None:
         "scores": _csv(args.scores),
         "max_sequences": args.max_sequences,
         "horizon": args.horizon,
+        "change_params": _csv(args.change_params),
+        "change_factors": _floats(args.change_factors, "--change-factors"),
+        "fuse": _csv(args.fuse),
     }
     cfg = DetectConfig(
         **{k: v for k, v in flags.items() if v is not None}
@@ -318,6 +321,14 @@ def _import(args: argparse.Namespace) -> None:
 def _csv(text: str | None) -> list[str] | None:
     """'a,b,c' -> ['a', 'b', 'c']; None stays None."""
     return None if text is None else [x.strip() for x in text.split(",")]
+
+
+def _floats(text: str | None, flag: str) -> list[float] | None:
+    """'1.5,2' -> [1.5, 2.0]; None stays None; a ConfigError naming ``flag`` for what is not a number."""
+    try:
+        return None if text is None else [float(x) for x in _csv(text)]
+    except ValueError:
+        raise ConfigError(f"{flag} must be comma-separated numbers, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,7 +443,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--scores",
-        help="comma-separated: predictive, kl, multistep, pixel_change (default: predictive,kl,pixel_change)",
+        help="comma-separated: predictive, kl, multistep, param_change (a physics transition's), pixel_change, "
+        "fused (default: predictive,kl,pixel_change)",
+    )
+    d.add_argument(
+        "--change-params",
+        help="param_change: comma-separated parameters to vary, e.g. g_over_l (default: every free one)",
+    )
+    d.add_argument(
+        "--change-factors",
+        help="param_change: comma-separated factors f, each tried as ×f and ×1/f (1.25,1.5,2)",
+    )
+    d.add_argument(
+        "--fuse", help="fused: the comma-separated scores it joins (default predictive,param_change)"
     )
     d.add_argument("--max-sequences", type=int, help="sequences scored per split (default 1000)")
     d.add_argument("--horizon", type=int, help="frames ahead of the multistep score's prediction (default 5)")

@@ -230,15 +230,12 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, pend_events):
     """A tiny run on normal pendulum data, and the same data with events."""
-    root = tmp_path_factory.mktemp("detect")
-    cfg = S.preset("dvbf_pendulum16", splits={"train": 8, "val": 12, "test": 12})
-    normal = S.generate(cfg, root / "normal")
-    cfg.params = replace(cfg.params, events=S.PendulumEvents(share=0.5))
-    events = S.generate(cfg, root / "events")
-    assert main(["train", "--data", str(normal), "--out", str(root / "run"), *TINY]) == 0
-    return root / "run", normal, events
+    normal, events = pend_events
+    run = tmp_path_factory.mktemp("detect") / "run"
+    assert main(["train", "--data", str(normal), "--out", str(run), *TINY]) == 0
+    return run, normal, events
 
 
 def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
