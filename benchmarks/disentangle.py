@@ -16,14 +16,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 import simulators as S
 from physvae import RunConfig, fit
+from physvae.data import SequenceDataset
 from physvae.evaluate import evaluate
 from physvae.evaluation import EvalConfig
+from physvae.evaluation.disentanglement import Look, poly_r2, read_truth
 from simulators import write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
-from .recipes import PHYSICS_RENDER
+from .recipes import PHYSICS_BOX, PHYSICS_RENDER
 
 SPLITS = {"train": 800, "test": 200}
 MODEL = [
@@ -47,16 +51,17 @@ def pendulum_colors32() -> S.DatasetConfig:
     return S.preset("dm_pendulum_colors32", n_frames=30, splits=SPLITS)
 
 
+PREDICT = ["train.predict_weight=1", "train.predict_context=2", "train.predict_context_max=6"]
 CELLS = {  # cell -> (its data, model overrides beside MODEL)
     "pendulum_colors": (pendulum_colors32, []),
     "balls_colors": (balls_colors32, []),
     # the same with the KL weight warmed up over the first 300 steps, as the box suites train
     "balls_colors_warm": (balls_colors32, ["train.kl_warmup=300"]),
     # the same with the multi-step prediction term the suites train with (contexts of 2 to 6 frames)
-    "balls_colors_predict": (
-        balls_colors32,
-        ["train.predict_weight=1", "train.predict_context=2", "train.predict_context_max=6"],
-    ),
+    "balls_colors_predict": (balls_colors32, PREDICT),
+    # z_t the stated box's state (x, y, vx, vy: one ball, elastic walls), drawn by the render decoder, which
+    # reads the ball's look from z_c: the recipe of "The box with its physics stated", with the prediction term
+    "balls_colors_physics": (balls_colors32, [*PHYSICS_BOX, *PREDICT]),
     "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
     # z_t the stated pendulum's state alone (cos θ, sin θ, θ̇; physics transition), drawn by the render decoder,
     # which reads the bob's look from z_c; trained with the physics suite's prediction term
@@ -65,6 +70,37 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
         [*PHYSICS_RENDER, "model.latent_dim=3"],
     ),
 }
+
+
+# the state a dynamic latent is meant to hold, per system: (columns, those that are angles, read as sin and cos)
+TRUE_STATE = {"pendulum": (["theta", "omega"], ["theta"]), "balls": (["x0", "y0", "vx0", "vy0"], [])}
+
+
+def size_from_true_state(data: Path) -> float:
+    """The size's R² read by the section's cubic probe from the *true* state of each frame (``TRUE_STATE``): what
+    z_t may carry of the size through the motion alone (a heavier bob answers a torque less), the reference for
+    the cubic size R² from z_t."""
+    ds = S.load_dataset(data)
+    columns, angles = TRUE_STATE[ds.config.system]
+    look = Look.of(ds.config.render)
+
+    def features_and_size(split: str) -> tuple[np.ndarray, np.ndarray]:
+        states = np.asarray(ds[split].states, dtype=np.float64)  # (N, T, S)
+        names = ds.meta["state_names"]
+        x = []
+        for c in columns:
+            col = states[..., names.index(c)]
+            x += [np.sin(col), np.cos(col)] if c in angles else [col]
+        frames = SequenceDataset(ds[split])
+        size = np.concatenate(
+            [
+                read_truth(frames.batch(np.arange(i, min(i + 100, len(frames)))).frames, look)["size"]
+                for i in range(0, len(frames), 100)
+            ]
+        )
+        return np.stack(x, -1).reshape(-1, len(x)), np.repeat(size, states.shape[1])
+
+    return poly_r2(*features_and_size("train"), *features_and_size("test"))
 
 
 def run_cell(name: str, steps: int, work: Path) -> dict:
@@ -97,6 +133,7 @@ def run_cell(name: str, steps: int, work: Path) -> dict:
         "disentanglement": m["disentanglement"],
         "reconstruction_mse": m["reconstruction"].get("mse"),
         # the trivial baselines beside it, and what training said of collapse
+        "size_from_true_state": size_from_true_state(data) if "size" in m["disentanglement"] else None,
         "baselines": {k: m["baselines"][k] for k in ("mean_frame", "hold_last", "flags", "beats_all")},
         "collapse": run.summary().get("collapse", {}),
     }
@@ -113,7 +150,7 @@ def table(cells: list[dict]) -> str:
         "colour acc z_t",
         "chance",
     ]
-    cols += ["size R² z_c", "size R² z_t"]
+    cols += ["size R² z_c", "size R² z_t", "size R² z_c (cubic)", "size R² z_t (cubic)", "true state (cubic)"]
     cols += [
         "state R² z_t",
         "state R² z_c",
@@ -132,6 +169,9 @@ def table(cells: list[dict]) -> str:
             col.get("chance"),
             size.get("from_content"),
             size.get("from_motion"),
+            size.get("from_content_poly"),  # None in records made before the cubic probe
+            size.get("from_motion_poly"),
+            c.get("size_from_true_state"),
             state.get("mean_from_motion"),
             state.get("mean_from_content"),
             swap.get("color_is_b"),
@@ -166,13 +206,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--cells", nargs="+", default=list(CELLS)[:2], choices=list(CELLS))
+    ap.add_argument(
+        "--work", help="keep each cell's data, run and evaluation here (default: a temporary folder)"
+    )
     args = ap.parse_args()
     info = machine()
     out = RESULTS / f"disentangle_{machine_tag(info)}"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cells:
-            cell = run_cell(name, args.steps, Path(tmp))
+            cell = run_cell(name, args.steps, Path(args.work or tmp))
             write_text_atomic(out / f"{name}.json", json.dumps({**cell, "machine": info}, indent=2))
             print(json.dumps(cell["disentanglement"]), flush=True)
     cells = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]  # this run's and earlier ones

@@ -6,7 +6,7 @@ import simulators as S
 from physvae.content import Content
 from physvae.evaluation import SECTIONS, EvalConfig
 from physvae.evaluation.context import EvalContext
-from physvae.evaluation.disentanglement import Disentanglement, Look, partners
+from physvae.evaluation.disentanglement import Disentanglement, Look, partners, poly_r2
 from physvae.metrics import readout
 from physvae.model import Posterior
 
@@ -69,6 +69,7 @@ def test_a_model_disentangled_by_construction_passes(colors32):
     assert color["n_colors"] == 6 and color["from_content"] == 1.0
     assert color["from_motion"] <= color["chance"] + 0.15
     assert out["size"]["from_content"] > 0.95 and out["size"]["from_motion"] < 0.5
+    assert out["size"]["from_content_poly"] > 0.99 and out["size"]["from_motion_poly"] < 0.5  # area = π r²
     assert out["state"]["from_motion"]["x"] > 0.95 and out["state"]["from_content"]["x"] < 0.3
     assert swap["pairs"] == 30 and swap["color_is_b"] == 1.0 and swap["color_is_a"] == 0.0
     assert swap["centroid_error_px"] < 0.5 < 5 < swap["a_to_b_distance_px"]
@@ -98,3 +99,16 @@ def test_look_gives_the_palette_in_the_frames_channels():
 def test_partners_have_another_colour_where_there_is_one():
     np.testing.assert_array_equal(partners(np.array([0, 0, 1, 2, 2])), [2, 2, 3, 0, 0])
     np.testing.assert_array_equal(partners(np.array([4, 4, 4])), [1, 2, 0])
+
+
+def test_the_cubic_size_probe_reads_a_curve_the_linear_one_misses():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = x[:, 0] ** 2 + 0.5 * x[:, 0] * x[:, 1] ** 2  # no linear part: a line explains nothing
+    assert poly_r2(x[:300], y[:300], x[300:], y[300:]) > 0.999
+    linear = np.linalg.lstsq(np.c_[x[:300], np.ones(300)], y[:300], rcond=None)[0]
+    residual = y[300:] - np.c_[x[300:], np.ones(100)] @ linear
+    assert 1 - residual.var() / y[300:].var() < 0.1
+    # a target the latents do not hold stays near 0: the penalty keeps 20 monomials from fitting noise
+    noise = rng.normal(size=400)
+    assert poly_r2(x[:300], noise[:300], x[300:], noise[300:]) < 0.05

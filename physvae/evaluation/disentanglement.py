@@ -9,7 +9,9 @@ view's edge is partly cut off).
 Scores (probes fit on the train split, scored on the test split):
     color: accuracy of a logistic regression from z_c (one per sequence) and from z_t (one per frame), beside
         chance (the share of the test split's majority colour).
-    size: R² of a linear regression from z_c and from z_t.
+    size: R² of a linear regression from z_c and from z_t, and of a cubic one (``*_poly``: ridge regression on
+        the standardized latents' monomials up to degree 3, its penalty by cross-validation on the train split),
+        since a decoder may draw the size from z_c through a curve (an area grows with a radius squared).
     state: R² of the linear probe from z_t and from z_c (held over the frames), on every state target except
         conserved energies (constant in a sequence: content, not motion).
     swap: decode sequence A's z_t with the z_c of a sequence B of another colour and read the decoded frames out:
@@ -23,8 +25,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
 from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from simulators import object_colors
 
@@ -149,13 +153,15 @@ def score_color(train: Sequences, test: Sequences) -> dict:
 
 
 def score_size(train: Sequences, test: Sequences) -> dict:
-    """R² of the size from z_c and from z_t (every frame)."""
+    """R² of the size from z_c and from z_t (every frame), linear and cubic (``*_poly``)."""
     t = train.z.shape[1]
+    motion = (_frames(train.z), np.repeat(train.size, t), _frames(test.z), np.repeat(test.size, t))
+    content = (train.content, train.size, test.content, test.size)
     return {
-        "from_content": _r2(train.content, train.size, test.content, test.size),
-        "from_motion": _r2(
-            _frames(train.z), np.repeat(train.size, t), _frames(test.z), np.repeat(test.size, t)
-        ),
+        "from_content": _r2(*content),
+        "from_motion": _r2(*motion),
+        "from_content_poly": poly_r2(*content),
+        "from_motion_poly": poly_r2(*motion),
         "mean_px": float(test.size.mean()),
     }
 
@@ -251,6 +257,18 @@ def _accuracy(x_train, y_train, x_test, y_test) -> float:
 
 def _r2(x_train, y_train, x_test, y_test) -> float:
     return float(r2_score(y_test, LinearRegression().fit(x_train, y_train).predict(x_test)))
+
+
+def poly_r2(x_train, y_train, x_test, y_test, degree: int = 3) -> float:
+    """Test R² of a ridge regression on the standardized inputs' monomials up to ``degree`` (penalty by
+    leave-one-out cross-validation over 10⁻³..10³ on the train split)."""
+    model = make_pipeline(
+        StandardScaler(),
+        PolynomialFeatures(degree),
+        StandardScaler(),
+        RidgeCV(alphas=np.logspace(-3, 3, 13)),
+    )
+    return float(r2_score(y_test, model.fit(x_train, y_train).predict(x_test)))
 
 
 def _standard(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
