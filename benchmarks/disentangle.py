@@ -156,6 +156,7 @@ def table(cells: list[dict]) -> str:
         "state R² z_c",
         "swap colour = B",
         "swap colour = A",
+        "own colour",
         "swap centroid px",
         "A–B px",
     ]
@@ -176,6 +177,7 @@ def table(cells: list[dict]) -> str:
             state.get("mean_from_content"),
             swap.get("color_is_b"),
             swap.get("color_is_a"),
+            swap.get("color_own"),  # the reconstructions' colour; None in records made before it
             swap.get("centroid_error_px"),
             swap.get("a_to_b_distance_px"),
         ]

@@ -72,6 +72,7 @@ def test_a_model_disentangled_by_construction_passes(colors32):
     assert out["size"]["from_content_poly"] > 0.99 and out["size"]["from_motion_poly"] < 0.5  # area = π r²
     assert out["state"]["from_motion"]["x"] > 0.95 and out["state"]["from_content"]["x"] < 0.3
     assert swap["pairs"] == 30 and swap["color_is_b"] == 1.0 and swap["color_is_a"] == 0.0
+    assert swap["color_own"] == 1.0
     assert swap["centroid_error_px"] < 0.5 < 5 < swap["a_to_b_distance_px"]
     assert swap["size_error_to_b"] < 0.05 < swap["size_a_to_b"]
 
@@ -79,7 +80,23 @@ def test_a_model_disentangled_by_construction_passes(colors32):
 def test_a_decoder_that_ignores_content_fails_the_swap(colors32):
     out = _run(Drawn(Look.of(colors32.config.render), entangled=True), colors32)
     assert out["color"]["from_motion"] == 1.0
-    assert out["swap"]["color_is_b"] == 0.0 and out["swap"]["color_is_a"] == 1.0
+    assert out["swap"]["color_is_b"] == 0.0 and out["swap"]["color_is_a"] == 1.0 == out["swap"]["color_own"]
+
+
+class OneColor(Drawn):
+    """Draws every disc in the palette's first colour, whatever z_c says: a decoder that learned no colour."""
+
+    def decode(self, z, content):
+        content = content.clone()
+        content[:, :-1] = torch.from_numpy(self.look.palette[0]).float()
+        return super().decode(z, content)
+
+
+def test_a_decoder_that_draws_no_colour_is_told_by_its_own_reconstructions(colors32):
+    out = _run(OneColor(Look.of(colors32.config.render)), colors32)
+    share = out["swap"]["color_own"]  # the sequences that happen to have the palette's first colour
+    assert share < 0.5 and out["swap"]["color_is_b"] < 0.5
+    assert out["color"]["from_content"] == 1.0  # z_c holds the colour: only the decoder misses it
 
 
 def test_skipped_without_a_content_latent(colors32):

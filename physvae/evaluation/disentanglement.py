@@ -15,7 +15,8 @@ Scores (probes fit on the train split, scored on the test split):
     state: R² of the linear probe from z_t and from z_c (held over the frames), on every state target except
         conserved energies (constant in a sequence: content, not motion).
     swap: decode sequence A's z_t with the z_c of a sequence B of another colour and read the decoded frames out:
-        the share whose colour is B's (and A's), the centroid error to A's true trajectory (pixels) beside the
+        the share whose colour is B's (and A's; and beside them the share of A's reconstructions, decoded with its
+        own z_c, that show A's colour: whether the decoder draws the colour at all), the centroid error to A's true trajectory (pixels) beside the
         distance between A's and B's trajectories, the area error relative to B's size beside A's.
 """
 
@@ -235,6 +236,8 @@ def summarize_swap(got: dict[str, np.ndarray], test: Sequences, partner: np.ndar
     return {
         "pairs": int(moved.sum()),
         "color_is_b": float((got["swapped_color"] == color[b])[moved].mean()),
+        # the reconstructions' own colour: whether the decoder draws the colour at all (1 where it does)
+        "color_own": float((got["own_color"] == color)[moved].mean()),
         "color_is_a": float((got["swapped_color"] == color)[moved].mean()),
         "centroid_error_px": to_a(got["swapped_centroids"]),
         "centroid_error_own_px": to_a(got["own_centroids"]),
