@@ -62,6 +62,8 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
     # z_t the stated box's state (x, y, vx, vy: one ball, elastic walls), drawn by the render decoder, which
     # reads the ball's look from z_c: the recipe of "The box with its physics stated", with the prediction term
     "balls_colors_physics": (balls_colors32, [*PHYSICS_BOX, *PREDICT]),
+    # the same with the ball's colour one linear read of z_c (the per-pixel colour above settled at the mean)
+    "balls_colors_physics_flat": (balls_colors32, [*PHYSICS_BOX, *PREDICT, "model.render_color=extras"]),
     "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
     # z_t the stated pendulum's state alone (cos θ, sin θ, θ̇; physics transition), drawn by the render decoder,
     # which reads the bob's look from z_c; trained with the physics suite's prediction term

@@ -91,6 +91,7 @@ def _decoder(spec: DataSpec, cfg: ModelConfig, latent_in: int) -> nn.Module:
             cfg.sprite_hidden,
             scale_from_extras=extras,
             compose=cfg.render_compose,
+            color_from_extras=cfg.render_color == "extras",
         )
     return FrameDecoder(spec.size, spec.channels, cfg.channels, d)
 

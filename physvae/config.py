@@ -25,6 +25,7 @@ INITIAL_PRIORS = ("standard", "learned")
 RENDER_SCALES = ("global", "extras")
 DECODE_FROM = ("all", "position")
 RENDER_COMPOSES = ("over", "add")
+RENDER_COLORS = ("field", "extras")
 
 
 @dataclass
@@ -61,6 +62,9 @@ class ModelConfig:
     sprite_hidden: int = 32  # render decoder: width of each sprite's MLP
     render_scale: str = "global"  # render decoder: one camera; "extras": sized per sequence by the extras
     render_compose: str = "over"  # render decoder: sprites painted over the background; "add": logits added
+    # render decoder, painted over: each sprite's colour per pixel from its network ("field"), or one colour per
+    # body read linearly from the extras (z_c) alone ("extras": a body of one colour whatever its pose)
+    render_color: str = "field"
     initial_prior: str = "standard"  # p(z_1): "standard" N(0, I); "learned": its mean and std learned
     sections: dict[str, Any] = field(default_factory=dict)  # transition name -> its config object
 
@@ -133,6 +137,12 @@ class ModelConfig:
         if self.render_compose not in RENDER_COMPOSES:
             raise ConfigError(
                 f"model.render_compose must be one of {RENDER_COMPOSES}, got {self.render_compose!r}"
+            )
+        if self.render_color not in RENDER_COLORS:
+            raise ConfigError(f"model.render_color must be one of {RENDER_COLORS}, got {self.render_color!r}")
+        if self.render_color == "extras" and self.render_compose != "over":
+            raise ConfigError(
+                "model.render_color='extras' needs model.render_compose='over' (a painted colour)"
             )
         if self.decode_from not in DECODE_FROM:
             raise ConfigError(f"model.decode_from must be one of {DECODE_FROM}, got {self.decode_from!r}")

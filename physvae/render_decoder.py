@@ -61,6 +61,10 @@ class RenderDecoder(nn.Module):
         scale_from_extras: the drawing's size is also exp(a · z_extra), a (X,) learned from 0: a length that
             differs from sequence to sequence (the DM colours pendulum's l) without moving the angle.
         compose: "over" (sprites painted over the background in intensity) or "add" (logits added).
+        color_from_extras: painted over, each body's colour is σ(W_k z_extra + c_k), one colour for the whole
+            sprite read linearly from the extras, instead of its network's per-pixel colour; the network then
+            draws the opacity alone. (On small bodies whose colour varies by sequence the per-pixel colour settled
+            at the palette's mean.)
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class RenderDecoder(nn.Module):
         hidden: int = 32,
         scale_from_extras: bool = False,
         compose: str = "over",
+        color_from_extras: bool = False,
     ):
         super().__init__()
         if physics.points is None:
@@ -81,6 +86,8 @@ class RenderDecoder(nn.Module):
             )
         if compose not in ("over", "add"):
             raise ConfigError(f"render decoder: compose must be 'over' or 'add', got {compose!r}")
+        if color_from_extras and compose != "over":
+            raise ConfigError("render decoder: a colour from the extras is painted: it needs compose='over'")
         self.physics, self.size, self.channels, self.compose = physics, size, channels, compose
         self.embed_dim, self.extra_dim = physics.embed_dim, latent_dim - physics.embed_dim
         self.n_points = physics.n_points
@@ -94,9 +101,15 @@ class RenderDecoder(nn.Module):
         )
         if self.scale is not None:
             nn.init.zeros_(self.scale.weight)
-        outputs = channels + (compose == "over")  # colour (C) and, painted over, an opacity
+        # colour (C) and, painted over, an opacity; the opacity alone where the colour comes from the extras
+        outputs = 1 if color_from_extras else channels + (compose == "over")
         self.sprites = nn.ModuleList(
             _sprite(3 + self.extra_dim, hidden, outputs) for _ in range(self.n_points)
+        )
+        self.colors = (
+            nn.ModuleList(nn.Linear(self.extra_dim, channels) for _ in range(self.n_points))
+            if color_from_extras
+            else None
         )
 
     def positions(self, z: torch.Tensor) -> torch.Tensor:
@@ -121,9 +134,12 @@ class RenderDecoder(nn.Module):
             out = background + sum(looks)
         else:
             painted = torch.sigmoid(background)
-            for look, d2 in zip(looks, squared.unbind(1)):
+            for k, (look, d2) in enumerate(zip(looks, squared.unbind(1))):
                 alpha = torch.sigmoid(look[:, :1] + BLOB * (1 - d2.transpose(1, 2)))
-                painted = painted + alpha * (torch.sigmoid(look[:, 1:]) - painted)
+                color = (
+                    look[:, 1:] if self.colors is None else self.colors[k](z[:, self.embed_dim :])[..., None]
+                )
+                painted = painted + alpha * (torch.sigmoid(color) - painted)
             out = torch.logit(painted.clamp(INTENSITY_EPS, 1 - INTENSITY_EPS))
         return out.expand(n, -1, -1).reshape(n, self.channels, self.size, self.size)
 

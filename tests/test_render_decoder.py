@@ -273,3 +273,25 @@ def test_a_render_run_saved_before_compose_existed_reloads_as_the_additive_decod
     run = Run(tmp_path / "add")
     assert run.config.model.render_compose == "add" and run.model.decoder.compose == "add"  # its weights load
     assert Run(tmp_path / "over").config.model.render_compose == "over"
+
+
+def test_a_colour_from_the_extras_is_one_linear_colour_per_body_whatever_its_pose():
+    dec = RenderDecoder(PHYSICS["pendulum"], size=8, channels=3, latent_dim=5, color_from_extras=True)
+    _set_sprite(dec, 0, 1e4, [])  # opaque everywhere: every pixel shows the body's colour
+    w, c = torch.tensor([[1.0, -2.0], [0.5, 0.0], [0.0, 3.0]]), torch.tensor([0.1, -0.3, 0.2])
+    with torch.no_grad():
+        dec.colors[0].weight.copy_(w), dec.colors[0].bias.copy_(c)
+    extras = torch.tensor([[0.4, -0.2], [-1.0, 0.5]])
+    theta = torch.tensor([0.3, -2.0])  # two poses, two extras
+    out = dec(torch.cat([_pendulum_latent(theta)[:, :3], extras], -1))  # logits of the painted intensity
+    expected = (extras @ w.T + c)[:, :, None, None].expand(2, 3, 8, 8)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ConfigError, match="needs compose='over'"):
+        RenderDecoder(
+            PHYSICS["pendulum"], size=8, channels=1, latent_dim=4, compose="add", color_from_extras=True
+        )
+    with pytest.raises(ConfigError, match="model.render_color must be one of"):
+        RunConfig().with_overrides(["model.render_color=flat"]).validate()
+    bad = ["model.render_color=extras", "model.render_compose=add", "model.decoder=render"]
+    with pytest.raises(ConfigError, match="render_color='extras' needs model.render_compose='over'"):
+        RunConfig().with_overrides(bad).validate()
