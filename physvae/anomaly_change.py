@@ -61,7 +61,8 @@ def changeable(model, names: Sequence[str] = ()) -> list[int]:
 @contextmanager
 def scaled_parameter(transition, index: int, factor: float) -> Iterator[None]:
     """Within the block, the transition's parameter ``index`` is ``factor`` times its learned value (global and,
-    for per-sequence parameters, every sequence's); restored after."""
+    for a positive per-sequence parameter, every sequence's; a signed one's per-sequence offsets are added to the
+    scaled global value); restored after."""
     if not factor > 0:
         raise ConfigError(f"change_factors must be > 0, got {factor!r}")
     w = transition.w
