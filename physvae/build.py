@@ -34,7 +34,9 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     d, cls = cfg.latent_dim, TRANSITIONS[cfg.transition]
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
-    encoder = frame_encoder(spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints)
+    encoder = frame_encoder(
+        spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints, cfg.keypoint_colors
+    )
     decoded = _decoded_dims(cfg)
     decoder = _decoder(spec, cfg, d if decoded is None else len(decoded))
     smoother = cfg.inference == "smoother"

@@ -49,6 +49,7 @@ class ModelConfig:
     keypoints: int = (
         0  # > 0: K of the features are spatial soft-argmax keypoints (x, y each; nets.KeypointEncoder)
     )
+    keypoint_colors: bool = False  # keypoints also give the frame's colour under each (C more features each)
     rnn_hidden: int = 128  # inference RNN state size (per direction); the attention network's width
     inference_net: str = "gru"  # "gru": a (bidirectional) GRU; "attention": a transformer (attention.py)
     attention_heads: int = 4  # attention inference: heads per layer (even for the smoother: half look back)
@@ -107,7 +108,11 @@ class ModelConfig:
             integer(f"model.{name}", getattr(self, name), minimum=1)
         integer("model.content_dim", self.content_dim, minimum=0)
         integer("model.keypoints", self.keypoints, minimum=0)
-        check_keypoints(self.features, self.keypoints)
+        check_keypoints(self.features, self.keypoints, int(self.keypoint_colors))  # ≥ 1 channel; C at build
+        if self.keypoint_colors and not self.keypoints:
+            raise ConfigError(
+                "model.keypoint_colors needs model.keypoints > 0 (the colours are the keypoints')"
+            )
         if self.inference_net not in INFERENCE_NETS:
             raise ConfigError(
                 f"model.inference_net must be one of {INFERENCE_NETS}, got {self.inference_net!r}"

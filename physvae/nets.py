@@ -46,11 +46,14 @@ def pixel_grid(size: int) -> torch.Tensor:
     return torch.stack([cols, rows], -1).view(-1, 2)
 
 
-def check_keypoints(features: int, keypoints: int) -> None:
-    """A ConfigError unless ``features`` leaves the conv encoder room beside two features per keypoint."""
-    if keypoints and features <= 2 * keypoints:
+def check_keypoints(features: int, keypoints: int, colors: int = 0) -> None:
+    """A ConfigError unless ``features`` leaves the conv encoder room beside two features per keypoint (and
+    ``colors`` more each, its colour's channels, where keypoints carry colours)."""
+    per = 2 + colors
+    if keypoints and features <= per * keypoints:
+        also = f" and {colors} per keypoint colour" if colors else ""
         raise ConfigError(
-            f"model.keypoints = {keypoints} needs model.features > {2 * keypoints} (two per keypoint, "
+            f"model.keypoints = {keypoints} needs model.features > {per * keypoints} (two per keypoint{also}, "
             f"the rest from the conv encoder), got {features}"
         )
 
@@ -59,12 +62,17 @@ class KeypointEncoder(nn.Module):
     """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F): the conv encoder's F − 2K features beside K keypoints,
     the expected image coordinates (x, y in [−1, 1]) of a spatial softmax over K full-resolution heat maps (a
     spatial soft-argmax, as in deep spatial autoencoders), so that where things are enters the features linearly
-    from the first step instead of being found by the dense layer."""
+    from the first step instead of being found by the dense layer. With ``colors`` each keypoint also gives the
+    frame's expected colour under its softmax (C features): what a keypoint sits on, as linearly as where it is
+    (a small object's colour is otherwise one feature of many a dense layer learned in order to find it)."""
 
-    def __init__(self, size: int, channels: int, base: int, features: int, keypoints: int):
+    def __init__(
+        self, size: int, channels: int, base: int, features: int, keypoints: int, colors: bool = False
+    ):
         super().__init__()
-        check_keypoints(features, keypoints)
-        self.conv = FrameEncoder(size, channels, base, features - 2 * keypoints)
+        self.colors = colors
+        check_keypoints(features, keypoints, channels if colors else 0)
+        self.conv = FrameEncoder(size, channels, base, features - (2 + channels * colors) * keypoints)
         self.heat = nn.Sequential(
             nn.Conv2d(channels, base, 3, padding=1), nn.SiLU(), nn.Conv2d(base, keypoints, 3, padding=1)
         )
@@ -73,13 +81,21 @@ class KeypointEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = torch.softmax(self.heat(x * 2.0 - 1.0).flatten(2), -1)  # (B, K, HW)
         points = (weights @ self.grid).flatten(1)  # (B, 2K): each keypoint's expected (x, y)
-        return torch.cat([self.conv(x), points], -1)
+        if not self.colors:
+            return torch.cat([self.conv(x), points], -1)
+        colors = (weights @ x.flatten(2).transpose(1, 2)).flatten(
+            1
+        )  # (B, KC): each keypoint's expected colour
+        return torch.cat([self.conv(x), points, colors], -1)
 
 
-def frame_encoder(size: int, channels: int, base: int, features: int, keypoints: int = 0) -> nn.Module:
-    """The conv encoder, or with ``keypoints`` > 0 the keypoint encoder."""
+def frame_encoder(
+    size: int, channels: int, base: int, features: int, keypoints: int = 0, keypoint_colors: bool = False
+) -> nn.Module:
+    """The conv encoder, or with ``keypoints`` > 0 the keypoint encoder (its keypoints' colours too with
+    ``keypoint_colors``)."""
     if keypoints:
-        return KeypointEncoder(size, channels, base, features, keypoints)
+        return KeypointEncoder(size, channels, base, features, keypoints, keypoint_colors)
     return FrameEncoder(size, channels, base, features)
 
 
