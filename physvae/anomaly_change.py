@@ -34,8 +34,8 @@ def changeable(model, names: Sequence[str] = ()) -> list[int]:
     """The indices of the parameters a ``param_change`` score varies: those named (empty: every free one).
 
     Raises:
-        ConfigError: the model's transition states no parameters, a name is not one of them, or it is held at a
-            known value (``model.physics.known``).
+        ConfigError: the model's transition states no parameters (or none free), a name is not one of them, or
+            it is held at a known value (``model.physics.known``).
     """
     tr = getattr(model, "transition", None)
     physics = getattr(tr, "physics", None)
@@ -45,6 +45,10 @@ def changeable(model, names: Sequence[str] = ()) -> list[int]:
             f"this model's is {type(tr).__name__}"
         )
     free = [i for i, known in enumerate(tr.known_mask.tolist()) if not known]
+    if not free:
+        raise ConfigError(
+            f"the param_change score has no parameter to vary: every one of {physics.param_names} is known"
+        )
     if not names:
         return free
     index = {n: i for i, n in enumerate(physics.param_names)}

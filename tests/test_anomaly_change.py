@@ -86,6 +86,9 @@ def test_only_free_parameters_change_and_a_named_one_must_exist():
         changeable(model, ["mass"])
     with pytest.raises(S.ConfigError, match="'damping', held at its known value"):
         changeable(model, ["damping"])
+    all_known = _pendulum(known={"g_over_l": 9.8, "damping": 0.5, "torque_gain": 1.0})
+    with pytest.raises(S.ConfigError, match="no parameter to vary: every one of"):
+        changeable(SimpleNamespace(transition=all_known))
     with pytest.raises(S.ConfigError, match="needs a transition with stated parameters.*LocallyLinear"):
         changeable(SimpleNamespace(transition=type("LocallyLinear", (), {})()))
 
