@@ -67,6 +67,11 @@ CELLS = {  # cell -> (its data, model overrides beside MODEL)
     # the same with each keypoint also reading the colour under it (model.keypoint_colors): the colour reaches the
     # content encoder as linearly as the ball's position
     "balls_colors_physics_kpcolor": (balls_colors32, [*PHYSICS_BOX, *PREDICT, "model.keypoint_colors=true"]),
+    # both: the colour reaches z_c through the keypoints and is drawn as one linear read of z_c
+    "balls_colors_physics_kpflat": (
+        balls_colors32,
+        [*PHYSICS_BOX, *PREDICT, "model.keypoint_colors=true", "model.render_color=extras"],
+    ),
     "pendulum_colors_z4": (pendulum_colors32, ["model.latent_dim=4"]),  # less room in z_t
     # z_t the stated pendulum's state alone (cos θ, sin θ, θ̇; physics transition), drawn by the render decoder,
     # which reads the bob's look from z_c; trained with the physics suite's prediction term
