@@ -142,8 +142,8 @@ def run_cell(name: str, steps: int, work: Path) -> dict:
         "model": MODEL + extra,
         "disentanglement": m["disentanglement"],
         "reconstruction_mse": m["reconstruction"].get("mse"),
-        # the trivial baselines beside it, and what training said of collapse
         "size_from_true_state": size_from_true_state(data) if "size" in m["disentanglement"] else None,
+        # the trivial baselines beside it, and what training said of collapse
         "baselines": {k: m["baselines"][k] for k in ("mean_frame", "hold_last", "flags", "beats_all")},
         "collapse": run.summary().get("collapse", {}),
     }

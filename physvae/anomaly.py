@@ -245,12 +245,12 @@ def detect(
     labels, thr_labels = labels_of(dataset, cfg.split, n_test), labels_of(dataset, cfg.threshold_split, n_thr)
     start = first_scored_frame(dataset, cfg)
     model = run.model
-    if "param_change" in cfg.scores or (FUSED in cfg.scores and "param_change" in cfg.fuse):
+    parts = cfg.fuse if FUSED in cfg.scores else []
+    wanted = [s for s in dict.fromkeys([*cfg.scores, *parts]) if s != FUSED]  # the per-batch scores measured
+    if "param_change" in wanted:
         changeable(model, cfg.change_params)  # a model without stated parameters: refused before any work
     names = dataset[cfg.split].event_names
     normal = thr_labels.max(axis=1) == 0
-    parts = cfg.fuse if FUSED in cfg.scores else []
-    wanted = [s for s in dict.fromkeys([*cfg.scores, *parts]) if s != FUSED]
     arrays, normals = {"labels": labels}, {}
     for score in wanted:
         arrays[score] = surprise(

@@ -83,9 +83,8 @@ class KeypointEncoder(nn.Module):
         points = (weights @ self.grid).flatten(1)  # (B, 2K): each keypoint's expected (x, y)
         if not self.colors:
             return torch.cat([self.conv(x), points], -1)
-        colors = (weights @ x.flatten(2).transpose(1, 2)).flatten(
-            1
-        )  # (B, KC): each keypoint's expected colour
+        # (B, K, HW) @ (B, HW, C) -> (B, KC): each keypoint's expected colour
+        colors = (weights @ x.flatten(2).transpose(1, 2)).flatten(1)
         return torch.cat([self.conv(x), points, colors], -1)
 
 
