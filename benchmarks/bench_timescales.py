@@ -21,10 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from sklearn.metrics import r2_score
+
 import simulators as S
 from physvae import EvalConfig, RunConfig, fit
 from physvae.evaluation.context import EvalContext
-from physvae.evaluation.timescales import long_horizon, parameter_r2, varying_parameters
+from physvae.evaluation.timescales import long_horizon, parameter_r2, varying_parameters, within
 from simulators import write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
@@ -38,6 +42,29 @@ MODELS = {  # name -> RunConfig overrides; both have latent_dim = LATENT_DIM
         "model.hierarchical.slow_mode=step",
     ],
     "locally_linear": ["model.transition=locally_linear"],
+    # the pendulum's physics stated, g/l drifting as a slow latent (the last dimension), drawn by the render decoder
+    "physics_drift": [
+        "model.transition=physics",
+        'model.physics.drift=["g_over_l"]',
+        'model.physics.may_vanish=["damping"]',
+        "model.physics.velocity_evidence=difference",
+        "model.decoder=render",
+    ],
+    # the same with the drift's evidence from the stated physics fitted to 15-frame windows of the state evidence
+    "physics_drift_fit": [
+        "model.transition=physics",
+        'model.physics.drift=["g_over_l"]',
+        "model.physics.drift_evidence=fit",
+        'model.physics.may_vanish=["damping"]',
+        "model.physics.velocity_evidence=difference",
+        "model.decoder=render",
+    ],
+    "physics": [  # the same with g/l one global value: what the drifting dimension adds
+        "model.transition=physics",
+        'model.physics.may_vanish=["damping"]',
+        "model.physics.velocity_evidence=difference",
+        "model.decoder=render",
+    ],
 }
 SMALL = ["model.channels=16", "model.features=64", "model.rnn_hidden=64", "train.batch_size=16"]
 TRAIN = [  # 20-frame windows; the multi-step prediction term, as the quick suite's pendulum trains
@@ -71,8 +98,11 @@ def drifting_pendulum(root: Path, drift: str, sequences: int) -> Path:
     return S.generate(cfg, root / drift)
 
 
-def train_and_score(data: Path, name: str, steps: int, seed: int, out: Path, eval_cfg: EvalConfig) -> dict:
-    """Train one model and score the read-out of the parameter and long-horizon prediction; one row."""
+def train_and_score(
+    data: Path, name: str, steps: int, seed: int, out: Path, eval_cfg: EvalConfig, extra: list[str] = ()
+) -> dict:
+    """Train one model (its overrides, then ``extra``) and score the read-out of the parameter and long-horizon
+    prediction; one row."""
     cfg = RunConfig().with_overrides(
         [
             *MODELS[name],
@@ -81,7 +111,7 @@ def train_and_score(data: Path, name: str, steps: int, seed: int, out: Path, eva
             f"train.data={data}",
             f"train.steps={steps}",
         ]
-        + [f"train.seed={seed}", *TRAIN]
+        + [f"train.seed={seed}", *TRAIN, *extra]
     )
     t0 = time.perf_counter()
     run = fit(cfg, out / f"{name}_{seed}", progress=False)
@@ -103,7 +133,29 @@ def train_and_score(data: Path, name: str, steps: int, seed: int, out: Path, eva
         [names[i] for i in cols],
         groups,
     )
-    return {"model": name, "seed": seed, "steps": steps, "train_s": train_s, **readout, **_prediction(ctx)}
+    own = _learned_parameter(run.model.transition, lat_te.z, lat_te.states, names)
+    row = {"model": name, "seed": seed, "steps": steps, "train_s": train_s, **readout, **_prediction(ctx)}
+    return row if own is None else {**row, "learned_g_over_l": own}
+
+
+def _learned_parameter(transition, z: np.ndarray, states: np.ndarray, names: list[str]) -> dict | None:
+    """The model's own g/l at every test frame (its stated physics' parameter, no probe fitted) against the
+    truth g/l (the drifting column over the other's constant default: gravity 9.81 m/s², length 1 m): R² over
+    every frame, within sequences, and the median relative error; None for a transition without ``frame_params``
+    or without drifting parameters."""
+    if not getattr(transition, "slow_dims", ()) or not hasattr(transition, "frame_params"):
+        return None
+    g = states[..., names.index("g")] if "g" in names else 9.81
+    length = states[..., names.index("l")] if "l" in names else 1.0
+    truth = np.broadcast_to(g / length, z.shape[:2])
+    with torch.no_grad():
+        theta = transition.frame_params(torch.as_tensor(z, dtype=torch.float32))
+    learned = theta[..., transition.physics.param_names.index("g_over_l")].double().numpy()
+    return {
+        "r2": float(r2_score(truth.ravel(), learned.ravel())),
+        "r2_within": float(r2_score(within(truth[..., None]).ravel(), within(learned[..., None]).ravel())),
+        "median_rel_error": float(np.median(np.abs(learned / truth - 1))),
+    }
 
 
 def _prediction(ctx) -> dict:
@@ -114,18 +166,18 @@ def _prediction(ctx) -> dict:
 def table(rows: list[dict], p: str) -> str:
     """Markdown: one row per trained model, then the trivial baselines in the columns they fill."""
     cols = ["model", "seed", f"R² {p} slow", f"R² {p} fast", f"R² {p} all", "R² within slow", "R² within all"]
-    cols += ["pred MSE", "MSE 2nd half", "VPT", "train s"]
+    cols += ["own g/l R²", "own g/l within", "pred MSE", "MSE 2nd half", "VPT", "train s"]
 
     def cell(row: dict, group: str, key: str = "r2") -> str:
         return f"{row[key][group][p]:.3f}" if group in row[key] else "–"
 
     body = [
         [r["model"], str(r["seed"]), cell(r, "slow"), cell(r, "fast"), cell(r, "all")]
-        + [cell(r, "slow", "r2_within"), cell(r, "all", "r2_within"), f"{r['pred_mse']:.4f}"]
+        + [cell(r, "slow", "r2_within"), cell(r, "all", "r2_within"), *_own(r), f"{r['pred_mse']:.4f}"]
         + [f"{r['long_horizon']['mse']:.4f}", f"{r['long_horizon']['vpt_median']:.0f}", f"{r['train_s']:.0f}"]
         for r in rows
     ]
-    base, time, dash = rows[0], rows[0]["time_baseline"], ["–"] * 4
+    base, time, dash = rows[0], rows[0]["time_baseline"], ["–"] * 6
     seq_mean = f"{base['sequence_mean_baseline'][p]:.3f}"
     body += [
         [f"baseline: each sequence's mean {p}", "–", "–", "–", seq_mean, "–", "0", *dash],
@@ -141,13 +193,19 @@ def table(rows: list[dict], p: str) -> str:
         ],
         [
             "baseline: mean training frame",
-            *["–"] * 7,
+            *["–"] * 9,
             f"{base['long_horizon']['mean_frame_mse']:.4f}",
             "–",
             "–",
         ],
     ]
     return markdown_table(cols, body)
+
+
+def _own(row: dict) -> list[str]:
+    """The model's own g/l against the truth (R², within R²), dashes where it states no drifting parameter."""
+    own = row.get("learned_g_over_l")
+    return ["–", "–"] if own is None else [f"{own['r2']:.3f}", f"{own['r2_within']:.3f}"]
 
 
 def main() -> None:
@@ -157,14 +215,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--sequences", type=int, default=400, help="training sequences")
     ap.add_argument("--models", nargs="+", default=["hierarchical", "locally_linear"], choices=list(MODELS))
+    ap.add_argument("--set", nargs="*", default=[], help="further overrides for every model (KEY=VALUE)")
+    ap.add_argument("--record", default="", help="the record's file name (default: the drift's name)")
+    ap.add_argument(
+        "--work", default="", help="keep the data and the runs in this folder (default: a temporary one)"
+    )
     args = ap.parse_args()
     eval_cfg = EvalConfig(n_context=10, horizon=30, poly_probe=False)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        data = drifting_pendulum(Path(tmp), args.drift, args.sequences)
+        work = Path(args.work or tmp)
+        data = drifting_pendulum(work, args.drift, args.sequences)
         for seed in args.seeds:
             for name in args.models:
-                rows.append(train_and_score(data, name, args.steps, seed, Path(tmp), eval_cfg))
+                rows.append(train_and_score(data, name, args.steps, seed, work, eval_cfg, args.set))
                 print(json.dumps(rows[-1]), flush=True)
     md = table(rows, DRIFTS[args.drift][1])
     print(md)
@@ -181,12 +245,13 @@ def main() -> None:
             "--models",
         ]
         + args.models
+        + (["--set", *args.set] if args.set else [])
+        + ([f"--record {args.record}"] if args.record else [])
     )
     record = {"command": command, "args": vars(args), "rows": rows, "machine": info}
-    write_text_atomic(out / f"{args.drift}.json", json.dumps(record, indent=2))
-    write_text_atomic(
-        out / f"{args.drift}.md", f"{md}\n\nCommand: `{command}`\n\nMachine: {json.dumps(info)}\n"
-    )
+    stem = args.record or args.drift
+    write_text_atomic(out / f"{stem}.json", json.dumps(record, indent=2))
+    write_text_atomic(out / f"{stem}.md", f"{md}\n\nCommand: `{command}`\n\nMachine: {json.dumps(info)}\n")
     print("wrote", out)
 
 

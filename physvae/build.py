@@ -65,11 +65,13 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
 
 
 def _decoded_dims(cfg: ModelConfig) -> tuple[int, ...] | None:
-    """The latent dimensions the decoder reads: None for all, the transition's position half for
-    ``decode_from = "position"`` (ConfigError where it has none)."""
+    """The latent dimensions the decoder reads: None for all, all but the transition's hidden ones (drifting
+    parameters), the transition's position half for ``decode_from = "position"`` (ConfigError where it has none)."""
+    cls = TRANSITIONS[cfg.transition]
     if cfg.decode_from == "all":
-        return None
-    dims = TRANSITIONS[cfg.transition].position_dims(cfg.latent_dim, cfg.transition_config())
+        hidden = cls.hidden_dims(cfg.latent_dim, cfg.transition_config())
+        return tuple(d for d in range(cfg.latent_dim) if d not in hidden) if hidden else None
+    dims = cls.position_dims(cfg.latent_dim, cfg.transition_config())
     if dims is None:
         raise ConfigError(
             f"model.decode_from='position' needs a latent split into positions and their rates (neural_ode with "

@@ -1,7 +1,7 @@
 """Two time scales: is a slowly varying physical parameter held in the slow latent, and does the model predict far?
 
-For a model whose transition declares slow latent dimensions (``Transition.slow_dims``, the ``hierarchical``
-transition) on data that saves a varying parameter per frame as a state column (``g``, ``l``, ``gamma``: a
+For a model whose transition declares slow latent dimensions (``Transition.slow_dims``: the ``hierarchical``
+transition's slow latent, the ``physics`` transition's drifting parameters) on data that saves a varying parameter per frame as a state column (``g``, ``l``, ``gamma``: a
 drifting gravity or length, a switching damping), this section reads the parameter from the posterior means:
     r2          linear least squares from the slow, the fast and all latent dimensions to the parameter, fit on
                 the training split, R² on the test split over every frame;

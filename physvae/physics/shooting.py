@@ -35,11 +35,14 @@ DIFF_STEP = 1e-6  # forward-difference step of the Jacobian (float64)
 
 @dataclass
 class ShootingFit:
-    """The fit of B sequences: y0 (B, S) initial states, params (B, P) in the physics' units, cost (B,)."""
+    """The fit of B sequences: y0 (B, S) initial states, params (B, P) in the physics' units, cost (B,), and
+    w_std (B, P) the Gauss–Newton standard error of each raw parameter w (log units for a positive one; NaN for
+    a held one)."""
 
     y0: torch.Tensor
     params: torch.Tensor
     cost: torch.Tensor
+    w_std: torch.Tensor
 
 
 def trajectory(
@@ -129,7 +132,34 @@ def shooting_fit(
             best_cost = torch.minimum(cost, best_cost)
     for n in lengths[1:]:
         best = _levenberg_marquardt(lambda v, n=n: residuals(v, n), best, iterations)
-    return ShootingFit(best[:, :s], to_params(best[:, s:]), residuals(best).pow(2).sum(1))
+    cost = residuals(best).pow(2).sum(1)
+    w_std = _standard_errors(residuals, best, torch.cat([torch.ones(s, dtype=torch.bool), free]), wgt, prior)
+    return ShootingFit(best[:, :s], to_params(best[:, s:]), cost, w_std[:, s:])
+
+
+def _standard_errors(
+    residuals, x: torch.Tensor, free: torch.Tensor, wgt: torch.Tensor, prior
+) -> torch.Tensor:
+    """(B, n) the Gauss–Newton standard errors of x's free entries at the fit (NaN for held ones):
+    sqrt(diag(σ̂² (JᵀJ)⁻¹)) over the free columns, σ̂² = cost / (observations weighted > 0 − free entries) where
+    the fit has no prior (the residuals' own scale), else 1 (the residuals already divided by the noise)."""
+    idx = free.nonzero()[:, 0]
+    r = residuals(x)
+    step = torch.eye(x.shape[1], dtype=x.dtype)[idx] * DIFF_STEP
+    jac = torch.stack([(residuals(x + e) - r) / DIFF_STEP for e in step], -1)  # (B, N, k)
+    jtj = jac.transpose(1, 2) @ jac
+    ridge = 1e-12 * jtj.diagonal(dim1=1, dim2=2).amax(-1) + 1e-30  # (B,): an unseen entry's error is ~1e15
+    jtj = jtj + torch.eye(len(idx), dtype=x.dtype) * ridge[:, None, None]
+    seen = (wgt > 0).flatten(1).sum(1).to(x.dtype)
+    scale = (
+        r.pow(2).sum(1) / (seen - len(idx)).clamp(min=1)
+        if prior is None
+        else torch.ones(len(x), dtype=x.dtype)
+    )
+    var = torch.linalg.inv(jtj).diagonal(dim1=1, dim2=2) * scale[:, None]
+    out = torch.full(x.shape, float("nan"), dtype=x.dtype)
+    out[:, idx] = var.clamp(min=0).sqrt()
+    return out
 
 
 def _to_w(params: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:

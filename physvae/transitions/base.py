@@ -132,7 +132,14 @@ class Transition(nn.Module):
 
     @property
     def slow_dims(self) -> tuple[int, ...]:
-        """Indices of the latent dimensions that change on a slow time scale (``Hierarchical``); () for none."""
+        """Indices of the latent dimensions that change on a slow time scale (``Hierarchical``, the physics
+        transition's drifting parameters); () for none."""
+        return ()
+
+    @classmethod
+    def hidden_dims(cls, latent_dim: int, config) -> tuple[int, ...]:
+        """Indices of the latent dimensions the decoder must not read (what a frame cannot show, such as a
+        drifting physical parameter), for a latent of ``latent_dim`` under ``config``; () for none."""
         return ()
 
     @property

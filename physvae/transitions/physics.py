@@ -6,10 +6,16 @@ rest are extra dimensions held constant from frame to frame (what the frames sho
 size). Each step integrates dy/dt = f(y, θ, u) [+ r(y), an optional neural residual] over Δt by RK4 with
 ``substeps`` steps. The parameters θ are global (learned) or per sequence (global value adjusted by a small
 recurrent network over the inference network's evidence about the state: the context frames when predicting).
+
+With ``drift`` naming parameters, those move slowly within a sequence: the last len(drift) latent dimensions hold
+their offsets from the global values (log units for positive parameters), a random walk with its own small learned
+noise (a slow latent under the fast physical state, read by the ``timescales`` section); the decoder does not read
+them (a parameter is not drawn), so the frames' motion is what infers them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -19,12 +25,15 @@ from simulators import ConfigError, integer, non_negative, positive
 
 from ..physics import PHYSICS, KnownPhysics
 from ..physics.base import rk4
+from ..physics.drift_evidence import fit_drift
 from ..physics.sequence_fit import fit_offsets
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, velocity_evidence
 from .base import Transition
 from .noise import ProcessNoise
 
 PARAM_MODES = ("global", "sequence", "fit")
+DRIFT_EVIDENCE = ("network", "fit")
+DRIFT_STD_SCALE = 3.0  # initial factor on the drift fits' standard errors (learned: drift_std_scale, log)
 
 
 @dataclass
@@ -54,6 +63,14 @@ class PhysicsConfig:
     # positive parameters learned as |scale · w| instead of exp(scale · w), so they can reach 0 (an undamped
     # system's damping): through a logarithm Adam moves them by a share per step and they only creep towards 0
     may_vanish: list[str] = field(default_factory=list)
+    # parameters that drift within a sequence: each a slow latent dimension (at the end of z) holding its offset
+    # from the global value, log units for positive ones, stepped as a random walk
+    drift: list[str] = field(default_factory=list)
+    drift_noise: float = 0.01  # initial std of the drift dimensions' random walk per frame
+    # the drift dimensions' evidence: "network" (the inference network's, like every other dimension) or "fit"
+    # (the stated physics fitted to the state evidence in a window of drift_window frames around each frame)
+    drift_evidence: str = "network"
+    drift_window: int = 15
 
     def validate(self, where: str = "physics") -> None:
         if self.system not in PHYSICS:
@@ -66,18 +83,41 @@ class PhysicsConfig:
         positive(f"{where}.param_scale", self.param_scale)
         positive(f"{where}.init_noise", self.init_noise)
         non_negative(f"{where}.sequence_range", self.sequence_range)
+        positive(f"{where}.drift_noise", self.drift_noise)
+        if self.drift_evidence not in DRIFT_EVIDENCE:
+            raise ConfigError(
+                f"{where}.drift_evidence must be one of {DRIFT_EVIDENCE}, got {self.drift_evidence!r}"
+            )
+        integer(f"{where}.drift_window", self.drift_window, minimum=4)
+        vanishing = sorted(set(self.drift) & set(self.may_vanish))
+        if vanishing:
+            raise ConfigError(
+                f"{where}.drift names {vanishing[0]!r}, which {where}.may_vanish also names: a drifting parameter's "
+                "offset is taken through its logarithm"
+            )
+        if self.drift and self.params != "global":
+            raise ConfigError(
+                f"{where}.drift needs {where}.params='global' (the drifting offsets are latent dimensions, not a "
+                f"per-sequence fit), got params={self.params!r}"
+            )
         if self.velocity_evidence not in VELOCITY_EVIDENCE:
             raise ConfigError(
                 f"{where}.velocity_evidence must be one of {VELOCITY_EVIDENCE}, got {self.velocity_evidence!r}"
             )
 
     def check_latent(self, latent_dim: int, where: str = "physics") -> None:
-        need = PHYSICS[self.system].embed_dim
+        ph = PHYSICS[self.system]
+        need = ph.embed_dim + len(self.drift)
         if latent_dim < need:
+            drifting = f" and {len(self.drift)} for the drifting {self.drift}" if self.drift else ""
             raise ConfigError(
                 f"{where}.system {self.system!r} needs latent_dim ≥ {need} (its state "
-                f"{PHYSICS[self.system].state_names}, angles as cos and sin), got {latent_dim}"
+                f"{ph.state_names}, angles as cos and sin{drifting}), got {latent_dim}"
             )
+
+    def drift_dims(self, latent_dim: int) -> tuple[int, ...]:
+        """The latent dimensions holding the drifting parameters' offsets: the last len(drift)."""
+        return tuple(range(latent_dim - len(self.drift), latent_dim))
 
 
 class Physics(Transition):
@@ -104,6 +144,18 @@ class Physics(Transition):
         known = _known_values(cfg.known, ph)
         self.register_buffer("known_mask", ~known.isnan(), persistent=False)  # (P,) True: held at its value
         self.register_buffer("known_values", known.nan_to_num(), persistent=False)  # (P,)
+        # (P, K): column k puts the k-th drifting offset (latent units) on its parameter's w (w units)
+        self.register_buffer(
+            "drift_map", _drift_map(cfg.drift, cfg.known, ph) / cfg.param_scale, persistent=False
+        )
+        self._drift_dims = cfg.drift_dims(latent_dim)
+        if cfg.drift:
+            with torch.no_grad():
+                self.process_noise.log_std[list(self._drift_dims)] = math.log(cfg.drift_noise)
+        if cfg.drift and cfg.drift_evidence == "fit":
+            # the fits' standard errors times a learned factor: they treat the state evidence's errors as
+            # independent from frame to frame, and measured on a trained pendulum they were 2–3.5× too small
+            self.drift_std_scale = nn.Parameter(torch.tensor(math.log(DRIFT_STD_SCALE)))
         self.param_net: nn.Module | None = None
         if cfg.params == "sequence":
             self.param_net = nn.GRU(e + 1, cfg.hidden, batch_first=True)
@@ -132,19 +184,38 @@ class Physics(Transition):
 
     @property
     def looks_ahead(self) -> bool:
-        """Velocity evidence from positions differentiates over the frame after t as well."""
-        return self.cfg.velocity_evidence != "network"
+        """Velocity evidence from positions differentiates over the frame after t as well; a drift fitted over a
+        window around t sees the frames after it."""
+        return self.cfg.velocity_evidence != "network" or self._fits_drift
+
+    @property
+    def _fits_drift(self) -> bool:
+        return bool(self.cfg.drift) and self.cfg.drift_evidence == "fit"
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation
         error; or ``"kink"``: at a detected kink, the stencil on its smooth side), the velocities' evidence from
-        their positions' in three frames (``physvae.physics.velocity_evidence``); else the network's as it is."""
-        if self.cfg.velocity_evidence == "network":
-            return mean, std
-        robust = self.cfg.velocity_evidence == "robust"
-        return velocity_evidence(
-            self.physics, mean, std, mask, times, truncation=robust, kink=self.cfg.velocity_evidence == "kink"
-        )
+        their positions' in three frames (``physvae.physics.velocity_evidence``); else the network's as it is.
+        With ``drift_evidence = "fit"`` the drift dimensions' evidence is the stated physics fitted to the state
+        evidence around each frame (``physvae.physics.drift_evidence``)."""
+        if self.cfg.velocity_evidence != "network":
+            robust = self.cfg.velocity_evidence == "robust"
+            mean, std = velocity_evidence(
+                self.physics,
+                mean,
+                std,
+                mask,
+                times,
+                truncation=robust,
+                kink=self.cfg.velocity_evidence == "kink",
+            )
+        if self._fits_drift:
+            offsets, spread = fit_drift(self, mean, mask, _even_interval(times), self.cfg.drift_window)
+            spread = spread * self.drift_std_scale.exp()
+            keep = mean.shape[-1] - len(self.cfg.drift)
+            mean = torch.cat([mean[..., :keep], offsets], -1)
+            std = torch.cat([std[..., :keep], spread], -1)
+        return mean, std
 
     # --- parameters ---------------------------------------------------------------------------------------
     def constrain(self, w: torch.Tensor) -> torch.Tensor:
@@ -182,10 +253,29 @@ class Physics(Transition):
             offset = r * torch.tanh(offset / r)
         return offset
 
-    def params(self, state, batch: int) -> torch.Tensor:
-        """θ (B, P) for a batch: the global values, adjusted per sequence where ``state`` holds offsets."""
+    def params(self, state, batch: int, z: torch.Tensor | None = None) -> torch.Tensor:
+        """θ (B, P) for a batch: the global values, adjusted per sequence where ``state`` holds offsets and per
+        frame by the drifting offsets in latents z (B, D), if given."""
         w = self.w.expand(batch, -1) if state is None else self.w + state
+        if z is not None and self._drift_dims:
+            w = w + z[:, list(self._drift_dims)] @ self.drift_map.T
         return self._hold_known(self.constrain(w))
+
+    @property
+    def slow_dims(self) -> tuple[int, ...]:
+        """The drifting parameters' offsets (``drift``); () without."""
+        return self._drift_dims
+
+    @classmethod
+    def hidden_dims(cls, latent_dim: int, config: PhysicsConfig) -> tuple[int, ...]:
+        """The drifting parameters' offsets: a parameter is not drawn."""
+        return config.drift_dims(latent_dim)
+
+    def frame_params(self, z: torch.Tensor, state=None) -> torch.Tensor:
+        """θ (B, T, P) at every frame of latents z (B, T, D): global, per sequence (``state``) and drifting."""
+        b, t = z.shape[:2]
+        rep = None if state is None else state.repeat_interleave(t, 0)
+        return self.params(rep, b * t, z.flatten(0, 1)).view(b, t, -1)
 
     def sequence_params(self, state) -> torch.Tensor | None:
         """θ (B, P) inferred per sequence (``state`` from ``init_state_from``), or None for global parameters."""
@@ -209,15 +299,16 @@ class Physics(Transition):
     def step(self, z, state, dt, u):
         e = self.embed_dim
         y = self.physics.chart(z[:, :e])
-        y = self.flow(y, self.params(state, len(z)), dt, u)
+        y = self.flow(y, self.params(state, len(z), z), dt, u)
         mean = torch.cat([self.physics.embed(y), z[:, e:]], -1)
         return mean, self.process_noise().expand_as(mean), state
 
     def vector_field(self, z: torch.Tensor) -> torch.Tensor:
-        """dz/dt (N, D) at z (N, D) with the global parameters and no control (the extras do not move)."""
+        """dz/dt (N, D) at z (N, D) with the global parameters (and z's drifting offsets) and no control (the
+        extras and offsets do not move)."""
         ph, e = self.physics, self.embed_dim
         y = ph.chart(z[:, :e])
-        dy = self.derivative(y, self.params(None, len(z)), None)
+        dy = self.derivative(y, self.params(None, len(z), z), None)
         _, de = torch.func.jvp(ph.embed, (y,), (dy,))
         return torch.cat([de, torch.zeros_like(z[:, e:])], -1)
 
@@ -253,6 +344,36 @@ def _may_vanish(names: list[str], ph: KnownPhysics) -> torch.Tensor:
                 f"parameters are {positives}"
             )
     return torch.tensor([n in names for n in ph.param_names])
+
+
+def _even_interval(times: torch.Tensor) -> float:
+    """The frame interval (seconds) of frame times (B, T); a ConfigError where the frames are unevenly timed."""
+    steps = times.diff(dim=1)
+    if steps.numel() and not torch.allclose(steps, steps.flatten()[0].expand_as(steps), rtol=1e-5, atol=1e-9):
+        raise ConfigError(
+            "model.physics.drift_evidence='fit' needs evenly timed frames (its windows are fitted at one frame "
+            "interval); these frames' intervals differ: use drift_evidence='network'"
+        )
+    return float(steps.flatten()[0]) if steps.numel() else 1.0
+
+
+def _drift_map(names: list[str], known: dict[str, float], ph: KnownPhysics) -> torch.Tensor:
+    """(P, K) 0/1: parameter p drifts with offset k; a ConfigError naming a drifting name that is not a parameter
+    of ``ph``, is known, or is given twice."""
+    for name in names:
+        if name not in ph.param_names:
+            raise ConfigError(
+                f"model.physics.drift names {name!r}, not a parameter of {ph.name!r}: its parameters are "
+                f"{ph.param_names}"
+            )
+        if name in known:
+            raise ConfigError(f"model.physics.drift names {name!r}, which model.physics.known holds fixed")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"model.physics.drift names a parameter twice: {names}")
+    m = torch.zeros(len(ph.param_names), len(names))
+    for k, name in enumerate(names):
+        m[ph.param_names.index(name), k] = 1.0
+    return m
 
 
 def _known_values(known: dict[str, float], ph: KnownPhysics) -> torch.Tensor:
