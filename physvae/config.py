@@ -149,6 +149,13 @@ class ModelConfig:
             raise ConfigError(
                 "model.render_color='extras' needs model.render_compose='over' (a painted colour)"
             )
+        drawn_only = {"render_scale": "global", "render_compose": "over", "render_color": "field"}
+        changed = [k for k, default in drawn_only.items() if getattr(self, k) != default]
+        if changed and self.decoder != "render":
+            raise ConfigError(
+                f"model.{changed[0]}={getattr(self, changed[0])!r} applies to the render decoder; got "
+                f"model.decoder={self.decoder!r}, which would ignore it: set model.decoder=render or leave it out"
+            )
         if self.decode_from not in DECODE_FROM:
             raise ConfigError(f"model.decode_from must be one of {DECODE_FROM}, got {self.decode_from!r}")
         if self.decode_from != "all" and self.decoder != "conv":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from physvae import DataSpec, RunConfig, TemporalVAE, fit
+from physvae import DataSpec, ModelConfig, RunConfig, TemporalVAE, fit
 from physvae.checkpoint import load as load_ckpt
 from physvae.likelihoods import Gaussian
 from physvae.model import LearnedInitialPrior
@@ -295,3 +295,12 @@ def test_a_colour_from_the_extras_is_one_linear_colour_per_body_whatever_its_pos
     bad = ["model.render_color=extras", "model.render_compose=add", "model.decoder=render"]
     with pytest.raises(ConfigError, match="render_color='extras' needs model.render_compose='over'"):
         RunConfig().with_overrides(bad).validate()
+
+
+@pytest.mark.parametrize(
+    "option, value", [("render_scale", "extras"), ("render_compose", "add"), ("render_color", "extras")]
+)
+def test_a_render_option_with_the_conv_decoder_is_refused_not_ignored(option, value):
+    with pytest.raises(ConfigError, match=f"model.{option}='{value}' applies to the render decoder"):
+        ModelConfig(**{option: value}).validate()
+    ModelConfig(**{option: value}, decoder="render", transition="physics").validate()
