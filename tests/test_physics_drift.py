@@ -149,3 +149,13 @@ def test_fit_and_evaluate_read_the_drifting_parameter_from_the_slow_dimension(tm
     ts = out["timescales"]
     assert ts["slow_dims"] == [3] and ts["parameters"] == ["g"]
     assert np.isfinite(ts["r2"]["slow"]["g"])
+
+
+def test_a_filter_with_fitted_drift_is_warned_that_it_looks_ahead():
+    spec = DataSpec(size=16, channels=1, input_dim=0, dt=0.1, binarized=False, state_names=["theta", "omega"])
+    cfg = ModelConfig(latent_dim=4, transition="physics", inference="filter", channels=8, features=16)
+    cfg.physics.drift, cfg.physics.drift_evidence = ["g_over_l"], "fit"
+    with pytest.warns(
+        UserWarning, match="drift_evidence='fit': the drift at frame t is fitted over a window"
+    ):
+        assert build_model(spec, cfg).transition.looks_ahead
