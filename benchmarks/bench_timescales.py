@@ -22,13 +22,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.metrics import r2_score
 
 import simulators as S
 from physvae import EvalConfig, RunConfig, fit
 from physvae.evaluation.context import EvalContext
-from physvae.evaluation.timescales import long_horizon, parameter_r2, varying_parameters, within
+from physvae.evaluation.timescales import (
+    frame_truth,
+    long_horizon,
+    own_parameters,
+    parameter_r2,
+    varying_parameters,
+)
 from simulators import write_text_atomic
 
 from .machine import RESULTS, machine, machine_tag, markdown_table
@@ -81,12 +85,16 @@ TRAIN = [  # 20-frame windows; the multi-step prediction term, as the quick suit
 DRIFTS = {  # --drift -> (pendulum parameters, the state column that holds the drifting parameter)
     "gravity": (dict(gravity=(8.0, 12.0), drift="gravity"), "g"),
     "length": (dict(length=(0.6, 1.2), drift="length"), "l"),
+    # γ jumps at Poisson times (rate 0.5 /s: about two jumps in a 4 s sequence) to a new value from U(0.1, 1)
+    "damping": (dict(damping=(0.1, 1.0), damping_switch_rate=0.5), "gamma"),
 }
 
 
 def drifting_pendulum(root: Path, drift: str, sequences: int) -> Path:
     """The dataset: 16×16 frames, 40 per sequence, Δt 0.1 s, gravity or length drifting by f ~ U(0.5, 1.5)."""
-    params = S.PendulumConfig(**DRIFTS[drift][0], drift_factor=(0.5, 1.5), bob_radius=0.3)
+    params = S.PendulumConfig(**DRIFTS[drift][0], bob_radius=0.3)
+    if drift != "damping":
+        params.drift_factor = (0.5, 1.5)
     cfg = S.DatasetConfig(
         system="pendulum",
         params=params,
@@ -133,29 +141,23 @@ def train_and_score(
         [names[i] for i in cols],
         groups,
     )
-    own = _learned_parameter(run.model.transition, lat_te.z, lat_te.states, names)
+    own = _learned_parameter(ctx)
     row = {"model": name, "seed": seed, "steps": steps, "train_s": train_s, **readout, **_prediction(ctx)}
-    return row if own is None else {**row, "learned_g_over_l": own}
+    return row if own is None else {**row, "learned_parameter": own}
 
 
-def _learned_parameter(transition, z: np.ndarray, states: np.ndarray, names: list[str]) -> dict | None:
-    """The model's own g/l at every test frame (its stated physics' parameter, no probe fitted) against the
-    truth g/l (the drifting column over the other's constant default: gravity 9.81 m/s², length 1 m): R² over
-    every frame, within sequences, and the median relative error; None for a transition without ``frame_params``
-    or without drifting parameters."""
-    if not getattr(transition, "slow_dims", ()) or not hasattr(transition, "frame_params"):
+def _learned_parameter(ctx) -> dict | None:
+    """The model's own (first) drifting parameter at every test frame against the truth, no probe fitted
+    (``physvae.evaluation.timescales.own_parameters``): {"parameter", "r2", "r2_within", "median_rel_error"};
+    None for a transition without drifting parameters or without a truth for it."""
+    tr, test = ctx.model.transition, ctx.test_latents
+    if not hasattr(tr, "frame_params") or not tr.slow_dims:
         return None
-    g = states[..., names.index("g")] if "g" in names else 9.81
-    length = states[..., names.index("l")] if "l" in names else 1.0
-    truth = np.broadcast_to(g / length, z.shape[:2])
-    with torch.no_grad():
-        theta = transition.frame_params(torch.as_tensor(z, dtype=torch.float32))
-    learned = theta[..., transition.physics.param_names.index("g_over_l")].double().numpy()
-    return {
-        "r2": float(r2_score(truth.ravel(), learned.ravel())),
-        "r2_within": float(r2_score(within(truth[..., None]).ravel(), within(learned[..., None]).ravel())),
-        "median_rel_error": float(np.median(np.abs(learned / truth - 1))),
-    }
+    params = np.asarray(ctx.test.params)[: len(test.z)]
+    truth = frame_truth(tr.physics, list(ctx.test.param_names), params, test.states, ctx.test.state_names)
+    own = own_parameters(tr, test.z, truth)
+    name = tr.cfg.drift[0]
+    return {"parameter": name, **own[name]} if name in own else None
 
 
 def _prediction(ctx) -> dict:
@@ -166,7 +168,8 @@ def _prediction(ctx) -> dict:
 def table(rows: list[dict], p: str) -> str:
     """Markdown: one row per trained model, then the trivial baselines in the columns they fill."""
     cols = ["model", "seed", f"R² {p} slow", f"R² {p} fast", f"R² {p} all", "R² within slow", "R² within all"]
-    cols += ["own g/l R²", "own g/l within", "pred MSE", "MSE 2nd half", "VPT", "train s"]
+    own = "γ" if p == "gamma" else "g/l"
+    cols += [f"own {own} R²", f"own {own} within", "pred MSE", "MSE 2nd half", "VPT", "train s"]
 
     def cell(row: dict, group: str, key: str = "r2") -> str:
         return f"{row[key][group][p]:.3f}" if group in row[key] else "–"
@@ -203,8 +206,8 @@ def table(rows: list[dict], p: str) -> str:
 
 
 def _own(row: dict) -> list[str]:
-    """The model's own g/l against the truth (R², within R²), dashes where it states no drifting parameter."""
-    own = row.get("learned_g_over_l")
+    """The model's own drifting parameter against the truth (R², within R²), dashes where it states none."""
+    own = row.get("learned_parameter", row.get("learned_g_over_l"))
     return ["–", "–"] if own is None else [f"{own['r2']:.3f}", f"{own['r2_within']:.3f}"]
 
 

@@ -149,6 +149,7 @@ def test_fit_and_evaluate_read_the_drifting_parameter_from_the_slow_dimension(tm
     ts = out["timescales"]
     assert ts["slow_dims"] == [3] and ts["parameters"] == ["g"]
     assert np.isfinite(ts["r2"]["slow"]["g"])
+    assert set(ts["own"]) == {"g_over_l"} and np.isfinite(ts["own"]["g_over_l"]["r2"])
 
 
 def test_a_filter_with_fitted_drift_is_warned_that_it_looks_ahead():

@@ -121,3 +121,40 @@ def test_section_reads_the_drifting_gravity_and_scores_the_second_half_of_the_ho
         float(((pred[:, 8:] - frames[:, 8:]) ** 2).mean()), rel=1e-5
     )
     assert "declares no slow latent" in Timescales().run(_context(drift16, "locally_linear"))["skipped"]
+
+
+def test_the_physics_own_drifting_parameter_is_scored_against_the_per_frame_truth():
+    """A physics transition whose drift dimension holds log(true g/l ÷ global) exactly: R² 1, error 0; the
+    truth per frame takes the saved g column over the dataset's initial gravity, the length from the params."""
+    from physvae.evaluation.timescales import frame_truth, own_parameters
+    from physvae.transitions import Physics, PhysicsConfig
+
+    rng = np.random.default_rng(0)
+    n, t = 6, 9
+    g = rng.uniform(6, 14, n)[:, None] * np.linspace(1, 1.4, t)[None]  # (N, T) drifting gravity
+    length = rng.uniform(0.5, 1.5, n)
+    params = np.stack(
+        [np.ones(n), length, g[:, 0], np.zeros(n)], 1
+    )  # mass, length, gravity (initial), damping
+    states = np.zeros((n, t, 3))
+    states[..., 2] = g
+    truth = frame_truth(
+        Physics(4, 0).physics,
+        ["mass", "length", "gravity", "damping"],
+        params,
+        states,
+        ["theta", "omega", "g"],
+    )
+    np.testing.assert_allclose(truth["g_over_l"], g / length[:, None])
+    np.testing.assert_allclose(truth["damping"], 0.0)
+    tr = Physics(4, 0, PhysicsConfig(system="pendulum", drift=["g_over_l"]))
+    base = tr.global_params()[0].item()
+    z = np.zeros((n, t, 4), dtype=np.float32)
+    z[..., 3] = np.log(truth["g_over_l"] / base)
+    own = own_parameters(tr, z, truth)
+    assert set(own) == {"g_over_l"}
+    assert own["g_over_l"]["r2"] == pytest.approx(1.0, abs=1e-5)
+    assert own["g_over_l"]["r2_within"] == pytest.approx(1.0, abs=1e-4)
+    assert own["g_over_l"]["median_rel_error"] < 1e-5
+    z[..., 3] = 0.0  # the global value everywhere: nothing of the drift
+    assert own_parameters(tr, z, truth)["g_over_l"]["r2_within"] == pytest.approx(0.0, abs=1e-9)
