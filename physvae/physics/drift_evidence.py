@@ -87,11 +87,12 @@ def fit_drift(transition, mean: torch.Tensor, mask: torch.Tensor, dt: float, wid
         positive = transition.positive[drifting].cpu()
         offsets = torch.where(positive, fitted.clamp(min=1e-300).log() - base.log(), fitted - base)
         std = fit.w_std[:, drifting].nan_to_num(BLIND).clamp(MIN_STD, BLIND)
-        few = weight[..., 0].gt(0).sum(1) < max(MIN_SEEN, (width + 1) // 2)  # (B·T,)
+        few = seen[:, idx].flatten(0, 1).gt(0).sum(1) < max(MIN_SEEN, (width + 1) // 2)  # (B·T,)
         std = torch.where(few[:, None], torch.full_like(std, BLIND), std)
         offsets = torch.where(few[:, None], torch.zeros_like(offsets), offsets.clamp(-MAX_OFFSET, MAX_OFFSET))
     shape = (b, t_len, len(drifting))
-    return (x.view(shape).to(device=mean.device, dtype=mean.dtype) for x in (offsets, std))
+    offsets, std = (x.view(shape).to(device=mean.device, dtype=mean.dtype) for x in (offsets, std))
+    return offsets, std
 
 
 def _column_weights(ph) -> torch.Tensor:
