@@ -27,7 +27,6 @@ import simulators as S
 from physvae import EvalConfig, RunConfig, fit
 from physvae.evaluation.context import EvalContext
 from physvae.evaluation.timescales import (
-    frame_truth,
     long_horizon,
     own_parameters,
     parameter_r2,
@@ -154,7 +153,7 @@ def _learned_parameter(ctx) -> dict | None:
     if not hasattr(tr, "frame_params") or not tr.slow_dims:
         return None
     params = np.asarray(ctx.test.params)[: len(test.z)]
-    truth = frame_truth(tr.physics, list(ctx.test.param_names), params, test.states, ctx.test.state_names)
+    truth = tr.physics.frame_truth(list(ctx.test.param_names), params, ctx.test.state_names, test.states)
     own = own_parameters(tr, test.z, truth)
     name = tr.cfg.drift[0]
     return {"parameter": name, **own[name]} if name in own else None

@@ -126,7 +126,7 @@ def test_section_reads_the_drifting_gravity_and_scores_the_second_half_of_the_ho
 def test_the_physics_own_drifting_parameter_is_scored_against_the_per_frame_truth():
     """A physics transition whose drift dimension holds log(true g/l ÷ global) exactly: R² 1, error 0; the
     truth per frame takes the saved g column over the dataset's initial gravity, the length from the params."""
-    from physvae.evaluation.timescales import frame_truth, own_parameters
+    from physvae.evaluation.timescales import own_parameters
     from physvae.transitions import Physics, PhysicsConfig
 
     rng = np.random.default_rng(0)
@@ -138,12 +138,8 @@ def test_the_physics_own_drifting_parameter_is_scored_against_the_per_frame_trut
     )  # mass, length, gravity (initial), damping
     states = np.zeros((n, t, 3))
     states[..., 2] = g
-    truth = frame_truth(
-        Physics(4, 0).physics,
-        ["mass", "length", "gravity", "damping"],
-        params,
-        states,
-        ["theta", "omega", "g"],
+    truth = Physics(4, 0).physics.frame_truth(
+        ["mass", "length", "gravity", "damping"], params, ["theta", "omega", "g"], states
     )
     np.testing.assert_allclose(truth["g_over_l"], g / length[:, None])
     np.testing.assert_allclose(truth["damping"], 0.0)

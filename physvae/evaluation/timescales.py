@@ -28,11 +28,6 @@ from .baselines import _average
 from .sections import Section
 
 PARAMETER_COLUMNS = ("g", "l", "gamma")  # state columns in which simulators save a parameter that varies
-COLUMN_PARAMS = {
-    "g": "gravity",
-    "l": "length",
-    "gamma": "damping",
-}  # such a column -> the dataset's parameter
 
 
 def varying_parameters(names: list[str], states: np.ndarray) -> list[int]:
@@ -84,31 +79,17 @@ def _frame_index(y: np.ndarray) -> np.ndarray:
     return np.broadcast_to(np.arange(y.shape[1], dtype=np.float64)[None, :, None], (*y.shape[:2], 1))
 
 
-def frame_truth(
-    physics, param_names: list[str], params: np.ndarray, states: np.ndarray, state_names: list[str]
-):
-    """The true value of each of ``physics``' parameters at every frame, {name: (N, T)}: from the dataset's
-    parameters (N, P_data) named ``param_names``, those a state column saves per frame (``COLUMN_PARAMS``) taken
-    from states (N, T, S) instead; only the parameters ``physics.truth`` can compute."""
-    n, t = states.shape[:2]
-    values = np.repeat(np.asarray(params, dtype=np.float64)[:, None], t, axis=1)  # (N, T, P_data)
-    for column, name in COLUMN_PARAMS.items():
-        if column in state_names and name in param_names:
-            values[..., param_names.index(name)] = states[..., state_names.index(column)]
-    truth = physics.true_params(param_names, values.reshape(n * t, -1))
-    return {k: v.reshape(n, t) for k, v in truth.items()}
-
-
 def own_parameters(transition, z: np.ndarray, truth: dict[str, np.ndarray]) -> dict:
     """The physics transition's own drifting parameters at every frame of latents z (N, T, D) against their truth
-    ({name: (N, T)}, ``frame_truth``): {name: {"r2", "r2_within", "median_rel_error"}} for those with a truth."""
+    ({name: (N, T)}, ``KnownPhysics.frame_truth``): {name: {"r2", "r2_within", "median_rel_error"}} for those with
+    a truth."""
     with torch.no_grad():
-        theta = transition.frame_params(torch.as_tensor(z, dtype=torch.float32)).double().cpu().numpy()
+        drifting = transition.drifting_params(torch.as_tensor(z, dtype=torch.float32))
     out = {}
-    for name in transition.cfg.drift:
+    for name, values in drifting.items():
         if name not in truth:
             continue
-        learned, true = theta[..., transition.physics.param_names.index(name)], truth[name]
+        learned, true = values.double().cpu().numpy(), truth[name]
         out[name] = {
             "r2": float(r2_score(true.ravel(), learned.ravel())),
             "r2_within": float(r2_score(within(true[..., None]).ravel(), within(learned[..., None]).ravel())),
@@ -166,7 +147,7 @@ class Timescales(Section):
         if hasattr(tr, "frame_params"):  # the physics transition: its drifting parameters' own values
             split = ctx.test
             values = np.asarray(split.params)[: len(test.z)]
-            truth = frame_truth(tr.physics, list(split.param_names), values, test.states, names)
+            truth = tr.physics.frame_truth(list(split.param_names), values, names, test.states)
             out["own"] = own_parameters(tr, test.z, truth)
         out["long_horizon"] = long_horizon(ctx)
         return out

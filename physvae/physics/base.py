@@ -49,6 +49,8 @@ class KnownPhysics:
             by the decoder from these starting values.
         flow: the flow itself, for physics RK4 on ``rhs`` would get wrong (walls a ball bounces off):
             (y (B, S), params (B, P), u, Δt, substeps) -> y after Δt; None: RK4 on ``rhs`` (``advance``).
+        frame_columns: {state column: dataset parameter} for parameters a dataset may save per frame as a state
+            column (a drifting gravity as ``g``), so that ``frame_truth`` gives their truth frame by frame.
     """
 
     name: str
@@ -67,6 +69,7 @@ class KnownPhysics:
     velocities: dict[int, int] = field(default_factory=dict)
     shape_init: list[float] = field(default_factory=list)
     flow: Callable | None = None
+    frame_columns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         self.positive = [True] * len(self.param_names) if self.positive is None else list(self.positive)
@@ -170,6 +173,24 @@ class KnownPhysics:
         except KeyError:
             return {}
         return {k: np.asarray(v, dtype=np.float64) for k, v in truth.items() if k in self.param_names}
+
+    def frame_truth(
+        self, names: Sequence[str], values: np.ndarray, state_names: Sequence[str], states: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """``true_params`` at every frame, {param: (N, T)}: the dataset's params (N, P_data) named ``names``, with
+        those it saves per frame (``frame_columns``, found in states (N, T, S) named ``state_names``) taken from
+        there."""
+        n, t = states.shape[:2]
+        by_name = {
+            k: np.repeat(np.asarray(values, dtype=np.float64)[:, i, None], t, 1) for i, k in enumerate(names)
+        }
+        columns = dict(zip(state_names, np.moveaxis(np.asarray(states, dtype=np.float64), -1, 0)))
+        by_name.update(
+            {k: columns[c] for c, k in self.frame_columns.items() if c in columns and k in by_name}
+        )
+        flat = list(by_name)
+        truth = self.true_params(flat, np.stack([by_name[k].reshape(-1) for k in flat], -1)) if flat else {}
+        return {k: v.reshape(n, t) for k, v in truth.items()}
 
 
 def rk4(f: Callable[[torch.Tensor], torch.Tensor], y: torch.Tensor, dt: float, substeps: int) -> torch.Tensor:

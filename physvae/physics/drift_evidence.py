@@ -69,7 +69,8 @@ def fit_drift(transition, mean: torch.Tensor, mask: torch.Tensor, dt: float, wid
         theta = transition.global_params().detach().cpu().double()
         names = ph.param_names
         fixed = {n: float(theta[i]) for i, n in enumerate(names) if n not in cfg.drift}
-        drifting = [names.index(n) for n in cfg.drift]
+        position = {n: i for i, n in enumerate(names)}
+        drifting = [position[n] for n in cfg.drift]  # in the drift dimensions' order
         starts = [_start(theta, drifting, f) for f in START_FACTORS]
         fit = shooting_fit(
             ph,

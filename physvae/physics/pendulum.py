@@ -50,4 +50,5 @@ def pendulum(driven: bool = False) -> KnownPhysics:
         points=_points,
         velocities={1: 0},
         driven=None if driven else pendulum(driven=True),
+        frame_columns={"g": "gravity", "l": "length", "gamma": "damping"},  # what a drifting pendulum saves
     )

@@ -271,6 +271,12 @@ class Physics(Transition):
         """The drifting parameters' offsets: a parameter is not drawn."""
         return config.drift_dims(latent_dim)
 
+    def drifting_params(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The drifting parameters at every frame of latents z (B, T, D): {name: (B, T)} (global parameters)."""
+        theta = self.frame_params(z)
+        by_name = dict(zip(self.physics.param_names, theta.unbind(-1)))
+        return {name: by_name[name] for name in self.cfg.drift}
+
     def frame_params(self, z: torch.Tensor, state=None) -> torch.Tensor:
         """θ (B, T, P) at every frame of latents z (B, T, D): global, per sequence (``state``) and drifting."""
         b, t = z.shape[:2]
@@ -371,8 +377,9 @@ def _drift_map(names: list[str], known: dict[str, float], ph: KnownPhysics) -> t
     if len(set(names)) != len(names):
         raise ConfigError(f"model.physics.drift names a parameter twice: {names}")
     m = torch.zeros(len(ph.param_names), len(names))
+    position = {n: i for i, n in enumerate(ph.param_names)}
     for k, name in enumerate(names):
-        m[ph.param_names.index(name), k] = 1.0
+        m[position[name], k] = 1.0
     return m
 
 
