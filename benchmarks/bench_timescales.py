@@ -1,16 +1,21 @@
-"""Two time scales: the hierarchical transition against the flat locally linear one at equal latent size, on a
-pendulum whose gravity (or length) drifts within each sequence.
+"""Two time scales: the hierarchical transition, the flat locally linear one and the stated pendulum physics (with
+and without a drifting parameter as its slow latent) at equal latent size, on a pendulum whose gravity (or length)
+drifts, or whose damping switches, within each sequence.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.bench_timescales [--drift gravity|length] [--steps 800] [--seeds 0 1]
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_timescales [--drift gravity|length|damping] [--steps 800]
+        [--seeds 0 1] [--models hierarchical locally_linear physics physics_drift physics_drift_fit]
+        [--set KEY=VALUE ...] [--record NAME] [--work DIR]
 
 For each model and seed: train (20-frame windows, the multi-step prediction term) on 16×16 frames, 40 per
 sequence (gravity g₀ ~ U(8, 12) m/s² moving linearly to g₀·f, f ~ U(0.5, 1.5), saved per frame as the state
-column ``g``; with ``--drift length`` the length, l₀ ~ U(0.6, 1.2) m, column ``l``), then on the test split read
+column ``g``; with ``--drift length`` the length, l₀ ~ U(0.6, 1.2) m, column ``l``; with ``--drift damping`` γ
+jumping at Poisson times (0.5 /s) to a new value from U(0.1, 1), column ``gamma``), then on the test split read
 the parameter from the posterior means (linear least squares fit on the training split:
-``physvae.evaluation.timescales``) from the slow, fast and all latent dimensions, and predict 30 frames after a
-10-frame context. Trivial baselines: reading each sequence's mean parameter exactly (and nothing of its drift),
-reading the frame index alone (the average drift), and drawing the mean training frame.
-Results go to benchmarks/results/timescales_<machine>/ (<drift>.json, <drift>.md).
+``physvae.evaluation.timescales``) from the slow, fast and all latent dimensions, score a physics model's own
+drifting parameter at every frame against the truth (no probe), and predict 30 frames after a 10-frame context.
+Trivial baselines: reading each sequence's mean parameter exactly (and nothing of its drift), reading the frame
+index alone (the average drift), and drawing the mean training frame.
+Results go to benchmarks/results/timescales_<machine>/ (<record or drift>.json, .md).
 """
 
 from __future__ import annotations
