@@ -26,14 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import simulators as S
 from physvae import EvalConfig, RunConfig, fit
 from physvae.evaluation.context import EvalContext
 from physvae.evaluation.timescales import (
     long_horizon,
-    own_parameters,
+    own_drifting,
     parameter_r2,
     varying_parameters,
 )
@@ -152,16 +150,11 @@ def train_and_score(
 
 def _learned_parameter(ctx) -> dict | None:
     """The model's own (first) drifting parameter at every test frame against the truth, no probe fitted
-    (``physvae.evaluation.timescales.own_parameters``): {"parameter", "r2", "r2_within", "median_rel_error"};
+    (``physvae.evaluation.timescales.own_drifting``): {"parameter", "r2", "r2_within", "median_rel_error"};
     None for a transition without drifting parameters or without a truth for it."""
-    tr, test = ctx.model.transition, ctx.test_latents
-    if not hasattr(tr, "frame_params") or not tr.slow_dims:
-        return None
-    params = np.asarray(ctx.test.params)[: len(test.z)]
-    truth = tr.physics.frame_truth(list(ctx.test.param_names), params, ctx.test.state_names, test.states)
-    own = own_parameters(tr, test.z, truth)
-    name = tr.cfg.drift[0]
-    return {"parameter": name, **own[name]} if name in own else None
+    own = own_drifting(ctx)
+    name = ctx.model.transition.cfg.drift[0] if own else None
+    return {"parameter": name, **own[name]} if own and name in own else None
 
 
 def _prediction(ctx) -> dict:

@@ -50,17 +50,9 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     transition = cls(d, spec.input_dim, cfg.transition_config())
     transition.check_data(spec)
     if cfg.inference == "filter" and transition.looks_ahead and not cls.per_frame_inference:
-        tcfg = cfg.transition_config()
-        if getattr(tcfg, "velocity_evidence", "network") != "network":
-            why = (
-                f"model.{cfg.transition}.velocity_evidence={tcfg.velocity_evidence!r}: the velocity at frame t is "
-                "differentiated over frames t − 1, t, t + 1"
-            )
-        else:
-            why = f"model.{cfg.transition}.drift_evidence='fit': the drift at frame t is fitted over a window around it"
         warnings.warn(
-            f"model.inference='filter' with {why}, so q(z_t) sees frame t + 1 and the posterior does not filter; "
-            "set it to 'network' for a causal filter",
+            f"model.inference='filter' with {transition.look_ahead_reason}, so q(z_t) sees frame t + 1 and the "
+            "posterior does not filter; set it to 'network' for a causal filter",
             stacklevel=2,
         )
     content = ContentEncoder(cfg.features, cfg.rnn_hidden, cfg.content_dim) if cfg.content_dim else None

@@ -98,6 +98,17 @@ def own_parameters(transition, z: np.ndarray, truth: dict[str, np.ndarray]) -> d
     return out
 
 
+def own_drifting(ctx) -> dict | None:
+    """``own_parameters`` on the test split's posterior means, the truth from its parameters and state columns;
+    None where the transition has no drifting parameters (only the physics transition has)."""
+    tr, test, split = ctx.model.transition, ctx.test_latents, ctx.test
+    if not hasattr(tr, "drifting_params") or not tr.slow_dims:
+        return None
+    values = np.asarray(split.params)[: len(test.z)]
+    truth = tr.physics.frame_truth(list(split.param_names), values, split.state_names, test.states)
+    return own_parameters(tr, test.z, truth)
+
+
 def long_horizon(ctx) -> dict:
     """Prediction over the second half of the horizon: the model's frame MSE and the mean training frame's
     (over the same frames), the median valid prediction time (frames) and the frames scored."""
@@ -143,11 +154,8 @@ class Timescales(Section):
         out.update(
             parameter_r2(train.z, train.states[..., cols], test.z, test.states[..., cols], params, groups)
         )
-        tr = ctx.model.transition
-        if hasattr(tr, "frame_params"):  # the physics transition: its drifting parameters' own values
-            split = ctx.test
-            values = np.asarray(split.params)[: len(test.z)]
-            truth = tr.physics.frame_truth(list(split.param_names), values, names, test.states)
-            out["own"] = own_parameters(tr, test.z, truth)
+        own = own_drifting(ctx)
+        if own is not None:  # the physics transition: its drifting parameters' own values
+            out["own"] = own
         out["long_horizon"] = long_horizon(ctx)
         return out

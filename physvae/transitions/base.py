@@ -24,6 +24,16 @@ class LinearMaps:
     usage: torch.Tensor
 
 
+def velocity_look_ahead(section: str, evidence: str) -> str:
+    """The look-ahead reason of velocity evidence ``evidence`` set in ``model.<section>``; "" for "network"."""
+    if evidence == "network":
+        return ""
+    return (
+        f"model.{section}.velocity_evidence={evidence!r}: the velocity at frame t is differentiated over frames "
+        "t − 1, t, t + 1"
+    )
+
+
 def step_dt(dt: float | torch.Tensor, t: int) -> float | torch.Tensor:
     """The interval of step t: ``dt`` itself when it is one float, else its row t, (B, T, 1) -> (B, 1)."""
     return dt if isinstance(dt, (int, float)) else dt[:, t]
@@ -73,8 +83,13 @@ class Transition(nn.Module):
     def looks_ahead(self) -> bool:
         """Whether ``evidence`` at frame t uses frames after t (velocities differentiated over t − 1, t, t + 1):
         then even a forward inference network's q(z_t) sees frame t + 1, and ``model.inference = "filter"``
-        does not filter. Default False."""
-        return False
+        does not filter. True where ``look_ahead_reason`` gives one."""
+        return bool(self.look_ahead_reason)
+
+    @property
+    def look_ahead_reason(self) -> str:
+        """Which setting makes ``evidence`` look ahead and how, for messages; "" where it does not (default)."""
+        return ""
 
     def step(self, z: torch.Tensor, state: Any, dt: float | torch.Tensor, u: torch.Tensor | None):
         """One step: z_{t−1} (B, D), state, Δt, u_{t−1} (B, U) or None -> (mean (B, D), std (B, D), state).

@@ -26,7 +26,7 @@ from simulators import ConfigError, integer, positive
 
 from .. import hamiltonian as ham
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
-from .base import Transition
+from .base import Transition, velocity_look_ahead
 from .coordinates import Coordinates, OfFeatures, check_latent_size, check_states, stated_system
 from .noise import ProcessNoise
 
@@ -192,9 +192,9 @@ class Hamiltonian(Transition):
         return None if self.control is None or u is None else self.control(q, u)
 
     @property
-    def looks_ahead(self) -> bool:
+    def look_ahead_reason(self) -> str:
         """Momentum evidence from positions differentiates over the frame after t as well."""
-        return self.cfg.velocity_evidence != "network"
+        return velocity_look_ahead(self.name, self.cfg.velocity_evidence)
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence`` other than "network", the momenta's evidence from the positions' in three

@@ -17,7 +17,7 @@ from simulators import ConfigError, integer, non_negative, positive
 
 from .. import gaussian
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence, velocity_evidence
-from .base import Transition
+from .base import Transition, velocity_look_ahead
 from .coordinates import Coordinates, check_latent_size, check_states, stated_system
 from .noise import ProcessNoise
 
@@ -203,9 +203,9 @@ class NeuralODE(Transition):
             raise
 
     @property
-    def looks_ahead(self) -> bool:
+    def look_ahead_reason(self) -> str:
         """Velocity evidence from positions differentiates over the frame after t as well."""
-        return self.cfg.velocity_evidence != "network"
+        return velocity_look_ahead(self.name, self.cfg.velocity_evidence)
 
     def evidence(self, mean, std, mask, times):
         """With ``velocity_evidence = "difference"`` (or ``"robust"``: its std widened by the estimated truncation

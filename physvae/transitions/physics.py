@@ -18,17 +18,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
 from simulators import ConfigError, integer, non_negative, positive
 
+from ..data import uneven
 from ..physics import PHYSICS, KnownPhysics
 from ..physics.base import rk4
 from ..physics.drift_evidence import fit_drift
 from ..physics.sequence_fit import fit_offsets
 from ..physics.velocity_evidence import VELOCITY_EVIDENCE, velocity_evidence
-from .base import Transition
+from .base import Transition, velocity_look_ahead
 from .noise import ProcessNoise
 
 PARAM_MODES = ("global", "sequence", "fit")
@@ -183,10 +185,12 @@ class Physics(Transition):
             )
 
     @property
-    def looks_ahead(self) -> bool:
+    def look_ahead_reason(self) -> str:
         """Velocity evidence from positions differentiates over the frame after t as well; a drift fitted over a
         window around t sees the frames after it."""
-        return self.cfg.velocity_evidence != "network" or self._fits_drift
+        velocity = velocity_look_ahead(self.name, self.cfg.velocity_evidence)
+        drift = "model.physics.drift_evidence='fit': the drift at frame t is fitted over a window around it"
+        return velocity or (drift if self._fits_drift else "")
 
     @property
     def _fits_drift(self) -> bool:
@@ -353,14 +357,15 @@ def _may_vanish(names: list[str], ph: KnownPhysics) -> torch.Tensor:
 
 
 def _even_interval(times: torch.Tensor) -> float:
-    """The frame interval (seconds) of frame times (B, T); a ConfigError where the frames are unevenly timed."""
-    steps = times.diff(dim=1)
-    if steps.numel() and not torch.allclose(steps, steps.flatten()[0].expand_as(steps), rtol=1e-5, atol=1e-9):
+    """The frame interval (seconds) of frame times (B, T); a ConfigError where the frames are unevenly timed
+    (``physvae.data.uneven``, the rule that decides whether a dataset's times reach the model at all)."""
+    t = times.detach().cpu().double().numpy()
+    if uneven(t):
         raise ConfigError(
             "model.physics.drift_evidence='fit' needs evenly timed frames (its windows are fitted at one frame "
             "interval); these frames' intervals differ: use drift_evidence='network'"
         )
-    return float(steps.flatten()[0]) if steps.numel() else 1.0
+    return float(np.median(np.diff(t, axis=1))) if t.shape[1] > 1 else 1.0
 
 
 def _drift_map(names: list[str], known: dict[str, float], ph: KnownPhysics) -> torch.Tensor:
