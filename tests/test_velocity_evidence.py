@@ -7,6 +7,7 @@ import torch
 
 from physvae import RunConfig
 from physvae.physics import PHYSICS, KnownPhysics
+from physvae.physics.box import fold
 from physvae.physics.velocity_evidence import (
     NO_EVIDENCE,
     seen_stencils,
@@ -211,6 +212,29 @@ def test_noise_alone_does_not_switch_the_kink_evidence():
     plain, _ = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(50, 40), t)
     out, _ = velocity_evidence(PHYSICS["box"], mean, std, torch.ones(50, 40), t, kink=True)
     assert (out[..., 2] != plain[..., 2]).double().mean() < 0.01
+
+
+def test_across_hidden_frames_the_kink_evidence_gives_the_velocity_to_the_prior():
+    """KVAE's gap protocol: frames 0–3 seen, 4–12 hidden, 13 seen, while the ball (2 units/s in a box of width 2,
+    Δt 0.2) bounces twice. At frame 13 the quadratic through frames 2, 3 and 13 reads the mean velocity over the
+    gap, of the wrong sign, and claims a std under half its error. The kink evidence gives no evidence at frames
+    whose stencil spans the gap (std ``NO_EVIDENCE``) and reads the others as before, exactly on the straight
+    path."""
+    t = torch.arange(14, dtype=torch.float64)[None] * 0.2
+    raw = torch.stack([-0.5 + 2.0 * t] * 2, -1)
+    one = torch.tensor(1.0, dtype=torch.float64)
+    x, v, _ = fold(raw, torch.full_like(raw, 2.0), -one, one)  # the box's exact flow: two bounces in the gap
+    x, v = x[..., 0], v[..., 0]
+    mean, std = _box_evidence(x, std=1e-6)
+    mask = torch.ones(1, 14)
+    mask[:, 4:13] = 0
+    plain, plain_std = velocity_evidence(PHYSICS["box"], mean, std, mask, t)
+    assert plain[0, 13, 2] * v[0, 13] < 0 and (plain[0, 13, 2] - v[0, 13]).abs() > 2 * plain_std[0, 13, 2]
+    out, out_std = velocity_evidence(PHYSICS["box"], mean, std, mask, t, kink=True)
+    assert (out_std[0, [3, 13], 2] == NO_EVIDENCE).all()  # stencils (2, 3, 13) both
+    adjacent = [0, 1, 2]
+    torch.testing.assert_close(out[0, adjacent, 2], v[0, adjacent])
+    assert out_std[0, adjacent, 2].max() < 1e-4
 
 
 def test_double_pendulum_velocities_follow_their_own_angles():
