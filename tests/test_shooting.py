@@ -111,7 +111,7 @@ def test_bad_input_is_named(observed):
 def test_standard_errors_match_the_spread_of_fits_to_noisy_copies(observed):
     """400 copies of one swing with angle noise σ = 0.02 rad, each fitted by least squares: the reported
     standard error of log(g/l) (residuals' own scale, no prior) matches the spread of the fitted values to 15 %,
-    and a held parameter has none (NaN)."""
+    and a held parameter has none (NaN); without asking, no standard errors are computed (None)."""
     torch.manual_seed(0)
     copies = observed[1:2].expand(400, -1, -1).clone()
     copies[..., 0] += 0.02 * torch.randn(400, FRAMES, dtype=torch.float64)
@@ -124,7 +124,12 @@ def test_standard_errors_match_the_spread_of_fits_to_noisy_copies(observed):
         fixed={"damping": CASES[1][3]},
         iterations=20,
         substeps=4,
+        standard_errors=True,
     )
     spread = fit.params[:, 0].log().std()
     assert fit.w_std[:, 0].median() == pytest.approx(float(spread), rel=0.15)
     assert fit.w_std[:, 1].isnan().all()
+    plain = shooting_fit(
+        PEND, copies[:2], torch.tensor([1.0, 0.0]), DT, starts=[[CASES[1][2], 0.1]], iterations=2
+    )
+    assert plain.w_std is None

@@ -82,6 +82,7 @@ def fit_drift(transition, mean: torch.Tensor, mask: torch.Tensor, dt: float, wid
             iterations=ITERATIONS,
             substeps=cfg.substeps,
             first_frames=idx.shape[1],
+            standard_errors=True,
         )
         base = theta[drifting]
         fitted = fit.params[:, drifting]

@@ -37,12 +37,12 @@ DIFF_STEP = 1e-6  # forward-difference step of the Jacobian (float64)
 class ShootingFit:
     """The fit of B sequences: y0 (B, S) initial states, params (B, P) in the physics' units, cost (B,), and
     w_std (B, P) the Gauss–Newton standard error of each raw parameter w (log units for a positive one; NaN for
-    a held one)."""
+    a held one), where the fit was asked for it (``standard_errors``; else None)."""
 
     y0: torch.Tensor
     params: torch.Tensor
     cost: torch.Tensor
-    w_std: torch.Tensor
+    w_std: torch.Tensor | None = None
 
 
 def trajectory(
@@ -69,6 +69,7 @@ def shooting_fit(
     substeps: int = 2,
     y0: torch.Tensor | None = None,
     first_frames: int = 20,
+    standard_errors: bool = False,
 ) -> ShootingFit:
     """Fit y0 and θ to ``observed`` states (B, T, S) weighted by ``weight`` (S,) or (B, T, S).
 
@@ -83,6 +84,7 @@ def shooting_fit(
         prior: (μ, τ) per parameter on w (the log of a positive parameter); None: plain least squares.
         fixed: parameters held at a value (a known damping, 0 allowed), by name; their Jacobian column is 0.
         iterations: Levenberg–Marquardt steps per start.
+        standard_errors: also give ``w_std`` (one more Jacobian at the fit).
     """
     b, t_len, s = observed.shape
     p = len(physics.param_names)
@@ -133,8 +135,11 @@ def shooting_fit(
     for n in lengths[1:]:
         best = _levenberg_marquardt(lambda v, n=n: residuals(v, n), best, iterations)
     cost = residuals(best).pow(2).sum(1)
-    w_std = _standard_errors(residuals, best, torch.cat([torch.ones(s, dtype=torch.bool), free]), wgt, prior)
-    return ShootingFit(best[:, :s], to_params(best[:, s:]), cost, w_std[:, s:])
+    fit = ShootingFit(best[:, :s], to_params(best[:, s:]), cost)
+    if standard_errors:
+        mask = torch.cat([torch.ones(s, dtype=torch.bool), free])
+        fit.w_std = _standard_errors(residuals, best, mask, wgt, prior)[:, s:]
+    return fit
 
 
 def _standard_errors(

@@ -281,11 +281,11 @@ class Physics(Transition):
         by_name = dict(zip(self.physics.param_names, theta.unbind(-1)))
         return {name: by_name[name] for name in self.cfg.drift}
 
-    def frame_params(self, z: torch.Tensor, state=None) -> torch.Tensor:
-        """θ (B, T, P) at every frame of latents z (B, T, D): global, per sequence (``state``) and drifting."""
+    def frame_params(self, z: torch.Tensor) -> torch.Tensor:
+        """θ (B, T, P) at every frame of latents z (B, T, D): the global values moved by z's drifting offsets (a
+        drift needs global parameters, so there is no per-sequence part)."""
         b, t = z.shape[:2]
-        rep = None if state is None else state.repeat_interleave(t, 0)
-        return self.params(rep, b * t, z.flatten(0, 1)).view(b, t, -1)
+        return self.params(None, b * t, z.flatten(0, 1)).view(b, t, -1)
 
     def sequence_params(self, state) -> torch.Tensor | None:
         """θ (B, P) inferred per sequence (``state`` from ``init_state_from``), or None for global parameters."""
