@@ -233,6 +233,27 @@ def test_kvae_cpu_suite_keeps_the_kvae_protocol_at_a_smaller_size():
     assert both[0] == both[1]
 
 
+def test_the_kvae_suites_physics_box_trains_as_its_kept_record():
+    """Both kvae suites' PhysicsBox cell trains with exactly the settings of the run kept in
+    benchmarks/results/kvae_physics_kink_cpu2/retrained/run (its figures are what the suites reproduce), and is
+    scored by the suites' own imputation protocols."""
+    from pathlib import Path
+
+    from physvae.bench.runner import training_settings
+    from physvae.config import RunConfig
+
+    kept = Path(__file__).parents[1] / "benchmarks/results/kvae_physics_kink_cpu2/retrained/run/config.toml"
+    recorded = RunConfig.load(kept)
+    for name in ("kvae", "kvae_cpu"):
+        suite = load_suite(name)
+        box = next(m for m in suite.models if m.name == "PhysicsBox")
+        plain = next(d for d in suite.datasets if d.name == "kvae_box32")
+        cfg = suite.run_config(box, "x", 0, plain)
+        assert training_settings(cfg) == training_settings(recorded)
+        assert cfg.eval.drop_probs == recorded.eval.drop_probs and cfg.eval.gaps == recorded.eval.gaps
+        assert cfg.eval.imputation_first == recorded.eval.imputation_first == 4
+
+
 def test_kvae_suite_cells_and_its_report_show_the_published_curve(tmp_path):
     from physvae.bench.report import write_report
 
