@@ -27,9 +27,10 @@ side is smooth the std is widened as ``robust`` widens it. On KVAE's box, the sa
 from 0.947 / 0.942 (robust) to 0.959 / 0.949; frames next to a bounce carry three quarters of the rest. Where a
 stencil spans hidden frames, ``kink`` gives no velocity evidence (std ``NO_EVIDENCE``): a bounce between its nodes
 bends no curvature the seen frames show, and the quadratic across it is confidently wrong. Measured on KVAE's box
-(a PhysicsBox trained with every frame seen, re-evaluated): with that evidence a seen frame after a gap restarted
-the rollout from a wrong velocity, and imputing 90 % of the frames scored worse than imputing all of them (Hamming
-0.0206 against 0.0147); without it 0.0128, half of the frames hidden 0.0119 → 0.0095. Angles are
+(a PhysicsBox trained with every frame seen, re-evaluated: ``benchmarks/results/kvae_physics_kink_cpu2/retrained``):
+with that evidence a seen frame after a gap restarted the rollout from a wrong velocity, and imputing 90 % of the
+frames scored worse than imputing all of them (Hamming 0.0213 against 0.0151); without it 0.0126, half of the
+frames hidden 0.0124 → 0.0096. Angles are
 differenced on the circle. Where a sequence shows two frames, both get the
 slope between them (first order; no error estimate without a third frame), and where it shows one, no evidence at
 all (std ``NO_EVIDENCE``): the network's own velocity output is never used where positions give the evidence, so
