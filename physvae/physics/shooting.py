@@ -135,11 +135,11 @@ def shooting_fit(
     for n in lengths[1:]:
         best = _levenberg_marquardt(lambda v, n=n: residuals(v, n), best, iterations)
     cost = residuals(best).pow(2).sum(1)
-    fit = ShootingFit(best[:, :s], to_params(best[:, s:]), cost)
+    w_std = None
     if standard_errors:
         mask = torch.cat([torch.ones(s, dtype=torch.bool), free])
-        fit.w_std = _standard_errors(residuals, best, mask, wgt, prior)[:, s:]
-    return fit
+        w_std = _standard_errors(residuals, best, mask, wgt, prior)[:, s:]
+    return ShootingFit(best[:, :s], to_params(best[:, s:]), cost, w_std)
 
 
 def _standard_errors(
