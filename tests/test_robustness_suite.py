@@ -17,7 +17,7 @@ def _tiny(entry, n_frames=4):
 
 def test_suite_pairs_every_variation_with_its_plain_dataset():
     names = {d.name for d in SUITE.datasets}
-    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 24
+    assert set(PLAIN.values()) <= names and len(names) == len(SUITE.datasets) == 26
     for d in SUITE.datasets:
         assert d.name.startswith(PLAIN[d.preset])
         assert d.against == ("" if d.name in PLAIN.values() else PLAIN[d.preset])  # the report compares them
@@ -47,6 +47,8 @@ def test_each_dataset_draws_its_variation(entry):
         assert cfg.dt == base_cfg.dt * (2.0 if variation == "half_rate" else 0.5)
         np.testing.assert_array_equal(states[:, 0], base["states"][:, 0])  # same starts, other times
         assert not np.allclose(states[:, 1:], base["states"][:, 1:])
+    elif variation == "double_rate_same_span":  # twice the frames at half the interval: the plain seconds
+        _assert_same_span(entry, plain)
     elif variation == "noise":
         diff = frames.astype(float) - base["frames"]  # on black, the negative half is clipped away
         assert (diff != 0).mean() > 0.4 and 0.5 * 0.05 * 255 < diff.std() < 0.07 * 255
@@ -59,3 +61,33 @@ def test_each_dataset_draws_its_variation(entry):
         assert cfg.render.size == int(variation[:2]) != base_cfg.render.size == entry.import_size
     else:
         raise AssertionError(f"a dataset this test does not check: {entry.name}")
+
+
+def _span(entry) -> tuple[float, float, float]:
+    """Seconds spanned by a dataset's training sequences, its long test sequences and its prediction context."""
+    cfg = entry.dataset_config()
+    return (
+        cfg.n_frames * cfg.dt,
+        entry.eval_frames * cfg.dt,
+        entry.eval.get("n_context", 0) * cfg.dt,
+    )
+
+
+def _assert_same_span(entry, plain) -> None:
+    cfg, base = entry.dataset_config(), plain.dataset_config()
+    assert cfg.dt == base.dt / 2 and cfg.n_frames == 2 * base.n_frames
+    np.testing.assert_allclose(_span(entry), _span(plain))
+
+
+@pytest.mark.parametrize("suite", ["robustness", "physics_looks"])
+def test_double_rate_same_span_keeps_the_plain_seconds(suite):
+    """The ×2 frame-rate variant over the same span shows what double-rate video of the same scene shows: every
+    sequence, context and horizon spans the plain dataset's seconds (the plain ×2 variant spans half of them)."""
+    s = load_suite(suite)
+    by_name = {d.name: d for d in s.datasets}
+    same = [d for d in s.datasets if d.name.endswith("double_rate_same_span")]
+    assert same
+    for d in same:
+        _assert_same_span(d, by_name[d.against])
+        short = by_name[d.name.removesuffix("_same_span")]
+        np.testing.assert_allclose(np.array(_span(short)) * 2, _span(by_name[d.against]))
