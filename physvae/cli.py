@@ -189,6 +189,12 @@ def _evaluate(args: argparse.Namespace) -> None:
         f"(mean frame {base['mean_frame']['pred_mse']:.4f}, holding the last context frame "
         f"{base['hold_last']['pred_mse']:.4f})"
     )
+    if "vpt_quartiles" in p:
+        q = p["vpt_quartiles"]
+        print(
+            f"  VPT over sequences: quartiles {q[0]:.0f} / {q[1]:.0f} / {q[2]:.0f}, whole horizon "
+            f"{p['vpt_full_share']:.0%}; frames under the threshold anywhere, median {p['valid_frames_median']:.0f}"
+        )
     if "clean" in p:
         c = p["clean"]
         print(

@@ -42,6 +42,9 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     }
     assert m["prediction"]["horizon"] == 11 and len(m["prediction"]["mse_curve"]) == 11
     assert 0 <= m["prediction"]["vpt_median"] <= 11
+    q = m["prediction"]["vpt_quartiles"]  # the first crossing over sequences; valid frames count every frame
+    assert q[0] <= q[1] == m["prediction"]["vpt_median"] <= q[2] <= 11
+    assert m["prediction"]["vpt_median"] <= m["prediction"]["valid_frames_median"] <= 11
     assert list(m["physics"]["linear"]["r2"]) == ["omega", "sin_theta", "cos_theta", "x", "y", "energy"]
     assert m["imputation"]["metric"] == "mse" and set(m["imputation"]["gap"]) == {"3"}
     reference = m["dynamics"]["reference"]

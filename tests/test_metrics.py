@@ -31,6 +31,17 @@ def test_vpt_on_a_constructed_error_curve():
     np.testing.assert_array_equal(fm.valid_prediction_time(errors), [3, 5, 0, 2])
 
 
+def test_valid_frames_tell_a_spike_from_a_drift():
+    """A one-frame spike ends VPT at once but leaves the other frames valid; a drift ends both."""
+    errors = np.array(
+        [[0.0, 0.01, 0.02, 0.03, 0.5], [0.0] * 5, [0.1, 0, 0, 0, 0], [0.0, 0.025, 0.0251, 0, 0]]
+    )
+    np.testing.assert_array_equal(fm.valid_frames(errors), [3, 5, 4, 4])
+    d = fm.vpt_distribution(errors)  # VPT [3, 5, 0, 2], sorted [0, 2, 3, 5], linear interpolation
+    assert d["vpt_quartiles"] == [1.5, 2.5, 3.5]
+    assert d["vpt_full_share"] == 0.25 and d["valid_frames_median"] == 4.0
+
+
 def test_normalized_error_matches_definition():
     gt, pred = torch.full((1, 1, 2, 2), 0.5), torch.full((1, 1, 2, 2), 0.4)
     assert torch.allclose(fm.normalized_error(pred, gt), torch.tensor([0.01 / 0.25]))

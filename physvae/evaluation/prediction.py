@@ -20,6 +20,8 @@ class Prediction(Section):
         "pred_ssim": "ssim",
         "vpt_median": "vpt_median",
         "vpt_fraction": "vpt_fraction",
+        "vpt_full_share": "vpt_full_share",
+        "valid_frames_median": "valid_frames_median",
         "pred_mse_clean": "clean.mse",
         "vpt_clean_median": "clean.vpt_median",
     }
@@ -40,6 +42,7 @@ class Prediction(Section):
             "ssim_curve": c[..., 2].mean(0).tolist(),
             "vpt_median": float(np.median(vpt)),
             "vpt_fraction": float(np.median(vpt) / p.horizon),
+            **fm.vpt_distribution(c[..., 3]),
             "vpt_threshold": fm.VPT_THRESHOLD,
             **({} if p.clean_scores is None else {"clean": _clean(p.clean_scores, p.horizon)}),
             **_bound(ctx.results.get("reconstruction", {})),
@@ -66,4 +69,5 @@ def _clean(scores: np.ndarray, horizon: int) -> dict:
         "mse_curve": scores[..., 0].mean(0).tolist(),
         "vpt_median": float(np.median(vpt)),
         "vpt_fraction": float(np.median(vpt) / horizon),
+        **fm.vpt_distribution(scores[..., 1]),
     }

@@ -70,6 +70,26 @@ def valid_prediction_time(errors: np.ndarray, threshold: float = VPT_THRESHOLD) 
     return np.where(over.any(axis=1), first, errors.shape[1])
 
 
+def valid_frames(errors: np.ndarray, threshold: float = VPT_THRESHOLD) -> np.ndarray:
+    """Per sequence, how many predicted frames have e_t ≤ threshold, wherever they lie: errors (N, H) -> (N,) ints.
+
+    Beside VPT (the first crossing): a sequence whose error spikes over the threshold for one frame and falls
+    back has a short VPT and nearly H valid frames; one that drifts away has both short."""
+    return (np.asarray(errors) <= threshold).sum(axis=1)
+
+
+def vpt_distribution(errors: np.ndarray, threshold: float = VPT_THRESHOLD) -> dict:
+    """VPT over sequences beyond its median, from errors (N, H): quartiles, the share of sequences valid over
+    the whole horizon, and the median count of valid frames (see ``valid_frames``)."""
+    vpt = valid_prediction_time(errors, threshold)
+    horizon = np.asarray(errors).shape[1]
+    return {
+        "vpt_quartiles": [float(q) for q in np.percentile(vpt, [25, 50, 75])],
+        "vpt_full_share": float((vpt == horizon).mean()),
+        "valid_frames_median": float(np.median(valid_frames(errors, threshold))),
+    }
+
+
 def hamming(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """Fraction of pixels that differ after thresholding both at 0.5, per frame."""
     return ((pred >= 0.5) != (truth >= 0.5)).float().flatten(-3).mean(-1)
