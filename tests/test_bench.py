@@ -235,20 +235,21 @@ def test_kvae_cpu_suite_keeps_the_kvae_protocol_at_a_smaller_size():
 
 def test_the_kvae_suites_physics_box_trains_as_its_kept_record():
     """Both kvae suites' PhysicsBox cell trains with exactly the settings of the run kept in
-    benchmarks/results/kvae_physics_kink_cpu2/retrained/run (its figures are what the suites reproduce), and is
-    scored by the suites' own imputation protocols."""
+    benchmarks/results/kvae_physics_kink_cpu2/frame/run (that record's seeds are what the suites reproduce; the
+    kept weights are seed 1's), reads each frame alone, and is scored by the suites' own imputation protocols."""
     from pathlib import Path
 
     from physvae.bench.runner import training_settings
     from physvae.config import RunConfig
 
-    kept = Path(__file__).parents[1] / "benchmarks/results/kvae_physics_kink_cpu2/retrained/run/config.toml"
+    kept = Path(__file__).parents[1] / "benchmarks/results/kvae_physics_kink_cpu2/frame/run/config.toml"
     recorded = RunConfig.load(kept)
     for name in ("kvae", "kvae_cpu"):
         suite = load_suite(name)
         box = next(m for m in suite.models if m.name == "PhysicsBox")
         plain = next(d for d in suite.datasets if d.name == "kvae_box32")
-        cfg = suite.run_config(box, "x", 0, plain)
+        cfg = suite.run_config(box, "x", recorded.train.seed, plain)
+        assert cfg.model.inference == "frame"
         assert training_settings(cfg) == training_settings(recorded)
         assert cfg.eval.drop_probs == recorded.eval.drop_probs and cfg.eval.gaps == recorded.eval.gaps
         assert cfg.eval.imputation_first == recorded.eval.imputation_first == 4
