@@ -47,13 +47,11 @@ def anatomy(errors: np.ndarray, speed: np.ndarray | None, every: int) -> dict:
     lengths = runs_over(over)
     horizon = errors.shape[1]
     thirds = np.array_split(np.arange(horizon), 3)
+    coarse = errors[:, ::every]
     out = {
         "horizon": horizon,
         "every_frame": fm.vpt_distribution(errors),
-        f"every_{every}th_frame": {
-            "horizon": len(range(0, horizon, every)),
-            **fm.vpt_distribution(errors[:, ::every]),
-        },
+        f"every_{every}th_frame": {"horizon": coarse.shape[1], **fm.vpt_distribution(coarse)},
         "runs_over_threshold": {
             "count": int(lengths.size),
             "median_length": float(np.median(lengths)) if lengths.size else 0.0,

@@ -40,6 +40,7 @@ def test_valid_frames_tell_a_spike_from_a_drift():
     d = fm.vpt_distribution(errors)  # VPT [3, 5, 0, 2], sorted [0, 2, 3, 5], linear interpolation
     assert d["vpt_quartiles"] == [1.5, 2.5, 3.5]
     assert d["vpt_full_share"] == 0.25 and d["valid_frames_median"] == 4.0
+    assert d["vpt_median"] == 2.5 and d["vpt_fraction"] == 2.5 / 5
 
 
 def test_normalized_error_matches_definition():

@@ -29,7 +29,6 @@ class Prediction(Section):
     def run(self, ctx) -> dict:
         p = ctx.predictions
         c = p.scores  # (N, H, 4): MSE, PSNR, SSIM, normalized error
-        vpt = fm.valid_prediction_time(c[..., 3])
         return {
             "n_context": p.n_context,
             "horizon": p.horizon,
@@ -40,11 +39,9 @@ class Prediction(Section):
             "mse_curve": c[..., 0].mean(0).tolist(),
             "psnr_curve": c[..., 1].mean(0).tolist(),
             "ssim_curve": c[..., 2].mean(0).tolist(),
-            "vpt_median": float(np.median(vpt)),
-            "vpt_fraction": float(np.median(vpt) / p.horizon),
-            **fm.vpt_distribution(c[..., 3]),
+            **fm.vpt_distribution(c[..., 3]),  # vpt_median, vpt_fraction and the distribution over sequences
             "vpt_threshold": fm.VPT_THRESHOLD,
-            **({} if p.clean_scores is None else {"clean": _clean(p.clean_scores, p.horizon)}),
+            **({} if p.clean_scores is None else {"clean": _clean(p.clean_scores)}),
             **_bound(ctx.results.get("reconstruction", {})),
         }
 
@@ -61,13 +58,10 @@ def _bound(reconstruction: dict) -> dict:
     }
 
 
-def _clean(scores: np.ndarray, horizon: int) -> dict:
+def _clean(scores: np.ndarray) -> dict:
     """MSE and VPT against the frames before sensor noise, from scores (N, H, 2) of MSE and normalized error."""
-    vpt = fm.valid_prediction_time(scores[..., 1])
     return {
         "mse": float(scores[..., 0].mean()),
         "mse_curve": scores[..., 0].mean(0).tolist(),
-        "vpt_median": float(np.median(vpt)),
-        "vpt_fraction": float(np.median(vpt) / horizon),
         **fm.vpt_distribution(scores[..., 1]),
     }
