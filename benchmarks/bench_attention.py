@@ -30,7 +30,7 @@ from physvae.evaluation.context import EvalContext
 from physvae.evaluation.prediction import Prediction
 from physvae.evaluation.state_recovery import StateRecovery
 
-from .machine import RESULTS, machine, markdown_table
+from .machine import RESULTS, machine, markdown_table, run_main
 
 NETS = ("gru", "attention")
 
@@ -165,4 +165,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_attention")

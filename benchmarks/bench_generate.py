@@ -24,7 +24,7 @@ import simulators as S
 from simulators.pendulum import pendulum_states
 from simulators.render import object_colors, render_dense
 
-from .machine import markdown_table, run_json, write_result
+from .machine import markdown_table, run_json, run_main, write_result
 
 CASES = {
     "pendulum": lambda: S.DatasetConfig(system="pendulum", n_frames=20, dt=0.1),
@@ -148,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_generate")

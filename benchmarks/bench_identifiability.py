@@ -26,7 +26,7 @@ import simulators as S
 from physvae.physics import PHYSICS
 from physvae.physics.shooting import shooting_fit
 
-from .machine import markdown_table, write_result
+from .machine import markdown_table, run_main, write_result
 
 DT = 0.05  # s, the DM suite's frame interval
 NOISES = (0.0, 0.01, 0.02, 0.05, 0.07)
@@ -127,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_identifiability")

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .machine import markdown_table, write_result
+from .machine import markdown_table, run_main, write_result
 
 PV = [sys.executable, "-c", "import sys; from physvae.cli import main; sys.exit(main())"]
 
@@ -116,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_sharing")

@@ -25,7 +25,7 @@ import simulators as S
 from physvae import RunConfig, fit, load
 from physvae.synthesis import QUANTITIES, SynthesisConfig, synthesize, write_synthesis
 
-from .machine import RESULTS, machine, markdown_table
+from .machine import RESULTS, machine, markdown_table, run_main
 from .recipes import PHYSICS_RENDER
 
 PARAMETER_HORIZON = (
@@ -134,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_synthesis")

@@ -26,7 +26,7 @@ from physvae.devices import resolve_device
 from physvae.model import DataSpec
 from physvae.transitions import TRANSITIONS
 
-from .machine import markdown_table, run_json, write_result
+from .machine import markdown_table, run_json, run_main, write_result
 
 PRESETS = ("dvbf_pendulum16", "kvae_box32")
 PHYSICS = {"pendulum": "pendulum", "balls": "box"}  # the physics transition's stated system per simulated one
@@ -125,4 +125,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_train")

@@ -28,7 +28,7 @@ from physvae.data import SequenceDataset
 from physvae.physics.velocity_evidence import VELOCITY_EVIDENCE, derivative_evidence
 from physvae.run import Run
 
-from .machine import markdown_table, write_result
+from .machine import markdown_table, run_main, write_result
 
 
 def posterior_means(model, split: S.Split, n: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
@@ -162,4 +162,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bounce_error")

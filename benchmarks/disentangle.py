@@ -26,7 +26,7 @@ from physvae.evaluation import EvalConfig
 from physvae.evaluation.disentanglement import Look, poly_r2, read_truth
 from simulators import write_text_atomic
 
-from .machine import RESULTS, machine, machine_tag, markdown_table
+from .machine import RESULTS, machine, machine_tag, markdown_table, run_main
 from .recipes import PHYSICS_BOX, PHYSICS_RENDER
 
 SPLITS = {"train": 800, "test": 200}
@@ -235,4 +235,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.disentangle")

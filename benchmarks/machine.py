@@ -7,12 +7,24 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from physvae.provenance import cpu_name
-from simulators import write_text_atomic
+from simulators import ConfigError, write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_main(main: Callable[[], object], name: str) -> None:
+    """Run a benchmark script's ``main``: bad input (physvae's ConfigError: a folder that is no run, data of
+    another contract, an option out of range) is one line on stderr naming what was wrong, exit code 2, instead
+    of a traceback."""
+    try:
+        main()
+    except ConfigError as e:
+        print(f"python -m {name}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def machine() -> dict:

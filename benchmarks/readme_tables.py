@@ -13,6 +13,8 @@ from pathlib import Path
 
 from simulators import write_text_atomic
 
+from .machine import run_main
+
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- table:(?P<name>[\w./-]+) -->\n.*?<!-- /table -->", re.S)
 
@@ -43,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.readme_tables")

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from physvae.provenance import CODE_DIRS
 
+from .machine import run_main
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -212,4 +214,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.staleness")

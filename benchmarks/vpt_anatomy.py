@@ -24,7 +24,7 @@ from physvae.evaluation.context import EvalContext
 from physvae.metrics import frames as fm
 from physvae.run import Run
 
-from .machine import markdown_table, write_result
+from .machine import markdown_table, run_main, write_result
 
 
 def prediction_errors(run: Run, data: S.Dataset, longer: S.Dataset | None) -> tuple[np.ndarray, np.ndarray]:
@@ -120,4 +120,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.vpt_anatomy")

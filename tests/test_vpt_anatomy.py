@@ -28,3 +28,20 @@ def test_anatomy_tells_a_spike_from_a_drift_and_finds_the_fast_frames():
     assert a["runs_over_threshold"] == {"count": 2, "median_length": 1.5, "share_one_frame": 0.5}
     assert a["over_share_by_third"] == [1 / 6, 0.0, 2 / 6]
     assert a["over_share_by_speed_quartile"][3] > 0.5 and a["over_share_by_speed_quartile"][:3] == [0.0] * 3
+
+
+def test_a_benchmark_script_given_no_run_says_so_in_one_line(tmp_path):
+    """Bad input to a benchmark script: the ConfigError's message and exit code 2, no traceback."""
+    import subprocess
+    import sys
+
+    missing = tmp_path / "not_a_run"
+    missing.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.vpt_anatomy", str(missing)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert f"{missing} is not a run folder (no config.toml)" in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith(
+        "python -m benchmarks.vpt_anatomy: error:"
+    )
