@@ -183,3 +183,28 @@ def test_baseline_flags_on_constructed_figures():
     )
     grey = {"imputation": {"metric": "mse", "drop": {"0.9": 0.04}, "gap": {"3": 0.06}}}
     assert _flags(grey, base) == ["imputation MSE at gap 3 0.06 does not beat the mean frame (0.05)"]
+
+
+def test_sampled_prediction_sits_beside_the_mean_rollout(tiny_runs, pend16):
+    """eval.prediction_samples adds the predictive mean's figures, computed on the same frames from the same
+    seeded draws; long_horizon gives its second half."""
+    from physvae.evaluation.context import EvalContext
+    from physvae.evaluation.prediction import Prediction
+    from physvae.evaluation.timescales import long_horizon
+    from physvae.sampled_prediction import predictive_mean, sample_trajectories
+
+    model = tiny_runs["pend"].model
+    cfg = EvalConfig(n_context=4, horizon=6, prediction_samples=3, seed=5, max_sequences=8, poly_probe=False)
+    ctx = EvalContext(model, S.load_dataset(pend16), cfg)
+    out = Prediction().run(ctx)
+    assert out["sampled"]["samples"] == 3 and len(out["sampled"]["mse_curve"]) == 6
+    b = next(ctx.batches(ctx.test))
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(5)
+        p = predictive_mean(model, sample_trajectories(model, b.frames, 4, 6, 3, b.inputs, generator=g))
+    want = ((p[:, 4:] - b.frames[:, 4:10]) ** 2).mean().item()
+    assert out["sampled"]["mse"] == pytest.approx(want, rel=1e-5)
+    assert out["mse"] != out["sampled"]["mse"]  # the mean rollout is scored as before, beside it
+    assert long_horizon(ctx)["sampled_mse"] == pytest.approx(float(ctx.sampled_scores[:, 3:, 0].mean()))
+    plain = EvalContext(model, S.load_dataset(pend16), EvalConfig(n_context=4, horizon=6, max_sequences=8))
+    assert "sampled" not in Prediction().run(plain) and "sampled_mse" not in long_horizon(plain)

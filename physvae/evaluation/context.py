@@ -14,6 +14,7 @@ from simulators import Dataset, Split
 from ..data import Batch, SequenceDataset, frames_tensor
 from ..metrics import frames as fm
 from ..metrics.probe import probe_targets
+from ..sampled_prediction import predictive_mean, sample_trajectories
 from .protocol import EvalConfig
 
 
@@ -138,6 +139,24 @@ class EvalContext:
             np.concatenate(reread),
             np.concatenate(clean) if clean else None,
         )
+
+    @cached_property
+    def sampled_scores(self) -> np.ndarray:
+        """Per-frame scores (N, H, 4) (MSE, PSNR, SSIM, VPT's normalized error) of the predictive mean over
+        ``cfg.prediction_samples`` sampled trajectories (``physvae.sampled_prediction``), same frames as
+        ``predictions``; the draws are seeded by ``cfg.seed``."""
+        cfg, split = self.cfg, self.predict_split
+        horizon = cfg.prediction_horizon(split.frames.shape[1], f"split {split.name!r}")
+        generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        c, scores = cfg.n_context, []
+        with torch.no_grad():
+            for b in self.batches(split):
+                n = cfg.prediction_samples
+                draws = sample_trajectories(self.model, b.frames, c, horizon, n, b.inputs, b.times, generator)
+                p = predictive_mean(self.model, draws)
+                t = b.frames[:, c : c + horizon]
+                scores.append(_scores(p[:, c:], t, fm.mse, fm.psnr, fm.ssim, fm.normalized_error))
+        return np.concatenate(scores)
 
     def _predict(self, b: Batch, horizon: int, zs: list, reread: list) -> torch.Tensor:
         """The predicted mean frames (B, horizon, C, H, W) after the context; appends their latents to ``zs`` and

@@ -3,13 +3,19 @@
 On data drawn with sensor noise that also kept its frames before the noise (``frames_clean``), the same figures
 against those clean frames (``clean``): noise no model can foresee sets a floor under every frame error (at σ = 0.05
 on a dark frame it alone exceeds VPT's threshold), so the clean VPT is the one that says how long the dynamics
-hold."""
+hold.
+
+With ``eval.prediction_samples`` > 0, the same figures for the predictive mean over that many sampled trajectories
+(``sampled``; see ``physvae.sampled_prediction``): the frame a model unsure of the phase should draw under squared
+error is a blur of the phases it holds possible, not one sharp guess.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..metrics import frames as fm
+from ..sampled_prediction import supports_sampling
 from .sections import Section
 
 
@@ -24,6 +30,8 @@ class Prediction(Section):
         "valid_frames_median": "valid_frames_median",
         "pred_mse_clean": "clean.mse",
         "vpt_clean_median": "clean.vpt_median",
+        "pred_mse_sampled": "sampled.mse",
+        "vpt_sampled_median": "sampled.vpt_median",
     }
 
     def run(self, ctx) -> dict:
@@ -42,6 +50,7 @@ class Prediction(Section):
             **fm.vpt_distribution(c[..., 3]),  # vpt_median, vpt_fraction and the distribution over sequences
             "vpt_threshold": fm.VPT_THRESHOLD,
             **({} if p.clean_scores is None else {"clean": _clean(p.clean_scores)}),
+            **({"sampled": _sampled(ctx)} if ctx.cfg.prediction_samples else {}),
             **_bound(ctx.results.get("reconstruction", {})),
         }
 
@@ -55,6 +64,23 @@ def _bound(reconstruction: dict) -> dict:
         "vpt_note": f"{share:.0%} of the test frames are over VPT's threshold already as reconstructed (seen, "
         "not predicted): sensor noise or detail the decoder does not draw bounds VPT here; read "
         "pred_over_mean_frame (and vpt_clean_median where the data kept its frames before noise)"
+    }
+
+
+def _sampled(ctx) -> dict:
+    """MSE, SSIM and VPT of the predictive mean over ``eval.prediction_samples`` sampled trajectories; a reason
+    instead for a model that predicts in closed form only (the Kalman VAE family)."""
+    if not supports_sampling(ctx.model):
+        return {
+            "skipped": f"{type(ctx.model).__name__} predicts in closed form only; no sampled trajectories"
+        }
+    c = ctx.sampled_scores
+    return {
+        "samples": ctx.cfg.prediction_samples,
+        "mse": float(c[..., 0].mean()),
+        "ssim": float(c[..., 2].mean()),
+        "mse_curve": c[..., 0].mean(0).tolist(),
+        **fm.vpt_distribution(c[..., 3]),
     }
 
 

@@ -22,7 +22,8 @@ class EvalConfig:
     imputation_first: int = 4  # frames always observed before hidden ones (KVAE)
     poly_probe: bool = True  # also fit the SyMetric-style polynomial probe (slower)
     batch_size: int = 256  # sequences per forward pass
-    seed: int = 0  # imputation masks
+    seed: int = 0  # imputation masks and sampled predictions
+    prediction_samples: int = 0  # > 0: also score the predictive mean over this many sampled trajectories
 
     def validate(self) -> EvalConfig:
         integer("eval.n_context", self.n_context, minimum=1)
@@ -31,6 +32,7 @@ class EvalConfig:
         integer("eval.imputation_first", self.imputation_first, minimum=1)
         integer("eval.batch_size", self.batch_size, minimum=1)
         integer("eval.seed", self.seed, minimum=0)
+        integer("eval.prediction_samples", self.prediction_samples, minimum=0)
         for p in self.drop_probs:
             if not 0.0 < p <= 1.0:
                 raise ConfigError(
@@ -64,4 +66,5 @@ class EvalConfig:
             f"sequences); prediction: {self.n_context} context frames, horizon {horizon}; imputation after "
             f"{self.imputation_first} frames, drops {self.drop_probs}, gaps {self.gaps}; "
             f"polynomial probe {'on' if self.poly_probe else 'off'}"
+            + (f"; predictive mean over {self.prediction_samples} samples" if self.prediction_samples else "")
         )

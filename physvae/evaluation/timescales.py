@@ -24,6 +24,7 @@ from sklearn.metrics import r2_score
 from ..collapse import mean_frame
 from ..metrics import frames as fm
 from ..metrics.probe import linear_probe
+from ..sampled_prediction import supports_sampling
 from .baselines import _average
 from .sections import Section
 
@@ -111,7 +112,9 @@ def own_drifting(ctx) -> dict | None:
 
 def long_horizon(ctx) -> dict:
     """Prediction over the second half of the horizon: the model's frame MSE and the mean training frame's
-    (over the same frames), the median valid prediction time (frames) and the frames scored."""
+    (over the same frames), the median valid prediction time (frames) and the frames scored; with
+    ``eval.prediction_samples``, also the frame MSE of the predictive mean over that many sampled trajectories
+    (``sampled_mse``)."""
     p = ctx.predictions
     first = p.horizon // 2
     window = slice(p.n_context + first, p.n_context + p.horizon)
@@ -124,7 +127,13 @@ def long_horizon(ctx) -> dict:
         "mse": float(p.scores[:, first:, 0].mean()),
         "mean_frame_mse": baseline,
         "vpt_median": float(np.median(fm.valid_prediction_time(p.scores[..., 3]))),
+        **({"sampled_mse": float(ctx.sampled_scores[:, first:, 0].mean())} if _sampled(ctx) else {}),
     }
+
+
+def _sampled(ctx) -> bool:
+    """Whether the protocol asks for the predictive mean over samples and the model can give it."""
+    return bool(ctx.cfg.prediction_samples) and supports_sampling(ctx.model)
 
 
 class Timescales(Section):
