@@ -26,7 +26,7 @@ from physvae import Run, RunConfig, fit
 from physvae.anomaly import FUSED, SCORES, DetectConfig, detect
 from simulators import write_bytes_atomic, write_text_atomic
 
-from .machine import RESULTS, machine, machine_tag, markdown_table
+from .machine import RESULTS, machine, machine_tag, markdown_table, run_main
 from .recipes import PHYSICS_BOX, PHYSICS_RENDER
 
 CASES = {
@@ -74,7 +74,15 @@ DATA_OF = {"pendulum_physics": "pendulum", "box_physics": "box", "box_physics_fr
 # torque gain). The fused score joins a pair of predictive, kl and param_change; how each pair was chosen (and how
 # the val split's events rank every pair and the triple) is in benchmarks/results/anomaly_cpu2/README.md
 PLAIN_SCORES = [s for s in SCORES if s != "param_change"]
-PHYSICS_SCORES = ["predictive", "kl", "multistep", "param_change", FUSED, "pixel_change"]
+PHYSICS_SCORES = [
+    "predictive",
+    "kl",
+    "multistep",
+    "param_change",
+    FUSED,
+    "pixel_change",
+    "predictive_sampled",
+]
 DETECT = {
     "pendulum_physics": DetectConfig(
         scores=PHYSICS_SCORES, change_params=["g_over_l"], fuse=["predictive", "param_change"]
@@ -252,4 +260,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_anomaly")

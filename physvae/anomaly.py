@@ -11,6 +11,11 @@ Surprise scores, per frame t (nats; higher = more surprising; frame 0 has none):
   a smoother's q(z_t | ·) also sees the frames after t, and so does a filter's where the transition takes a
   velocity's evidence from the positions in frames t − 1, t, t + 1 (``Transition.looks_ahead``): then
   ``metrics.json``'s ``causal`` says false for it, and it may flag an event a frame early.
+- ``predictive_sampled``: −log p(x_t | x_<t) with the model's own uncertainty: −log (1/S) Σ_s p(x_t | z_t⁽ˢ⁾),
+  z_{t−1}⁽ˢ⁾ drawn from the posterior given frames < t and z_t⁽ˢ⁾ from the transition with its process noise
+  (``samples`` = S draws; ``physvae.sampled_prediction``), where ``predictive`` scores frame t under the one
+  mean trajectory alone. Where the model is unsure how the motion goes on (a bounce due between two frames), a
+  normal frame that one of its draws explains is not surprising. Causal; T predictions per sequence.
 - ``multistep``: −log p(x_t | x_<t−h+1), frame t under the h-step prediction (``horizon``, default 5) from the
   frames before t − h + 1: for lasting changes of the dynamics (a parameter), which bend one step little.
 - ``param_change``: for a transition with stated parameters, how much better frame t is predicted with one
@@ -32,6 +37,7 @@ no event can fall and the filter is still settling) are not scored.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -50,6 +56,7 @@ from .inference import FrameInference, InferenceRNN
 from .metrics import detection
 from .model import TemporalVAE
 from .run import Run
+from .sampled_prediction import sample_trajectories, supports_sampling
 from .transitions import Transition
 
 
@@ -108,6 +115,20 @@ def multistep_nll(model, b: Batch, horizon: int = 5) -> torch.Tensor:
     return out
 
 
+def sampled_nll(model, b: Batch, samples: int = 16, seed: int = 0) -> torch.Tensor:
+    """−log (1/S) Σ_s p(x_t | z_t⁽ˢ⁾) with z_t⁽ˢ⁾ sampled one step on from the posterior given frames < t (the
+    transition's process noise included): (B, T), NaN at t = 0. The draws are seeded by ``seed`` per batch."""
+    b_size, t_len = b.frames.shape[:2]
+    out = torch.full((b_size, t_len), float("nan"), device=b.frames.device)
+    g = torch.Generator(device=b.frames.device).manual_seed(seed)
+    for t in range(1, t_len):
+        d = sample_trajectories(model, b.frames[:, :t], t, 1, samples, b.inputs, b.times, g)
+        emission = model.decode(d.future[:, :, 0], d.content)  # (B, S, C, H, W): one frame t per draw
+        log_p = model.likelihood.log_prob(b.frames[:, t, None].expand_as(emission), emission)  # (B, S)
+        out[:, t] = math.log(samples) - torch.logsumexp(log_p, dim=1)
+    return out
+
+
 def latent_kl(model, b: Batch) -> torch.Tensor:
     """KL(q(z_t | ·) ‖ p(z_t | z_{t−1})) summed over latent dimensions: (B, T), NaN at t = 0."""
     post = model.infer(b.frames, None, b.inputs, sample=False, times=b.times)
@@ -125,6 +146,7 @@ def pixel_change(model, b: Batch) -> torch.Tensor:
 SCORES: dict[str, Callable[[object, Batch], torch.Tensor]] = {
     "predictive": predictive_nll,
     "kl": latent_kl,
+    "predictive_sampled": sampled_nll,
     "multistep": multistep_nll,
     "param_change": partial(param_change, nll=predictive_nll),
     "pixel_change": pixel_change,
@@ -144,6 +166,7 @@ class DetectConfig:
     first_frame: int = -1  # first scored frame (−1: the data's events.first_frame)
     max_sequences: int = 1000  # sequences scored per split (the first ones)
     horizon: int = 5  # frames ahead of the ``multistep`` score's prediction
+    samples: int = 16  # draws of the ``predictive_sampled`` score per frame
     batch_size: int = 64  # sequences per batch
 
     # ``param_change``: the parameters varied (empty: every free one), each scaled by ×f and ×1/f for f here
@@ -165,7 +188,7 @@ class DetectConfig:
                 raise ConfigError(f"fuse must name at least two of {list(SCORES)}, got {self.fuse!r}")
         if not self.change_factors or any(not (f > 0 and f != 1) for f in self.change_factors):
             raise ConfigError(f"change_factors must be > 0 and ≠ 1, got {self.change_factors!r}")
-        for name in ("max_sequences", "batch_size", "horizon"):
+        for name in ("max_sequences", "batch_size", "horizon", "samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         return self
@@ -181,6 +204,8 @@ def surprise(
     fn = SCORES[score]
     if score == "multistep":
         fn = partial(multistep_nll, horizon=horizon)
+    elif score == "predictive_sampled" and cfg is not None:
+        fn = partial(fn, samples=cfg.samples)
     elif score == "param_change" and cfg is not None:
         fn = partial(fn, names=cfg.change_params, factors=cfg.change_factors)
     rows = []
@@ -249,6 +274,11 @@ def detect(
     wanted = [s for s in dict.fromkeys([*cfg.scores, *parts]) if s != FUSED]  # the per-batch scores measured
     if "param_change" in wanted:
         changeable(model, cfg.change_params)  # a model without stated parameters: refused before any work
+    if "predictive_sampled" in wanted and not supports_sampling(model):
+        raise ConfigError(
+            f"score predictive_sampled draws from a transition; {type(model).__name__} predicts in closed form "
+            "only (use predictive)"
+        )
     names = dataset[cfg.split].event_names
     normal = thr_labels.max(axis=1) == 0
     arrays, normals = {"labels": labels}, {}

@@ -222,6 +222,7 @@ def _detect(args: argparse.Namespace) -> None:
         "scores": _csv(args.scores),
         "max_sequences": args.max_sequences,
         "horizon": args.horizon,
+        "samples": args.samples,
         "change_params": _csv(args.change_params),
         "change_factors": _floats(args.change_factors, "--change-factors"),
         "fuse": _csv(args.fuse),
@@ -449,8 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--scores",
-        help="comma-separated: predictive, kl, multistep, param_change (a physics transition's), pixel_change, "
-        "fused (default: predictive,kl,pixel_change)",
+        help="comma-separated: predictive, predictive_sampled, kl, multistep, param_change (a physics "
+        "transition's), pixel_change, fused (default: predictive,kl,pixel_change)",
     )
     d.add_argument(
         "--change-params",
@@ -465,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--max-sequences", type=int, help="sequences scored per split (default 1000)")
     d.add_argument("--horizon", type=int, help="frames ahead of the multistep score's prediction (default 5)")
+    d.add_argument("--samples", type=int, help="draws per frame of the predictive_sampled score (default 16)")
     d.add_argument("--no-figures", action="store_true", help="metrics and scores only")
     d.add_argument(
         "--allow-other-data",

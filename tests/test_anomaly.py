@@ -20,6 +20,7 @@ from physvae.anomaly import (
     multistep_nll,
     pixel_change,
     predictive_nll,
+    sampled_nll,
     score_is_causal,
 )
 from physvae.cli import main
@@ -154,16 +155,52 @@ def test_the_multistep_score_predicts_each_frame_from_the_frames_horizon_steps_b
         torch.testing.assert_close(nll[:, t].double(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_the_multistep_score_one_step_ahead_is_the_predictive_score(pend16):
-    data = S.load_dataset(pend16)
+def _small_model(path):
+    """An untrained small LocallyLinear model on the dataset at ``path`` and a batch of 3 of its test sequences."""
+    data = S.load_dataset(path)
     torch.manual_seed(0)
     cfg = ModelConfig(transition="locally_linear", latent_dim=3, channels=4, features=8, rnn_hidden=8)
     model = build_model(DataSpec.from_dataset(data), cfg).eval()
-    b = SequenceDataset(data["test"]).batch(np.arange(3))
+    return model, SequenceDataset(data["test"]).batch(np.arange(3))
+
+
+def test_the_multistep_score_one_step_ahead_is_the_predictive_score(pend16):
+    model, b = _small_model(pend16)
     with torch.no_grad():
         torch.testing.assert_close(
             multistep_nll(model, b, horizon=1), predictive_nll(model, b, one_pass=False), equal_nan=True
         )
+
+
+class _Scale(torch.nn.Module):
+    """The wrapped transition's mean, with a fixed process noise s."""
+
+    def __init__(self, inner, s):
+        super().__init__()
+        self.inner, self.s = inner, s
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.inner, name)
+
+    def step(self, z, state, dt, u):
+        mean, _, state = self.inner.step(z, state, dt, u)
+        return mean, torch.full_like(mean, self.s), state
+
+
+def test_the_sampled_score_is_a_mixture_over_draws_that_collapses_to_the_predictive_score(pend16):
+    """−log (1/S) Σ p(x_t | z⁽ˢ⁾): with almost no process noise the posterior narrows after two frames and every
+    draw is the mean prediction, so the score is the predictive one; with the model's own noise it differs."""
+    model, b = _small_model(pend16)
+    with torch.no_grad():
+        noisy = sampled_nll(model, b, samples=8)
+        model.transition = _Scale(model.transition, 1e-6)
+        quiet, plain = sampled_nll(model, b, samples=4), predictive_nll(model, b, one_pass=False)
+    assert torch.isnan(quiet[:, 0]).all() and torch.isnan(noisy[:, 0]).all()
+    torch.testing.assert_close(quiet[:, 3:], plain[:, 3:], rtol=1e-4, atol=1e-3)
+    assert (noisy[:, 3:] - plain[:, 3:]).abs().max() > 0.05  # draws that differ: another score
 
 
 @pytest.mark.parametrize("transition", ["locally_linear", "gru"])
@@ -215,6 +252,8 @@ def test_bad_protocols_name_the_field():
         DetectConfig(scores=["psnr"]).validate()
     with pytest.raises(S.ConfigError, match="horizon must be at least 1, got 0"):
         DetectConfig(horizon=0).validate()
+    with pytest.raises(S.ConfigError, match="samples must be at least 1, got 0"):
+        DetectConfig(samples=0).validate()
 
 
 TINY = [
@@ -253,14 +292,17 @@ def test_detect_cli_writes_metrics_scores_and_figure(trained, tmp_path, capsys):
         "--horizon",
         "3",
         "--scores",
-        "predictive,kl,multistep,pixel_change",
+        "predictive,kl,multistep,pixel_change,predictive_sampled",
+        "--samples",
+        "2",
     ]
     assert main(args) == 0
     assert "predictive: AUROC" in capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["main_score"] == "predictive" and m["protocol"]["first_frame"] == 5
-    assert m["protocol"]["horizon"] == 3
-    for score in ("predictive", "kl", "multistep", "pixel_change"):
+    assert m["protocol"]["horizon"] == 3 and m["protocol"]["samples"] == 2
+    assert m["causal"]["predictive_sampled"]
+    for score in ("predictive", "kl", "multistep", "pixel_change", "predictive_sampled"):
         r = m["scores"][score]
         assert 0.0 <= r["kinds"]["any"]["auroc"] <= 1.0 and math.isfinite(r["threshold"])
     scores = np.load(out / "scores.npz")
