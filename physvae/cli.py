@@ -200,6 +200,14 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(
             f"  against the frames before sensor noise: VPT median {c['vpt_median']:.0f}, MSE {c['mse']:.4f}"
         )
+    sampled = p.get("sampled", {})
+    if "skipped" in sampled:
+        print(f"  predictive mean over samples: {sampled['skipped']}")
+    elif sampled:
+        print(
+            f"  predictive mean over {sampled['samples']} sampled trajectories: MSE {sampled['mse']:.4f}, "
+            f"VPT median {sampled['vpt_median']:.0f}"
+        )
     if "vpt_note" in p:
         print(f"note: {p['vpt_note']}")
     for flag in base["flags"]:

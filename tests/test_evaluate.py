@@ -85,7 +85,18 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
 def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     out = tmp_path / "ev"
     assert (
-        main(["evaluate", str(tiny_runs["box"].path), "--out", str(out), "--no-poly", "--n-context", "4"])
+        main(
+            [
+                "evaluate",
+                str(tiny_runs["box"].path),
+                "--out",
+                str(out),
+                "--no-poly",
+                "--n-context",
+                "4",
+                "--eval.prediction_samples=2",
+            ]
+        )
         == 0
     )
     m = json.loads((out / "metrics.json").read_text())
@@ -94,6 +105,9 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     assert "no registered physics" in m["trajectories"]["skipped"]  # balls: no stated physics to fit
     printed = capsys.readouterr().out
     assert "state recovery" in printed and "read from the predicted frames" in printed
+    assert (
+        f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
+    )
 
 
 def test_cli_predict_data_scores_the_longer_sequences(tiny_runs, tmp_path, capsys):
