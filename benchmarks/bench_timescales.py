@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import simulators as S
-from physvae import EvalConfig, RunConfig, fit
+from physvae import EvalConfig, Run, RunConfig, fit
 from physvae.evaluation.context import EvalContext
 from physvae.evaluation.timescales import (
     long_horizon,
@@ -35,9 +35,9 @@ from physvae.evaluation.timescales import (
     parameter_r2,
     varying_parameters,
 )
-from simulators import write_text_atomic
+from simulators import ConfigError, write_text_atomic
 
-from .machine import RESULTS, machine, machine_tag, markdown_table
+from .machine import RESULTS, machine, machine_tag, markdown_table, run_main
 
 LATENT_DIM = 8
 MODELS = {  # name -> RunConfig overrides; both have latent_dim = LATENT_DIM
@@ -92,8 +92,9 @@ DRIFTS = {  # --drift -> (pendulum parameters, the state column that holds the d
 }
 
 
-def drifting_pendulum(root: Path, drift: str, sequences: int) -> Path:
-    """The dataset: 16×16 frames, 40 per sequence, Δt 0.1 s, gravity or length drifting by f ~ U(0.5, 1.5)."""
+def drifting_pendulum(root: Path, drift: str, sequences: int, overwrite: bool = False) -> Path:
+    """The dataset: 16×16 frames, 40 per sequence, Δt 0.1 s, gravity or length drifting by f ~ U(0.5, 1.5);
+    ``overwrite`` draws it again over one already in ``root`` (the same seeds give the same data)."""
     params = S.PendulumConfig(**DRIFTS[drift][0], bob_radius=0.3)
     if drift != "damping":
         params.drift_factor = (0.5, 1.5)
@@ -105,14 +106,22 @@ def drifting_pendulum(root: Path, drift: str, sequences: int) -> Path:
         dt=0.1,
         splits={"train": sequences, "test": 200},
     )
-    return S.generate(cfg, root / drift)
+    return S.generate(cfg, root / drift, overwrite=overwrite)
 
 
 def train_and_score(
-    data: Path, name: str, steps: int, seed: int, out: Path, eval_cfg: EvalConfig, extra: list[str] = ()
+    data: Path,
+    name: str,
+    steps: int,
+    seed: int,
+    out: Path,
+    eval_cfg: EvalConfig,
+    extra: list[str] = (),
+    reuse: bool = False,
 ) -> dict:
     """Train one model (its overrides, then ``extra``) and score the read-out of the parameter and long-horizon
-    prediction; one row."""
+    prediction; one row. With ``reuse``, a finished run already in its folder under the same config is scored
+    instead of trained again."""
     cfg = RunConfig().with_overrides(
         [
             *MODELS[name],
@@ -123,9 +132,7 @@ def train_and_score(
         ]
         + [f"train.seed={seed}", *TRAIN, *extra]
     )
-    t0 = time.perf_counter()
-    run = fit(cfg, out / f"{name}_{seed}", progress=False)
-    train_s = time.perf_counter() - t0
+    run, train_s = _trained(cfg, out / f"{name}_{seed}", reuse)
     ctx = EvalContext(run.model.eval(), S.load_dataset(data), eval_cfg)
     names = ctx.test.state_names
     cols = varying_parameters(names, ctx.test_latents.states)
@@ -146,6 +153,19 @@ def train_and_score(
     own = _learned_parameter(ctx)
     row = {"model": name, "seed": seed, "steps": steps, "train_s": train_s, **readout, **_prediction(ctx)}
     return row if own is None else {**row, "learned_parameter": own}
+
+
+def _trained(cfg: RunConfig, path: Path, reuse: bool) -> tuple[Run, float]:
+    """The run at ``path`` trained under ``cfg`` and its training seconds: trained now, or (``reuse``) the finished
+    run already there, refused where its config differs."""
+    if reuse and (path / "config.toml").is_file() and Run(path).finished:
+        run = Run(path)
+        if run.config != cfg:
+            raise ConfigError(f"--reuse: the run {path} was trained under another config than this command's")
+        return run, float(run.summary()["train_seconds"])
+    t0 = time.perf_counter()
+    run = fit(cfg, path, progress=False)
+    return run, time.perf_counter() - t0
 
 
 def _learned_parameter(ctx) -> dict | None:
@@ -199,7 +219,20 @@ def table(rows: list[dict], p: str) -> str:
             "–",
         ],
     ]
+    if any("sampled_mse" in r["long_horizon"] for r in rows):  # the predictive mean over sampled trajectories
+        cols.append("MSE 2nd half, sampled")
+        sampled = [_sampled_mse(r) for r in rows] + [
+            "–",
+            "–",
+            f"{base['long_horizon']['mean_frame_mse']:.4f}",
+        ]
+        body = [row + [cell] for row, cell in zip(body, sampled)]
     return markdown_table(cols, body)
+
+
+def _sampled_mse(row: dict) -> str:
+    mse = row["long_horizon"].get("sampled_mse")
+    return "–" if mse is None else f"{mse:.4f}"
 
 
 def _own(row: dict) -> list[str]:
@@ -220,15 +253,27 @@ def main() -> None:
     ap.add_argument(
         "--work", default="", help="keep the data and the runs in this folder (default: a temporary one)"
     )
+    ap.add_argument("--reuse", action="store_true", help="score finished runs already in --work, same config")
+    ap.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="also score the predictive mean over this many sampled trajectories (eval.prediction_samples)",
+    )
     args = ap.parse_args()
-    eval_cfg = EvalConfig(n_context=10, horizon=30, poly_probe=False)
+    if args.reuse and not args.work:
+        ap.error("--reuse needs --work (the folder holding the runs)")
+    eval_cfg = EvalConfig(
+        n_context=10, horizon=30, poly_probe=False, prediction_samples=args.samples
+    ).validate()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
-        data = drifting_pendulum(work, args.drift, args.sequences)
+        data = drifting_pendulum(work, args.drift, args.sequences, overwrite=args.reuse)
         for seed in args.seeds:
             for name in args.models:
-                rows.append(train_and_score(data, name, args.steps, seed, work, eval_cfg, args.set))
+                row = train_and_score(data, name, args.steps, seed, work, eval_cfg, args.set, args.reuse)
+                rows.append(row)
                 print(json.dumps(rows[-1]), flush=True)
     md = table(rows, DRIFTS[args.drift][1])
     print(md)
@@ -247,6 +292,7 @@ def main() -> None:
         + args.models
         + (["--set", *args.set] if args.set else [])
         + ([f"--record {args.record}"] if args.record else [])
+        + ([f"--samples {args.samples}"] if args.samples else [])
     )
     record = {"command": command, "args": vars(args), "rows": rows, "machine": info}
     stem = args.record or args.drift
@@ -256,4 +302,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmarks.bench_timescales")
