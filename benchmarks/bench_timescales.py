@@ -272,8 +272,9 @@ def main() -> None:
         data = drifting_pendulum(work, args.drift, args.sequences, overwrite=args.reuse)
         for seed in args.seeds:
             for name in args.models:
-                row = train_and_score(data, name, args.steps, seed, work, eval_cfg, args.set, args.reuse)
-                rows.append(row)
+                rows.append(
+                    train_and_score(data, name, args.steps, seed, work, eval_cfg, args.set, args.reuse)
+                )
                 print(json.dumps(rows[-1]), flush=True)
     md = table(rows, DRIFTS[args.drift][1])
     print(md)

@@ -208,9 +208,7 @@ class TemporalVAE(nn.Module):
             else:
                 u = None if inputs is None else inputs[:, t - 1]
                 dt = self.spec.dt if steps is None else steps[:, t - 1]
-                p_mean, p_std, state = self.transition.step(z, state, dt, u)
-                if steps is not None:  # process noise of a diffusion: its variance grows with the interval
-                    p_std = p_std * (dt / self.spec.dt).sqrt()
+                p_mean, p_std, state = self.prior_step(z, state, dt, u)
             q_mean, q_std = gaussian.fuse(p_mean, p_std, ev_mean[:, t], ev_std[:, t])
             seen = mask[:, t, None] > 0
             q_mean, q_std = torch.where(seen, q_mean, p_mean), torch.where(seen, q_std, p_std)
@@ -318,6 +316,15 @@ class TemporalVAE(nn.Module):
         """Posterior means over the context (encoded frames (B, c, F)), then the transition's mean rollout:
         (B, c + horizon, D), and the mean of z_c (B, K) from the context (None without content). The inference
         network sees the context only; times (B, ≥ c + horizon) or None."""
+        post, dt, u = self.condition(context_feats, horizon, inputs, times)
+        future = self.transition.rollout(post.z[:, -1], horizon, dt, u, post.state)
+        return torch.cat([post.z, future], dim=1), _z(post.content)
+
+    def condition(self, context_feats, horizon: int, inputs=None, times=None):
+        """What a prediction after the context starts from: the posterior over the context (encoded frames
+        (B, c, F); the inference network sees the context only, means fed forward), the intervals of the
+        ``horizon`` steps after it (a float, or (B, horizon, 1) seconds from times (B, ≥ c + horizon)) and their
+        inputs (B, horizon, U) or None."""
         n_context = context_feats.shape[1]
         ctx_inputs = None if inputs is None else inputs[:, :n_context]
         ctx_times = None if times is None else times[:, :n_context]
@@ -325,8 +332,16 @@ class TemporalVAE(nn.Module):
         u = None if inputs is None else inputs[:, n_context - 1 : n_context - 1 + horizon]
         steps = self._intervals(times, n_context + horizon, context_feats)
         dt = self.spec.dt if steps is None else steps[:, n_context - 1 :]
-        future = self.transition.rollout(post.z[:, -1], horizon, dt, u, post.state)
-        return torch.cat([post.z, future], dim=1), _z(post.content)
+        return post, dt, u
+
+    def prior_step(self, z, state, dt, u):
+        """The transition's prior one step after z (B, D): (mean, std, state). Where the step's interval is a
+        tensor (B, 1) of uneven frame times, the std grows as the square root of the interval over the data's Δt
+        (process noise of a diffusion)."""
+        mean, std, state = self.transition.step(z, state, dt, u)
+        if torch.is_tensor(dt):
+            std = std * (dt / self.spec.dt).sqrt()
+        return mean, std, state
 
     def _times(self, times, t_len: int, like: torch.Tensor) -> torch.Tensor:
         """Frame times (B, t_len) in seconds: ``times`` itself, or t · Δt where the frames are evenly spaced."""

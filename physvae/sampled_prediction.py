@@ -56,13 +56,7 @@ def sample_trajectories(
         noise_scale: multiplies every standard deviation drawn from (0: every sample is the mean rollout).
     """
     _check(model, n_samples, noise_scale)
-    c = n_context
-    ctx_inputs = None if inputs is None else inputs[:, :c]
-    ctx_times = None if times is None else times[:, :c]
-    post = model.infer_features(model.encode(frames[:, :c]), None, ctx_inputs, sample=False, times=ctx_times)
-    steps = model._intervals(times, c + horizon, post.z)
-    dt = model.spec.dt if steps is None else steps[:, c - 1 :]
-    u = None if inputs is None else inputs[:, c - 1 : c - 1 + horizon]
+    post, dt, u = model.condition(model.encode(frames[:, :n_context]), horizon, inputs, times)
     paths = []
     for _ in range(n_samples):
         z0 = post.q_mean[:, -1] + noise_scale * post.q_std[:, -1] * _noise(post.q_std[:, -1], generator)
@@ -84,7 +78,7 @@ def predictive_mean(model, draws: Draws) -> torch.Tensor:
 def supports_sampling(model) -> bool:
     """Whether ``model`` has a transition to sample from and an inference network to start it (the temporal VAE
     family; the Kalman VAE predicts in closed form)."""
-    return getattr(model, "transition", None) is not None and hasattr(model, "infer_features")
+    return getattr(model, "transition", None) is not None and hasattr(model, "condition")
 
 
 def _check(model, n_samples: int, noise_scale: float) -> None:
@@ -100,15 +94,11 @@ def _check(model, n_samples: int, noise_scale: float) -> None:
 
 
 def _sample_path(model, z, state, horizon: int, dt, u, generator, noise_scale: float) -> torch.Tensor:
-    """One sampled trajectory (B, horizon, D) after z (B, D); the transition's process noise scaled to each
-    step's interval where frames are unevenly timed (as inference does)."""
-    base = model.spec.dt
+    """One sampled trajectory (B, horizon, D) after z (B, D), each step from the model's prior (its process noise
+    scaled to the step's interval where frames are unevenly timed, as inference does)."""
     out = []
     for t in range(horizon):
-        step = step_dt(dt, t)
-        mean, std, state = model.transition.step(z, state, step, None if u is None else u[:, t])
-        if torch.is_tensor(step):  # a diffusion's variance grows with the interval
-            std = std * (step / base).sqrt()
+        mean, std, state = model.prior_step(z, state, step_dt(dt, t), None if u is None else u[:, t])
         z = mean + noise_scale * std * _noise(std, generator)
         out.append(z)
     return torch.stack(out, dim=1)

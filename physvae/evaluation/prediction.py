@@ -74,18 +74,13 @@ def _sampled(ctx) -> dict:
         return {
             "skipped": f"{type(ctx.model).__name__} predicts in closed form only; no sampled trajectories"
         }
-    c = ctx.sampled_scores
-    return {
-        "samples": ctx.cfg.prediction_samples,
-        "mse": float(c[..., 0].mean()),
-        "ssim": float(c[..., 2].mean()),
-        "mse_curve": c[..., 0].mean(0).tolist(),
-        **fm.vpt_distribution(c[..., 3]),
-    }
+    c = ctx.sampled_scores  # (N, H, 4), as the mean rollout's
+    return {"samples": ctx.cfg.prediction_samples, "ssim": float(c[..., 2].mean()), **_clean(c[..., [0, 3]])}
 
 
 def _clean(scores: np.ndarray) -> dict:
-    """MSE and VPT against the frames before sensor noise, from scores (N, H, 2) of MSE and normalized error."""
+    """MSE (mean and curve) and VPT from scores (N, H, 2) of MSE and normalized error: against the frames before
+    sensor noise, or of the predictive mean."""
     return {
         "mse": float(scores[..., 0].mean()),
         "mse_curve": scores[..., 0].mean(0).tolist(),
