@@ -13,7 +13,7 @@ from .config import ModelConfig
 from .content import ContentEncoder
 from .inference import FrameInference, InferenceRNN
 from .kvae import KalmanVAE
-from .likelihoods import Bernoulli, Gaussian
+from .likelihoods import Bernoulli, CensoredGaussian, Gaussian
 from .model import DataSpec, LearnedInitialPrior, TemporalVAE
 from .nets import FrameDecoder, FrameEncoder, frame_encoder
 from .physics import PHYSICS
@@ -115,6 +115,8 @@ def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
 
 
 def _likelihood(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
-    """Bernoulli for binarized data (or when asked), else Gaussian."""
+    """Bernoulli for binarized data (or when asked), else Gaussian; the censored Gaussian when asked."""
+    if cfg.likelihood == "censored":
+        return CensoredGaussian(cfg.obs_std)
     bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
     return Bernoulli() if bernoulli else Gaussian(cfg.obs_std)

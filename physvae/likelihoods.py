@@ -37,3 +37,31 @@ class Gaussian(nn.Module):
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
+
+
+GREY_LEVEL = 1.0 / 255.0  # one step of an 8-bit pixel: the frames' resolution
+
+
+class CensoredGaussian(Gaussian):
+    """p(x | z): each pixel is the clean intensity μ = sigmoid(out) plus N(0, σ²) sensor noise, clipped to [0, 1]
+    and rounded to 8 bits, as a camera does; σ fixed (``std`` > 0) or a learned scalar (``std`` = 0).
+
+    A pixel read at 0 (within half a grey level) carries the probability of the clipped tail,
+    Φ((½/255 − μ) / σ); one read at 1 carries 1 − Φ((1 − ½/255 − μ) / σ); any other the density N(x; μ, σ²).
+    Where sensor noise is clipped, the plain Gaussian's best mean on a black background is E[max(0, ε)] = σ / √(2π)
+    (0.02 at σ = 0.05), a grey veil over the whole frame; this likelihood's μ stays at the clean intensity, and
+    ``mean`` returns μ: the frame before the noise. On noise-free frames it differs from the Gaussian only at
+    pixels exactly 0 or 1, where it asks μ to lie past the edge rather than on it.
+    """
+
+    def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Per-frame log-likelihood (probability at clipped pixels, density elsewhere): x, out (..., C, H, W) ->
+        (...)."""
+        std = self.log_std.clamp(min=math.log(1e-3)).exp()
+        mu = torch.sigmoid(out)
+        half = 0.5 * GREY_LEVEL
+        low = torch.special.log_ndtr((half - mu) / std)
+        high = torch.special.log_ndtr((mu - 1.0 + half) / std)
+        inside = log_prob(x, mu, std.expand_as(out))
+        per_pixel = torch.where(x <= half, low, torch.where(x >= 1.0 - half, high, inside))
+        return per_pixel.flatten(-3).sum(-1)
