@@ -27,6 +27,7 @@ from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
+from .noise_floor import clipped_noise
 from .provenance import code_source
 from .run import Run, load_weights, read_metrics, seeded_model
 from .transitions import TRANSITIONS
@@ -79,6 +80,12 @@ def _prepare(
             "probabilities of being lit; 'auto' would choose a Gaussian",
             stacklevel=3,
         )
+    gaussian = config.model.likelihood == "gaussian" or (
+        config.model.likelihood == "auto" and not spec.binarized
+    )
+    noise = clipped_noise(split.frames) if gaussian else None
+    if noise is not None:
+        warnings.warn(noise.advice(f"split {split.name!r} of {data.path}"), stacklevel=3)
     model = seeded_model(config, run.spec if resume else spec, device)  # the transition checks the data here
     for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
         remove_stale(folder)
