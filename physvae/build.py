@@ -115,8 +115,11 @@ def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
 
 
 def _likelihood(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
-    """Bernoulli for binarized data (or when asked), else Gaussian; the censored Gaussian when asked."""
-    if cfg.likelihood == "censored":
-        return CensoredGaussian(cfg.obs_std)
-    bernoulli = cfg.likelihood == "bernoulli" or (cfg.likelihood == "auto" and spec.binarized)
-    return Bernoulli() if bernoulli else Gaussian(cfg.obs_std)
+    """The likelihood asked for; ``auto``: Bernoulli for binarized data, the censored Gaussian for frames that
+    show clipped sensor noise (``spec.clipped_noise``), else the Gaussian."""
+    name = cfg.likelihood
+    if name == "auto":
+        name = "bernoulli" if spec.binarized else "censored" if spec.clipped_noise else "gaussian"
+    if name == "bernoulli":
+        return Bernoulli()
+    return CensoredGaussian(cfg.obs_std) if name == "censored" else Gaussian(cfg.obs_std)

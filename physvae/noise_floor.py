@@ -37,12 +37,22 @@ class ClippedNoise:
     share: float
     pixels: float
 
-    def advice(self, source: str) -> str:
-        return (
+    def advice(self, source: str, chosen: bool = False) -> str:
+        """What ``source`` shows, and the likelihood for it: ``chosen`` (by ``model.likelihood=auto``) or advised
+        (a Gaussian was asked for)."""
+        seen = (
             f"{source} looks like sensor noise clipped at {self.end}: at the {self.pixels:.0%} of pixels whose median "
             f"is {self.end}, {self.share:.0%} of readings lie 1–{NEAR_LEVELS} grey levels off it (noise-free video: "
-            "under 1 %); a Gaussian likelihood then draws a grey veil (the clipped noise's mean) over the scene; "
-            "--model.likelihood=censored draws the scene before the noise"
+            "under 1 %)"
+        )
+        if chosen:
+            return (
+                f"{seen}; model.likelihood=auto takes the censored likelihood, which draws the scene before the "
+                "noise (--model.likelihood=gaussian keeps the Gaussian)"
+            )
+        return (
+            f"{seen}; a Gaussian likelihood then draws a grey veil (the clipped noise's mean) over the scene; "
+            "--model.likelihood=censored (or auto) draws the scene before the noise"
         )
 
 

@@ -80,16 +80,23 @@ def _prepare(
             "probabilities of being lit; 'auto' would choose a Gaussian",
             stacklevel=3,
         )
-    gaussian = config.model.likelihood == "gaussian" or (
-        config.model.likelihood == "auto" and not spec.binarized
-    )
-    noise = clipped_noise(split.frames) if gaussian else None
-    if noise is not None:
-        warnings.warn(noise.advice(f"split {split.name!r} of {data.path}"), stacklevel=3)
+    _warn_clipped_noise(config.model.likelihood, spec, split, data)
     model = seeded_model(config, run.spec if resume else spec, device)  # the transition checks the data here
     for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
         remove_stale(folder)
     return config, run if resume else Run.create(run_dir, config, spec), train, device, model
+
+
+def _warn_clipped_noise(likelihood: str, spec: DataSpec, split, data: simulators.Dataset) -> None:
+    """Say which likelihood clipped sensor noise in the training frames meets: the censored one chosen by
+    ``auto``, or a Gaussian asked for."""
+    if likelihood not in ("auto", "gaussian") or (likelihood == "auto" and spec.binarized):
+        return
+    noise = clipped_noise(split.frames)
+    if noise is not None:
+        warnings.warn(
+            noise.advice(f"split {split.name!r} of {data.path}", chosen=likelihood == "auto"), stacklevel=4
+        )
 
 
 def check_time_grid(data: simulators.Dataset, transition: str) -> None:

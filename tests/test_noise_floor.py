@@ -1,12 +1,15 @@
 """Clipped sensor noise is told from noise-free video, at black and at white, and training on it with a Gaussian
 likelihood says so and names the remedy; nothing is said with the censored likelihood or on clean frames."""
 
+import json
+
 import numpy as np
 import pytest
 
 import simulators as S
 from physvae.cli import main
 from physvae.noise_floor import CLIPPED_SHARE, clipped_noise
+from physvae.run import load
 
 from .test_bad_inputs import TINY  # two training steps of a tiny model
 
@@ -57,12 +60,41 @@ def _run(made, name, tmp_path, capsys, *extra):
     return capsys.readouterr().err
 
 
-def test_training_warns_on_clipped_noise_under_a_gaussian(made, tmp_path, capsys):
+def _likelihood_of(run_dir):
+    return type(load(run_dir).model.likelihood).__name__
+
+
+def test_auto_takes_the_censored_likelihood_on_clipped_noise_and_says_so(made, tmp_path, capsys):
     err = _run(made, "noisy", tmp_path, capsys)
     assert "physvae train: warning: split 'train' of" in err
-    assert "looks like sensor noise clipped at black" in err and "--model.likelihood=censored" in err
+    assert "looks like sensor noise clipped at black" in err
+    assert "model.likelihood=auto takes the censored likelihood" in err
+    run_dir = tmp_path / "run_noisy"
+    assert json.loads((run_dir / "spec.json").read_text())["clipped_noise"] is True
+    assert _likelihood_of(run_dir) == "CensoredGaussian"  # rebuilt from the saved spec
 
 
-def test_no_warning_with_the_censored_likelihood_or_clean_frames(made, tmp_path, capsys):
-    assert "clipped" not in _run(made, "noisy", tmp_path, capsys, "--model.likelihood=censored")
+def test_a_gaussian_asked_for_on_clipped_noise_is_kept_with_advice(made, tmp_path, capsys):
+    err = _run(made, "noisy", tmp_path, capsys, "--model.likelihood=gaussian")
+    assert "a Gaussian likelihood then draws a grey veil" in err and "--model.likelihood=censored" in err
+    assert _likelihood_of(tmp_path / "run_noisy") == "Gaussian"
+
+
+def test_clean_frames_keep_the_gaussian_silently(made, tmp_path, capsys):
     assert "clipped" not in _run(made, "clean", tmp_path, capsys)
+    run_dir = tmp_path / "run_clean"
+    assert json.loads((run_dir / "spec.json").read_text())["clipped_noise"] is False
+    assert _likelihood_of(run_dir) == "Gaussian"
+
+
+def test_a_spec_saved_before_the_check_rebuilds_the_gaussian_it_trained(made, tmp_path, capsys):
+    _run(made, "noisy", tmp_path, capsys, "--model.likelihood=gaussian")
+    run_dir = tmp_path / "run_noisy"
+    spec = json.loads((run_dir / "spec.json").read_text())
+    spec.pop("clipped_noise")
+    (run_dir / "spec.json").write_text(json.dumps(spec))
+    config = (run_dir / "config.toml").read_text()
+    assert 'likelihood = "gaussian"' in config
+    config = config.replace('likelihood = "gaussian"', 'likelihood = "auto"')
+    (run_dir / "config.toml").write_text(config)
+    assert _likelihood_of(run_dir) == "Gaussian"

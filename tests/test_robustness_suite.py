@@ -1,9 +1,13 @@
-"""The robustness suite: it validates, and every dataset of it draws its variation (tiny versions, no training)."""
+"""The robustness suite: it validates, and every dataset of it draws its variation (tiny versions, no training);
+the follow-up suites (sensor_noise, looks_longer) train physics_looks' cells but for what they measure."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from physvae.bench import load_suite
+from physvae.noise_floor import clipped_noise
 from simulators.generate import make_chunk
 
 SUITE = load_suite("robustness")
@@ -89,3 +93,57 @@ def test_double_rate_same_span_keeps_the_plain_seconds(suite):
         _assert_same_span(d, by_name[d.against])
         short = by_name[d.name.removesuffix("_same_span")]
         np.testing.assert_allclose(np.array(_span(short)) * 2, _span(by_name[d.against]))
+
+
+def _cell_config(suite, model: str, dataset: str):
+    s = load_suite(suite)
+    entry = next(m for m in s.models if m.name == model)
+    return s.run_config(entry, "x", 0, next(d for d in s.datasets if d.name == dataset))
+
+
+@pytest.mark.parametrize(
+    "suite,model,changed",
+    [
+        ("sensor_noise", "PhysicsRender", {"likelihood": ("auto", "gaussian")}),
+        ("sensor_noise", "HamiltonianRenderFilter", {"likelihood": ("auto", "gaussian")}),
+        ("sensor_noise", "PhysicsRenderCensored", {"likelihood": ("auto", "censored")}),
+        ("sensor_noise", "HamiltonianRenderFilterCensored", {"likelihood": ("auto", "censored")}),
+        ("looks_longer", "PhysicsRender", {}),
+        ("looks_longer", "HamiltonianRenderFilter", {}),
+    ],
+)
+def test_follow_up_suites_train_the_physics_looks_cells_but_for_what_they_test(suite, model, changed):
+    """The sensor_noise and looks_longer cells are physics_looks' own (same data, model, training, evaluation),
+    but for the one thing each measures: the likelihood, or the number of steps; their records compare."""
+    base_model = model.removesuffix("Censored")
+    for dataset in {
+        "sensor_noise": ["pendulum", "pendulum_noise"],
+        "looks_longer": ["pendulum", "pendulum_bar"],
+    }[suite]:
+        ours, theirs = _cell_config(suite, model, dataset), _cell_config("physics_looks", base_model, dataset)
+        model_diff = {
+            f.name: (getattr(theirs.model, f.name), getattr(ours.model, f.name))
+            for f in dataclasses.fields(ours.model)
+            if getattr(ours.model, f.name) != getattr(theirs.model, f.name)
+        }
+        assert model_diff == changed
+        steps = 2000 if suite == "looks_longer" else theirs.train.steps
+        assert dataclasses.replace(theirs.train, steps=steps) == ours.train
+        assert ours.eval == theirs.eval
+        a, b = (
+            next(d for d in load_suite(s).datasets if d.name == dataset) for s in (suite, "physics_looks")
+        )
+        assert a.dataset_config() == b.dataset_config()
+
+
+@pytest.mark.parametrize(
+    "entry",
+    SUITE.datasets + load_suite("physics_looks").datasets,
+    ids=lambda d: d.name,
+)
+def test_only_the_noisy_looks_show_clipped_noise(entry):
+    """``model.likelihood=auto`` takes the censored likelihood where the training frames show clipped noise: on
+    these suites, the sensor-noise variants and no other look (a border, a grey or coloured scene, a bar...)."""
+    cfg = entry.dataset_config(frames=10, splits={"train": 8})
+    frames = make_chunk(cfg, "train", 0, 8)["frames"]
+    assert (clipped_noise(frames) is not None) == entry.name.endswith("_noise")
