@@ -170,7 +170,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         device=args.device,
         allow_other_data=args.allow_other_data,
     )
-    print(f"wrote {out}/metrics.json (device {m['device']})")
+    print(f"wrote {out}/metrics.json (device {m['device']}, likelihood {m['likelihood']})")
     physics = m["physics"]
     if "skipped" in physics:
         print(physics["skipped"])

@@ -85,6 +85,7 @@ def evaluate(
         "data": str(data.path),
         "protocol": asdict(cfg),
         "transition": run.config.model.transition,
+        "likelihood": model.likelihood.name,  # what model.likelihood (auto: chosen from the data) built
         "device": str(ctx.device),
     }
     for name, section in SECTIONS.items():

@@ -14,6 +14,8 @@ from .gaussian import log_prob
 class Bernoulli(nn.Module):
     """p(x | z) = Π Bernoulli(x; sigmoid(logits)); for binarized frames."""
 
+    name = "bernoulli"  # the model.likelihood that builds it
+
     def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Per-frame log-likelihood: x, out (..., C, H, W) -> (...)."""
         return -F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(-3).sum(-1)
@@ -24,6 +26,8 @@ class Bernoulli(nn.Module):
 
 class Gaussian(nn.Module):
     """p(x | z) = Π N(x; sigmoid(out), σ²) with σ fixed (``std`` > 0) or a learned scalar (``std`` = 0)."""
+
+    name = "gaussian"
 
     def __init__(self, std: float = 0.0):
         super().__init__()
@@ -53,6 +57,8 @@ class CensoredGaussian(Gaussian):
     ``mean`` returns μ: the frame before the noise. On noise-free frames it differs from the Gaussian only at
     pixels exactly 0 or 1, where it asks μ to lie past the edge rather than on it.
     """
+
+    name = "censored"
 
     def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Per-frame log-likelihood (probability at clipped pixels, density elsewhere): x, out (..., C, H, W) ->

@@ -15,7 +15,7 @@ from .test_bad_inputs import TINY  # two training steps of a tiny model
 
 
 def _frames(noise=0.0, background=(0.0, 0.0, 0.0), color=(1.0, 1.0, 1.0), n=40):
-    cfg = S.DatasetConfig(system="pendulum", n_frames=10, splits={"train": n})
+    cfg = S.DatasetConfig(system="pendulum", n_frames=10, splits={"train": n, "test": 4})
     cfg.render.size, cfg.render.noise, cfg.render.background = 16, noise, background
     cfg.render.colors = [color]
     return cfg
@@ -72,6 +72,10 @@ def test_auto_takes_the_censored_likelihood_on_clipped_noise_and_says_so(made, t
     run_dir = tmp_path / "run_noisy"
     assert json.loads((run_dir / "spec.json").read_text())["clipped_noise"] is True
     assert _likelihood_of(run_dir) == "CensoredGaussian"  # rebuilt from the saved spec
+    out = tmp_path / "eval_noisy"
+    assert main(["evaluate", str(run_dir), "--out", str(out), "--no-figures", "--no-poly"]) == 0
+    assert "likelihood censored)" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["likelihood"] == "censored"
 
 
 def test_a_gaussian_asked_for_on_clipped_noise_is_kept_with_advice(made, tmp_path, capsys):
