@@ -42,8 +42,9 @@ class ModelConfig:
     # "filter": RNN over x_≤t; "smoother": bidirectional RNN over x_1:T; "frame": evidence from x_t alone (as the
     # per-frame VAE: what a frame says does not change with which other frames are seen)
     inference: str = "smoother"
-    likelihood: str = "auto"  # "auto" (Bernoulli for binarized data, else Gaussian), "bernoulli", "gaussian",
-    # "censored" (Gaussian sensor noise clipped to [0, 1]: the decoder draws the frame before the noise)
+    likelihood: str = "auto"  # "auto" (Bernoulli for binarized data, censored where the training frames show
+    # clipped sensor noise, else Gaussian), "bernoulli", "gaussian", "censored" (Gaussian sensor noise clipped to
+    # [0, 1]: the decoder draws the frame before the noise)
     obs_std: float = 0.0  # Gaussian likelihoods: fixed pixel std in [0, 1] units; 0 learns it
     channels: int = 32  # base width of the conv encoder and decoder
     features: int = 128  # per-frame feature size from the encoder
