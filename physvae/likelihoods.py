@@ -35,9 +35,12 @@ class Gaussian(nn.Module):
         init = math.log(0.1) if self.learned else math.log(std)
         self.log_std = nn.Parameter(torch.tensor(init), requires_grad=self.learned)
 
+    def std(self) -> torch.Tensor:
+        """σ, a scalar: the fixed or learned std, floored at 1e-3."""
+        return self.log_std.clamp(min=math.log(1e-3)).exp()
+
     def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        std = self.log_std.clamp(min=math.log(1e-3)).exp()
-        return log_prob(x, torch.sigmoid(out), std.expand_as(out)).flatten(-3).sum(-1)
+        return log_prob(x, torch.sigmoid(out), self.std().expand_as(out)).flatten(-3).sum(-1)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
@@ -63,7 +66,7 @@ class CensoredGaussian(Gaussian):
     def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Per-frame log-likelihood (probability at clipped pixels, density elsewhere): x, out (..., C, H, W) ->
         (...)."""
-        std = self.log_std.clamp(min=math.log(1e-3)).exp()
+        std = self.std()
         mu = torch.sigmoid(out)
         half = 0.5 * GREY_LEVEL
         low = torch.special.log_ndtr((half - mu) / std)

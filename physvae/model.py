@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -28,7 +27,6 @@ from simulators import ConfigError, Dataset
 from . import gaussian
 from .content import Content, ContentEncoder, with_content
 from .nets import n_downsamplings
-from .noise_floor import clipped_noise
 from .transitions import Transition
 
 
@@ -43,10 +41,9 @@ class DataSpec:
     binarized: bool  # frames hold only 0 and 1
     state_names: list[str]  # true state columns (for evaluation)
     system: str = ""  # the dataset's system ("": a run saved before the system was kept)
-    clipped_noise: bool = (
-        False  # its training frames show sensor noise clipped at black or white (``noise_floor``;
-    )
-    # False in runs saved before the check: they trained with the Gaussian)
+    # the training split's frames show sensor noise clipped at black or white (``noise_floor``), set by training;
+    # False in runs saved before the check (they trained with the Gaussian)
+    clipped_noise: bool = False
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> DataSpec:
@@ -65,7 +62,6 @@ class DataSpec:
             binarized=bool(data.meta.get("binarized", False)),
             state_names=list(data.meta["state_names"]),
             system=str(data.meta.get("system", "")),
-            clipped_noise=clipped_noise(_frames_seen(data)) is not None,
         )
 
     @property
@@ -91,12 +87,6 @@ class DataSpec:
                 f"dataset {data.path} is not the kind of data run {run} was trained on: {'; '.join(differ)}. "
                 "Pass --allow-other-data (allow_other_data=True) to evaluate on it anyway"
             )
-
-
-def _frames_seen(data: Dataset) -> np.ndarray:
-    """The frames a model of ``data`` learns from: its train split's, or its first split's if it has none."""
-    name = "train" if "train" in data.split_names else data.split_names[0]
-    return data[name].frames
 
 
 class LearnedInitialPrior(nn.Module):

@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
 from .model import DataSpec, TemporalVAE
-from .noise_floor import clipped_noise
+from .noise_floor import ClippedNoise, clipped_noise
 from .provenance import code_source
 from .run import Run, load_weights, read_metrics, seeded_model
 from .transitions import TRANSITIONS
@@ -65,8 +66,9 @@ def _prepare(
     config.validate()
     data = simulators.load_dataset(config.train.data)
     check_time_grid(data, config.model.transition)
-    spec = DataSpec.from_dataset(data)
     split = data[config.train.train_split]
+    noise = clipped_noise(split.frames)  # read once: the spec keeps it, the warning explains it
+    spec = replace(DataSpec.from_dataset(data), clipped_noise=noise is not None)
     config.train.check_length(split.frames.shape[1], f"split {split.name!r} of {data.path}")
     if resume:
         run.spec.check_data(data, str(run_dir))
@@ -80,23 +82,19 @@ def _prepare(
             "probabilities of being lit; 'auto' would choose a Gaussian",
             stacklevel=3,
         )
-    _warn_clipped_noise(config.model.likelihood, spec, split, data)
+    _warn_clipped_noise(config.model.likelihood, spec, noise, f"split {split.name!r} of {data.path}")
     model = seeded_model(config, run.spec if resume else spec, device)  # the transition checks the data here
     for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
         remove_stale(folder)
     return config, run if resume else Run.create(run_dir, config, spec), train, device, model
 
 
-def _warn_clipped_noise(likelihood: str, spec: DataSpec, split, data: simulators.Dataset) -> None:
-    """Say which likelihood clipped sensor noise in the training frames meets: the censored one chosen by
+def _warn_clipped_noise(likelihood: str, spec: DataSpec, noise: ClippedNoise | None, source: str) -> None:
+    """Say which likelihood the clipped sensor noise in the training frames meets: the censored one chosen by
     ``auto``, or a Gaussian asked for."""
-    if likelihood not in ("auto", "gaussian") or (likelihood == "auto" and spec.binarized):
+    if noise is None or likelihood not in ("auto", "gaussian") or (likelihood == "auto" and spec.binarized):
         return
-    noise = clipped_noise(split.frames)
-    if noise is not None:
-        warnings.warn(
-            noise.advice(f"split {split.name!r} of {data.path}", chosen=likelihood == "auto"), stacklevel=4
-        )
+    warnings.warn(noise.advice(source, chosen=likelihood == "auto"), stacklevel=4)
 
 
 def check_time_grid(data: simulators.Dataset, transition: str) -> None:
