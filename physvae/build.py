@@ -114,12 +114,16 @@ def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
     return KalmanVAE(spec, encoder, code_head, decoder, transition, _likelihood(spec, cfg))
 
 
+def auto_likelihood(spec: DataSpec) -> str:
+    """The likelihood ``model.likelihood=auto`` takes for data of ``spec``: "bernoulli" for binarized frames,
+    "censored" for frames that show clipped sensor noise (``spec.clipped_noise``), else "gaussian"."""
+    return "bernoulli" if spec.binarized else "censored" if spec.clipped_noise else "gaussian"
+
+
 def _likelihood(spec: DataSpec, cfg: ModelConfig) -> nn.Module:
     """The likelihood asked for; ``auto``: Bernoulli for binarized data, the censored Gaussian for frames that
     show clipped sensor noise (``spec.clipped_noise``), else the Gaussian."""
-    name = cfg.likelihood
-    if name == "auto":
-        name = "bernoulli" if spec.binarized else "censored" if spec.clipped_noise else "gaussian"
+    name = auto_likelihood(spec) if cfg.likelihood == "auto" else cfg.likelihood
     if name == "bernoulli":
         return Bernoulli()
     return CensoredGaussian(cfg.obs_std) if name == "censored" else Gaussian(cfg.obs_std)

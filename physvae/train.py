@@ -24,6 +24,7 @@ import simulators
 from simulators import ConfigError, remove_stale, write_json_atomic, write_text_atomic
 
 from . import checkpoint, collapse
+from .build import auto_likelihood
 from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
@@ -79,7 +80,7 @@ def _prepare(
     if config.model.likelihood == "bernoulli" and not spec.binarized:
         warnings.warn(
             f"model.likelihood=bernoulli on grey-level data ({data.path} is not binarized): pixels are scored as "
-            "probabilities of being lit; 'auto' would choose a Gaussian",
+            f"probabilities of being lit; 'auto' would choose {AUTO_NAMES[auto_likelihood(spec)]}",
             stacklevel=3,
         )
     _warn_clipped_noise(config.model.likelihood, spec, noise, f"split {split.name!r} of {data.path}")
@@ -87,6 +88,13 @@ def _prepare(
     for folder in (run_dir, run_dir / "checkpoints"):  # temporaries of a killed session
         remove_stale(folder)
     return config, run if resume else Run.create(run_dir, config, spec), train, device, model
+
+
+AUTO_NAMES = {  # what model.likelihood=auto takes, as a warning says it
+    "bernoulli": "the Bernoulli",
+    "gaussian": "a Gaussian",
+    "censored": "the censored Gaussian (the frames show clipped sensor noise)",
+}
 
 
 def _warn_clipped_noise(likelihood: str, spec: DataSpec, noise: ClippedNoise | None, source: str) -> None:

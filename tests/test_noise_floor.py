@@ -102,3 +102,12 @@ def test_a_spec_saved_before_the_check_rebuilds_the_gaussian_it_trained(made, tm
     config = config.replace('likelihood = "gaussian"', 'likelihood = "auto"')
     (run_dir / "config.toml").write_text(config)
     assert _likelihood_of(run_dir) == "Gaussian"
+
+
+@pytest.mark.parametrize(
+    "name,auto", [("noisy", "the censored Gaussian (the frames show clipped"), ("clean", "a Gaussian")]
+)
+def test_a_bernoulli_asked_for_on_grey_levels_names_what_auto_would_take(made, tmp_path, capsys, name, auto):
+    err = _run(made, name, tmp_path, capsys, "--model.likelihood=bernoulli")
+    assert "model.likelihood=bernoulli on grey-level data" in err
+    assert f"'auto' would choose {auto}" in err
