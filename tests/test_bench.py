@@ -59,6 +59,19 @@ def test_smoke_suite_end_to_end(smoke_out):
     assert (smoke_out / "comparison.png").stat().st_size > 0
 
 
+def test_a_table_of_cells_from_two_machines_names_each_machine_and_its_cells(smoke_out):
+    from physvae.bench.report import tables
+
+    records = json.loads((smoke_out / "results.json").read_text())
+    pend = [r for r in records if r["dataset"] == "pendulum"]
+    other = dict(pend[0], versions=dict(pend[0]["versions"], cpu="Another CPU", cpu_capability="AVX2"))
+    md = tables(load_suite("smoke"), [other, *pend[1:]])
+    line = next(x for x in md.splitlines() if x.startswith("Device:"))
+    here = f"cpu ({cpu_name()}, {torch.backends.cpu.get_cpu_capability()} kernels)"
+    assert f"cpu (Another CPU, AVX2 kernels) for {other['model']} s0;" in line
+    assert f"{here} for " + ", ".join(f"{r['model']} s0" for r in pend[1:]) in line
+
+
 def test_rerun_skips_finished_cells_and_redoes_missing_ones(smoke_out):
     cells = smoke_out / "cells"
     keep, redo = cells / "pendulum__Static__s0.json", cells / "box__GRU__s0.json"

@@ -29,6 +29,25 @@ def _cell(values: list[float]) -> str:
     return f"{_num(float(np.mean(values)))} ± {_num(float(np.std(values)))}"
 
 
+def _device(record: dict) -> str:
+    """Where one record ran: "cuda", "cpu", or "cpu (CPU name, AVX512 kernels)" where the record knows them."""
+    device, versions = record["device"], record.get("versions", {})
+    if device == "cpu" and versions.get("cpu_capability"):
+        device += f" ({versions.get('cpu') or 'CPU'}, {versions['cpu_capability']} kernels)"
+    return device
+
+
+def _devices(records: list[dict]) -> str:
+    """The machine the records ran on, or each machine with its models where they ran on several (a table
+    made of cells trained on different days)."""
+    by_device = defaultdict(list)
+    for r in records:
+        by_device[_device(r)].append(f"{r['model']} s{r['seed']}")
+    if len(by_device) == 1:
+        return next(iter(by_device))
+    return "; ".join(f"{d} for {', '.join(models)}" for d, models in by_device.items())
+
+
 def tables(
     suite,
     records: list[dict],
@@ -81,10 +100,7 @@ def tables(
         for label, values in anchors(preset):
             cells = [f"*{_num(values[c])}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
-        device = recs[0]["device"]
-        versions = recs[0].get("versions", {})
-        if device == "cpu" and versions.get("cpu_capability"):
-            device += f" ({versions.get('cpu') or 'CPU'}, {versions['cpu_capability']} kernels)"
+        device = _devices(recs)
         by_model = {r["model"]: r["steps"] for r in recs}
         steps = (
             f"{recs[0]['steps']} training steps per cell"
