@@ -212,6 +212,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"note: {p['vpt_note']}")
     for flag in base["flags"]:
         print(f"warning: {flag}")
+    for line in base.get("advice", []):
+        print(f"try: {line}")
     for line in (
         describe_dynamics(m.get("dynamics", {}))
         + describe_trajectories(m.get("trajectories", {}))

@@ -222,3 +222,24 @@ def test_sampled_prediction_sits_beside_the_mean_rollout(tiny_runs, pend16):
     assert long_horizon(ctx)["sampled_mse"] == pytest.approx(float(ctx.sampled_scores[:, 3:, 0].mean()))
     plain = EvalContext(model, S.load_dataset(pend16), EvalConfig(n_context=4, horizon=6, max_sequences=8))
     assert "sampled" not in Prediction().run(plain) and "sampled_mse" not in long_horizon(plain)
+
+
+def test_cli_evaluate_says_what_to_try_when_only_the_prediction_loses(
+    tiny_runs, tmp_path, capsys, monkeypatch
+):
+    from physvae.evaluation import baselines
+    from physvae.evaluation.advice import GENERAL, NEURAL_ODE_NARROW
+
+    lost = "prediction MSE 0.03 does not beat the mean frame (0.02)"  # a model that draws, but does not move
+    monkeypatch.setattr(baselines, "_flags", lambda results, base: [lost])
+    out = tmp_path / "ev"
+    argv = ["evaluate", str(tiny_runs["box"].path), "--out", str(out), "--no-poly", "--no-figures"]
+    assert main([*argv, "--n-context", "4"]) == 0
+    base = json.loads((out / "metrics.json").read_text())["baselines"]
+    assert base["advice"] == [GENERAL, NEURAL_ODE_NARROW]  # the tiny box run: a second-order 32-wide ODE
+    printed = capsys.readouterr().out
+    assert (
+        f"warning: {lost}" in printed
+        and f"try: {GENERAL}" in printed
+        and f"try: {NEURAL_ODE_NARROW}" in printed
+    )

@@ -9,7 +9,8 @@ beats the mean frame); unlike VPT, whose error is relative to the frames' own en
 background is lit, it compares across backgrounds.
 
 A model that does not beat them has learned the background, not the dynamics (posterior collapse looks exactly
-like this): each such comparison is listed in ``flags``, and ``beats_all`` is 0.
+like this): each such comparison is listed in ``flags``, and ``beats_all`` is 0. Where the prediction loses and
+the reconstruction does not, ``advice`` lists what to try (``advice.prediction_advice``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from ..collapse import mean_frame
 from ..metrics import frames as fm
+from .advice import prediction_advice
 from .sections import Section
 
 
@@ -70,6 +72,8 @@ class Baselines(Section):
             )
         out["flags"] = _flags(ctx.results, out)
         out["beats_all"] = float(not out["flags"])
+        if _moves_wrong(out["flags"]):
+            out["advice"] = prediction_advice(getattr(ctx.model, "transition", None))
         return out
 
     def _always_lit(self, ctx) -> torch.Tensor:
@@ -114,6 +118,14 @@ def _flags(results: dict, base: dict) -> list[str]:
         for what, model, name, ref in checks
         if not model < ref or np.isnan(model)
     ]
+
+
+def _moves_wrong(flags: list[str]) -> bool:
+    """The prediction loses to a baseline while the reconstruction does not: the frames are drawn, the motion
+    is not carried (collapse, where the reconstruction loses too, has its own advice)."""
+    return any(f.startswith("prediction MSE") for f in flags) and not any(
+        f.startswith("reconstruction MSE") for f in flags
+    )
 
 
 def _imputation_checks(imputation: dict, base: dict) -> list[tuple[str, float, str, float]]:

@@ -1,0 +1,33 @@
+"""What to try when a model draws the frames but its prediction loses to a trivial baseline.
+
+The reconstruction beats the mean frame (the latents say where the state is), the prediction does not (the
+transition does not say how it moves). The remedies named here are the ones measured in this repository's
+benchmark records, with their figures, so that a user reads what was seen, not a guess.
+"""
+
+from __future__ import annotations
+
+GENERAL = (
+    "the frames are drawn but the prediction loses to a trivial baseline, so the transition has not learned how "
+    "the state moves: train longer (--train.steps), keep the multi-step prediction term on "
+    "(--train.predict_weight=1, the default), or state the physics where it is known (--model.transition=physics)"
+)
+NEURAL_ODE_NARROW = (
+    "for a neural ODE of the second order in a wide latent, a first-order field in a latent near the state's size "
+    "(--model.neural_ode.order=1 --model.latent_dim=8) predicted the DVBF pendulum at 0.31x and 0.32x the mean "
+    "frame's MSE on two seeds, where the default reached 0.95x (benchmarks/results/neural_ode_order_cpu2); it "
+    "predicted the bouncing box worse (0.89x against 0.72x), a bordered pendulum at 0.59x to 1.19x by seed and "
+    "one on a grey background at 1.17x on both seeds"
+)
+NARROW_WIDTH = 8  # the width measured best for the pendulum's first-order field
+
+
+def prediction_advice(transition) -> list[str]:
+    """What to try, most general first, for a model whose ``transition`` (a physvae Transition) predicts no
+    better than a trivial baseline."""
+    out = [GENERAL]
+    cfg = getattr(transition, "cfg", None)
+    if getattr(transition, "name", None) == "neural_ode" and cfg is not None and cfg.coordinates == "":
+        if cfg.order == 2 or transition.latent_dim > 2 * NARROW_WIDTH:
+            out.append(NEURAL_ODE_NARROW)
+    return out
