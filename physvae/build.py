@@ -35,7 +35,13 @@ def build_model(spec: DataSpec, cfg: ModelConfig) -> TemporalVAE | KalmanVAE:
     if cls.family == "kvae":
         return _kalman_vae(spec, cfg)
     encoder = frame_encoder(
-        spec.size, spec.channels, cfg.channels, cfg.features, cfg.keypoints, cfg.keypoint_colors
+        spec.size,
+        spec.channels,
+        cfg.channels,
+        cfg.features,
+        cfg.keypoints,
+        cfg.keypoint_colors,
+        centered=cfg.encoder_input == "centered",
     )
     decoded = _decoded_dims(cfg)
     decoder = _decoder(spec, cfg, d if decoded is None else len(decoded))
@@ -106,7 +112,9 @@ def _kalman_vae(spec: DataSpec, cfg: ModelConfig) -> KalmanVAE:
             f"model.content_dim must be 0 with transition {cfg.transition!r} (the Kalman VAE has no content latent)"
         )
     m = cfg.transition_config().a_dim
-    encoder = FrameEncoder(spec.size, spec.channels, cfg.channels, cfg.features)
+    encoder = FrameEncoder(
+        spec.size, spec.channels, cfg.channels, cfg.features, centered=cfg.encoder_input == "centered"
+    )
     code_head = nn.Linear(cfg.features, 2 * m)
     decoder = FrameDecoder(spec.size, spec.channels, cfg.channels, m)
     transition = TRANSITIONS[cfg.transition](cfg.latent_dim, spec.input_dim, cfg.transition_config())

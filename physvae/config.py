@@ -24,6 +24,7 @@ DECODERS = ("conv", "render")
 INITIAL_PRIORS = ("standard", "learned")
 RENDER_SCALES = ("global", "extras")
 DECODE_FROM = ("all", "position")
+ENCODER_INPUTS = ("raw", "centered")
 RENDER_COMPOSES = ("over", "add")
 RENDER_COLORS = ("field", "extras")
 
@@ -52,6 +53,9 @@ class ModelConfig:
         0  # > 0: K of the features are spatial soft-argmax keypoints (x, y each; nets.KeypointEncoder)
     )
     keypoint_colors: bool = False  # keypoints also give the frame's colour under each (C more features each)
+    # what the conv encoder sees: "raw" (2x − 1) or "centered" (2 (x − m) / c − 1, m the training frames' per-pixel
+    # median and c their contrast: a border or a grey or coloured background reads as black; nets.FrameEncoder)
+    encoder_input: str = "raw"
     rnn_hidden: int = 128  # inference RNN state size (per direction); the attention network's width
     inference_net: str = "gru"  # "gru": a (bidirectional) GRU; "attention": a transformer (attention.py)
     attention_heads: int = 4  # attention inference: heads per layer (even for the smoother: half look back)
@@ -111,6 +115,15 @@ class ModelConfig:
         integer("model.content_dim", self.content_dim, minimum=0)
         integer("model.keypoints", self.keypoints, minimum=0)
         check_keypoints(self.features, self.keypoints, int(self.keypoint_colors))  # ≥ 1 channel; C at build
+        if self.encoder_input not in ENCODER_INPUTS:
+            raise ConfigError(
+                f"model.encoder_input must be one of {ENCODER_INPUTS}, got {self.encoder_input!r}"
+            )
+        if self.encoder_input != "raw" and self.keypoints:
+            raise ConfigError(
+                f"model.encoder_input={self.encoder_input!r} applies to the conv encoder; the keypoint encoder "
+                "(model.keypoints > 0) reads the raw frames: set one or the other"
+            )
         if self.keypoint_colors and not self.keypoints:
             raise ConfigError(
                 "model.keypoint_colors needs model.keypoints > 0 (the colours are the keypoints')"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from simulators import ConfigError
+
+from .frame_stats import contrast, median_frame
 
 SIZES = (16, 32, 64)
 
@@ -22,9 +25,15 @@ def n_downsamplings(size: int) -> int:
 
 
 class FrameEncoder(nn.Module):
-    """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F)."""
+    """x_t (B, C, H, W) in [0, 1] -> features e_t (B, F).
 
-    def __init__(self, size: int, channels: int, base: int, features: int):
+    The convolutions see 2x − 1 ("raw"), or, ``centered``, 2 (x − m) / c − 1 with m (C, H, W) the training
+    frames' per-pixel median and c their contrast (``frame_stats``; set by ``init_input``): what does not move
+    (a border, a background of any grey or colour) reads −1 as a black background does, and the moving content
+    departs from it by 2 whatever its contrast. On a white body over black, m = 0 and c = 1: the raw input.
+    """
+
+    def __init__(self, size: int, channels: int, base: int, features: int, centered: bool = False):
         super().__init__()
         layers, c_in = [], channels
         for i in range(n_downsamplings(size)):
@@ -33,9 +42,28 @@ class FrameEncoder(nn.Module):
             c_in = c_out
         self.conv = nn.Sequential(*layers)
         self.out = nn.Linear(c_in * 16, features)
+        self.centered = centered
+        if (
+            centered
+        ):  # buffers: saved with the weights, so a run rebuilds the input its encoder was trained on
+            self.register_buffer("center", torch.zeros(channels, size, size))
+            self.register_buffer("contrast", torch.ones(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.center) / self.contrast if self.centered else x
         return self.out(self.conv(x * 2.0 - 1.0).flatten(1))
+
+    @torch.no_grad()
+    def init_input(self, frames: np.ndarray) -> None:
+        """Set the centre and contrast of a ``centered`` encoder from uint8 training frames (N, T, H, W, C)."""
+        median = median_frame(frames)
+        if median.shape != tuple(self.center.shape):
+            raise ConfigError(
+                f"frame encoder: frames of shape {median.shape} (C, H, W) do not fit its input "
+                f"{tuple(self.center.shape)}"
+            )
+        self.center.copy_(torch.from_numpy(median))
+        self.contrast.fill_(contrast(frames, median))
 
 
 def pixel_grid(size: int) -> torch.Tensor:
@@ -89,13 +117,19 @@ class KeypointEncoder(nn.Module):
 
 
 def frame_encoder(
-    size: int, channels: int, base: int, features: int, keypoints: int = 0, keypoint_colors: bool = False
+    size: int,
+    channels: int,
+    base: int,
+    features: int,
+    keypoints: int = 0,
+    keypoint_colors: bool = False,
+    centered: bool = False,
 ) -> nn.Module:
-    """The conv encoder, or with ``keypoints`` > 0 the keypoint encoder (its keypoints' colours too with
-    ``keypoint_colors``)."""
+    """The conv encoder (its input ``centered`` on the training frames' median, see ``FrameEncoder``), or with
+    ``keypoints`` > 0 the keypoint encoder (its keypoints' colours too with ``keypoint_colors``)."""
     if keypoints:
         return KeypointEncoder(size, channels, base, features, keypoints, keypoint_colors)
-    return FrameEncoder(size, channels, base, features)
+    return FrameEncoder(size, channels, base, features, centered)
 
 
 class FrameDecoder(nn.Module):

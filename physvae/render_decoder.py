@@ -38,6 +38,7 @@ from torch import nn
 
 from simulators import ConfigError
 
+from .frame_stats import median_frame
 from .nets import pixel_grid
 from .physics import KnownPhysics
 
@@ -156,15 +157,6 @@ class RenderDecoder(nn.Module):
             )
         p = torch.from_numpy(median).clamp(BACKGROUND_CLIP, 1 - BACKGROUND_CLIP)
         self.background.copy_(torch.logit(p).to(self.background))
-
-
-def median_frame(frames: np.ndarray, max_frames: int = 2048, seed: int = 0) -> np.ndarray:
-    """The per-pixel median of uint8 frames (N, T, H, W, C) over at most ``max_frames`` frames drawn without
-    replacement (a fixed seed): (C, H, W) in [0, 1]."""
-    flat = np.asarray(frames).reshape(-1, *frames.shape[2:])
-    if len(flat) > max_frames:
-        flat = flat[np.sort(np.random.default_rng(seed).choice(len(flat), max_frames, replace=False))]
-    return np.median(flat, axis=0).transpose(2, 0, 1).astype(np.float32) / 255.0
 
 
 def _sprite(inputs: int, hidden: int, outputs: int) -> nn.Sequential:

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from physvae import DataSpec, ModelConfig, RunConfig, TemporalVAE, fit
-from physvae.checkpoint import load as load_ckpt
 from physvae.likelihoods import Gaussian
 from physvae.model import LearnedInitialPrior
 from physvae.physics import PHYSICS, KnownPhysics
@@ -15,6 +14,8 @@ from physvae.render_decoder import BLOB, SPRITE_SPAN, RenderDecoder
 from physvae.transitions import TRANSITIONS
 from simulators import ConfigError
 from simulators.storage import load_dataset
+
+from .resume import assert_same_state, kill_and_resume
 
 
 def _pendulum_latent(theta: torch.Tensor, norm: float = 1.0, extra: float = 0.0) -> torch.Tensor:
@@ -135,19 +136,10 @@ def test_a_render_run_resumes_to_the_same_parameters_and_reloads_its_config(pend
             "train.threads=1", "train.predict_weight=0.5"]  # fmt: skip
     cfg = RunConfig().with_overrides(over)
     full = fit(cfg, tmp_path / "full", progress=False)
-
-    def kill(step, metrics):
-        if step == 5:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, tmp_path / "killed", progress=False, callback=kill)
-    assert load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")["step"] == 4
-    resumed = fit(RunConfig(), tmp_path / "killed", resume=True, progress=False)
-    a, b = full.model.state_dict(), resumed.model.state_dict()
+    resumed = kill_and_resume(cfg, tmp_path / "killed", kill_at=5, checkpointed=4)
+    a = full.model.state_dict()
     assert any(k.startswith("decoder.camera") for k in a) and "initial.log_std" in a
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    assert_same_state(a, resumed.model.state_dict())
     assert RunConfig.load(tmp_path / "killed" / "config.toml").model.decoder == "render"
 
 
