@@ -236,7 +236,8 @@ def test_cli_evaluate_says_what_to_try_when_only_the_prediction_loses(
     argv = ["evaluate", str(tiny_runs["box"].path), "--out", str(out), "--no-poly", "--no-figures"]
     assert main([*argv, "--n-context", "4"]) == 0
     base = json.loads((out / "metrics.json").read_text())["baselines"]
-    assert base["advice"] == [GENERAL, NEURAL_ODE_NARROW]  # the tiny box run: a second-order 32-wide ODE
+    # the tiny box run: a second-order 32-wide ODE on a black background, its border not drawn
+    assert base["advice"] == [GENERAL, NEURAL_ODE_NARROW]
     printed = capsys.readouterr().out
     assert (
         f"warning: {lost}" in printed

@@ -2,10 +2,12 @@
 general remedies always, and for a free neural ODE of the second order or a wide latent the measured narrow
 first-order field; collapse (the reconstruction loses too) is left to its own advice."""
 
+import numpy as np
 import pytest
 
-from physvae.evaluation.advice import GENERAL, NEURAL_ODE_NARROW, prediction_advice
+from physvae.evaluation.advice import CENTERED, GENERAL, NEURAL_ODE_NARROW, prediction_advice
 from physvae.evaluation.baselines import _flags, _moves_wrong
+from physvae.nets import FrameEncoder, KeypointEncoder
 from physvae.transitions import TRANSITIONS
 from physvae.transitions.neural_ode import NeuralODEConfig
 
@@ -34,6 +36,29 @@ def test_a_neural_ode_is_pointed_to_the_narrow_first_order_field_unless_it_is_on
 def test_other_transitions_get_the_general_advice_alone():
     assert prediction_advice(TRANSITIONS["locally_linear"](8, 0)) == [GENERAL]
     assert prediction_advice(None) == [GENERAL]
+
+
+@pytest.mark.parametrize(
+    "background,centered,advised",
+    [
+        (0.5, False, True),  # a grey background read raw: the centred input is advised
+        (0.0, False, False),  # black: nothing static is lit
+        (0.5, True, False),  # already centred
+    ],
+)
+def test_the_centred_input_is_advised_where_the_static_scene_is_lit(background, centered, advised):
+    median = np.full((1, 16, 16), background, np.float32)
+    encoder = FrameEncoder(16, 1, 4, 8, centered=centered)
+    advice = prediction_advice(TRANSITIONS["locally_linear"](8, 0), encoder, median)
+    assert (CENTERED in advice) is advised
+
+
+def test_a_bordered_black_scene_counts_as_lit_and_the_keypoint_encoder_is_left_alone():
+    median = np.zeros((1, 16, 16), np.float32)
+    median[0, 0, :] = 1.0  # a 1-px border's top row
+    ll = TRANSITIONS["locally_linear"](8, 0)
+    assert CENTERED in prediction_advice(ll, FrameEncoder(16, 1, 4, 8), median)
+    assert CENTERED not in prediction_advice(ll, KeypointEncoder(16, 1, 4, 16, 2), median)
 
 
 def _base(mean_recon=0.02, mean_pred=0.02, hold=0.04):

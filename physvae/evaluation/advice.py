@@ -19,15 +19,27 @@ NEURAL_ODE_NARROW = (
     "predicted the bouncing box worse (0.89x against 0.72x), a bordered pendulum at 0.59x to 1.19x by seed and "
     "one on a grey background at 1.17x on both seeds"
 )
+CENTERED = (
+    "the scene does not move over a black background (the training frames' per-pixel median is lit somewhere): "
+    "--model.encoder_input=centered has the encoder see the frames' departure from that median; measured with the "
+    "narrow first-order neural ODE on the pendulum over mid-grey, 0.48x and 0.83x the mean frame's MSE on two "
+    "seeds where the raw input gave 1.17x on both (benchmarks/results/encoder_input_cpu2); it did not help the "
+    "default neural ODE there (1.13x against 1.05x) nor a 1-px border (1.39x against 1.19x)"
+)
 NARROW_WIDTH = 8  # the width measured best for the pendulum's first-order field
+LIT = 0.1  # a median frame brighter than this anywhere has a static part the raw encoder sees (a border, a grey)
 
 
-def prediction_advice(transition) -> list[str]:
+def prediction_advice(transition, encoder=None, median=None) -> list[str]:
     """What to try, most general first, for a model whose ``transition`` (a physvae Transition) predicts no
-    better than a trivial baseline."""
+    better than a trivial baseline; ``encoder`` (its frame encoder) and ``median`` (the training frames'
+    per-pixel median, (C, H, W) in [0, 1]) add the centred input where the scene's static part is lit."""
     out = [GENERAL]
     cfg = getattr(transition, "cfg", None)
     if getattr(transition, "name", None) == "neural_ode" and cfg is not None and cfg.coordinates == "":
         if cfg.order == 2 or transition.latent_dim > 2 * NARROW_WIDTH:
             out.append(NEURAL_ODE_NARROW)
+    raw = hasattr(encoder, "centered") and not encoder.centered
+    if raw and median is not None and float(median.max()) > LIT:
+        out.append(CENTERED)
     return out

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..collapse import mean_frame
+from ..frame_stats import median_frame
 from ..metrics import frames as fm
 from .advice import prediction_advice
 from .sections import Section
@@ -73,7 +74,11 @@ class Baselines(Section):
         out["flags"] = _flags(ctx.results, out)
         out["beats_all"] = float(not out["flags"])
         if _moves_wrong(out["flags"]):
-            out["advice"] = prediction_advice(getattr(ctx.model, "transition", None))
+            model = ctx.model
+            median = median_frame(np.asarray(ctx.train.frames[: ctx.count(ctx.train)]))
+            out["advice"] = prediction_advice(
+                getattr(model, "transition", None), getattr(model, "encoder", None), median
+            )
         return out
 
     def _always_lit(self, ctx) -> torch.Tensor:
