@@ -43,9 +43,7 @@ class FrameEncoder(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.out = nn.Linear(c_in * 16, features)
         self.centered = centered
-        if (
-            centered
-        ):  # buffers: saved with the weights, so a run rebuilds the input its encoder was trained on
+        if centered:  # buffers: saved with the weights, so a run rebuilds the input it was trained on
             self.register_buffer("center", torch.zeros(channels, size, size))
             self.register_buffer("contrast", torch.ones(()))
 
