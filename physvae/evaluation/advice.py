@@ -24,8 +24,8 @@ CENTERED = (
     "--model.encoder_input=centered has the encoder see the frames' departure from that median; measured with the "
     "narrow first-order neural ODE on the pendulum over mid-grey, 0.48x and 0.83x the mean frame's MSE on two "
     "seeds where the raw input gave 1.17x on both (benchmarks/results/encoder_input_cpu2); it did not help the "
-    "default neural ODE there (1.13x and 1.20x against 1.05x), and on a 1-px border it moved with the seed as the "
-    "raw input does (1.39x and 0.24x against 1.19x and 0.59x)"
+    "default neural ODE there (1.13x and 1.20x against 1.05x and 1.09x), and on a 1-px border it moved with the "
+    "seed as the raw input does (1.39x and 0.24x against 1.19x and 0.59x)"
 )
 NARROW_WIDTH = 8  # the width measured best for the pendulum's first-order field
 LIT = 0.1  # a median frame brighter than this anywhere has a static part the raw encoder sees (a border, a grey)
