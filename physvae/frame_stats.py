@@ -19,13 +19,21 @@ def sample_frames(frames: np.ndarray, max_frames: int = MAX_FRAMES, seed: int = 
 
 def median_frame(frames: np.ndarray, max_frames: int = MAX_FRAMES, seed: int = 0) -> np.ndarray:
     """The per-pixel median of uint8 frames (N, T, H, W, C): (C, H, W) in [0, 1], float32."""
+    return _median(sample_frames(frames, max_frames, seed))
+
+
+def median_and_contrast(
+    frames: np.ndarray, max_frames: int = MAX_FRAMES, seed: int = 0
+) -> tuple[np.ndarray, float]:
+    """The per-pixel median of uint8 frames (N, T, H, W, C), (C, H, W) in [0, 1], and their contrast: the median
+    over frames of each frame's largest departure from it, in [0, 1] units, floored at one grey level (1 for a
+    white body on black, 0.5 for one on mid-grey, whatever the border). One sample of frames serves both."""
     flat = sample_frames(frames, max_frames, seed)
+    median = _median(flat)
+    away = np.abs(flat.astype(np.float32) / 255.0 - median.transpose(1, 2, 0)[None]).reshape(len(flat), -1)
+    return median, max(float(np.median(away.max(1))), MIN_CONTRAST)
+
+
+def _median(flat: np.ndarray) -> np.ndarray:
+    """uint8 frames (M, H, W, C) -> their per-pixel median (C, H, W) in [0, 1], float32."""
     return np.median(flat, axis=0).transpose(2, 0, 1).astype(np.float32) / 255.0
-
-
-def contrast(frames: np.ndarray, median: np.ndarray, max_frames: int = MAX_FRAMES, seed: int = 0) -> float:
-    """The median over frames of each frame's largest departure from ``median`` (C, H, W), in [0, 1] units,
-    floored at one grey level: 1 for a white body on black, 0.5 for one on mid-grey, whatever the border."""
-    flat = sample_frames(frames, max_frames, seed).astype(np.float32) / 255.0
-    away = np.abs(flat - median.transpose(1, 2, 0)[None]).reshape(len(flat), -1).max(1)
-    return max(float(np.median(away)), MIN_CONTRAST)

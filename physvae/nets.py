@@ -10,7 +10,7 @@ from torch import nn
 
 from simulators import ConfigError
 
-from .frame_stats import contrast, median_frame
+from .frame_stats import median_and_contrast
 
 SIZES = (16, 32, 64)
 
@@ -54,14 +54,14 @@ class FrameEncoder(nn.Module):
     @torch.no_grad()
     def init_input(self, frames: np.ndarray) -> None:
         """Set the centre and contrast of a ``centered`` encoder from uint8 training frames (N, T, H, W, C)."""
-        median = median_frame(frames)
+        median, contrast = median_and_contrast(frames)
         if median.shape != tuple(self.center.shape):
             raise ConfigError(
                 f"frame encoder: frames of shape {median.shape} (C, H, W) do not fit its input "
                 f"{tuple(self.center.shape)}"
             )
         self.center.copy_(torch.from_numpy(median))
-        self.contrast.fill_(contrast(frames, median))
+        self.contrast.fill_(contrast)
 
 
 def pixel_grid(size: int) -> torch.Tensor:

@@ -181,7 +181,6 @@ def fit(
         model.decoder.init_background(train.frames)  # a painted background starts from the data's
     if not resume and getattr(model.encoder, "centered", False):
         model.encoder.init_input(train.frames)  # the input's centre and contrast: the training frames'
-
     mean_frame = collapse.mean_frame(train.frames, device)
     t0, seen = time.perf_counter(), 0
     bar = tqdm(
