@@ -14,6 +14,7 @@ from simulators import write_json_atomic, write_text_atomic
 from ..evaluation.sections import lookup
 from ..viz.preview import figure, save_figure
 from .against import comparisons, table
+from .against_seeds import across_seeds, seeds_table
 from .anchors import anchors
 from .flatten import flatten
 
@@ -37,7 +38,7 @@ def _device(record: dict) -> str:
     return device
 
 
-def _devices(records: list[dict]) -> str:
+def devices_line(records: list[dict]) -> str:
     """The machine the records ran on, or each machine with its models where they ran on several (a table
     made of cells trained on different days)."""
     by_device = defaultdict(list)
@@ -100,7 +101,7 @@ def tables(
         for label, values in anchors(preset):
             cells = [f"*{_num(values[c])}*" if c in values else "" for c in columns]
             out.append(f"| *{label}* | | " + " | ".join(cells) + " |")
-        device = _devices(recs)
+        device = devices_line(recs)
         by_model = {r["model"]: r["steps"] for r in recs}
         steps = (
             f"{recs[0]['steps']} training steps per cell"
@@ -111,6 +112,9 @@ def tables(
     rows = comparisons(suite, records) if against is None else against
     if rows:
         out.append(table(suite, rows))
+    means = across_seeds(suite, records)
+    if means:
+        out.append(seeds_table(suite, means))
     return "\n".join(out)
 
 
@@ -231,7 +235,11 @@ def write_report(
     ]
     if judged:  # also alone, short enough for a README
         written.append(write_json_atomic(out / "against.json", judged))
-        written.append(write_text_atomic(out / "against.md", table(suite, judged)))
+        means = across_seeds(suite, records)
+        text = table(suite, judged) + ("\n" + seeds_table(suite, means) if means else "")
+        written.append(write_text_atomic(out / "against.md", text))
+        if means:
+            written.append(write_json_atomic(out / "against_seeds.json", means))
     if "imputation_curve" in suite.metrics:
         written.append(imputation_figure(records, out / "imputation.png"))
     return written
