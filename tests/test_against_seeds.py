@@ -61,6 +61,14 @@ def test_vpt_of_the_means_in_frames_and_in_seconds():
     assert row["vpt_seconds"] == pytest.approx({"plain": 2.0, "variant": 1.2})
     assert row["misses"] == ["VPT 1.2 s vs 2 s (drop 40% > 25%)"]
     assert judge_mean(fast, Tolerances(), judge_vpt=False)["misses"] == []
+    # noisy data: the VPTs against the frames before the noise (8 and 10), not the noisy ones (20), are averaged
+    noisy = [
+        (_seeded(v, v["seed"], prediction__clean={"vpt_median": clean}), p)
+        for (v, p), clean in zip([_pair(0, 0.98, 0.98), _pair(1, 0.98, 0.98)], (8.0, 10.0))
+    ]
+    row = judge_mean(noisy, Tolerances())
+    assert row["vpt"] == pytest.approx({"plain": 20.0, "variant": 9.0}) and row["vpt_clean"]
+    assert row["misses"] == ["VPT 9 vs 20 (drop 55% > 25%)"]
 
 
 def test_every_seed_must_beat_the_baselines_and_train_alike():
@@ -89,6 +97,8 @@ def test_only_variations_with_a_plain_cell_on_two_seeds_get_a_row(tmp_path):
     md = seeds_table(suite, rows)
     assert "| pendulum_grey | pendulum | LL | 0, 1 | +0.000 (sin_theta) | +0.025 (omega) | 20 → 20 |" in md
     assert "s0: omega R² 0.900 vs 0.980 (drop 0.080 > 0.05); s1: none |" in md
+    rows[0]["vpt_clean"] = True
+    assert "| 20 → 20 (clean frames) |" in seeds_table(suite, rows)
 
 
 def test_the_report_writes_the_mean_judgment_beside_the_per_seed_one(tmp_path):

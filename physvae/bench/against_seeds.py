@@ -39,8 +39,9 @@ from .against import (
 
 
 def across_seeds(suite, records: list[dict]) -> list[dict]:
-    """One row per (variant dataset, model) with a plain cell on at least two of the variant's seeds, in the
-    records' order: the mean's figures and misses, and each seed's misses (see the module docstring)."""
+    """One row per (variant dataset, model) with a plain cell on at least two of the variant's seeds (rows in the
+    order the records first name them): the mean's figures and misses, and each seed's misses (see the module
+    docstring)."""
     tol = Tolerances.from_suite(suite)
     entries = {d.name: d for d in suite.datasets}
     by_key = {(r["dataset"], r["model"], r["seed"]): r for r in records}
@@ -79,6 +80,9 @@ def judge_mean(
         "velocity": _worst(_mean_r2(pairs, VELOCITY_KINDS)),
         "vpt": _mean_pair([c["vpt"] for c in per_seed]),
         "vpt_judged": judge_vpt,
+        "vpt_clean": all(
+            c["vpt_clean"] for c in per_seed
+        ),  # noisy data: VPT against the frames before the noise
         "pred_over_mean_frame": {
             k: [c["pred_over_mean_frame"][k] for c in per_seed] for k in ("plain", "variant")
         },
@@ -141,12 +145,13 @@ def seeds_table(suite, rows: list[dict]) -> str:
         "|---" * 10 + "|",
     ]
     for r in rows:
+        vpt = _pair(r["vpt"], r["vpt_judged"], r["vpt_clean"], r.get("vpt_seconds"))
+        each = "; ".join(f"s{s}: " + (", ".join(m) or "none") for s, m in r["per_seed_misses"].items())
         out.append(
             f"| {r['dataset']} | {r['against']} | {r['model']} | {', '.join(map(str, r['seeds']))} "
-            f"| {_drop(r['position'])} | {_drop(r['velocity'])} | {_pair(r['vpt'], r['vpt_judged'], seconds=r.get('vpt_seconds'))} "
+            f"| {_drop(r['position'])} | {_drop(r['velocity'])} | {vpt} "
             f"| {' / '.join(_num(x) for x in r['pred_over_mean_frame']['variant'])} "
-            f"| {'; '.join(r['misses']) or 'none'} "
-            f"| {'; '.join(f's{s}: ' + (', '.join(m) or 'none') for s, m in r['per_seed_misses'].items())} |"
+            f"| {'; '.join(r['misses']) or 'none'} | {each} |"
         )
     out += [
         "",
