@@ -265,12 +265,16 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
     if _logged(cfg, step):  # the collapse check: the reconstruction against drawing the mean frame
         with torch.no_grad():
             frames = batch.frames.float()
-            recon_mse = (model.likelihood.mean(out["emission"].float()) - frames).pow(2).mean().item()
+            decoded = model.likelihood.mean(out["emission"].float())
+            recon_mse = (decoded - frames).pow(2).mean().item()
             mean_mse = (mean_frame - frames).pow(2).mean().item()
+            spread = collapse.spread_ratio(decoded, frames)
+        judged = spread if spread is not None and collapse.spread_judged(step, cfg.steps) else None
         metrics.update(
             recon_mse=recon_mse,
             mean_frame_mse=mean_mse,
-            collapsed=collapse.collapsed(kl, recon_mse, mean_mse),
+            decoded_spread=spread,
+            collapsed=collapse.collapsed(kl, recon_mse, mean_mse, judged),
         )
     return metrics
 
@@ -279,7 +283,7 @@ def _warning(metrics: dict, step: int, steps: int) -> dict:
     """The progress bar's warning, if any: collapse at any step; from a quarter of the steps on, a reconstruction
     no better than the mean frame (earlier, every model is still learning the frame)."""
     if metrics["collapsed"]:
-        return {"warning": "COLLAPSED (KL ~ 0, mean frame)"}
+        return {"warning": "COLLAPSED (latents unused, mean frame)"}
     if step >= steps / 4 and collapse.no_better(metrics["recon_mse"], metrics["mean_frame_mse"]):
         return {"warning": "recon no better than the mean frame"}
     return {}

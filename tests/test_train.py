@@ -177,6 +177,23 @@ def test_collapse_is_detected_on_numbers_from_both_sides():
     )  # nothing in the latents, the mean frame
     assert not collapsed(kl=0.001, recon_mse=0.010, mean_frame_mse=0.027)  # reconstructs better than the mean
     assert not collapsed(kl=0.5, recon_mse=0.030, mean_frame_mse=0.027)  # early training: latents in use
+    # a KL kept above the floor while the decoder draws one frame whatever the latents (the spread): collapse too
+    assert collapsed(kl=0.25, recon_mse=0.027, mean_frame_mse=0.027, spread=0.013)
+    assert not collapsed(kl=0.25, recon_mse=0.027, mean_frame_mse=0.027, spread=0.9)  # drawn, not yet well
+    assert not collapsed(kl=0.25, recon_mse=0.010, mean_frame_mse=0.027, spread=0.013)  # beats the mean frame
+
+
+def test_the_decoded_spread_is_the_share_of_the_frames_variation_drawn():
+    from physvae.collapse import SPREAD_MIN_STEP, spread_judged, spread_ratio
+
+    frames = torch.rand(4, 5, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    mean = frames.mean((0, 1))
+    assert spread_ratio(frames, frames) == pytest.approx(1.0)
+    assert spread_ratio(mean.expand_as(frames) + 0.3, frames) == pytest.approx(0.0, abs=1e-12)  # one frame
+    assert spread_ratio(mean + 0.5 * (frames - mean), frames) == pytest.approx(0.25)  # half the departures
+    assert spread_ratio(frames, torch.ones_like(frames)) is None  # frames all alike: nothing to judge
+    assert not spread_judged(SPREAD_MIN_STEP - 1, 200) and spread_judged(SPREAD_MIN_STEP, 200)
+    assert not spread_judged(999, 4000) and spread_judged(1000, 4000)  # a quarter of the steps
 
 
 def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, tmp_path, capsys):
@@ -209,6 +226,27 @@ def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, 
     assert "is no better than the mean frame's" in err and "collapse" not in err
     summary = json.loads((tmp_path / "e" / "summary.json").read_text())
     assert summary["mean_frame"]["no_better_at_end"] and not summary["collapse"]["at_end"]
+
+
+def test_a_decoder_drawing_one_frame_is_collapse_though_its_kl_is_above_the_floor(
+    pend16, tmp_path, capsys, monkeypatch
+):
+    from physvae import collapse
+
+    # an untrained decoder draws about one frame whatever its latents, with a KL above the floor: judged from
+    # step 0 here (by default from step 100 and a quarter of the steps, as every decoder starts so)
+    monkeypatch.setattr(collapse, "SPREAD_MIN_STEP", 0)
+    args = ["train", "--out", str(tmp_path / "s"), "--quiet", f"--train.data={json.dumps(str(pend16))}",
+            "--model.latent_dim=2", "--model.channels=4", "--model.features=16", "--model.rnn_hidden=16",
+            "--train.batch_size=8", "--train.steps=4", "--train.log_every=1"]  # fmt: skip
+    assert main(args) == 0
+    assert "warning: posterior collapse at the end of training" in capsys.readouterr().err
+    lines = [json.loads(line) for line in (tmp_path / "s" / "metrics.jsonl").read_text().splitlines()]
+    last = lines[-1]
+    assert last["kl"] >= collapse.KL_FLOOR and last["decoded_spread"] < collapse.SPREAD_FLOOR
+    assert (
+        last["collapsed"] and json.loads((tmp_path / "s" / "summary.json").read_text())["collapse"]["at_end"]
+    )
 
 
 def test_a_torn_last_metrics_line_is_trimmed_on_resume(pend16, tmp_path):
