@@ -21,13 +21,11 @@ import torch
 
 KL_FLOOR = 0.01  # nats per frame, all latent dimensions together: below this the latents say (almost) nothing
 RATIO = 0.95  # a reconstruction within 5 % of the mean frame's MSE is no better than drawing the mean frame
-SPREAD_FLOOR = (
-    0.05  # decoded frames varying less than 5 % as much as the data's: one frame, whatever the latents
-)
-SPREAD_MIN_STEP = (
-    100  # every decoder draws one frame at first: the spread is judged from this step on (and from
-)
-# a quarter of the steps: see ``spread_judged``)
+# Decoded frames varying less than 5 % as much as the data's: one frame, whatever the latents.
+SPREAD_FLOOR = 0.05
+# Every decoder draws one frame at first: the spread is judged from this step on, and from a quarter of the steps
+# (``spread_judged``).
+SPREAD_MIN_STEP = 100
 ADVICE = (
     "the model draws the mean frame and its latents carry nothing: try a KL warm-up (--train.kl_warmup=500), "
     "free bits (--train.free_bits=0.05), the multi-step prediction term if it was off (--train.predict_weight=1), "
