@@ -46,7 +46,7 @@ def devices_line(records: list[dict]) -> str:
         by_device[_device(r)].append(f"{r['model']} s{r['seed']}")
     if len(by_device) == 1:
         return next(iter(by_device))
-    return "; ".join(f"{d} for {', '.join(models)}" for d, models in by_device.items())
+    return "; ".join(f"{d} for {', '.join(dict.fromkeys(models))}" for d, models in by_device.items())
 
 
 def tables(
