@@ -56,13 +56,15 @@ def tables(
     against: list[dict] | None = None,
     stale: dict[str, str] | None = None,
     failed: dict[str, str] | None = None,
+    means: list[dict] | None = None,
 ) -> str:
     """Markdown: one table per dataset, one row per model (mean ± std over seeds), anchors in italics.
 
     ``missing`` names the suite's cells that have not run; a partial report says so at the top. ``against``:
     the rows of ``against.comparisons`` (computed here when not given). ``stale``: {cell id: why} for records
     trained otherwise than the suite now says; listed at the top. ``failed``: {cell id: why} for cells whose
-    last attempt failed; listed first.
+    last attempt failed; listed first. ``means``: the rows of ``against_seeds.across_seeds`` (computed here when
+    not given).
     """
     out = [f"# Suite `{suite.name}`", "", suite.description.strip(), ""]
     if failed:
@@ -112,7 +114,7 @@ def tables(
     rows = comparisons(suite, records) if against is None else against
     if rows:
         out.append(table(suite, rows))
-    means = across_seeds(suite, records)
+    means = across_seeds(suite, records) if means is None else means
     if means:
         out.append(seeds_table(suite, means))
     return "\n".join(out)
@@ -225,8 +227,8 @@ def write_report(
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(out / "results.csv", text.getvalue())
-    judged = comparisons(suite, records)
-    write_text_atomic(out / "results.md", tables(suite, records, missing, judged, stale, failed))
+    judged, means = comparisons(suite, records), across_seeds(suite, records)
+    write_text_atomic(out / "results.md", tables(suite, records, missing, judged, stale, failed, means))
     written = [
         out / "results.json",
         out / "results.csv",
@@ -235,7 +237,6 @@ def write_report(
     ]
     if judged:  # also alone, short enough for a README
         written.append(write_json_atomic(out / "against.json", judged))
-        means = across_seeds(suite, records)
         text = table(suite, judged) + ("\n" + seeds_table(suite, means) if means else "")
         written.append(write_text_atomic(out / "against.md", text))
         if means:
