@@ -51,7 +51,12 @@ def main() -> None:
     rows = across_seeds(suite, records)
     if not rows:
         raise ConfigError("no variation has its plain cell on two seeds or more in these folders")
-    used = {(r["dataset"], r["model"], r["seed"]) for row in rows for r in records if _in(row, r)}
+    used = {  # the cells the rows judged: each variant and its plain cell, on each of its seeds
+        (dataset, row["model"], seed)
+        for row in rows
+        for dataset in (row["dataset"], row["against"])
+        for seed in row["seeds"]
+    }
     devices = devices_line([r for r in records if (r["dataset"], r["model"], r["seed"]) in used])
     text = (
         seeds_table(suite, rows) + f"\nCells from {', '.join(map(str, args.folders))}; devices: {devices}.\n"
@@ -59,15 +64,6 @@ def main() -> None:
     print(text)
     write_result(
         args.name, {"suite": suite.name, "folders": list(map(str, args.folders)), "rows": rows}, text
-    )
-
-
-def _in(row: dict, record: dict) -> bool:
-    """Whether a record is one of the cells a row judged (the variant's or its plain cell, on one of its seeds)."""
-    return (
-        record["model"] == row["model"]
-        and record["seed"] in row["seeds"]
-        and record["dataset"] in (row["dataset"], row["against"])
     )
 
 
