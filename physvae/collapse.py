@@ -79,12 +79,17 @@ def mean_frame(frames: np.ndarray, device, max_sequences: int = 256) -> torch.Te
 
 
 def summarize(lines: list[dict]) -> dict:
-    """What summary.json says about collapse, from the logged metric lines of the whole run."""
+    """What summary.json says about collapse, from the logged metric lines of the whole run: ``at_end``, the count
+    of logged steps judged collapsed and the first, the steps where β was re-warmed (``rewarmed_at``, if any) and,
+    when it ended collapsed, advice."""
     flagged = [m["step"] for m in lines if m.get("collapsed")]
     last = lines[-1] if lines else {}
+    rewarmed = [m["step"] for m in lines if m.get("rewarm")]
     out = {"at_end": bool(last.get("collapsed", False)), "logged_steps_collapsed": len(flagged)}
     if flagged:
         out["first_step"] = flagged[0]
+    if rewarmed:
+        out["rewarmed_at"] = rewarmed  # steps after which β was re-warmed from 0 (physvae.kl_weight)
     if out["at_end"]:
         out["advice"] = ADVICE
     return out

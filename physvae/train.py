@@ -28,6 +28,7 @@ from .build import auto_likelihood
 from .config import RunConfig
 from .data import SequenceDataset
 from .devices import resolve_device
+from .kl_weight import beta_at, rewarm_due, rewarm_steps
 from .model import DataSpec, TemporalVAE
 from .noise_floor import ClippedNoise, clipped_noise
 from .provenance import code_source
@@ -43,10 +44,6 @@ def lr_at(cfg, step: int) -> float:
     """Cosine decay from lr to lr · lr_final over the run."""
     f = 0.5 * (1 + math.cos(math.pi * min(step, cfg.steps) / cfg.steps))
     return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * f)
-
-
-def beta_at(cfg, step: int) -> float:
-    return 1.0 if cfg.kl_warmup == 0 else min(1.0, step / cfg.kl_warmup)
 
 
 def _prepare(
@@ -160,6 +157,8 @@ def fit(
     run.device = device
     optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, before = 0, 0.0  # steps and training seconds already in the checkpoint
+    # the steps after which β was re-warmed, training having been judged collapsed (physvae.kl_weight)
+    rewarms: list[int] = []
     if resume and run.checkpoint_path.is_file():
         state = checkpoint.load(run.checkpoint_path, device)
         load_weights(model, state["model"], run.checkpoint_path)
@@ -171,6 +170,7 @@ def fit(
                 f"({e}); evaluate the run as it is, or train it again"
             ) from e
         start, before = state["step"], state.get("train_seconds", 0.0)
+        rewarms = list(state.get("rewarms", []))
     _trim_metrics(run_dir / "metrics.jsonl", start)
     amp = (
         torch.autocast("cuda", dtype=torch.bfloat16)
@@ -192,7 +192,10 @@ def fit(
     )
     model.train()
     for step in bar:
-        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame)
+        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, rewarms)
+        if rewarm_due(cfg, step, metrics.get("collapsed", False), rewarms):
+            rewarms.append(step)
+            metrics["rewarm"] = True
         seen += cfg.batch_size
         metrics["seq_per_s"] = seen / (time.perf_counter() - t0)
         if _logged(cfg, step):
@@ -201,11 +204,16 @@ def fit(
                 loss=f"{metrics['loss']:.2f}",
                 kl=f"{metrics['kl']:.2f}",
                 seq_s=f"{metrics['seq_per_s']:.0f}",
-                **_warning(metrics, step, cfg.steps),
+                **_warning(metrics, step, cfg),
             )
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             elapsed = before + time.perf_counter() - t0
-            state = {"model": model.state_dict(), "optimizer": optim.state_dict(), "step": step}
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optim.state_dict(),
+                "step": step,
+                "rewarms": rewarms,
+            }
             checkpoint.save_atomic({**state, "train_seconds": elapsed}, run.checkpoint_path)
         if callback:
             callback(step, metrics)
@@ -215,7 +223,17 @@ def fit(
     return Run(run_dir, device)
 
 
-def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, device, amp, mean_frame) -> dict:
+def _step(
+    model: TemporalVAE,
+    optim,
+    train: SequenceDataset,
+    cfg,
+    step: int,
+    device,
+    amp,
+    mean_frame,
+    rewarms: list[int],
+) -> dict:
     rng = np.random.default_rng([cfg.seed, step])
     torch.manual_seed(cfg.seed * 1_000_003 + step)
     batch = train.sample(cfg.batch_size, rng).to(device)
@@ -227,7 +245,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
             batch.frames,
             batch.inputs,
             mask,
-            beta=beta_at(cfg, step),
+            beta=beta_at(cfg, step, rewarms),
             free_bits=cfg.free_bits,
             predict_weight=cfg.predict_weight,
             predict_context=_predict_context(cfg, rng, batch.frames.shape[1]),
@@ -258,7 +276,7 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
         "kl": kl,
         "predict": out["predict"].item(),
         "regularizer": out["regularizer"].item(),
-        "beta": beta_at(cfg, step),
+        "beta": beta_at(cfg, step, rewarms),
         "lr": lr_at(cfg, step),
         "nfe": nfe,
     }
@@ -279,12 +297,14 @@ def _step(model: TemporalVAE, optim, train: SequenceDataset, cfg, step: int, dev
     return metrics
 
 
-def _warning(metrics: dict, step: int, steps: int) -> dict:
-    """The progress bar's warning, if any: collapse at any step; from a quarter of the steps on, a reconstruction
-    no better than the mean frame (earlier, every model is still learning the frame)."""
+def _warning(metrics: dict, step: int, cfg) -> dict:
+    """The progress bar's warning, if any: collapse at any step (and the re-warm it started); from a quarter of the
+    steps on, a reconstruction no better than the mean frame (earlier, every model is still learning the frame)."""
+    if metrics.get("rewarm"):
+        return {"warning": f"COLLAPSED: β re-warmed from 0 over {rewarm_steps(cfg)} steps"}
     if metrics["collapsed"]:
         return {"warning": "COLLAPSED (latents unused, mean frame)"}
-    if step >= steps / 4 and collapse.no_better(metrics["recon_mse"], metrics["mean_frame_mse"]):
+    if step >= cfg.steps / 4 and collapse.no_better(metrics["recon_mse"], metrics["mean_frame_mse"]):
         return {"warning": "recon no better than the mean frame"}
     return {}
 
