@@ -113,6 +113,14 @@ def _train(args: argparse.Namespace) -> None:
         run = fit(cfg.with_overrides(overrides), _folder(args.out), progress=not args.quiet)
     summary = run.summary()
     print(f"trained {run.path}: {json.dumps(summary.get('final', {}))}")
+    rewarmed = summary.get("collapse", {}).get("rewarmed_at")
+    if rewarmed:
+        ended = "still ended collapsed" if summary["collapse"]["at_end"] else "ended uncollapsed"
+        print(
+            f"note: training was judged collapsed and its KL weight re-warmed from 0 after step "
+            f"{', '.join(map(str, rewarmed))} (train.collapse_rewarm); it {ended}",
+            file=sys.stderr,
+        )
     if summary.get("collapse", {}).get("at_end"):
         print(
             f"warning: posterior collapse at the end of training: {summary['collapse']['advice']}",

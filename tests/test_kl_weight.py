@@ -93,7 +93,7 @@ def test_a_run_judged_collapsed_rewarms_and_resumes_through_it(pend16, tmp_path,
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_an_untrained_decoder_judged_collapsed_is_rewarmed_and_said(pend16, tmp_path, monkeypatch):
+def test_an_untrained_decoder_judged_collapsed_is_rewarmed_and_said(pend16, tmp_path, monkeypatch, capsys):
     from physvae import collapse
 
     # an untrained decoder draws one frame whatever its latents (judged from step 0 here, not step 100)
@@ -106,7 +106,10 @@ def test_an_untrained_decoder_judged_collapsed_is_rewarmed_and_said(pend16, tmp_
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lines[1]["collapsed"] and lines[1]["rewarm"]  # step 2, a quarter of 8
     assert lines[2]["beta"] == pytest.approx(0.5)  # re-warmed over 2 steps
-    assert json.loads((out / "summary.json").read_text())["collapse"]["rewarmed_at"][0] == 2
+    rewarmed = json.loads((out / "summary.json").read_text())["collapse"]["rewarmed_at"]
+    assert rewarmed[0] == 2
+    err = capsys.readouterr().err
+    assert f"re-warmed from 0 after step {', '.join(map(str, rewarmed))} (train.collapse_rewarm)" in err
     # switched off, the same run only reports
     assert main(args[:2] + [str(tmp_path / "off")] + args[3:] + ["--train.collapse_rewarm=0"]) == 0
     off = [json.loads(line) for line in (tmp_path / "off" / "metrics.jsonl").read_text().splitlines()]
