@@ -311,3 +311,21 @@ def test_bad_against_or_tolerances_are_refused_by_name(tmp_path, against, extra,
 def test_tolerances_from_the_suite_replace_the_defaults(tmp_path):
     suite = load_suite(_suite_file(tmp_path, "[tolerances]\nvelocity = 0.1"))
     assert Tolerances.from_suite(suite) == Tolerances(position=0.03, velocity=0.1, vpt=0.25)
+
+
+def test_rows_of_several_seeds_name_their_seed(tmp_path):
+    suite = load_suite(_suite_file(tmp_path))
+    variant = _record("pendulum_grey", [0.90, 0.99, 0.99, 0.9], 20.0, 0.3)
+    one = table(suite, comparisons(suite, [PLAIN, variant]))
+    assert (
+        "| pendulum | (plain) | LL |" in one and "seed" not in one.split("Tolerances")[0]
+    )  # one seed: as before
+    seed1 = [dict(copy.deepcopy(r), seed=1) for r in (PLAIN, variant)]
+    two = table(suite, comparisons(suite, [PLAIN, variant, *seed1]))
+    rows = [line.split(" | ")[:3] for line in two.splitlines() if line.startswith("| pendulum")]
+    assert sorted(rows) == [
+        ["| pendulum", "(plain)", "LL, seed 0"],
+        ["| pendulum", "(plain)", "LL, seed 1"],
+        ["| pendulum_grey", "pendulum", "LL, seed 0"],
+        ["| pendulum_grey", "pendulum", "LL, seed 1"],
+    ]

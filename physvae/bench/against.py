@@ -264,8 +264,10 @@ def _pair(values: dict, judged: bool = True, clean: bool = False, seconds: dict 
 
 
 def table(suite, rows: list[dict]) -> str:
-    """Markdown: one row per judged cell, the tolerances and what each row misses."""
+    """Markdown: one row per judged cell, the tolerances and what each row misses; where the rows span several
+    seeds, the model column names each row's (``LocallyLinear, seed 1``)."""
     tol = Tolerances.from_suite(suite)
+    several = len({c["seed"] for c in rows}) > 1
     out = [
         "## Each variation against its plain dataset",
         "",
@@ -275,8 +277,9 @@ def table(suite, rows: list[dict]) -> str:
     ]
     for c in rows:
         vpt_judged = c["vpt_judged"] or c["against"] == PLAIN
+        model = f"{c['model']}, seed {c['seed']}" if several else c["model"]
         out.append(
-            f"| {c['dataset']} | {c['against']} | {c['model']} | {_drop(c['position'])} | {_drop(c['velocity'])} "
+            f"| {c['dataset']} | {c['against']} | {model} | {_drop(c['position'])} | {_drop(c['velocity'])} "
             f"| {_drop(c.get('rollout'))} "
             f"| {_pair(c['vpt'], vpt_judged, c.get('vpt_clean', False), c.get('vpt_seconds'))} "
             f"| {_pair(c['pred_over_mean_frame'])} "
