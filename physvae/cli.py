@@ -117,8 +117,8 @@ def _train(args: argparse.Namespace) -> None:
     if rewarmed:
         ended = "still ended collapsed" if summary["collapse"]["at_end"] else "ended uncollapsed"
         print(
-            f"note: training was judged collapsed and its KL weight re-warmed from 0 after step "
-            f"{', '.join(map(str, rewarmed))} (train.collapse_rewarm); it {ended}",
+            f"note: training was judged collapsed and its KL weight re-warmed from 0 after "
+            f"step{'s' * (len(rewarmed) > 1)} {', '.join(map(str, rewarmed))} (train.collapse_rewarm); it {ended}",
             file=sys.stderr,
         )
     if summary.get("collapse", {}).get("at_end"):

@@ -84,9 +84,14 @@ def _saved_config(path: Path) -> RunConfig:
     """A run folder's config.toml (which holds every field the physvae that wrote it had); a field added since
     takes the value that physvae used where it differs from today's default."""
     config = RunConfig.load(path)
-    model = tomllib.loads(path.read_text()).get("model", {})
+    saved = tomllib.loads(path.read_text())
+    model = saved.get("model", {})
     if model.get("decoder") == "render" and "render_compose" not in model:
         config.model.render_compose = "add"  # saved before the option: the first, additive render decoder
+    if "collapse_rewarm" not in saved.get("train", {}):
+        config.train.collapse_rewarm = (
+            0.0  # saved before the re-warm: a collapsed run resumed goes on unwarmed
+        )
     return config
 
 

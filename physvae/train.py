@@ -238,6 +238,7 @@ def _step(
     torch.manual_seed(cfg.seed * 1_000_003 + step)
     batch = train.sample(cfg.batch_size, rng).to(device)
     mask = _mask(*batch.frames.shape[:2], cfg.mask_prob, rng)
+    beta = beta_at(cfg, step, rewarms)
     for group in optim.param_groups:
         group["lr"] = lr_at(cfg, step)
     with amp or nullcontext():
@@ -245,7 +246,7 @@ def _step(
             batch.frames,
             batch.inputs,
             mask,
-            beta=beta_at(cfg, step, rewarms),
+            beta=beta,
             free_bits=cfg.free_bits,
             predict_weight=cfg.predict_weight,
             predict_context=_predict_context(cfg, rng, batch.frames.shape[1]),
@@ -276,7 +277,7 @@ def _step(
         "kl": kl,
         "predict": out["predict"].item(),
         "regularizer": out["regularizer"].item(),
-        "beta": beta_at(cfg, step, rewarms),
+        "beta": beta,
         "lr": lr_at(cfg, step),
         "nfe": nfe,
     }

@@ -21,7 +21,7 @@ def test_beta_rises_linearly_after_a_rewarm_and_never_above_the_warmup():
     cfg = _train()
     assert rewarm_steps(cfg) == 500
     assert beta_at(cfg, 1) == 1.0 and beta_at(cfg, 700) == 1.0  # no warm-up, no re-warm: the plain ELBO
-    assert beta_at(cfg, 600, [600]) == 0.0  # the step that judged collapse re-warms from the next one
+    assert beta_at(cfg, 600, []) == 1.0  # the step that judges collapse trains at its β; the next re-warmed
     assert beta_at(cfg, 601, [600]) == pytest.approx(1 / 500)
     assert beta_at(cfg, 850, [600]) == pytest.approx(0.5)
     assert beta_at(cfg, 1100, [600]) == 1.0 and beta_at(cfg, 1500, [600]) == 1.0
@@ -46,12 +46,14 @@ def test_a_rewarm_is_due_only_when_judged_collapsed_with_beta_back_at_one_and_ti
     assert not rewarm_due(_train(kl_warmup=1000), 800, True, [])  # the warm-up itself still under way
 
 
-@pytest.mark.parametrize("value", [-0.1, 1.0, 2])
-def test_a_rewarm_fraction_outside_zero_to_one_is_refused_by_name(value):
+@pytest.mark.parametrize("value", [-0.1, 0.76, 1.0, 2])
+def test_a_rewarm_fraction_that_could_never_fire_is_refused_by_name(value):
     cfg = RunConfig()
     cfg.train.data, cfg.train.collapse_rewarm = "somewhere", value
-    with pytest.raises(ConfigError, match=r"train.collapse_rewarm must be in \[0, 1\)"):
+    with pytest.raises(ConfigError, match=r"train.collapse_rewarm must be in \[0, 0.75\]"):
         cfg.validate()
+    cfg.train.collapse_rewarm = 0.75  # from a quarter of the steps to the last: the longest that can end
+    cfg.validate()
 
 
 def _config(data, steps=12) -> RunConfig:
@@ -80,12 +82,13 @@ def test_a_run_judged_collapsed_rewarms_and_resumes_through_it(pend16, tmp_path,
         pass
 
     def kill(step, metrics):
-        if step == 8:
+        if step == 7:
             raise Killed
 
     with pytest.raises(Killed):
         fit(cfg, tmp_path / "killed", progress=False, callback=kill)
-    assert load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")["rewarms"] == [3, 6]  # saved at step 6
+    state = load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")
+    assert state["step"] == 6 and state["rewarms"] == [3, 6]  # step 7 must train at β 1/3, not 1
     resumed = fit(RunConfig(), tmp_path / "killed", resume=True, progress=False)
     assert [m["beta"] for m in resumed.metrics()] == [m["beta"] for m in lines]
     assert [m["loss"] for m in resumed.metrics()] == [m["loss"] for m in lines]
@@ -107,10 +110,22 @@ def test_an_untrained_decoder_judged_collapsed_is_rewarmed_and_said(pend16, tmp_
     assert lines[1]["collapsed"] and lines[1]["rewarm"]  # step 2, a quarter of 8
     assert lines[2]["beta"] == pytest.approx(0.5)  # re-warmed over 2 steps
     rewarmed = json.loads((out / "summary.json").read_text())["collapse"]["rewarmed_at"]
-    assert rewarmed[0] == 2
-    err = capsys.readouterr().err
-    assert f"re-warmed from 0 after step {', '.join(map(str, rewarmed))} (train.collapse_rewarm)" in err
+    assert rewarmed == [2, 4, 6]  # collapsed again each time β was back at 1, the last ending by step 8
+    assert "re-warmed from 0 after steps 2, 4, 6 (train.collapse_rewarm)" in capsys.readouterr().err
     # switched off, the same run only reports
     assert main(args[:2] + [str(tmp_path / "off")] + args[3:] + ["--train.collapse_rewarm=0"]) == 0
     off = [json.loads(line) for line in (tmp_path / "off" / "metrics.jsonl").read_text().splitlines()]
     assert all(m["beta"] == 1.0 and "rewarm" not in m for m in off) and off[1]["collapsed"]
+
+
+def test_a_run_saved_before_the_rewarm_resumes_without_it(pend16, tmp_path):
+    from physvae.run import Run
+
+    run = fit(_config(pend16, steps=2), tmp_path / "r", progress=False)
+    saved = (run.path / "config.toml").read_text()
+    assert "collapse_rewarm = 0.25" in saved and Run(run.path).config.train.collapse_rewarm == 0.25
+    older = "".join(
+        line for line in saved.splitlines(keepends=True) if not line.startswith("collapse_rewarm")
+    )
+    (run.path / "config.toml").write_text(older)  # as physvae wrote it before the option
+    assert Run(run.path).config.train.collapse_rewarm == 0.0  # a collapsed run goes on as it began: unwarmed

@@ -265,7 +265,7 @@ def _pair(values: dict, judged: bool = True, clean: bool = False, seconds: dict 
 
 def table(suite, rows: list[dict]) -> str:
     """Markdown: one row per judged cell, the tolerances and what each row misses; where the rows span several
-    seeds, the model column names each row's (``LocallyLinear, seed 1``)."""
+    seeds, the model column names each row's seed (``LocallyLinear, seed 1``)."""
     tol = Tolerances.from_suite(suite)
     several = len({c["seed"] for c in rows}) > 1
     out = [
