@@ -89,9 +89,8 @@ def _saved_config(path: Path) -> RunConfig:
     if model.get("decoder") == "render" and "render_compose" not in model:
         config.model.render_compose = "add"  # saved before the option: the first, additive render decoder
     if "collapse_rewarm" not in saved.get("train", {}):
-        config.train.collapse_rewarm = (
-            0.0  # saved before the re-warm: a collapsed run resumed goes on unwarmed
-        )
+        # saved before the re-warm: a collapsed run resumed goes on unwarmed, as it began
+        config.train.collapse_rewarm = 0.0
     return config
 
 

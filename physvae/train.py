@@ -192,7 +192,8 @@ def fit(
     )
     model.train()
     for step in bar:
-        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, rewarms)
+        beta = beta_at(cfg, step, rewarms)
+        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, beta)
         if rewarm_due(cfg, step, metrics.get("collapsed", False), rewarms):
             rewarms.append(step)
             metrics["rewarm"] = True
@@ -232,13 +233,12 @@ def _step(
     device,
     amp,
     mean_frame,
-    rewarms: list[int],
+    beta: float,
 ) -> dict:
     rng = np.random.default_rng([cfg.seed, step])
     torch.manual_seed(cfg.seed * 1_000_003 + step)
     batch = train.sample(cfg.batch_size, rng).to(device)
     mask = _mask(*batch.frames.shape[:2], cfg.mask_prob, rng)
-    beta = beta_at(cfg, step, rewarms)
     for group in optim.param_groups:
         group["lr"] = lr_at(cfg, step)
     with amp or nullcontext():
