@@ -23,12 +23,9 @@ KL_FLOOR = 0.01  # nats per frame, all latent dimensions together: below this th
 RATIO = 0.95  # a reconstruction within 5 % of the mean frame's MSE is no better than drawing the mean frame
 # Decoded frames varying less than 5 % as much as the data's: one frame, whatever the latents.
 SPREAD_FLOOR = 0.05
-# Every decoder draws one frame at first: the spread is judged from this step on, and from ``JUDGED_FROM`` of the
-# steps (``spread_judged``).
+# Every decoder draws one frame at first: the spread is judged from this step on, and from a quarter of the steps
+# (``spread_judged``).
 SPREAD_MIN_STEP = 100
-# The share of the steps from which the spread counts. Measured one-frame phases of healthy box runs end by step 175;
-# at 2000 steps a tenth (200) is past them, while the bars' collapses ran from step 100 to 350–825.
-JUDGED_FROM = 0.1
 ADVICE = (
     "the model draws the mean frame and its latents carry nothing: try a KL warm-up (--train.kl_warmup=500), "
     "free bits (--train.free_bits=0.05), the multi-step prediction term if it was off (--train.predict_weight=1), "
@@ -58,9 +55,9 @@ def spread_ratio(decoded: torch.Tensor, frames: torch.Tensor) -> float | None:
 
 
 def spread_judged(step: int, steps: int) -> bool:
-    """Whether the decoded frames' spread counts at ``step`` of ``steps``: from ``JUDGED_FROM`` (a tenth) of the
-    steps and from ``SPREAD_MIN_STEP`` on (before, every decoder is still learning to draw anything but the mean)."""
-    return step >= max(steps * JUDGED_FROM, SPREAD_MIN_STEP)
+    """Whether the decoded frames' spread counts at ``step`` of ``steps``: from a quarter of the steps and from
+    ``SPREAD_MIN_STEP`` on (before, every decoder is still learning to draw anything but the mean)."""
+    return step >= max(steps / 4, SPREAD_MIN_STEP)
 
 
 WORSE_ADVICE = (

@@ -235,7 +235,7 @@ class TrainConfig:
     kl_warmup: int = 0  # steps over which the KL weight β rises linearly from 0 to 1 (0: β = 1 throughout)
     free_bits: float = 0.0  # nats per latent dimension and frame below which the KL is not penalized
     # fraction of the steps over which β rises again from 0 when training is judged collapsed (physvae.kl_weight;
-    # from a tenth of the steps on, β back at 1, ending by the last step, so at most 0.9); 0: only reported
+    # from a quarter of the steps on, β back at 1, ending by the last step, so at most 0.75); 0: only reported
     collapse_rewarm: float = 0.25
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
     predict_weight: float = 1.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
@@ -264,9 +264,9 @@ class TrainConfig:
         non_negative("train.grad_clip", self.grad_clip)
         integer("train.kl_warmup", self.kl_warmup, minimum=0)
         non_negative("train.free_bits", self.free_bits)
-        if not 0.0 <= self.collapse_rewarm <= 0.9:
+        if not 0.0 <= self.collapse_rewarm <= 0.75:
             raise ConfigError(
-                f"train.collapse_rewarm must be in [0, 0.9] (a re-warm starts from a tenth of the steps and ends "
+                f"train.collapse_rewarm must be in [0, 0.75] (a re-warm starts from a quarter of the steps and ends "
                 f"by the last), got {self.collapse_rewarm!r}"
             )
         if not 0.0 <= self.mask_prob < 1.0:

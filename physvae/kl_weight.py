@@ -5,7 +5,7 @@ the KL term pulls every posterior onto the prior; once there, the reconstruction
 too weak to leave. Lowering β lets the reconstruction win again: a KL warm-up from step 0 rescued the one collapse
 measured (the robustness suite's box drawn as a bar, LocallyLinear, seed 1: R² 0.00 → x 0.987, vx 0.861 with
 ``train.kl_warmup=500``). The re-warm does the same without knowing in advance: from the step where collapse is
-judged (a logged step, a tenth of the steps on, ``collapse.spread_judged``), β restarts its rise from 0 at the
+judged (a logged step, a quarter of the steps on, ``collapse.spread_judged``), β restarts its rise from 0 at the
 next step and is back at 1 after ``train.collapse_rewarm`` × the steps. A run that never collapses never
 re-warms, so its β and every figure are those of a run without it.
 """

@@ -33,9 +33,9 @@ def test_beta_rises_linearly_after_a_rewarm_and_never_above_the_warmup():
 
 
 def test_a_rewarm_is_due_only_when_judged_collapsed_with_beta_back_at_one_and_time_to_finish():
-    cfg = _train()  # collapse judged from step 200 (a tenth of 2000); a re-warm lasts 500 steps
-    assert rewarm_due(cfg, 200, True, [])
-    assert not rewarm_due(cfg, 199, True, [])  # before the judged steps: every decoder starts so
+    cfg = _train()  # collapse judged from step 500 (a quarter of 2000); a re-warm lasts 500 steps
+    assert rewarm_due(cfg, 500, True, [])
+    assert not rewarm_due(cfg, 499, True, [])  # before the judged steps: every decoder starts so
     assert not rewarm_due(cfg, 800, False, [])
     assert not rewarm_due(cfg, 800, True, [500])  # a re-warm under way (β 0.6)
     assert rewarm_due(cfg, 1000, True, [500])  # β back at 1 and still collapsed: again
@@ -46,13 +46,13 @@ def test_a_rewarm_is_due_only_when_judged_collapsed_with_beta_back_at_one_and_ti
     assert not rewarm_due(_train(kl_warmup=1000), 800, True, [])  # the warm-up itself still under way
 
 
-@pytest.mark.parametrize("value", [-0.1, 0.91, 1.0, 2])
+@pytest.mark.parametrize("value", [-0.1, 0.76, 1.0, 2])
 def test_a_rewarm_fraction_that_could_never_fire_is_refused_by_name(value):
     cfg = RunConfig()
     cfg.train.data, cfg.train.collapse_rewarm = "somewhere", value
-    with pytest.raises(ConfigError, match=r"train.collapse_rewarm must be in \[0, 0.9\]"):
+    with pytest.raises(ConfigError, match=r"train.collapse_rewarm must be in \[0, 0.75\]"):
         cfg.validate()
-    cfg.train.collapse_rewarm = 0.9  # from a tenth of the steps to the last: the longest that can end
+    cfg.train.collapse_rewarm = 0.75  # from a quarter of the steps to the last: the longest that can end
     cfg.validate()
 
 
@@ -70,13 +70,13 @@ def test_a_run_judged_collapsed_rewarms_and_resumes_through_it(pend16, tmp_path,
     # every logged step judged collapsed: the re-warm's mechanics, apart from what judges collapse
     monkeypatch.setattr(collapse, "collapsed", lambda *a, **k: True)
     monkeypatch.setattr(collapse, "SPREAD_MIN_STEP", 0)
-    cfg = _config(pend16)  # 12 steps: judged from step 2 (≥ 1.2), a re-warm over 3 steps, ending by step 12
+    cfg = _config(pend16)  # 12 steps: judged from step 3, a re-warm over 3 steps, ending by step 12
     full = fit(cfg, tmp_path / "full", progress=False)
     lines = full.metrics()
-    assert [m["step"] for m in lines if m.get("rewarm")] == [2, 5, 8]
-    assert [round(m["beta"], 6) for m in lines] == [1, 1, 0.333333, 0.666667, 1, 0.333333, 0.666667, 1,
-                                                   0.333333, 0.666667, 1, 1]  # fmt: skip
-    assert full.summary()["collapse"]["rewarmed_at"] == [2, 5, 8]
+    assert [m["step"] for m in lines if m.get("rewarm")] == [3, 6, 9]
+    assert [round(m["beta"], 6) for m in lines] == [1, 1, 1, 0.333333, 0.666667, 1, 0.333333, 0.666667, 1,
+                                                   0.333333, 0.666667, 1]  # fmt: skip
+    assert full.summary()["collapse"]["rewarmed_at"] == [3, 6, 9]
 
     class Killed(Exception):
         pass
@@ -88,7 +88,7 @@ def test_a_run_judged_collapsed_rewarms_and_resumes_through_it(pend16, tmp_path,
     with pytest.raises(Killed):
         fit(cfg, tmp_path / "killed", progress=False, callback=kill)
     state = load_ckpt(tmp_path / "killed" / "checkpoints" / "last.pt")
-    assert state["step"] == 6 and state["rewarms"] == [2, 5]  # step 7 must train at β 2/3, not 1
+    assert state["step"] == 6 and state["rewarms"] == [3, 6]  # step 7 must train at β 1/3, not 1
     resumed = fit(RunConfig(), tmp_path / "killed", resume=True, progress=False)
     assert [m["beta"] for m in resumed.metrics()] == [m["beta"] for m in lines]
     assert [m["loss"] for m in resumed.metrics()] == [m["loss"] for m in lines]
@@ -107,15 +107,15 @@ def test_an_untrained_decoder_judged_collapsed_is_rewarmed_and_said(pend16, tmp_
             "--train.batch_size=8", "--train.steps=8", "--train.log_every=1"]  # fmt: skip
     assert main(args) == 0
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert lines[0]["collapsed"] and lines[0]["rewarm"]  # step 1, past a tenth of 8
-    assert lines[1]["beta"] == pytest.approx(0.5)  # re-warmed over 2 steps
+    assert lines[1]["collapsed"] and lines[1]["rewarm"]  # step 2, a quarter of 8
+    assert lines[2]["beta"] == pytest.approx(0.5)  # re-warmed over 2 steps
     rewarmed = json.loads((out / "summary.json").read_text())["collapse"]["rewarmed_at"]
-    assert rewarmed == [1, 3, 5]  # collapsed again each time β was back at 1, the last ending by step 8
-    assert "re-warmed from 0 after steps 1, 3, 5 (train.collapse_rewarm)" in capsys.readouterr().err
+    assert rewarmed == [2, 4, 6]  # collapsed again each time β was back at 1, the last ending by step 8
+    assert "re-warmed from 0 after steps 2, 4, 6 (train.collapse_rewarm)" in capsys.readouterr().err
     # switched off, the same run only reports
     assert main(args[:2] + [str(tmp_path / "off")] + args[3:] + ["--train.collapse_rewarm=0"]) == 0
     off = [json.loads(line) for line in (tmp_path / "off" / "metrics.jsonl").read_text().splitlines()]
-    assert all(m["beta"] == 1.0 and "rewarm" not in m for m in off) and off[0]["collapsed"]
+    assert all(m["beta"] == 1.0 and "rewarm" not in m for m in off) and off[1]["collapsed"]
 
 
 def test_a_run_saved_before_the_rewarm_resumes_without_it(pend16, tmp_path):

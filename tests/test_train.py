@@ -193,7 +193,7 @@ def test_the_decoded_spread_is_the_share_of_the_frames_variation_drawn():
     assert spread_ratio(mean + 0.5 * (frames - mean), frames) == pytest.approx(0.25)  # half the departures
     assert spread_ratio(frames, torch.ones_like(frames)) is None  # frames all alike: nothing to judge
     assert not spread_judged(SPREAD_MIN_STEP - 1, 200) and spread_judged(SPREAD_MIN_STEP, 200)
-    assert not spread_judged(399, 4000) and spread_judged(400, 4000)  # a tenth of the steps
+    assert not spread_judged(999, 4000) and spread_judged(1000, 4000)  # a quarter of the steps
 
 
 def test_a_model_forced_to_collapse_is_reported_and_a_normal_one_is_not(pend16, tmp_path, capsys):
@@ -234,7 +234,7 @@ def test_a_decoder_drawing_one_frame_is_collapse_though_its_kl_is_above_the_floo
     from physvae import collapse
 
     # an untrained decoder draws about one frame whatever its latents, with a KL above the floor: judged from
-    # step 0 here (by default from step 100 and a tenth of the steps, as every decoder starts so)
+    # step 0 here (by default from step 100 and a quarter of the steps, as every decoder starts so)
     monkeypatch.setattr(collapse, "SPREAD_MIN_STEP", 0)
     args = ["train", "--out", str(tmp_path / "s"), "--quiet", f"--train.data={json.dumps(str(pend16))}",
             "--model.latent_dim=2", "--model.channels=4", "--model.features=16", "--model.rnn_hidden=16",
