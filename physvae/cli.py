@@ -191,6 +191,11 @@ def _evaluate(args: argparse.Namespace) -> None:
         ):
             r2 = physics[key]["r2"]
             print(f"  read from the {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+        if physics.get("rollout_frames_shows_position") is False:
+            print(
+                "warning: the predicted frames show no position: read from them, every position target's R² is "
+                "below 0 (worse than the test states' own mean), whatever the prediction's MSE says"
+            )
     p, base = m["prediction"], m["baselines"]
     print(
         f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f} "

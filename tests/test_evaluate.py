@@ -9,6 +9,7 @@ import simulators as S
 from physvae import RunConfig, fit
 from physvae.cli import main
 from physvae.evaluate import EvalConfig, evaluate
+from physvae.evaluation.state_recovery import shows_position
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,10 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     assert "no registered physics" in m["trajectories"]["skipped"]  # balls: no stated physics to fit
     printed = capsys.readouterr().out
     assert "state recovery" in printed and "read from the predicted frames" in printed
+    physics = m["physics"]
+    shown = shows_position(physics["rollout_frames_linear"]["r2"], physics["kinds"])
+    assert physics["rollout_frames_shows_position"] is shown  # the box has positions: never None here
+    assert ("warning: the predicted frames show no position" in printed) is (shown is False)
     assert (
         f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
     )
@@ -244,3 +249,22 @@ def test_cli_evaluate_says_what_to_try_when_only_the_prediction_loses(
         and f"try: {GENERAL}" in printed
         and f"try: {NEURAL_ODE_NARROW}" in printed
     )
+
+
+def test_predicted_frames_show_a_position_only_where_one_is_read_better_than_the_mean():
+    box = ["coordinate", "coordinate", "velocity", "velocity", "energy"]
+    # the robustness suite's box, default NeuralODE (0.72x the mean frame's MSE) and the narrow first-order field
+    default = {"x0": -9.44, "y0": -6.07, "vx0": -2.75, "vy0": -0.68, "energy": -1.84}
+    assert shows_position(default, box) is False
+    assert shows_position({**default, "y0": 0.01}, box) is True  # one position read: the frames show it
+    assert (
+        shows_position({**default, "vx0": 0.9, "energy": 0.9}, box) is False
+    )  # velocities are not positions
+    pendulum = ["velocity", "angle", "angle", "energy"]
+    assert (
+        shows_position({"omega": 0.13, "sin_theta": -0.61, "cos_theta": -3.58, "energy": 0.68}, pendulum)
+        is False
+    )
+    assert shows_position({"omega": 0.9}, ["velocity"]) is None  # no position target: not judged
+    with pytest.raises(ValueError):
+        shows_position({"x0": 0.5}, box)  # targets and kinds must pair one to one

@@ -4,11 +4,17 @@ model (the same linear probe on ``Predictions.z_frames``: what the rendered pred
 latents may lie off the posterior's region and mislead the rollout probe); for a model with per-frame codes (the Kalman
 VAE's a_t) also a linear probe from the codes. Beside them, the same linear probe from the true positions of
 frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R² is read against. Targets follow
-the dataset's state kinds."""
+the dataset's state kinds.
+
+A prediction can beat the mean frame's MSE with frames that show no state: measured on the robustness suite's box,
+the default NeuralODE predicted at 0.72x the mean frame's MSE while x read from its predicted frames had R² -9.4
+(a narrow first-order field: 0.89x, R² 0.23). ``rollout_frames_shows_position`` says whether any position target
+read from the predicted frames beats the test states' own mean (R² > 0); ``physvae evaluate`` warns where none
+does."""
 
 from __future__ import annotations
 
-from ..metrics.probe import linear_probe, poly_probe, position_window, target_kinds
+from ..metrics.probe import POSITION_KINDS, linear_probe, poly_probe, position_window, target_kinds
 from .sections import Section
 
 
@@ -51,4 +57,14 @@ class StateRecovery(Section):
         out["rollout_frames_linear"] = linear_probe(
             train.z, y_train, pred.z_frames, y_future, names
         ).to_dict()
+        shown = shows_position(out["rollout_frames_linear"]["r2"], kinds)
+        if shown is not None:
+            out["rollout_frames_shows_position"] = shown
         return out
+
+
+def shows_position(r2: dict[str, float], kinds: list[str]) -> bool | None:
+    """Whether any position target (``POSITION_KINDS``) of ``r2`` (target → R², in the order of ``kinds``) is read
+    better than the targets' own mean (R² > 0); None where there is no position target."""
+    position = [value for value, kind in zip(r2.values(), kinds, strict=True) if kind in POSITION_KINDS]
+    return any(value > 0 for value in position) if position else None
