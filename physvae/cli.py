@@ -188,6 +188,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         for key, what in (
             ("rollout_linear", "predicted latents"),
             ("rollout_frames_linear", "predicted frames"),
+            ("rollout_frames_hold_linear", "held last context frame (the trivial prediction)"),
         ):
             r2 = physics[key]["r2"]
             print(f"  read from the {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))

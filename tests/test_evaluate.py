@@ -110,6 +110,15 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     shown = shows_position(physics["rollout_frames_linear"]["r2"], physics["kinds"])
     assert physics["rollout_frames_shows_position"] is shown  # the box has positions: never None here
     assert ("warning: the predicted frames show no position" in printed) is (shown is False)
+    assert "read from the held last context frame (the trivial prediction)" in printed
+    position, base = physics["frames_position_r2"], m["baselines"]
+    assert (
+        base["pred_position_r2"] == position["predicted"]
+        and base["hold_last"]["position_r2"] == position["held"]
+    )
+    flagged = [f for f in base["flags"] if f.startswith("position R²")]
+    assert len(flagged) == int(not position["predicted"] > position["held"])
+    assert all(f"warning: {f}" in printed for f in flagged)
     assert (
         f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
     )
@@ -271,3 +280,59 @@ def test_predicted_frames_show_a_position_only_where_one_is_read_better_than_the
     assert shows_position({"omega": 0.9}, ["velocity"]) is None  # no position target: not judged
     with pytest.raises(ValueError):
         shows_position({"x0": 0.5}, box)  # targets and kinds must pair one to one
+
+
+def test_the_held_last_frame_is_re_read_and_probed_as_the_prediction_is(tiny_runs, pend16):
+    """The physics front's trivial prediction: the true context, then its last frame held; re-read by the model
+    and read by the OLS probe fitted on the training posterior (recomputed here with numpy's least squares)."""
+    from physvae.evaluation.context import EvalContext
+    from physvae.evaluation.state_recovery import StateRecovery
+
+    model = tiny_runs["pend"].model
+    ctx = EvalContext(
+        model, S.load_dataset(pend16), EvalConfig(n_context=4, max_sequences=8, poly_probe=False)
+    )
+    frames = np.asarray(ctx.test.frames[:8], np.float32) / 255  # (8, 15, 16, 16, 1) as stored
+    video = np.concatenate([frames[:, :4], np.repeat(frames[:, 3:4], 11, axis=1)], axis=1)
+    video = torch.from_numpy(video).permute(0, 1, 4, 2, 3)  # (N, T, C, H, W)
+    inputs = torch.from_numpy(np.asarray(ctx.test.inputs[:8], np.float32))
+    with torch.no_grad():
+        want = model.infer(video, None, inputs, sample=False).q_mean[:, 4:].numpy()
+    np.testing.assert_allclose(ctx.predictions.z_hold, want, atol=1e-5)
+
+    out = StateRecovery().run(ctx)
+    y_train, names = ctx.targets(ctx.train_latents.states)
+    y_future, _ = ctx.targets(ctx.predictions.states)
+    z = ctx.train_latents.z.reshape(-1, ctx.train_latents.z.shape[-1]).astype(np.float64)
+    design = np.c_[z, np.ones(len(z))]
+    coef = np.linalg.lstsq(design, y_train.reshape(len(z), -1), rcond=None)[0]
+    zh = want.reshape(-1, want.shape[-1]).astype(np.float64)
+    read, truth = np.c_[zh, np.ones(len(zh))] @ coef, y_future.reshape(len(zh), -1)
+    r2 = 1 - ((truth - read) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
+    got = out["rollout_frames_hold_linear"]["r2"]
+    assert list(got) == names and np.allclose(list(got.values()), r2, rtol=1e-3)
+    positions = [v for v, k in zip(r2, out["kinds"], strict=True) if k in ("coordinate", "angle", "derived")]
+    assert out["frames_position_r2"]["held"] == pytest.approx(np.mean(positions), rel=1e-3)
+
+
+def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_than_the_held_frame():
+    from physvae.evaluation.baselines import _position_flags
+    from physvae.evaluation.state_recovery import position_r2
+
+    box = ["coordinate", "coordinate", "velocity", "velocity", "energy"]
+    # the quick box's GRU: 0.92x the mean frame's MSE; x0, y0 read from its frames at 0.22, 0.05
+    assert position_r2({"x0": 0.22, "y0": 0.05, "vx0": 0.9, "vy0": 0.9, "energy": 0.9}, box) == pytest.approx(
+        0.135
+    )
+    assert position_r2({"vx0": 0.9}, ["velocity"]) is None
+    assert np.isnan(position_r2({"x0": np.nan, "y0": 0.5, "vx0": 0, "vy0": 0, "energy": 0}, box))
+
+    def base(pred, held):
+        return {"pred_position_r2": pred, "hold_last": {"pred_mse": 0.02, "position_r2": held}}
+
+    assert _position_flags(base(0.4, 0.1)) == []
+    assert _position_flags(base(0.1, 0.1)) == [  # no better: equal loses, as for MSE
+        "position R² read from the predicted frames 0.1 does not beat holding the last context frame (0.1)"
+    ]
+    assert len(_position_flags(base(-9.4, -0.3))) == 1 and len(_position_flags(base(np.nan, -0.3))) == 1
+    assert _position_flags({"hold_last": {"pred_mse": 0.02}}) == []  # no positions: not judged

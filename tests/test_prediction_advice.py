@@ -76,3 +76,13 @@ def _base(mean_recon=0.02, mean_pred=0.02, hold=0.04):
 def test_advice_is_given_when_the_frames_are_drawn_and_the_motion_is_not(recon, pred, advised):
     results = {"reconstruction": {"mse": recon}, "prediction": {"mse": pred}}
     assert _moves_wrong(_flags(results, _base())) is advised
+
+
+def test_advice_is_given_where_only_the_position_read_from_the_predicted_frames_loses():
+    position = [
+        "position R² read from the predicted frames -9.4 does not beat holding the last context frame (0.1)"
+    ]
+    drawn = _flags({"reconstruction": {"mse": 0.001}, "prediction": {"mse": 0.01}}, _base())
+    assert drawn == [] and _moves_wrong(drawn + position)
+    collapsed = _flags({"reconstruction": {"mse": 0.03}, "prediction": {"mse": 0.03}}, _base())
+    assert not _moves_wrong(collapsed + position)  # collapse has its own advice

@@ -37,7 +37,10 @@ class Predictions:
     decoded sequence (context and prediction; no true frame after the context), which show what the rendered
     prediction holds where the predicted latents may have left the region a probe was fitted on.
     ``clean_scores`` (N, H, 2): MSE and normalized error against the frames before sensor noise, where the data
-    has them (None otherwise): noise no prediction can foresee puts even a perfect one above VPT's threshold."""
+    has them (None otherwise): noise no prediction can foresee puts even a perfect one above VPT's threshold.
+    ``z_hold`` (N, H, D): the same re-reading of the trivial prediction that holds the last context frame (the true
+    context, then its last frame over the horizon): what a prediction's frames must show better than to have
+    carried any motion."""
 
     n_context: int
     horizon: int
@@ -45,6 +48,7 @@ class Predictions:
     z: np.ndarray
     states: np.ndarray
     z_frames: np.ndarray
+    z_hold: np.ndarray
     clean_scores: np.ndarray | None = None
 
 
@@ -118,11 +122,14 @@ class EvalContext:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
-        scores, zs, states, reread, clean = [], [], [], [], []
+        scores, zs, states, reread, held, clean = [], [], [], [], [], []
         start = 0  # the first sequence of the batch: batches come in order
         with torch.no_grad():
             for b in self.batches(split):
                 p = self._predict(b, horizon, zs, reread)
+                held.append(
+                    self._reread(_held(b.frames, cfg.n_context, horizon), b)[:, cfg.n_context :].cpu().numpy()
+                )
                 t = b.frames[:, cfg.n_context : cfg.n_context + horizon]
                 scores.append(_scores(p, t, fm.mse, fm.psnr, fm.ssim, fm.normalized_error))
                 if split.frames_clean is not None:
@@ -137,6 +144,7 @@ class EvalContext:
             np.concatenate(zs),
             np.concatenate(states),
             np.concatenate(reread),
+            np.concatenate(held),
             np.concatenate(clean) if clean else None,
         )
 
@@ -179,6 +187,13 @@ class EvalContext:
         inputs = None if b.inputs is None else b.inputs[:, :n]
         times = None if b.times is None else b.times[:, :n]
         return self.model.infer(pred, None, inputs, sample=False, times=times).q_mean
+
+
+def _held(frames: torch.Tensor, n_context: int, horizon: int) -> torch.Tensor:
+    """The hold-last-frame prediction as video: the first ``n_context`` frames of frames (B, T, C, H, W), then
+    the last of them repeated ``horizon`` times: (B, n_context + horizon, C, H, W)."""
+    last = frames[:, n_context - 1 : n_context]
+    return torch.cat([frames[:, :n_context], last.expand(-1, horizon, -1, -1, -1)], 1)
 
 
 def _scores(pred: torch.Tensor, truth: torch.Tensor, *metrics) -> np.ndarray:

@@ -10,9 +10,14 @@ A prediction can beat the mean frame's MSE with frames that show no state: measu
 the default NeuralODE predicted at 0.72x the mean frame's MSE while x read from its predicted frames had R² -9.4
 (a narrow first-order field: 0.89x, R² 0.23). ``rollout_frames_shows_position`` says whether any position target
 read from the predicted frames beats the test states' own mean (R² > 0); ``physvae evaluate`` warns where none
-does."""
+does. The stronger trivial baseline on this front is the prediction that holds the last context frame, its frames
+re-read and probed the same way (``rollout_frames_hold_linear``): ``frames_position_r2`` gives the mean R² of the
+position targets read from each, and the baselines section flags a prediction whose frames show the position no
+better than the held frame does (it has carried no motion, whatever its MSE)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..metrics.probe import POSITION_KINDS, linear_probe, poly_probe, position_window, target_kinds
 from .sections import Section
@@ -25,6 +30,7 @@ class StateRecovery(Section):
         "r2_poly": "poly.r2",
         "r2_rollout": "rollout_linear.r2",
         "r2_rollout_frames": "rollout_frames_linear.r2",
+        "r2_hold_frames": "rollout_frames_hold_linear.r2",
         "r2_codes": "codes_linear.r2",
         "r2_position_window": "position_window_linear.r2",
     }
@@ -57,10 +63,24 @@ class StateRecovery(Section):
         out["rollout_frames_linear"] = linear_probe(
             train.z, y_train, pred.z_frames, y_future, names
         ).to_dict()
+        out["rollout_frames_hold_linear"] = linear_probe(
+            train.z, y_train, pred.z_hold, y_future, names
+        ).to_dict()
         shown = shows_position(out["rollout_frames_linear"]["r2"], kinds)
         if shown is not None:
             out["rollout_frames_shows_position"] = shown
+            out["frames_position_r2"] = {
+                "predicted": position_r2(out["rollout_frames_linear"]["r2"], kinds),
+                "held": position_r2(out["rollout_frames_hold_linear"]["r2"], kinds),
+            }
         return out
+
+
+def position_r2(r2: dict[str, float], kinds: list[str]) -> float | None:
+    """Mean R² of the position targets (``POSITION_KINDS``) of ``r2`` (target → R², in the order of ``kinds``);
+    None where there is none. NaN where any is NaN."""
+    position = [value for value, kind in zip(r2.values(), kinds, strict=True) if kind in POSITION_KINDS]
+    return float(np.mean(position)) if position else None
 
 
 def shows_position(r2: dict[str, float], kinds: list[str]) -> bool | None:
