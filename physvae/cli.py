@@ -186,12 +186,13 @@ def _evaluate(args: argparse.Namespace) -> None:
         r2 = physics["linear"]["r2"]
         print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
         for key, what in (
-            ("rollout_linear", "predicted latents"),
-            ("rollout_frames_linear", "predicted frames"),
-            ("rollout_frames_hold_linear", "held last context frame (the trivial prediction)"),
+            ("rollout_linear", "read from the predicted latents"),
+            ("rollout_frames_linear", "read from the predicted frames"),
+            ("hold_last_state", "the last context frame's true state held (the trivial prediction)"),
+            ("rollout_frames_hold_linear", "the held last context frame read by the model"),
         ):
             r2 = physics[key]["r2"]
-            print(f"  read from the {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
+            print(f"  {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
         if physics.get("rollout_frames_shows_position") is False:
             print(
                 "warning: the predicted frames show no position: read from them, every position target's R² is "

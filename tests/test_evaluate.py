@@ -110,14 +110,13 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     shown = shows_position(physics["rollout_frames_linear"]["r2"], physics["kinds"])
     assert physics["rollout_frames_shows_position"] is shown  # the box has positions: never None here
     assert ("warning: the predicted frames show no position" in printed) is (shown is False)
-    assert "read from the held last context frame (the trivial prediction)" in printed
+    assert "the last context frame's true state held (the trivial prediction)" in printed
     position, base = physics["frames_position_r2"], m["baselines"]
-    assert (
-        base["pred_position_r2"] == position["predicted"]
-        and base["hold_last"]["position_r2"] == position["held"]
-    )
+    assert base["pred_position_r2"] == position["predicted"]
+    assert base["hold_last"]["position_r2"] == position["held_state"]
+    assert base["hold_last"]["position_r2_read"] == position["held_frames"]
     flagged = [f for f in base["flags"] if f.startswith("position R²")]
-    assert len(flagged) == int(not position["predicted"] > position["held"])
+    assert len(flagged) == int(not position["predicted"] > position["held_state"])
     assert all(f"warning: {f}" in printed for f in flagged)
     assert (
         f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
@@ -312,7 +311,22 @@ def test_the_held_last_frame_is_re_read_and_probed_as_the_prediction_is(tiny_run
     got = out["rollout_frames_hold_linear"]["r2"]
     assert list(got) == names and np.allclose(list(got.values()), r2, rtol=1e-3)
     positions = [v for v, k in zip(r2, out["kinds"], strict=True) if k in ("coordinate", "angle", "derived")]
-    assert out["frames_position_r2"]["held"] == pytest.approx(np.mean(positions), rel=1e-3)
+    assert out["frames_position_r2"]["held_frames"] == pytest.approx(np.mean(positions), rel=1e-3)
+    # the held state, no model: the last context frame's targets against the horizon's, by hand
+    y_all, _ = ctx.targets(np.asarray(ctx.test.states[:8], np.float64))
+    truth = y_all[:, 4:].reshape(-1, len(names))
+    held = np.repeat(y_all[:, 3:4], 11, axis=1).reshape(-1, len(names))
+    by_hand = 1 - ((truth - held) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
+    assert np.allclose(list(out["hold_last_state"]["r2"].values()), by_hand, atol=1e-6)
+
+
+def test_held_state_r2_on_a_hand_worked_case():
+    from physvae.evaluation.state_recovery import held_state_r2
+
+    last = np.array([[0.0], [10.0]])  # two sequences, one target, held over three frames
+    future = np.array([[[1.0], [2.0], [3.0]], [[11.0], [12.0], [13.0]]])
+    # truth mean 7: SS_tot = 36+25+16+16+25+36 = 154; SS_res = 1+4+9+1+4+9 = 28
+    assert held_state_r2(last, future, ["x"]) == {"x": pytest.approx(1 - 28 / 154)}
 
 
 def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_than_the_held_frame():
@@ -332,7 +346,7 @@ def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_th
 
     assert _position_flags(base(0.4, 0.1)) == []
     assert _position_flags(base(0.1, 0.1)) == [  # no better: equal loses, as for MSE
-        "position R² read from the predicted frames 0.1 does not beat holding the last context frame (0.1)"
+        "position R² read from the predicted frames 0.1 does not beat holding the last context frame's state (0.1)"
     ]
     assert len(_position_flags(base(-9.4, -0.3))) == 1 and len(_position_flags(base(np.nan, -0.3))) == 1
     assert _position_flags({"hold_last": {"pred_mse": 0.02}}) == []  # no positions: not judged

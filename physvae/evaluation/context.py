@@ -39,8 +39,8 @@ class Predictions:
     ``clean_scores`` (N, H, 2): MSE and normalized error against the frames before sensor noise, where the data
     has them (None otherwise): noise no prediction can foresee puts even a perfect one above VPT's threshold.
     ``z_hold`` (N, H, D): the same re-reading of the trivial prediction that holds the last context frame (the true
-    context, then its last frame over the horizon): what a prediction's frames must show better than to have
-    carried any motion."""
+    context, then its last frame over the horizon), and ``last_states`` (N, S): the true states of that frame, the
+    trivial prediction's state."""
 
     n_context: int
     horizon: int
@@ -49,6 +49,7 @@ class Predictions:
     states: np.ndarray
     z_frames: np.ndarray
     z_hold: np.ndarray
+    last_states: np.ndarray
     clean_scores: np.ndarray | None = None
 
 
@@ -122,7 +123,7 @@ class EvalContext:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
-        scores, zs, states, reread, held, clean = [], [], [], [], [], []
+        scores, zs, states, reread, held, last, clean = [], [], [], [], [], [], []
         start = 0  # the first sequence of the batch: batches come in order
         with torch.no_grad():
             for b in self.batches(split):
@@ -137,6 +138,7 @@ class EvalContext:
                     clean.append(_scores(p, t, fm.mse, fm.normalized_error))
                 start += len(p)
                 states.append(b.states[:, cfg.n_context : cfg.n_context + horizon].cpu().numpy())
+                last.append(b.states[:, cfg.n_context - 1].cpu().numpy())
         return Predictions(
             cfg.n_context,
             horizon,
@@ -145,6 +147,7 @@ class EvalContext:
             np.concatenate(states),
             np.concatenate(reread),
             np.concatenate(held),
+            np.concatenate(last),
             np.concatenate(clean) if clean else None,
         )
 
