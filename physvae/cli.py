@@ -185,13 +185,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:
         r2 = physics["linear"]["r2"]
         print("state recovery R² (linear probe, test): " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
-        for key, what in (
-            ("rollout_linear", "read from the predicted latents"),
-            ("rollout_frames_linear", "read from the predicted frames"),
-            ("hold_last_state", "the last context frame's true state held (the trivial prediction)"),
-            ("rollout_frames_hold_linear", "the held last context frame read by the model"),
+        pixel = physics["pixel_read"]
+        for what, r2 in (
+            ("read from the predicted latents", physics["rollout_linear"]["r2"]),
+            ("read from the predicted frames", physics["rollout_frames_linear"]["r2"]),
+            ("pixel reader (no model), the predicted frames", pixel["predicted"]),
+            ("pixel reader, the held last context frame (the trivial prediction)", pixel["held"]),
+            ("pixel reader, the true frames (its ceiling)", pixel["truth"]),
         ):
-            r2 = physics[key]["r2"]
             print(f"  {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
         if physics.get("rollout_frames_shows_position") is False:
             print(

@@ -110,13 +110,16 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     shown = shows_position(physics["rollout_frames_linear"]["r2"], physics["kinds"])
     assert physics["rollout_frames_shows_position"] is shown  # the box has positions: never None here
     assert ("warning: the predicted frames show no position" in printed) is (shown is False)
-    assert "the last context frame's true state held (the trivial prediction)" in printed
+    assert "pixel reader, the held last context frame (the trivial prediction)" in printed
     position, base = physics["frames_position_r2"], m["baselines"]
-    assert base["pred_position_r2"] == position["predicted"]
-    assert base["hold_last"]["position_r2"] == position["held_state"]
-    assert base["hold_last"]["position_r2_read"] == position["held_frames"]
+    assert (
+        base["pred_position_r2"] == position["predicted"] and base["reader_position_r2"] == position["truth"]
+    )
+    assert base["hold_last"]["position_r2"] == position["held"]
+    assert base["hold_last"]["position_r2_state"] == position["held_state"]
+    assert base["position_judged"] is (position["truth"] >= 0.5)
     flagged = [f for f in base["flags"] if f.startswith("position R²")]
-    assert len(flagged) == int(not position["predicted"] > position["held_state"])
+    assert len(flagged) == int(base["position_judged"] and not position["predicted"] > position["held"])
     assert all(f"warning: {f}" in printed for f in flagged)
     assert (
         f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
@@ -281,52 +284,54 @@ def test_predicted_frames_show_a_position_only_where_one_is_read_better_than_the
         shows_position({"x0": 0.5}, box)  # targets and kinds must pair one to one
 
 
-def test_the_held_last_frame_is_re_read_and_probed_as_the_prediction_is(tiny_runs, pend16):
-    """The physics front's trivial prediction: the true context, then its last frame held; re-read by the model
-    and read by the OLS probe fitted on the training posterior (recomputed here with numpy's least squares)."""
+def test_the_pixel_reader_reads_what_the_frames_show_with_no_model(tiny_runs, pend16):
+    """Predicted, true and held frames are read by one ridge from pixels fit on the training frames; R² per target
+    and the held true state are recomputed here by hand."""
+    from physvae.data import frames_tensor
     from physvae.evaluation.context import EvalContext
     from physvae.evaluation.state_recovery import StateRecovery
 
-    model = tiny_runs["pend"].model
     ctx = EvalContext(
-        model, S.load_dataset(pend16), EvalConfig(n_context=4, max_sequences=8, poly_probe=False)
+        tiny_runs["pend"].model,
+        S.load_dataset(pend16),
+        EvalConfig(n_context=4, max_sequences=8, poly_probe=False),
     )
-    frames = np.asarray(ctx.test.frames[:8], np.float32) / 255  # (8, 15, 16, 16, 1) as stored
-    video = np.concatenate([frames[:, :4], np.repeat(frames[:, 3:4], 11, axis=1)], axis=1)
-    video = torch.from_numpy(video).permute(0, 1, 4, 2, 3)  # (N, T, C, H, W)
-    inputs = torch.from_numpy(np.asarray(ctx.test.inputs[:8], np.float32))
-    with torch.no_grad():
-        want = model.infer(video, None, inputs, sample=False).q_mean[:, 4:].numpy()
-    np.testing.assert_allclose(ctx.predictions.z_hold, want, atol=1e-5)
-
+    pred, reader = ctx.predictions, ctx.pixel_reader
+    frames = frames_tensor(np.array(ctx.test.frames[:8]))  # (8, 15, 1, 16, 16)
+    np.testing.assert_allclose(pred.reads.truth, reader.read(frames[:, 4:]), atol=1e-6)
+    np.testing.assert_allclose(pred.reads.held, reader.read(frames[:, 3]), atol=1e-6)
     out = StateRecovery().run(ctx)
-    y_train, names = ctx.targets(ctx.train_latents.states)
-    y_future, _ = ctx.targets(ctx.predictions.states)
-    z = ctx.train_latents.z.reshape(-1, ctx.train_latents.z.shape[-1]).astype(np.float64)
-    design = np.c_[z, np.ones(len(z))]
-    coef = np.linalg.lstsq(design, y_train.reshape(len(z), -1), rcond=None)[0]
-    zh = want.reshape(-1, want.shape[-1]).astype(np.float64)
-    read, truth = np.c_[zh, np.ones(len(zh))] @ coef, y_future.reshape(len(zh), -1)
-    r2 = 1 - ((truth - read) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
-    got = out["rollout_frames_hold_linear"]["r2"]
-    assert list(got) == names and np.allclose(list(got.values()), r2, rtol=1e-3)
-    positions = [v for v, k in zip(r2, out["kinds"], strict=True) if k in ("coordinate", "angle", "derived")]
-    assert out["frames_position_r2"]["held_frames"] == pytest.approx(np.mean(positions), rel=1e-3)
-    # the held state, no model: the last context frame's targets against the horizon's, by hand
-    y_all, _ = ctx.targets(np.asarray(ctx.test.states[:8], np.float64))
-    truth = y_all[:, 4:].reshape(-1, len(names))
-    held = np.repeat(y_all[:, 3:4], 11, axis=1).reshape(-1, len(names))
-    by_hand = 1 - ((truth - held) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
-    assert np.allclose(list(out["hold_last_state"]["r2"].values()), by_hand, atol=1e-6)
+    y, names = ctx.targets(np.asarray(ctx.test.states[:8], np.float64))
+    truth = y[:, 4:].reshape(-1, len(names))
+
+    def by_hand(read):
+        read = np.broadcast_to(read, y[:, 4:].shape).reshape(-1, len(names))
+        return 1 - ((truth - read) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
+
+    for key, read in [("truth", pred.reads.truth), ("held", pred.reads.held[:, None])]:
+        assert np.allclose(list(out["pixel_read"][key].values()), by_hand(read), atol=1e-5)
+    assert np.allclose(list(out["hold_last_state"]["r2"].values()), by_hand(y[:, 3:4]), atol=1e-6)
+    # a bob on black: its centroid is linear in the pixels, so the reader reads the true frames' angle
+    assert out["pixel_read"]["truth"]["sin_theta"] > 0.9 and out["pixel_read"]["truth"]["cos_theta"] > 0.9
+    assert out["frames_position_r2"]["truth"] > 0.9
 
 
-def test_held_state_r2_on_a_hand_worked_case():
-    from physvae.evaluation.state_recovery import held_state_r2
+def test_pixels_average_pool_large_frames_to_at_most_32_a_side():
+    from physvae.evaluation.pixel_reader import pixels
 
-    last = np.array([[0.0], [10.0]])  # two sequences, one target, held over three frames
+    frames = torch.rand(2, 3, 3, 64, 48)  # (N, T, C, H, W): pooled by 2 to 32 × 24
+    want = frames.reshape(2, 3, 3, 32, 2, 24, 2).mean((4, 6)).reshape(2, 3, -1).numpy()
+    np.testing.assert_allclose(pixels(frames), want, atol=1e-6)
+    assert pixels(torch.rand(5, 1, 16, 16)).shape == (5, 256)  # small frames are kept as they are
+
+
+def test_r2_per_target_on_a_hand_worked_case():
+    from physvae.evaluation.state_recovery import r2_per_target
+
+    last = np.array([[[0.0]], [[10.0]]])  # two sequences, one target, held over three frames
     future = np.array([[[1.0], [2.0], [3.0]], [[11.0], [12.0], [13.0]]])
     # truth mean 7: SS_tot = 36+25+16+16+25+36 = 154; SS_res = 1+4+9+1+4+9 = 28
-    assert held_state_r2(last, future, ["x"]) == {"x": pytest.approx(1 - 28 / 154)}
+    assert r2_per_target(last, future, ["x"]) == {"x": pytest.approx(1 - 28 / 154)}
 
 
 def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_than_the_held_frame():
@@ -334,19 +339,24 @@ def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_th
     from physvae.evaluation.state_recovery import position_r2
 
     box = ["coordinate", "coordinate", "velocity", "velocity", "energy"]
-    # the quick box's GRU: 0.92x the mean frame's MSE; x0, y0 read from its frames at 0.22, 0.05
     assert position_r2({"x0": 0.22, "y0": 0.05, "vx0": 0.9, "vy0": 0.9, "energy": 0.9}, box) == pytest.approx(
         0.135
     )
     assert position_r2({"vx0": 0.9}, ["velocity"]) is None
     assert np.isnan(position_r2({"x0": np.nan, "y0": 0.5, "vx0": 0, "vy0": 0, "energy": 0}, box))
 
-    def base(pred, held):
-        return {"pred_position_r2": pred, "hold_last": {"pred_mse": 0.02, "position_r2": held}}
+    def base(pred, held, judged=True):
+        return {
+            "pred_position_r2": pred,
+            "position_judged": judged,
+            "hold_last": {"pred_mse": 0.02, "position_r2": held},
+        }
 
     assert _position_flags(base(0.4, 0.1)) == []
     assert _position_flags(base(0.1, 0.1)) == [  # no better: equal loses, as for MSE
-        "position R² read from the predicted frames 0.1 does not beat holding the last context frame's state (0.1)"
+        "position R² read from the predicted frames 0.1 does not beat holding the last context frame (0.1; both "
+        "read by the pixel reader)"
     ]
     assert len(_position_flags(base(-9.4, -0.3))) == 1 and len(_position_flags(base(np.nan, -0.3))) == 1
+    assert _position_flags(base(-9.4, -0.3, judged=False)) == []  # the reader cannot read the true frames
     assert _position_flags({"hold_last": {"pred_mse": 0.02}}) == []  # no positions: not judged

@@ -80,7 +80,7 @@ def test_advice_is_given_when_the_frames_are_drawn_and_the_motion_is_not(recon, 
 
 def test_advice_is_given_where_only_the_position_read_from_the_predicted_frames_loses():
     position = [
-        "position R² read from the predicted frames -9.4 does not beat holding the last context frame's state (0.1)"
+        "position R² read from the predicted frames -9.4 does not beat holding the last context frame (0.1; both read by the pixel reader)"
     ]
     drawn = _flags({"reconstruction": {"mse": 0.001}, "prediction": {"mse": 0.01}}, _base())
     assert drawn == [] and _moves_wrong(drawn + position)

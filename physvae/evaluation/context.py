@@ -15,6 +15,7 @@ from ..data import Batch, SequenceDataset, frames_tensor
 from ..metrics import frames as fm
 from ..metrics.probe import probe_targets
 from ..sampled_prediction import predictive_mean, sample_trajectories
+from .pixel_reader import PixelReader, pixels
 from .protocol import EvalConfig
 
 
@@ -38,9 +39,8 @@ class Predictions:
     prediction holds where the predicted latents may have left the region a probe was fitted on.
     ``clean_scores`` (N, H, 2): MSE and normalized error against the frames before sensor noise, where the data
     has them (None otherwise): noise no prediction can foresee puts even a perfect one above VPT's threshold.
-    ``z_hold`` (N, H, D): the same re-reading of the trivial prediction that holds the last context frame (the true
-    context, then its last frame over the horizon), and ``last_states`` (N, S): the true states of that frame, the
-    trivial prediction's state."""
+    ``last_states`` (N, S): the true states of the last context frame, the state of the trivial prediction that
+    holds it. ``reads``: what the frames show read with no model (``pixel_reader``), where the data has states."""
 
     n_context: int
     horizon: int
@@ -48,9 +48,19 @@ class Predictions:
     z: np.ndarray
     states: np.ndarray
     z_frames: np.ndarray
-    z_hold: np.ndarray
     last_states: np.ndarray
     clean_scores: np.ndarray | None = None
+    reads: FrameReads | None = None
+
+
+@dataclass
+class FrameReads:
+    """Targets read by the pixel reader (fit on the training frames) from the predicted frames (N, H, K), the true
+    frames of the horizon (N, H, K: the reader's ceiling) and the last context frame (N, K: the held prediction)."""
+
+    predicted: np.ndarray
+    truth: np.ndarray
+    held: np.ndarray
 
 
 class EvalContext:
@@ -123,15 +133,18 @@ class EvalContext:
         cfg, split = self.cfg, self.predict_split
         t_len = split.frames.shape[1]
         horizon = cfg.prediction_horizon(t_len, f"split {split.name!r}")
-        scores, zs, states, reread, held, last, clean = [], [], [], [], [], [], []
+        scores, zs, states, reread, last, clean = [], [], [], [], [], []
+        reader = self.pixel_reader if self.test.state_names else None
+        reads: list[tuple[np.ndarray, ...]] = []
         start = 0  # the first sequence of the batch: batches come in order
         with torch.no_grad():
             for b in self.batches(split):
                 p = self._predict(b, horizon, zs, reread)
-                held.append(
-                    self._reread(_held(b.frames, cfg.n_context, horizon), b)[:, cfg.n_context :].cpu().numpy()
-                )
                 t = b.frames[:, cfg.n_context : cfg.n_context + horizon]
+                if reader is not None:
+                    reads.append(
+                        (reader.read(p), reader.read(t), reader.read(b.frames[:, cfg.n_context - 1]))
+                    )
                 scores.append(_scores(p, t, fm.mse, fm.psnr, fm.ssim, fm.normalized_error))
                 if split.frames_clean is not None:
                     t = self._clean_frames(split, start, len(p))[:, cfg.n_context : cfg.n_context + horizon]
@@ -146,10 +159,20 @@ class EvalContext:
             np.concatenate(zs),
             np.concatenate(states),
             np.concatenate(reread),
-            np.concatenate(held),
             np.concatenate(last),
             np.concatenate(clean) if clean else None,
+            FrameReads(*(np.concatenate(r) for r in zip(*reads))) if reads else None,
         )
+
+    @cached_property
+    def pixel_reader(self) -> PixelReader:
+        """The pixel reader fit on the scored training sequences' true frames and their targets."""
+        xs, ys = [], []
+        with torch.no_grad():
+            for b in self.batches(self.train):
+                xs.append(pixels(b.frames)), ys.append(self.targets(b.states.cpu().numpy())[0])
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        return PixelReader().fit(x.reshape(-1, x.shape[-1]), y.reshape(-1, y.shape[-1]))
 
     @cached_property
     def sampled_scores(self) -> np.ndarray:
@@ -190,13 +213,6 @@ class EvalContext:
         inputs = None if b.inputs is None else b.inputs[:, :n]
         times = None if b.times is None else b.times[:, :n]
         return self.model.infer(pred, None, inputs, sample=False, times=times).q_mean
-
-
-def _held(frames: torch.Tensor, n_context: int, horizon: int) -> torch.Tensor:
-    """The hold-last-frame prediction as video: the first ``n_context`` frames of frames (B, T, C, H, W), then
-    the last of them repeated ``horizon`` times: (B, n_context + horizon, C, H, W)."""
-    last = frames[:, n_context - 1 : n_context]
-    return torch.cat([frames[:, :n_context], last.expand(-1, horizon, -1, -1, -1)], 1)
 
 
 def _scores(pred: torch.Tensor, truth: torch.Tensor, *metrics) -> np.ndarray:
