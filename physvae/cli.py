@@ -196,8 +196,8 @@ def _evaluate(args: argparse.Namespace) -> None:
             print(f"  {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))
         if physics.get("rollout_frames_shows_position") is False:
             print(
-                "warning: the predicted frames show no position: read from them, every position target's R² is "
-                "below 0 (worse than the test states' own mean), whatever the prediction's MSE says"
+                "warning: the predicted frames show no position: read from their pixels (no model), every position "
+                "target's R² is below 0 (worse than the test states' own mean), whatever the prediction's MSE says"
             )
     p, base = m["prediction"], m["baselines"]
     print(

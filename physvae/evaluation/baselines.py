@@ -30,11 +30,8 @@ from ..collapse import mean_frame
 from ..frame_stats import median_frame
 from ..metrics import frames as fm
 from .advice import prediction_advice
+from .pixel_reader import READABLE
 from .sections import Section
-
-READABLE = (
-    0.5  # the pixel reader's position R² on true frames under which the position comparison is not judged
-)
 
 
 class Baselines(Section):

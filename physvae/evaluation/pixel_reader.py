@@ -24,6 +24,7 @@ from sklearn.linear_model import Ridge
 MAX_SIDE = 32
 MAX_FRAMES = 20000
 ALPHA = 1.0  # ridge penalty on pixels in [0, 1]: a few hundred to a few thousand features
+READABLE = 0.5  # mean position R² on true frames under which the reader is not trusted
 
 
 def pixels(frames: torch.Tensor) -> np.ndarray:
