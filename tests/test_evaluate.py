@@ -265,7 +265,7 @@ def test_cli_evaluate_says_what_to_try_when_only_the_prediction_loses(
 
 def test_predicted_frames_show_a_position_only_where_one_is_read_better_than_the_mean():
     box = ["coordinate", "coordinate", "velocity", "velocity", "energy"]
-    # the robustness suite's box under the default NeuralODE: 0.72x the mean frame's MSE, no position in its frames
+    # every position read worse than the states' own mean (figures once read from a NeuralODE's re-read frames)
     default = {"x0": -9.44, "y0": -6.07, "vx0": -2.75, "vy0": -0.68, "energy": -1.84}
     assert shows_position(default, box) is False
     assert shows_position({**default, "y0": 0.01}, box) is True  # one position read: the frames show it

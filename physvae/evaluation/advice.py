@@ -16,8 +16,8 @@ NEURAL_ODE_NARROW = (
     "for a neural ODE of the second order in a wide latent, a first-order field in a latent near the state's size "
     "(--model.neural_ode.order=1 --model.latent_dim=8) predicted the DVBF pendulum at 0.31x and 0.32x the mean "
     "frame's MSE on two seeds, where the default reached 0.95x (benchmarks/results/neural_ode_order_cpu2); it "
-    "predicted the bouncing box worse by MSE (0.89x against 0.72x) though its predicted frames showed the state "
-    "(x read from them at R² 0.23, the default's at -9.4), a bordered pendulum at 0.59x to 1.19x by seed and "
+    "predicted the bouncing box worse (0.89x against 0.72x the mean frame's MSE; its predicted frames read by "
+    "a pixel reader show the position less well too), a bordered pendulum at 0.59x to 1.19x by seed and "
     "one on a grey background at 1.17x on both seeds; a latent of 16 lay between (pendulum 0.52x and 0.44x, "
     "box 0.83x and 0.85x, bordered pendulum 0.90x)"
 )
