@@ -147,6 +147,18 @@ def test_the_rollout_drop_reads_the_predicted_frames_where_both_records_have_the
         "drop": pytest.approx(0.3),
         "probe": "rollout_frames_linear",
     }
+    # where both records read the predicted frames' pixels, that reading is shown, positions only
+    pixel = {"omega": -0.5, "sin_theta": 0.7, "cos_theta": 0.8, "energy": -2.0}
+    variant["metrics"]["physics"]["pixel_read"] = {"predicted": pixel}
+    plain["metrics"]["physics"]["pixel_read"] = {"predicted": {**pixel, "omega": 0.9, "sin_theta": 0.9}}
+    c = compare(variant, plain, Tolerances())
+    assert c["rollout"] == {
+        "target": "sin_theta",  # omega's larger drop is not a position: a frame's pixels cannot show it
+        "plain": 0.9,
+        "variant": 0.7,
+        "drop": pytest.approx(0.2),
+        "probe": "pixel_read",
+    }
 
 
 def test_nothing_passes_for_want_of_data():

@@ -7,8 +7,10 @@ gives
 - the largest drop of linear-probe R² over the targets of kind angle, coordinate or derived (what one frame shows)
   and, separately, over the velocities (what only the dynamics reveal); energy and other kinds are not compared;
 - the largest drop of R² of the state read from the predictions (shown, not judged: the issue's targets are on
-  the posterior): from the predicted frames re-encoded by the model where both records have that probe
-  (``rollout_frames_linear``), else from the predicted latents (``rollout_linear``), the same probe on both;
+  the posterior): the positions read from the predicted frames' pixels with no model where both records have that
+  reading (``pixel_read``; velocities cannot be read from one frame), else the positions and velocities read from
+  the predicted frames re-encoded by the model (``rollout_frames_linear``, which follows the model's transition),
+  else from the predicted latents (``rollout_linear``), the same reading on both;
 - the median valid prediction time on both, and its relative drop (not judged on dropped frames, whose VPT counts
   kept frames; in seconds, frames × Δt, where the variant's frame interval differs from the plain one's: at half
   the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames
@@ -71,16 +73,25 @@ def _r2_drops(
     section's "linear" posterior probe, its "rollout_linear" probe of the predicted latents or its
     "rollout_frames_linear" probe of the predicted frames)."""
     physics_v, physics_p = variant["metrics"].get("physics", {}), plain["metrics"].get("physics", {})
-    r2_v = physics_v.get(probe, {}).get("r2", {})
-    r2_p = physics_p.get(probe, {}).get("r2", {})
+    r2_v, r2_p = _probe_r2(physics_v, probe), _probe_r2(physics_p, probe)
     kind_of = dict(zip(physics_v.get("targets", []), physics_v.get("kinds", [])))
     return [(n, r2_p[n], r2_v[n]) for n in r2_v if n in r2_p and kind_of.get(n) in kinds]
 
 
+def _probe_r2(physics: dict, probe: str) -> dict[str, float]:
+    """Target → R² of one reading in a record's physics section (``pixel_read``: of the predicted frames)."""
+    if probe == "pixel_read":
+        return physics.get("pixel_read", {}).get("predicted", {})
+    return physics.get(probe, {}).get("r2", {})
+
+
 def _rollout_probe(variant: dict, plain: dict) -> str:
-    """The predicted frames' probe where both records have it, else the predicted latents'."""
-    both = all("rollout_frames_linear" in r["metrics"].get("physics", {}) for r in (variant, plain))
-    return "rollout_frames_linear" if both else "rollout_linear"
+    """The first reading of the predictions both records have: the predicted frames' pixels, the predicted frames
+    re-encoded by the model, the predicted latents."""
+    for probe in ("pixel_read", "rollout_frames_linear"):
+        if all(probe in r["metrics"].get("physics", {}) for r in (variant, plain)):
+            return probe
+    return "rollout_linear"
 
 
 def _worst(rows: list[tuple[str, float, float]]) -> dict | None:
@@ -128,7 +139,8 @@ def compare(
     out["position"] = _worst(_r2_drops(variant, plain, POSITION_KINDS))
     out["velocity"] = _worst(_r2_drops(variant, plain, VELOCITY_KINDS))
     probe = _rollout_probe(variant, plain)
-    out["rollout"] = _worst(_r2_drops(variant, plain, POSITION_KINDS + VELOCITY_KINDS, probe))
+    kinds = POSITION_KINDS if probe == "pixel_read" else POSITION_KINDS + VELOCITY_KINDS
+    out["rollout"] = _worst(_r2_drops(variant, plain, kinds, probe))
     if out["rollout"] is not None:
         out["rollout"]["probe"] = probe
     out["vpt"]["plain"] = _vpt(fp)
@@ -247,8 +259,8 @@ def _num(v) -> str:
 def _drop(w: dict | None) -> str:
     if w is None:
         return "—"
-    latents = ", *latents*" if w.get("probe") == "rollout_linear" else ""
-    return f"{w['drop']:+.3f} ({w['target']}{latents})"
+    mark = {"rollout_linear": ", *latents*", "rollout_frames_linear": ", *re-read*"}.get(w.get("probe"), "")
+    return f"{w['drop']:+.3f} ({w['target']}{mark})"
 
 
 def _pair(values: dict, judged: bool = True, clean: bool = False, seconds: dict | None = None) -> str:
@@ -292,10 +304,11 @@ def table(suite, rows: list[dict]) -> str:
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (in seconds where the frame rates differ; not judged "
         "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames; *clean frames*: a noisy "
-        "variant's VPT scored against its frames before the noise). The rollout R² drop (worst position or "
-        "velocity target, read from "
-        "the predicted frames re-encoded by the model, marked *latents* where a record predates that probe and "
-        "the predicted latents were read) is shown, not judged. Plain rows are judged on collapse and the baselines "
+        "variant's VPT scored against its frames before the noise). The rollout R² drop (worst position target "
+        "read from the predicted frames' pixels with no model; marked *re-read* where a record predates that "
+        "reading and the worst position or velocity target of the predicted frames re-encoded by the model was "
+        "read, *latents* where the predicted latents were) is shown, not judged. Plain rows are judged on collapse "
+        "and the baselines "
         "alone. VPT's "
         "error is relative to the frames' own energy, so a lit background lengthens it: compare the mean-frame "
         "ratio (below 1 beats the mean frame) across backgrounds.",
