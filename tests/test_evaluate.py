@@ -327,7 +327,7 @@ def test_pixels_average_pool_large_frames_to_at_most_32_a_side():
 
 
 def test_r2_per_target_on_a_hand_worked_case():
-    from physvae.evaluation.state_recovery import r2_per_target
+    from physvae.metrics.probe import r2_per_target
 
     last = np.array([[[0.0]], [[10.0]]])  # two sequences, one target, held over three frames
     future = np.array([[[1.0], [2.0], [3.0]], [[11.0], [12.0], [13.0]]])

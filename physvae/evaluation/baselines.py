@@ -14,7 +14,7 @@ no model) is ``hold_last.position_r2``, beside the model's ``pred_position_r2`` 
 way), the reader's ceiling ``reader_position_r2`` (the true frames of the horizon) and the held true state
 ``hold_last.position_r2_state``. A prediction that beats the mean frame's MSE while its frames show the position no
 better than the held frame has carried no motion. Where the reader reads the true frames' position below
-``READABLE`` the comparison is not judged (``position_judged`` false).
+``pixel_reader.READABLE`` the comparison is not judged (``position_judged`` false).
 
 A model that does not beat them has learned the background, not the dynamics (posterior collapse looks exactly
 like this): each such comparison is listed in ``flags``, and ``beats_all`` is 0. Where the prediction loses and
@@ -30,7 +30,6 @@ from ..collapse import mean_frame
 from ..frame_stats import median_frame
 from ..metrics import frames as fm
 from .advice import prediction_advice
-from .pixel_reader import READABLE
 from .sections import Section
 
 
@@ -83,13 +82,14 @@ class Baselines(Section):
             out["pred_over_mean_frame"] = ctx.results["prediction"]["mse"] / max(
                 out["mean_frame"]["pred_mse"], 1e-12
             )
-        position = ctx.results.get("physics", {}).get("frames_position_r2")
+        physics = ctx.results.get("physics", {})
+        position = physics.get("frames_position_r2")
         if position:
             out["pred_position_r2"] = position["predicted"]
             out["reader_position_r2"] = position["truth"]
             out["hold_last"]["position_r2"] = position["held"]
             out["hold_last"]["position_r2_state"] = position["held_state"]
-            out["position_judged"] = bool(position["truth"] >= READABLE)
+            out["position_judged"] = physics["pixel_readable"]
         out["flags"] = _flags(ctx.results, out) + _position_flags(out)
         out["beats_all"] = float(not out["flags"])
         if _moves_wrong(out["flags"]):

@@ -20,9 +20,15 @@ predicted and the held frames."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import r2_score
 
-from ..metrics.probe import POSITION_KINDS, linear_probe, poly_probe, position_window, target_kinds
+from ..metrics.probe import (
+    POSITION_KINDS,
+    linear_probe,
+    poly_probe,
+    position_window,
+    r2_per_target,
+    target_kinds,
+)
 from .pixel_reader import READABLE
 from .sections import Section
 
@@ -82,28 +88,27 @@ class StateRecovery(Section):
                 **{k: position_r2(r2, kinds) for k, r2 in out["pixel_read"].items()},
                 "held_state": position_r2(out["hold_last_state"]["r2"], kinds),
             }
-            if out["frames_position_r2"]["truth"] >= READABLE:
+            out["pixel_readable"] = bool(out["frames_position_r2"]["truth"] >= READABLE)
+            if out["pixel_readable"]:
                 out["rollout_frames_shows_position"] = shows_position(out["pixel_read"]["predicted"], kinds)
         return out
-
-
-def r2_per_target(read: np.ndarray, truth: np.ndarray, names: list[str]) -> dict[str, float]:
-    """R² per target of ``read`` (N, H, K), or (N, 1, K) held over the horizon, against the true targets
-    ``truth`` (N, H, K)."""
-    read = np.broadcast_to(read, truth.shape)
-    flat_read, flat_true = read.reshape(-1, read.shape[-1]), truth.reshape(-1, truth.shape[-1])
-    return {n: float(r2_score(flat_true[:, j], flat_read[:, j])) for j, n in enumerate(names)}
 
 
 def position_r2(r2: dict[str, float], kinds: list[str]) -> float | None:
     """Mean R² of the position targets (``POSITION_KINDS``) of ``r2`` (target → R², in the order of ``kinds``);
     None where there is none. NaN where any is NaN."""
-    position = [value for value, kind in zip(r2.values(), kinds, strict=True) if kind in POSITION_KINDS]
+    position = _positions(r2, kinds)
     return float(np.mean(position)) if position else None
 
 
 def shows_position(r2: dict[str, float], kinds: list[str]) -> bool | None:
     """Whether any position target (``POSITION_KINDS``) of ``r2`` (target → R², in the order of ``kinds``) is read
     better than the targets' own mean (R² > 0); None where there is no position target."""
-    position = [value for value, kind in zip(r2.values(), kinds, strict=True) if kind in POSITION_KINDS]
+    position = _positions(r2, kinds)
     return any(value > 0 for value in position) if position else None
+
+
+def _positions(r2: dict[str, float], kinds: list[str]) -> list[float]:
+    """The R² of the position targets (``POSITION_KINDS``) of ``r2``, paired with ``kinds`` by order (the probe's
+    dict keeps the targets' order; targets and kinds that do not pair one to one raise ValueError)."""
+    return [value for value, kind in zip(r2.values(), kinds, strict=True) if kind in POSITION_KINDS]

@@ -116,10 +116,16 @@ def linear_reader(z_train, y_train):
 def linear_probe(z_train, y_train, z_test, y_test, names: list[str]) -> ProbeResult:
     """OLS from latents (N, T, D) to targets (N, T, K) (see ``probe_targets``), fit on train, R² on test per
     target."""
-    pred = _flat(linear_reader(z_train, y_train)(z_test))
-    truth = _flat(y_test)
-    r2 = {n: float(r2_score(truth[:, j], pred[:, j])) for j, n in enumerate(names)}
+    r2 = r2_per_target(linear_reader(z_train, y_train)(z_test), y_test, names)
     return ProbeResult(r2=r2, protocol="linear", kept_latents=z_train.shape[-1])
+
+
+def r2_per_target(read: np.ndarray, truth: np.ndarray, names: list[str]) -> dict[str, float]:
+    """R² per target of ``read`` against the true targets ``truth`` (..., K); ``read`` broadcasts to truth's shape
+    (e.g. (N, 1, K): one value per sequence held over the frames)."""
+    read = np.broadcast_to(read, truth.shape)
+    flat_read, flat_true = _flat(read), _flat(truth)
+    return {n: float(r2_score(flat_true[:, j], flat_read[:, j])) for j, n in enumerate(names)}
 
 
 def poly_probe(
@@ -157,7 +163,7 @@ def poly_probe(
             * y_std
             + y_mean
         )
-        r2 = {n: float(r2_score(y_te[:, j], pred[:, j])) for j, n in enumerate(names)}
+        r2 = r2_per_target(pred, y_te, names)
         best = ProbeResult(r2=r2, protocol="poly_lasso", degree=degree, kept_latents=int(keep.sum()))
         if min(r2.values()) > 0.9:
             break
