@@ -190,7 +190,8 @@ def _evaluate(args: argparse.Namespace) -> None:
             ("read from the predicted latents", physics["rollout_linear"]["r2"]),
             ("read from the predicted frames", physics["rollout_frames_linear"]["r2"]),
             ("pixel reader (no model), the predicted frames", pixel["predicted"]),
-            ("pixel reader, the held last context frame (the trivial prediction)", pixel["held"]),
+            ("pixel reader, the held last context frame (a trivial prediction)", pixel["held"]),
+            ("pixel reader, the mean training frame (a trivial prediction)", pixel["mean_frame"]),
             ("pixel reader, the true frames (its ceiling)", pixel["truth"]),
         ):
             print(f"  {what}: " + ", ".join(f"{k} {v:.3f}" for k, v in r2.items()))

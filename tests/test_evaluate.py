@@ -111,16 +111,19 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     shown = shows_position(physics["pixel_read"]["predicted"], physics["kinds"])
     assert physics["rollout_frames_shows_position"] is shown
     assert ("warning: the predicted frames show no position" in printed) is (shown is False)
-    assert "pixel reader, the held last context frame (the trivial prediction)" in printed
+    assert "pixel reader, the held last context frame (a trivial prediction)" in printed
+    assert "pixel reader, the mean training frame (a trivial prediction)" in printed
     position, base = physics["frames_position_r2"], m["baselines"]
     assert (
         base["pred_position_r2"] == position["predicted"] and base["reader_position_r2"] == position["truth"]
     )
     assert base["hold_last"]["position_r2"] == position["held"]
     assert base["hold_last"]["position_r2_state"] == position["held_state"]
+    assert base["mean_frame"]["position_r2"] == position["mean_frame"]
     assert base["position_judged"] is (position["truth"] >= 0.5)
     flagged = [f for f in base["flags"] if f.startswith("position R²")]
-    assert len(flagged) == int(base["position_judged"] and not position["predicted"] > position["held"])
+    lost = sum(not position["predicted"] > position[ref] for ref in ("held", "mean_frame"))
+    assert len(flagged) == (lost if base["position_judged"] else 0)
     assert all(f"warning: {f}" in printed for f in flagged)
     assert (
         f"predictive mean over 2 sampled trajectories: MSE {m['prediction']['sampled']['mse']:.4f}" in printed
@@ -301,6 +304,8 @@ def test_the_pixel_reader_reads_what_the_frames_show_with_no_model(tiny_runs, pe
     frames = frames_tensor(np.array(ctx.test.frames[:8]))  # (8, 15, 1, 16, 16)
     np.testing.assert_allclose(pred.reads.truth, reader.read(frames[:, 4:]), atol=1e-6)
     np.testing.assert_allclose(pred.reads.held, reader.read(frames[:, 3]), atol=1e-6)
+    train = frames_tensor(np.array(ctx.train.frames[: ctx.count(ctx.train)]))
+    np.testing.assert_allclose(pred.reads.mean_frame, reader.read(train.mean((0, 1))), atol=1e-5)
     out = StateRecovery().run(ctx)
     y, names = ctx.targets(np.asarray(ctx.test.states[:8], np.float64))
     truth = y[:, 4:].reshape(-1, len(names))
@@ -309,8 +314,18 @@ def test_the_pixel_reader_reads_what_the_frames_show_with_no_model(tiny_runs, pe
         read = np.broadcast_to(read, y[:, 4:].shape).reshape(-1, len(names))
         return 1 - ((truth - read) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
 
-    for key, read in [("truth", pred.reads.truth), ("held", pred.reads.held[:, None])]:
+    reads = [
+        ("truth", pred.reads.truth),
+        ("held", pred.reads.held[:, None]),
+        ("mean_frame", pred.reads.mean_frame),
+    ]
+    for key, read in reads:
         assert np.allclose(list(out["pixel_read"][key].values()), by_hand(read), atol=1e-5)
+    # a linear reader with an intercept reads the mean training frame at the training targets' mean: a constant,
+    # so its R² is at most 0
+    y_train, _ = ctx.targets(np.asarray(ctx.train.states[: ctx.count(ctx.train)], np.float64))
+    np.testing.assert_allclose(pred.reads.mean_frame, y_train.reshape(-1, len(names)).mean(0), atol=1e-4)
+    assert all(r2 <= 0 for r2 in out["pixel_read"]["mean_frame"].values())
     assert np.allclose(list(out["hold_last_state"]["r2"].values()), by_hand(y[:, 3:4]), atol=1e-6)
     # a bob on black: its centroid is linear in the pixels, so the reader reads the true frames' angle
     assert out["pixel_read"]["truth"]["sin_theta"] > 0.9 and out["pixel_read"]["truth"]["cos_theta"] > 0.9
@@ -335,7 +350,7 @@ def test_r2_per_target_on_a_hand_worked_case():
     assert r2_per_target(last, future, ["x"]) == {"x": pytest.approx(1 - 28 / 154)}
 
 
-def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_than_the_held_frame():
+def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_than_a_trivial_one():
     from physvae.evaluation.baselines import _position_flags
     from physvae.evaluation.state_recovery import position_r2
 
@@ -346,11 +361,12 @@ def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_th
     assert position_r2({"vx0": 0.9}, ["velocity"]) is None
     assert np.isnan(position_r2({"x0": np.nan, "y0": 0.5, "vx0": 0, "vy0": 0, "energy": 0}, box))
 
-    def base(pred, held, judged=True):
+    def base(pred, held, mean=-0.01, judged=True):
         return {
             "pred_position_r2": pred,
             "position_judged": judged,
             "hold_last": {"pred_mse": 0.02, "position_r2": held},
+            "mean_frame": {"recon_mse": 0.03, "position_r2": mean},
         }
 
     assert _position_flags(base(0.4, 0.1)) == []
@@ -358,6 +374,11 @@ def test_a_prediction_is_flagged_where_its_frames_show_the_position_no_better_th
         "position R² read from the predicted frames 0.1 does not beat holding the last context frame (0.1; both "
         "read by the pixel reader)"
     ]
-    assert len(_position_flags(base(-9.4, -0.3))) == 1 and len(_position_flags(base(np.nan, -0.3))) == 1
+    # beats the held frame (far below 0 over a long horizon) but not the mean frame
+    assert _position_flags(base(-0.23, -3.13, mean=-0.02)) == [
+        "position R² read from the predicted frames -0.23 does not beat the mean frame (-0.02; both read by the "
+        "pixel reader)"
+    ]
+    assert len(_position_flags(base(-9.4, -0.3))) == 2 and len(_position_flags(base(np.nan, -0.3))) == 2
     assert _position_flags(base(-9.4, -0.3, judged=False)) == []  # the reader cannot read the true frames
     assert _position_flags({"hold_last": {"pred_mse": 0.02}}) == []  # no positions: not judged

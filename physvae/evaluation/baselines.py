@@ -8,12 +8,15 @@
 beats the mean frame); unlike VPT, whose error is relative to the frames' own energy and so shrinks when a
 background is lit, it compares across backgrounds.
 
-On the physics front (where the data has true positions), the hold-last prediction is judged by the position it
-shows: the position targets' mean R² read from the held last context frame by the pixel reader (``pixel_reader``,
-no model) is ``hold_last.position_r2``, beside the model's ``pred_position_r2`` (its predicted frames read the same
-way), the reader's ceiling ``reader_position_r2`` (the true frames of the horizon) and the held true state
-``hold_last.position_r2_state``. A prediction that beats the mean frame's MSE while its frames show the position no
-better than the held frame has carried no motion. Where the reader reads the true frames' position below
+On the physics front (where the data has true positions), both trivial predictions are judged by the position
+they show: the position targets' mean R² read by the pixel reader (``pixel_reader``, no model) from the held last
+context frame is ``hold_last.position_r2`` and from the mean training frame ``mean_frame.position_r2`` (a constant:
+at most 0, below it by how far the training mean sits from the horizon's), beside the model's ``pred_position_r2``
+(its predicted frames read the same way), the reader's ceiling ``reader_position_r2`` (the true frames of the
+horizon) and the held true state ``hold_last.position_r2_state``. A prediction that beats the mean frame's MSE
+while its frames show the position no better than the held frame has carried no motion; one whose frames show it
+no better than the mean frame has lost where the state is (on long horizons the held frame scores far below 0, so
+the mean frame is the stronger of the two there). Where the reader reads the true frames' position below
 ``pixel_reader.READABLE`` the comparison is not judged (``position_judged`` false).
 
 A model that does not beat them has learned the background, not the dynamics (posterior collapse looks exactly
@@ -26,7 +29,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..collapse import mean_frame
 from ..frame_stats import median_frame
 from ..metrics import frames as fm
 from .advice import prediction_advice
@@ -43,11 +45,12 @@ class Baselines(Section):
         "pred_over_mean_frame": "pred_over_mean_frame",
         "pred_position_r2": "pred_position_r2",
         "baseline_hold_last_position_r2": "hold_last.position_r2",
+        "baseline_mean_frame_position_r2": "mean_frame.position_r2",
         "reader_position_r2": "reader_position_r2",
     }
 
     def run(self, ctx) -> dict:
-        mean = mean_frame(ctx.train.frames, ctx.device, ctx.count(ctx.train))  # (C, H, W)
+        mean = ctx.mean_frame  # (C, H, W)
         recon = _average(ctx, ctx.test, lambda b: fm.mse(mean.expand_as(b.frames), b.frames))
         c, horizon = ctx.predictions.n_context, ctx.predictions.horizon
         window = slice(c, c + horizon)
@@ -89,6 +92,7 @@ class Baselines(Section):
             out["reader_position_r2"] = position["truth"]
             out["hold_last"]["position_r2"] = position["held"]
             out["hold_last"]["position_r2_state"] = position["held_state"]
+            out["mean_frame"]["position_r2"] = position["mean_frame"]
             out["position_judged"] = physics["pixel_readable"]
         out["flags"] = _flags(ctx.results, out) + _position_flags(out)
         out["beats_all"] = float(not out["flags"])
@@ -146,15 +150,20 @@ def _flags(results: dict, base: dict) -> list[str]:
 
 def _position_flags(base: dict) -> list[str]:
     """The position read from the predicted frames, where it is no better (R², higher is better) than read from the
-    held last context frame (both by the pixel reader); judged only where the reader reads the true frames."""
+    held last context frame or from the mean training frame (all by the pixel reader); judged only where the reader
+    reads the true frames."""
     if not base.get("position_judged"):
         return []
-    model, ref = base["pred_position_r2"], base["hold_last"]["position_r2"]
-    if model > ref:
-        return []
+    model = base["pred_position_r2"]
+    refs = [
+        ("holding the last context frame", base["hold_last"]["position_r2"]),
+        ("the mean frame", base["mean_frame"]["position_r2"]),
+    ]
     return [
-        f"position R² read from the predicted frames {model:.4g} does not beat holding the last context frame "
-        f"({ref:.4g}; both read by the pixel reader)"
+        f"position R² read from the predicted frames {model:.4g} does not beat {name} ({ref:.4g}; both read by the "
+        "pixel reader)"
+        for name, ref in refs
+        if not model > ref
     ]
 
 

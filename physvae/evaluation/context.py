@@ -11,6 +11,7 @@ import torch
 
 from simulators import Dataset, Split
 
+from .. import collapse
 from ..data import Batch, SequenceDataset, frames_tensor
 from ..metrics import frames as fm
 from ..metrics.probe import probe_targets
@@ -56,11 +57,13 @@ class Predictions:
 @dataclass
 class FrameReads:
     """Targets read by the pixel reader (fit on the training frames) from the predicted frames (N, H, K), the true
-    frames of the horizon (N, H, K: the reader's ceiling) and the last context frame (N, K: the held prediction)."""
+    frames of the horizon (N, H, K: the reader's ceiling), the last context frame (N, K: the held prediction) and
+    the mean training frame (K: the mean-frame prediction, drawn at every step)."""
 
     predicted: np.ndarray
     truth: np.ndarray
     held: np.ndarray
+    mean_frame: np.ndarray
 
 
 class EvalContext:
@@ -161,8 +164,15 @@ class EvalContext:
             np.concatenate(reread),
             np.concatenate(last),
             np.concatenate(clean) if clean else None,
-            FrameReads(*(np.concatenate(r) for r in zip(*reads))) if reads else None,
+            FrameReads(*(np.concatenate(r) for r in zip(*reads)), reader.read(self.mean_frame))
+            if reads
+            else None,
         )
+
+    @cached_property
+    def mean_frame(self) -> torch.Tensor:
+        """The mean of the scored training sequences' frames: (C, H, W) in [0, 1], on the model's device."""
+        return collapse.mean_frame(self.train.frames, self.device, self.count(self.train))
 
     @cached_property
     def pixel_reader(self) -> PixelReader:

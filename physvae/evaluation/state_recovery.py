@@ -7,15 +7,15 @@ frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R
 the dataset's state kinds.
 
 What the predicted frames show is read with no model too (``pixel_read``: ``pixel_reader``'s ridge from pixels,
-fit on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling) and
-the held last context frame; ``frames_position_r2`` gives the mean R² of the position targets of each, beside the
+fit on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling), the
+held last context frame and the mean training frame; ``frames_position_r2`` gives the mean R² of the position targets of each, beside the
 last context frame's true state held (``hold_last_state``). The model's re-reading above fuses its transition's
 prior, so it follows the predicted latents and can misread frames that show the state: on the quick suite's box the
 default NeuralODE's predicted frames re-read by the model gave x, y a mean R² of −7.66 where the pixel reader reads
 0.13 from the same frames. ``rollout_frames_shows_position`` says whether any position target read by the pixel
 reader from the predicted frames beats the test states' own mean (R² > 0), where the reader reads the true frames
 (``READABLE``); ``physvae evaluate`` warns where none does. The baselines section judges the pixel reads of the
-predicted and the held frames."""
+predicted, the held and the mean frames."""
 
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ class StateRecovery(Section):
             "predicted": r2_per_target(reads.predicted, y_future, names),
             "truth": r2_per_target(reads.truth, y_future, names),
             "held": r2_per_target(reads.held[:, None], y_future, names),
+            "mean_frame": r2_per_target(reads.mean_frame, y_future, names),
         }
         if position_r2(out["pixel_read"]["truth"], kinds) is not None:
             out["frames_position_r2"] = {
