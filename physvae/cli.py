@@ -188,7 +188,10 @@ def _evaluate(args: argparse.Namespace) -> None:
         pixel = physics["pixel_read"]
         for what, r2 in (
             ("read from the predicted latents", physics["rollout_linear"]["r2"]),
-            ("read from the predicted frames", physics["rollout_frames_linear"]["r2"]),
+            (
+                "re-read by the model from the predicted frames (its inference fuses the transition's prior)",
+                physics["rollout_frames_linear"]["r2"],
+            ),
             ("pixel reader (no model), the predicted frames", pixel["predicted"]),
             ("pixel reader, the held last context frame (a trivial prediction)", pixel["held"]),
             ("pixel reader, the mean training frame (a trivial prediction)", pixel["mean_frame"]),
