@@ -234,3 +234,29 @@ def test_every_transition_steps_and_rolls_out(name):
     mean, std, state = tr.step(torch.randn(3, 4), state, 0.1, torch.randn(3, 1))
     assert mean.shape == std.shape == (3, 4) and torch.all(std > 0)
     assert tr.rollout(torch.randn(3, 4), 5, 0.1, torch.randn(3, 5, 1)).shape == (3, 5, 4)
+
+
+def test_locally_linear_substeps_compose_the_one_step_map():
+    """n substeps are n steps of the same transition with substeps 1, inputs and offset added at each; the maps
+    the dynamics read-out sees are the frame interval's: each raised to the n-th power."""
+    torch.manual_seed(0)
+    one = LocallyLinear(4, 1, LocallyLinearConfig(regimes=3, init_scale=0.4))
+    three = LocallyLinear(4, 1, LocallyLinearConfig(regimes=3, init_scale=0.4, substeps=3))
+    three.load_state_dict(one.state_dict())
+    with torch.no_grad():
+        one.B.normal_(), one.c.normal_()
+        three.load_state_dict(one.state_dict())
+    z, u = torch.randn(5, 4), torch.randn(5, 1)
+    want = z
+    for _ in range(3):
+        want, _, _ = one.step(want, None, 0.1, u)
+    got, std, _ = three.step(z, None, 0.1, u)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(std, one.process_noise().expand_as(got))
+    maps, base = three.linear_maps(z), one.linear_maps(z)
+    torch.testing.assert_close(maps.maps, base.maps @ base.maps @ base.maps, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        maps.mean_map, torch.linalg.matrix_power(base.mean_map, 3), rtol=1e-12, atol=1e-12
+    )
+    with pytest.raises(ConfigError, match="locally_linear.substeps"):
+        LocallyLinearConfig(substeps=0).validate()
