@@ -63,14 +63,20 @@ def run_probe(path: str, components: int, degrees: list[int]) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    names = list(next(iter(results[0]["r2"].values())))
-    rows = [
-        [r["run"].rstrip("/").split("/")[-1], str(degree), f"{r['top2_variance']:.2f}"]
-        + [f"{v:.3f}" for v in r2.values()]
-        for r in results
-        for degree, r2 in r["r2"].items()
-    ]
-    return markdown_table(["run", "degree", "top-2 PC variance", *names], rows)
+    """One markdown table per set of targets (runs of other systems get their own), rows per run and degree."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for r in results:
+        groups.setdefault(tuple(next(iter(r["r2"].values()))), []).append(r)
+    tables = []
+    for names, group in groups.items():
+        rows = [
+            [r["run"].rstrip("/").split("/")[-1], str(degree), f"{r['top2_variance']:.2f}"]
+            + [f"{r2[n]:.3f}" for n in names]
+            for r in group
+            for degree, r2 in r["r2"].items()
+        ]
+        tables.append(markdown_table(["run", "degree", "top-2 PC variance", *names], rows))
+    return "\n\n".join(tables)
 
 
 def main(argv=None) -> None:

@@ -21,3 +21,14 @@ def test_a_state_held_through_an_angle_reads_its_cosine_only_from_degree_two():
     assert out["r2"][1]["cos"] < 0.05  # cos θ is even in θ: no linear read at all
     assert out["r2"][2]["cos"] > 0.99 and out["r2"][3]["cos"] > 0.999
     assert out["top2_variance"] > 0.99  # the noise dimensions carry almost nothing
+
+
+def test_runs_of_other_systems_get_their_own_table():
+    from benchmarks.probe_degree import table
+
+    pend = {"run": "a/pendulum", "top2_variance": 0.7, "r2": {1: {"sin": 0.9, "cos": 0.8}}}
+    box = {"run": "b/box/", "top2_variance": 0.5, "r2": {1: {"x0": 0.95}, 3: {"x0": 0.99}}}
+    out = table([pend, box, pend])
+    assert out.count("| run | degree | top-2 PC variance |") == 2
+    assert "| run | degree | top-2 PC variance | sin | cos |" in out and "| box | 3 | 0.50 | 0.990 |" in out
+    assert out.count("| pendulum | 1 | 0.70 | 0.900 | 0.800 |") == 2
