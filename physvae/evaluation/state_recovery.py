@@ -8,8 +8,8 @@ the dataset's state kinds.
 
 What the predicted frames show is read with no model too (``pixel_read``: ``pixel_reader``'s ridge from pixels,
 fit on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling), the
-held last context frame and the mean training frame; ``frames_position_r2`` gives the mean R² of the position targets of each, beside the
-last context frame's true state held (``hold_last_state``). The model's re-reading above fuses its transition's
+held last context frame and the mean training frame; ``frames_position_r2`` gives the mean R² of the position
+targets of each, beside the last context frame's true state held (``hold_last_state``). The model's re-reading above fuses its transition's
 prior, so it follows the predicted latents and can misread frames that show the state: on the quick suite's box the
 default NeuralODE's predicted frames re-read by the model gave x, y a mean R² of −7.66 where the pixel reader reads
 0.13 from the same frames. ``rollout_frames_shows_position`` says whether any position target read by the pixel
