@@ -88,6 +88,28 @@ def test_compare_names_every_tolerance_a_variant_breaks():
     assert compare(variant, PLAIN, loose)["misses"] == misses[3:]
 
 
+def test_an_r2_miss_says_whether_the_curved_probe_holds_its_target():
+    """A linear-probe miss names its target's degree-3 read on both cells: within the tolerance there the state is
+    held through a curved chart, beyond it lost; the miss stands either way, and records without it get nothing."""
+    variant = _record("pendulum_half_rate", [0.97, 0.98, 0.75, 0.9], 20.0, 0.3)
+    plain = copy.deepcopy(PLAIN)
+    for record, curved in ((plain, [0.99, 1.0, 1.0, 0.9]), (variant, [0.90, 0.99, 0.985, 0.9])):
+        targets = record["metrics"]["physics"]["targets"]
+        record["metrics"]["physics"]["curved"] = {"r2": dict(zip(targets, curved))}
+    c = compare(variant, plain, Tolerances())
+    assert c["position"]["curved"] == {"plain": 1.0, "variant": 0.985}
+    assert c["misses"] == [
+        "cos_theta R² 0.750 vs 0.990 (drop 0.240 > 0.03); degree-3 probe 0.985 vs 1.000: held through a curved chart"
+    ]  # omega drops 0.01 linearly: no miss, so its curved drop of 0.09 is not judged
+    variant["metrics"]["physics"]["curved"]["r2"]["cos_theta"] = 0.96
+    assert c["misses"][0] != (miss := compare(variant, plain, Tolerances())["misses"][0])
+    assert miss.endswith("; degree-3 probe 0.960 vs 1.000: lost at degree 3 too")
+    del plain["metrics"]["physics"]["curved"]  # an older plain record: the miss alone
+    assert compare(variant, plain, Tolerances())["misses"] == [
+        "cos_theta R² 0.750 vs 0.990 (drop 0.240 > 0.03)"
+    ]
+
+
 def test_a_noisy_variant_is_judged_by_its_vpt_against_the_clean_frames(tmp_path):
     # the noise alone puts every frame over VPT's threshold: 0 against the noisy frames
     noisy = _record("pendulum_noise", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3)
@@ -254,6 +276,15 @@ def test_report_shows_the_comparison_and_writes_against_json(tmp_path):
     assert "+0.080 (omega)" in row and "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05)" in row
     plain_row = next(line for line in md.splitlines() if line.startswith("| pendulum | (plain) |"))
     assert plain_row.endswith("| 1 | no | none |")  # judged on collapse and the baselines
+    assert "| 20 → 20 | — | 0.300 → 0.300 |" in row  # records without position valid frames show a dash
+    plain, valid = copy.deepcopy(PLAIN), copy.deepcopy(variant)
+    plain["metrics"]["physics"]["position_valid_frames"] = 12
+    valid["metrics"]["physics"]["position_valid_frames"] = 7
+    row = next(
+        line for line in tables(suite, [plain, valid]).splitlines() if line.startswith("| pendulum_grey")
+    )
+    assert "| 20 → 20 | 12 → 7 | 0.300 → 0.300 |" in row  # shown, not judged
+    assert "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05) |" in row
     write_report(suite, [PLAIN, variant], tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "against.json").read_text())
     assert (tmp_path / "out" / "against.md").read_text() == table(suite, saved)

@@ -48,6 +48,22 @@ def test_the_mean_is_judged_and_each_seeds_misses_kept():
     assert row["misses"] == ["omega R² 0.910 vs 0.970 (drop 0.060 > 0.05)"]
 
 
+def test_the_mean_miss_gives_the_curved_probe_averaged_over_the_seeds():
+    pairs = [_pair(0, 0.98, 0.92), _pair(1, 0.96, 0.90)]  # omega's means 0.97 -> 0.91: a miss
+    for (variant, plain), (p, v) in zip(pairs, ((0.99, 0.985), (0.99, 0.975))):
+        plain["metrics"]["physics"]["curved"] = {"r2": {"omega": p}}
+        variant["metrics"]["physics"]["curved"] = {"r2": {"omega": v}}
+    row = judge_mean(pairs, Tolerances())
+    assert row["velocity"]["curved"] == pytest.approx({"plain": 0.99, "variant": 0.98})
+    assert row["misses"] == [
+        "omega R² 0.910 vs 0.970 (drop 0.060 > 0.05); degree-3 probe 0.980 vs 0.990: held through a curved chart"
+    ]
+    del pairs[1][1]["metrics"]["physics"][
+        "curved"
+    ]  # one seed's plain record predates the probe: the miss alone
+    assert judge_mean(pairs, Tolerances())["misses"] == ["omega R² 0.910 vs 0.970 (drop 0.060 > 0.05)"]
+
+
 def test_vpt_of_the_means_in_frames_and_in_seconds():
     # VPT 20 -> 12 and 20 -> 18: mean 20 -> 15, a drop of exactly 25 %, within the tolerance
     within = [_pair(0, 0.98, 0.98, 20.0, 12.0), _pair(1, 0.98, 0.98, 20.0, 18.0)]

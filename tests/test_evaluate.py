@@ -9,7 +9,7 @@ import simulators as S
 from physvae import RunConfig, fit
 from physvae.cli import main
 from physvae.evaluate import EvalConfig, evaluate
-from physvae.evaluation.state_recovery import shows_position
+from physvae.evaluation.state_recovery import curved_only, position_valid_frames, shows_position
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,8 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
     assert reference["damping"] == 0.5 and reference["natural_frequency"] == pytest.approx(9.81**0.5)
     assert "mean_map" in m["dynamics"] and set(m["dynamics"]["recovered"]) == {"natural_frequency", "damping"}
     assert set(m["physics"]["rollout_frames_linear"]["r2"]) == set(m["physics"]["linear"]["r2"])
+    curved = m["physics"]["curved"]  # the degree-3 probe beside the linear one, on the same targets
+    assert curved["r2"].keys() == m["physics"]["linear"]["r2"].keys() and curved["degree"] == 3
     window = m["physics"]["position_window_linear"]["r2"]  # the true positions around t, no model
     assert window.keys() == m["physics"]["linear"]["r2"].keys() and window["sin_theta"] > 1 - 1e-9
     traj = m["trajectories"]  # the torque-driven pendulum fitted to the motion; exact on the true states
@@ -79,8 +81,14 @@ def test_evaluate_writes_every_figure_of_merit(tiny_runs, tmp_path):
         "phase_portrait.png",
         "traversals.png",
         "eigenvalues.png",
+        "position_curve.png",
     ):
         assert (tmp_path / f).stat().st_size > 0, f
+    curve = m["physics"]["position_r2_curve"]  # a value per frame of the 11-frame horizon, for every read
+    assert set(curve) == {"predicted", "truth", "held", "mean_frame"} and {
+        len(c) for c in curve.values()
+    } == {11}
+    assert 0 <= m["physics"]["position_valid_frames"] <= 11
 
 
 def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
@@ -107,12 +115,19 @@ def test_cli_evaluate_on_binarized_box(tiny_runs, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "state recovery" in printed and "read from the predicted frames" in printed
     physics = m["physics"]
+    assert "curved probe (degree 3 of the top 8 principal components): x0 " in printed
+    gained = curved_only(physics)  # printed as a note exactly where the curved read beats the linear by 0.05
+    assert printed.count("through the curved probe against") == len(gained)
+    linear, curved = physics["linear"]["r2"], physics["curved"]["r2"]
+    assert set(gained) == {n for n in linear if curved[n] > linear[n] + 0.05}
     assert physics["frames_position_r2"]["truth"] > 0.5  # the reader reads the box's true frames: judged
     shown = shows_position(physics["pixel_read"]["predicted"], physics["kinds"])
     assert physics["rollout_frames_shows_position"] is shown
     assert ("warning: the predicted frames show no position" in printed) is (shown is False)
     assert "pixel reader, the held last context frame (a trivial prediction)" in printed
     assert "pixel reader, the mean training frame (a trivial prediction)" in printed
+    valid = physics["position_valid_frames"]
+    assert f"position valid for {valid} of {len(physics['position_r2_curve']['predicted'])} frames" in printed
     position, base = physics["frames_position_r2"], m["baselines"]
     assert (
         base["pred_position_r2"] == position["predicted"] and base["reader_position_r2"] == position["truth"]
@@ -266,6 +281,15 @@ def test_cli_evaluate_says_what_to_try_when_only_the_prediction_loses(
     )
 
 
+def test_curved_only_names_the_targets_the_degree_3_probe_reads_over_005_better():
+    physics = {
+        "linear": {"r2": {"sin_theta": 0.97, "cos_theta": 0.75, "omega": 0.90}},
+        "curved": {"r2": {"sin_theta": 0.99, "cos_theta": 0.99, "omega": 0.96}},
+    }
+    assert curved_only(physics) == {"cos_theta": (0.75, 0.99), "omega": (0.90, 0.96)}  # 0.02 is no chart
+    assert curved_only({"linear": physics["linear"]}) == {}  # a record from before the curved probe
+
+
 def test_predicted_frames_show_a_position_only_where_one_is_read_better_than_the_mean():
     box = ["coordinate", "coordinate", "velocity", "velocity", "energy"]
     # every position read worse than the states' own mean (figures once read from a NeuralODE's re-read frames)
@@ -330,6 +354,26 @@ def test_the_pixel_reader_reads_what_the_frames_show_with_no_model(tiny_runs, pe
     # a bob on black: its centroid is linear in the pixels, so the reader reads the true frames' angle
     assert out["pixel_read"]["truth"]["sin_theta"] > 0.9 and out["pixel_read"]["truth"]["cos_theta"] > 0.9
     assert out["frames_position_r2"]["truth"] > 0.9
+    # frame by frame: the positions' mean R² over the 8 sequences at each horizon frame, by hand
+    position = [i for i, k in enumerate(out["kinds"]) if k in ("coordinate", "angle", "derived")]
+    for key, read in reads + [("predicted", pred.reads.predicted)]:
+        read = np.broadcast_to(read, y[:, 4:].shape)
+        for h, value in enumerate(out["position_r2_curve"][key]):
+            t, r = y[:, 4 + h, position], read[:, h, position]
+            assert value == pytest.approx(np.mean(1 - ((t - r) ** 2).sum(0) / ((t - t.mean(0)) ** 2).sum(0)))
+    assert out["position_valid_frames"] == position_valid_frames(out["position_r2_curve"])
+
+
+def test_position_valid_frames_count_the_frames_before_a_trivial_prediction_shows_it_as_well():
+    curves = {
+        "predicted": [0.95, 0.90, 0.40, 0.80],
+        "held": [0.90, 0.50, 0.30, -1.0],
+        "mean_frame": [-0.2, -0.1, 0.45, -0.3],
+    }
+    assert position_valid_frames(curves) == 2  # frame 3 loses to the mean frame; frame 4's win comes too late
+    assert position_valid_frames({**curves, "held": [0.95, 0.5, 0.3, -1.0]}) == 0  # a tie is no win
+    assert position_valid_frames({**curves, "mean_frame": [-1.0] * 4}) == 4
+    assert position_valid_frames({**curves, "predicted": [0.95, float("nan"), 0.9, 0.9]}) == 1
 
 
 def test_pixels_average_pool_large_frames_to_at_most_32_a_side():

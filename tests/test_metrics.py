@@ -5,7 +5,7 @@ import torch
 from physvae.metrics import frames as fm
 from physvae.metrics.dynamics import modes, observed_oscillation, oscillation
 from physvae.metrics.intrinsic import pca_dimension, two_nn
-from physvae.metrics.probe import linear_probe, poly_probe, position_window, probe_targets
+from physvae.metrics.probe import linear_probe, pca_poly_probe, poly_probe, position_window, probe_targets
 
 from .problems import damped_oscillator_map
 
@@ -131,6 +131,29 @@ def test_poly_probe_recovers_a_quadratic_state():
     lin = linear_probe(z_tr, s(z_tr), z_te, s(z_te), ["p", "q"])
     poly = poly_probe(z_tr, s(z_tr), z_te, s(z_te), ["p", "q"], var_train=np.full_like(z_tr, 0.01))
     assert lin.r2["q"] < 0.2 and poly.degree == 2 and min(poly.r2.values()) > 0.99
+
+
+def test_the_curved_probe_reads_a_state_held_through_a_rotated_chart_and_not_one_lost():
+    """Latents (θ, ω) plus small noise, rotated into 16 dimensions: cos θ is even in θ, so no linear read; degree 3
+    of the top principal components reads it. A target the latents never held reads in neither."""
+    rng = np.random.default_rng(3)
+    rotation, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+
+    def sample(n):
+        theta, omega = rng.uniform(-1.5, 1.5, (n, 10)), rng.normal(0, 1, (n, 10))
+        noise = 0.01 * rng.normal(size=(n, 10, 14))
+        z = np.concatenate([theta[..., None], omega[..., None], noise], -1) @ rotation.T
+        lost = rng.normal(size=(n, 10))
+        return z, np.stack([np.cos(theta), omega, lost], -1)
+
+    (zt, yt), (ze, ye) = sample(200), sample(50)
+    names = ["cos_theta", "omega", "lost"]
+    lin, curved = linear_probe(zt, yt, ze, ye, names), pca_poly_probe(zt, yt, ze, ye, names)
+    assert lin.r2["cos_theta"] < 0.05 and curved.r2["cos_theta"] > 0.99
+    assert lin.r2["omega"] > 0.999 and curved.r2["omega"] > 0.999
+    assert lin.r2["lost"] < 0.01 and curved.r2["lost"] < 0.01
+    assert (curved.protocol, curved.degree, curved.kept_latents) == ("pca_poly_ridge", 3, 8)
+    assert pca_poly_probe(zt[..., :3], yt, ze[..., :3], ye, names).kept_latents == 3  # no more than D
 
 
 def test_eigen_analysis_returns_the_oscillators_frequency_and_damping():

@@ -25,6 +25,7 @@ from ..metrics.probe import POSITION_KINDS
 from .against import (
     VELOCITY_KINDS,
     Tolerances,
+    _add_curved,
     _drop,
     _num,
     _pair,
@@ -88,6 +89,8 @@ def judge_mean(
         },
         "per_seed_misses": {str(c["seed"]): c["misses"] for c in per_seed},
     }
+    for part in ("position", "velocity"):
+        _add_mean_curved(row[part], pairs)
     if all("vpt_seconds" in c for c in per_seed):
         row["vpt_seconds"] = _mean_pair([c["vpt_seconds"] for c in per_seed])
     row["misses"] = (
@@ -107,6 +110,21 @@ def _mean_r2(pairs: list[tuple[dict, dict]], kinds: tuple[str, ...]) -> list[tup
         (n, float(np.mean([s[n][0] for s in per_seed])), float(np.mean([s[n][1] for s in per_seed])))
         for n in common
     ]
+
+
+def _add_mean_curved(worst: dict | None, pairs: list[tuple[dict, dict]]) -> None:
+    """The curved probe's R² of ``worst``'s target, each side the mean over the seeds, into ``worst["curved"]``
+    where every record has it (see ``against._add_curved``)."""
+    if worst is None:
+        return
+    per_seed = []
+    for variant, plain in pairs:
+        w = {"target": worst["target"]}
+        _add_curved(w, variant, plain)
+        if "curved" not in w:
+            return
+        per_seed.append(w["curved"])
+    worst["curved"] = _mean_pair(per_seed)
 
 
 def _mean_pair(pairs: list[dict]) -> dict:

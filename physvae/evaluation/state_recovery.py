@@ -1,10 +1,11 @@
-"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes), from the
-latents the model predicts after the context (the rollout probe) and from the predicted frames re-encoded by the
-model (the same linear probe on ``Predictions.z_frames``: what the rendered prediction shows, where the predicted
-latents may lie off the posterior's region and mislead the rollout probe); for a model with per-frame codes (the Kalman
-VAE's a_t) also a linear probe from the codes. Beside them, the same linear probe from the true positions of
-frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R² is read against. Targets follow
-the dataset's state kinds.
+"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes, and the curved probe:
+degree 3 of the top principal components, which tells a state held through a curved chart from one lost where the
+linear probe misses it), from the latents the model predicts after the context (the rollout probe) and from the
+predicted frames re-encoded by the model (the same linear probe on ``Predictions.z_frames``: what the rendered
+prediction shows, where the predicted latents may lie off the posterior's region and mislead the rollout probe); for
+a model with per-frame codes (the Kalman VAE's a_t) also a linear probe from the codes. Beside them, the same linear
+probe from the true positions of frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R² is
+read against. Targets follow the dataset's state kinds.
 
 What the predicted frames show is read with no model too (``pixel_read``: ``pixel_reader``'s ridge from pixels,
 fit on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling), the
@@ -15,7 +16,9 @@ default NeuralODE's predicted frames re-read by the model gave x, y a mean R² o
 0.13 from the same frames. ``rollout_frames_shows_position`` says whether any position target read by the pixel
 reader from the predicted frames beats the test states' own mean (R² > 0), where the reader reads the true frames
 (``READABLE``); ``physvae evaluate`` warns where none does. The baselines section judges the pixel reads of the
-predicted, the held and the mean frames."""
+predicted, the held and the mean frames. The same reads frame by frame (``position_r2_curve``: the position
+targets' mean R² over the sequences at each frame of the horizon) give ``position_valid_frames``, how many leading
+frames the predicted frames show the position better than both trivial predictions at that frame."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import numpy as np
 from ..metrics.probe import (
     POSITION_KINDS,
     linear_probe,
+    pca_poly_probe,
     poly_probe,
     position_window,
     r2_per_target,
@@ -38,6 +42,7 @@ class StateRecovery(Section):
     columns = {
         "r2_linear": "linear.r2",
         "r2_poly": "poly.r2",
+        "r2_curved": "curved.r2",
         "r2_rollout": "rollout_linear.r2",
         "r2_rollout_frames": "rollout_frames_linear.r2",
         "r2_pixel_frames": "pixel_read.predicted",
@@ -45,6 +50,7 @@ class StateRecovery(Section):
         "r2_hold_state": "hold_last_state.r2",
         "r2_codes": "codes_linear.r2",
         "r2_position_window": "position_window_linear.r2",
+        "position_valid_frames": "position_valid_frames",
     }
 
     def run(self, ctx) -> dict:
@@ -59,6 +65,7 @@ class StateRecovery(Section):
             "targets": names,
             "kinds": kinds,
             "linear": linear_probe(train.z, y_train, test.z, y_test, names).to_dict(),
+            "curved": pca_poly_probe(train.z, y_train, test.z, y_test, names).to_dict(),
         }
         if (
             train.codes is not None
@@ -90,9 +97,44 @@ class StateRecovery(Section):
                 "held_state": position_r2(out["hold_last_state"]["r2"], kinds),
             }
             out["pixel_readable"] = bool(out["frames_position_r2"]["truth"] >= READABLE)
+            if len(y_future) > 1:  # an R² over the sequences at each frame needs two of them
+                out["position_r2_curve"] = {
+                    k: position_r2_curve(getattr(reads, k), y_future, names, kinds)
+                    for k in ("predicted", "truth", "held", "mean_frame")
+                }
             if out["pixel_readable"]:
                 out["rollout_frames_shows_position"] = shows_position(out["pixel_read"]["predicted"], kinds)
+                if "position_r2_curve" in out:
+                    out["position_valid_frames"] = position_valid_frames(out["position_r2_curve"])
         return out
+
+
+CURVED_GAIN = 0.05  # the curved probe's gain over the linear one that says "a curved chart"
+
+
+def curved_only(physics: dict) -> dict[str, tuple[float, float]]:
+    """Targets the curved probe reads better than the linear one by more than ``CURVED_GAIN``, from a physics
+    section's output: target → (linear R², curved R²); empty where the section has no curved probe."""
+    linear, curved = physics.get("linear", {}).get("r2", {}), physics.get("curved", {}).get("r2", {})
+    return {n: (linear[n], curved[n]) for n in linear if n in curved and curved[n] - linear[n] > CURVED_GAIN}
+
+
+def position_r2_curve(read: np.ndarray, truth: np.ndarray, names: list[str], kinds: list[str]) -> list[float]:
+    """The position targets' mean R² at each frame of the horizon, over the sequences: ``read`` broadcastable to
+    ``truth`` (N, H, K; e.g. (N, K) a held read would be (N, 1, K), a constant read (K,)) -> H values."""
+    read = np.broadcast_to(read[:, None] if read.ndim == 2 else read, truth.shape)
+    return [position_r2(r2_per_target(read[:, h], truth[:, h], names), kinds) for h in range(truth.shape[1])]
+
+
+def position_valid_frames(curves: dict[str, list[float]]) -> int:
+    """How many leading frames of the horizon the predicted frames show the position better (per-frame R², see
+    ``position_r2_curve``) than both trivial predictions do at the same frame: the held last context frame and the
+    mean training frame. The physics front's counterpart of VPT: the frames may stay sharp after the state is
+    lost, or blur while still showing it."""
+    for h, (model, held, mean) in enumerate(zip(curves["predicted"], curves["held"], curves["mean_frame"])):
+        if not model > max(held, mean):
+            return h
+    return len(curves["predicted"])
 
 
 def position_r2(r2: dict[str, float], kinds: list[str]) -> float | None:

@@ -6,6 +6,10 @@ Protocols:
     poly — SyMetric-style (Botev et al. 2021): drop latents whose mean posterior variance ≥ 0.5, standardize,
         Lasso on polynomial features of rising degree (1..5) until R² > 0.9, alpha by 2-fold CV over
         logspace(−4, −0.5, 10); fit on train, scored on test.
+    curved — ridge on the standardized degree-3 polynomial features of the latents' top 8 principal components
+        (fit on train, scored on test): not a published protocol but a diagnosis beside the linear one; a state
+        held through a curved chart (an angle whose cosine is its square) reads here and not linearly, a state
+        lost reads in neither.
 Targets come from the dataset's declared state kinds (``probe_targets``): a column of kind "angle" is probed
 through its sin and cos (the raw wrapped angle jumps at ±π); every other column is probed as it is, so no state
 column is ever dropped.
@@ -18,8 +22,9 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LassoCV, LinearRegression
+from sklearn.linear_model import LassoCV, LinearRegression, Ridge
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -126,6 +131,26 @@ def r2_per_target(read: np.ndarray, truth: np.ndarray, names: list[str]) -> dict
     read = np.broadcast_to(read, truth.shape)
     flat_read, flat_true = _flat(read), _flat(truth)
     return {n: float(r2_score(flat_true[:, j], flat_read[:, j])) for j, n in enumerate(names)}
+
+
+CURVED_COMPONENTS, CURVED_DEGREE = 8, 3
+RIDGE_ALPHA = 1e-3  # on standardized features: a guard against collinear monomials, not a prior
+
+
+def pca_poly_probe(
+    z_train, y_train, z_test, y_test, names, components: int = CURVED_COMPONENTS, degree: int = CURVED_DEGREE
+) -> ProbeResult:
+    """Ridge from the standardized polynomial features (up to ``degree``) of the latents' top ``components``
+    principal components (fit on the training latents) to each target: latents (N, T, D), targets (N, T, K), fit on
+    train, R² on test per target. ``kept_latents`` reports the components used (at most D)."""
+    d = z_train.shape[-1]
+    pca = PCA(min(components, d)).fit(_flat(z_train))
+    ridge = Ridge(RIDGE_ALPHA, solver="svd")  # exact on ill-conditioned features (short runs, few sequences)
+    model = make_pipeline(PolynomialFeatures(degree, include_bias=False), StandardScaler(), ridge)
+    model.fit(pca.transform(_flat(z_train)), _flat(y_train))
+    read = model.predict(pca.transform(_flat(z_test))).reshape(*z_test.shape[:-1], -1)
+    r2 = r2_per_target(read, y_test, names)
+    return ProbeResult(r2=r2, protocol="pca_poly_ridge", degree=degree, kept_latents=pca.n_components_)
 
 
 def poly_probe(

@@ -57,6 +57,32 @@ def prediction_curves(pred: dict, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def position_curve(physics: dict, path: Path) -> Path | None:
+    """The position the predicted frames show at each frame of the horizon (mean R² of the position targets over
+    the sequences, read by the pixel reader with no model) beside the true frames' (the reader's ceiling), the held
+    last context frame's and the mean training frame's (the axis clipped at −1); the valid frames marked. None where the evaluation has no
+    such curve (no positions, or one test sequence)."""
+    curves = physics.get("position_r2_curve")
+    if curves is None:
+        return None
+    fig, axes = figure(1, 1, (4.5, 3.0))
+    ax = axes[0, 0]
+    steps = np.arange(1, len(curves["predicted"]) + 1)
+    for key, label, style in (
+        ("predicted", "predicted frames", "-"),
+        ("truth", "true frames (ceiling)", ":"),
+        ("held", "held last context frame", "--"),
+        ("mean_frame", "mean training frame", "-."),
+    ):
+        ax.plot(steps, curves[key], style, label=label)
+    if "position_valid_frames" in physics:
+        ax.axvline(physics["position_valid_frames"] + 0.5, color="r", lw=0.8, label="position valid until")
+    ax.set_ylim(max(-1.0, float(np.nanmin([np.nanmin(c) for c in curves.values()])) - 0.05), 1.02)
+    ax.set_xlabel("frames after the context"), ax.set_ylabel("position R² (pixel reader)")
+    ax.legend(fontsize=6)
+    return save_figure(fig, path)
+
+
 def phase_portrait(model, lat, split, path: Path) -> Path:
     """Latent trajectories in their two leading principal components, coloured by a true state variable (the
     first velocity the data declares, else its first column); for a continuous-time transition, its vector field
@@ -150,5 +176,6 @@ def draw_all(model, split, lat, metrics: dict, out: Path, cfg, predict_split=Non
         paths += [
             state_scatter(lat, split, metrics["physics"]["linear"]["r2"], out / "state_scatter.png"),
             phase_portrait(model, lat, split, out / "phase_portrait.png"),
+            position_curve(metrics["physics"], out / "position_curve.png"),
         ]
     return [p for p in paths if p is not None]
