@@ -213,7 +213,8 @@ def _evaluate(args: argparse.Namespace) -> None:
             h = len(physics["position_r2_curve"]["predicted"])
             print(
                 f"  position valid for {physics['position_valid_frames']} of {h} frames: the predicted frames show "
-                "it better than the held and the mean frame do at each frame (pixel reader; position_curve.png)"
+                "it better than the held frame, the mean frame and the states' own mean (R² > 0) at each frame (pixel "
+                "reader; position_curve.png)"
             )
         if physics.get("rollout_frames_shows_position") is False:
             print(

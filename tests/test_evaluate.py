@@ -374,6 +374,14 @@ def test_position_valid_frames_count_the_frames_before_a_trivial_prediction_show
     assert position_valid_frames({**curves, "held": [0.95, 0.5, 0.3, -1.0]}) == 0  # a tie is no win
     assert position_valid_frames({**curves, "mean_frame": [-1.0] * 4}) == 4
     assert position_valid_frames({**curves, "predicted": [0.95, float("nan"), 0.9, 0.9]}) == 1
+    # a settling pendulum: late frames' states barely vary, every R² far below 0; beating the trivial ones is not
+    # showing the position
+    settling = {
+        "predicted": [0.9, 0.3, -0.02, -14.5],
+        "held": [0.4, -5.0, -15.1, -89.0],
+        "mean_frame": [-40.0] * 4,
+    }
+    assert position_valid_frames(settling) == 2
 
 
 def test_pixels_average_pool_large_frames_to_at_most_32_a_side():

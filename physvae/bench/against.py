@@ -20,8 +20,8 @@ gives
   the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames
   before the noise where the record has it (``vpt_clean_median``: the noise alone can put a perfect prediction
   over VPT's threshold);
-- the frames over which the predicted frames show the position better than the held and the mean frame
-  (``position_valid_frames``, the physics front's VPT) on both, shown, not judged;
+- the frames over which the predicted frames show the position better than the held and the mean frame and
+  with R² > 0 (``position_valid_frames``, the physics front's VPT) on both, shown, not judged;
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
   to the frames' own energy and so shrinks when the background is lit, it compares across backgrounds;
 - whether the variant beats the trivial baselines and whether its training ended collapsed;
@@ -348,8 +348,8 @@ def table(suite, rows: list[dict]) -> str:
         "an R² miss also gives its target's *degree-3 probe* (ridge on degree-3 features of the latents' top 8 "
         "principal components) on both cells: *held through a curved chart* where the drop there is within the "
         "tolerance, *lost* where not; the miss stands either way. Position valid frames (the leading frames whose "
-        "predicted frames show the position better than the held and the mean frame at that frame, read by the "
-        "pixel reader) are shown, not judged. The rollout R² drop (worst position target "
+        "predicted frames show the position better than the held and the mean frame, and with R² > 0, at that "
+        "frame, read by the pixel reader) are shown, not judged. The rollout R² drop (worst position target "
         "read from the predicted frames' pixels with no model; marked *re-read* where a record predates that "
         "reading and the worst position or velocity target of the predicted frames re-encoded by the model was "
         "read, *latents* where the predicted latents were) is shown, not judged. Plain rows are judged on collapse "
