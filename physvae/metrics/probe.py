@@ -142,12 +142,13 @@ def pca_poly_probe(
 ) -> ProbeResult:
     """Ridge from the standardized polynomial features (up to ``degree``) of the latents' top ``components``
     principal components (fit on the training latents) to each target: latents (N, T, D), targets (N, T, K), fit on
-    train, R² on test per target. ``kept_latents`` reports the components used (at most D)."""
-    d = z_train.shape[-1]
-    pca = PCA(min(components, d)).fit(_flat(z_train))
+    train, R² on test per target. ``kept_latents`` reports the components used (at most D, and at most the number
+    of training latents)."""
+    x = _flat(z_train)
+    pca = PCA(min(components, *x.shape)).fit(x)
     ridge = Ridge(RIDGE_ALPHA, solver="svd")  # exact on ill-conditioned features (short runs, few sequences)
     model = make_pipeline(PolynomialFeatures(degree, include_bias=False), StandardScaler(), ridge)
-    model.fit(pca.transform(_flat(z_train)), _flat(y_train))
+    model.fit(pca.transform(x), _flat(y_train))
     read = model.predict(pca.transform(_flat(z_test))).reshape(*z_test.shape[:-1], -1)
     r2 = r2_per_target(read, y_test, names)
     return ProbeResult(r2=r2, protocol="pca_poly_ridge", degree=degree, kept_latents=pca.n_components_)
