@@ -122,7 +122,7 @@ def curved_only(physics: dict) -> dict[str, tuple[float, float]]:
 
 def position_r2_curve(read: np.ndarray, truth: np.ndarray, names: list[str], kinds: list[str]) -> list[float]:
     """The position targets' mean R² at each frame of the horizon, over the sequences: ``read`` broadcastable to
-    ``truth`` (N, H, K; e.g. (N, K) a held read would be (N, 1, K), a constant read (K,)) -> H values."""
+    ``truth`` (N, H, K), or (N, K): one read per sequence held over the horizon; (K,): one for all) -> H values."""
     read = np.broadcast_to(read[:, None] if read.ndim == 2 else read, truth.shape)
     return [position_r2(r2_per_target(read[:, h], truth[:, h], names), kinds) for h in range(truth.shape[1])]
 
