@@ -364,6 +364,22 @@ def test_the_pixel_reader_reads_what_the_frames_show_with_no_model(tiny_runs, pe
     assert out["position_valid_frames"] == position_valid_frames(out["position_r2_curve"])
 
 
+def test_the_position_curve_is_sklearns_r2_at_each_frame_constant_targets_included():
+    from physvae.evaluation.state_recovery import position_r2, position_r2_curve
+    from physvae.metrics.probe import r2_per_target
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(6, 4, 3))
+    truth[:, 2, 0] = 0.5  # x does not vary at frame 3
+    names, kinds = ["x", "y", "vx"], ["coordinate", "coordinate", "velocity"]
+    for read in (truth + 0.3 * rng.normal(size=truth.shape), truth[:, 0], np.zeros(3)):
+        full = np.broadcast_to(read[:, None] if read.ndim == 2 else read, truth.shape)
+        expected = [position_r2(r2_per_target(full[:, h], truth[:, h], names), kinds) for h in range(4)]
+        assert position_r2_curve(read, truth, names, kinds) == pytest.approx(expected, abs=1e-12)
+    exact = truth.copy()
+    assert position_r2_curve(exact, truth, names, kinds) == pytest.approx([1.0] * 4)
+
+
 def test_position_valid_frames_count_the_frames_before_a_trivial_prediction_shows_it_as_well():
     curves = {
         "predicted": [0.95, 0.90, 0.40, 0.80],

@@ -124,7 +124,12 @@ def position_r2_curve(read: np.ndarray, truth: np.ndarray, names: list[str], kin
     """The position targets' mean R² at each frame of the horizon, over the sequences: ``read`` broadcastable to
     ``truth`` (N, H, K), or (N, K): one read per sequence held over the horizon; (K,): one for all) -> H values."""
     read = np.broadcast_to(read[:, None] if read.ndim == 2 else read, truth.shape)
-    return [position_r2(r2_per_target(read[:, h], truth[:, h], names), kinds) for h in range(truth.shape[1])]
+    residual = ((truth - read) ** 2).sum(0)  # (H, K), summed over the sequences
+    spread = ((truth - truth.mean(0)) ** 2).sum(0)
+    # a target that does not vary at a frame scores 1 where read exactly, else 0, as sklearn's r2_score does
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(spread > 0, 1 - residual / spread, np.where(residual > 0, 0.0, 1.0))
+    return [position_r2(dict(zip(names, row.tolist())), kinds) for row in r2]
 
 
 def position_valid_frames(curves: dict[str, list[float]]) -> int:
