@@ -380,6 +380,29 @@ def test_the_position_curve_is_sklearns_r2_at_each_frame_constant_targets_includ
     assert position_r2_curve(exact, truth, names, kinds) == pytest.approx([1.0] * 4)
 
 
+def test_the_position_curve_figure_draws_a_diverged_rollout_and_skips_a_missing_curve(tmp_path):
+    from physvae.viz.figures import position_curve
+
+    nan = float("nan")
+    physics = {
+        "position_r2_curve": {
+            "predicted": [0.9, nan, nan],
+            "truth": [1.0] * 3,
+            "held": [0.5, -2, -9],
+            "mean_frame": [-0.1] * 3,
+        },
+        "position_valid_frames": 1,
+    }
+    assert position_curve(physics, tmp_path / "curve.png").stat().st_size > 0
+    physics["position_r2_curve"] = {
+        k: [nan] * 3 for k in physics["position_r2_curve"]
+    }  # nothing finite at all
+    assert position_curve(physics, tmp_path / "nan.png").stat().st_size > 0
+    assert (
+        position_curve({"linear": {}}, tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()
+    )
+
+
 def test_position_valid_frames_count_the_frames_before_a_trivial_prediction_shows_it_as_well():
     curves = {
         "predicted": [0.95, 0.90, 0.40, 0.80],

@@ -60,8 +60,8 @@ def prediction_curves(pred: dict, path: Path) -> Path:
 def position_curve(physics: dict, path: Path) -> Path | None:
     """The position the predicted frames show at each frame of the horizon (mean R² of the position targets over
     the sequences, read by the pixel reader with no model) beside the true frames' (the reader's ceiling), the held
-    last context frame's and the mean training frame's (the axis clipped at −1); the valid frames marked. None where the evaluation has no
-    such curve (no positions, or one test sequence)."""
+    last context frame's and the mean training frame's (the axis clipped at −1); the valid frames marked. None
+    where the evaluation has no such curve (no positions, or one test sequence)."""
     curves = physics.get("position_r2_curve")
     if curves is None:
         return None
@@ -77,7 +77,9 @@ def position_curve(physics: dict, path: Path) -> Path | None:
         ax.plot(steps, curves[key], style, label=label)
     if "position_valid_frames" in physics:
         ax.axvline(physics["position_valid_frames"] + 0.5, color="r", lw=0.8, label="position valid until")
-    ax.set_ylim(max(-1.0, float(np.nanmin([np.nanmin(c) for c in curves.values()])) - 0.05), 1.02)
+    values = np.concatenate([np.asarray(c, dtype=float) for c in curves.values()])
+    finite = values[np.isfinite(values)]  # a diverged rollout reads NaN
+    ax.set_ylim(max(-1.0, float(finite.min()) - 0.05) if finite.size else -1.0, 1.02)
     ax.set_xlabel("frames after the context"), ax.set_ylabel("position R² (pixel reader)")
     ax.legend(fontsize=6)
     return save_figure(fig, path)
