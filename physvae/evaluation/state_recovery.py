@@ -1,25 +1,25 @@
-"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes, and the curved probe:
-degree 3 of the top principal components, which tells a state held through a curved chart from one lost where the
-linear probe misses it), from the latents the model predicts after the context (the rollout probe) and from the
+"""State recovery: R² of the true state read from posterior latents (linear and polynomial probes, and the curved
+probe: degree 3 of the top principal components, which tells a state held through a curved chart from one lost where
+the linear probe misses it), from the latents the model predicts after the context (the rollout probe) and from the
 predicted frames re-encoded by the model (the same linear probe on ``Predictions.z_frames``: what the rendered
 prediction shows, where the predicted latents may lie off the posterior's region and mislead the rollout probe); for
 a model with per-frame codes (the Kalman VAE's a_t) also a linear probe from the codes. Beside them, the same linear
 probe from the true positions of frames t−1, t, t+1 (``position_window``): no model, the reference a velocity R² is
 read against. Targets follow the dataset's state kinds.
 
-What the predicted frames show is read with no model too (``pixel_read``: ``pixel_reader``'s ridge from pixels,
-fit on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling), the
-held last context frame and the mean training frame; ``frames_position_r2`` gives the mean R² of the position
-targets of each, beside the last context frame's true state held (``hold_last_state``). The model's re-reading above fuses its transition's
-prior, so it follows the predicted latents and can misread frames that show the state: on the quick suite's box the
-default NeuralODE's predicted frames re-read by the model gave x, y a mean R² of −7.66 where the pixel reader reads
-0.13 from the same frames. ``rollout_frames_shows_position`` says whether any position target read by the pixel
-reader from the predicted frames beats the test states' own mean (R² > 0), where the reader reads the true frames
-(``READABLE``); ``physvae evaluate`` warns where none does. The baselines section judges the pixel reads of the
-predicted, the held and the mean frames. The same reads frame by frame (``position_r2_curve``: the position
-targets' mean R² over the sequences at each frame of the horizon) give ``position_valid_frames``, how many leading
-frames the predicted frames show the position better than both trivial predictions and the states' own mean at
-that frame."""
+What the predicted frames show is read with no model too (``pixel_read``: ``pixel_reader``'s ridge from pixels, fit
+on the training frames) from the predicted frames, the true frames of the horizon (the reader's ceiling), the held
+last context frame and the mean training frame; ``frames_position_r2`` gives the mean R² of the position targets of
+each, beside the last context frame's true state held (``hold_last_state``). The model's re-reading above fuses its
+transition's prior, so it follows the predicted latents and can misread frames that show the state: on the quick
+suite's box the default NeuralODE's predicted frames re-read by the model gave x, y a mean R² of −7.66 where the
+pixel reader reads 0.13 from the same frames. ``rollout_frames_shows_position`` says whether any position target
+read by the pixel reader from the predicted frames beats the test states' own mean (R² > 0), where the reader reads
+the true frames (``READABLE``); ``physvae evaluate`` warns where none does. The baselines section judges the pixel
+reads of the predicted, the held and the mean frames. The same reads frame by frame (``position_r2_curve``: the
+position targets' mean R² over the sequences at each frame of the horizon) give ``position_valid_frames``, how many
+leading frames the predicted frames show the position better than both trivial predictions and the states' own mean
+at that frame."""
 
 from __future__ import annotations
 
