@@ -15,6 +15,8 @@ import numpy as np
 
 from simulators import DatasetError
 
+from .import_gif import gif_durations, restore_merged, warn_notes
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
 # what np.load raises on a truncated, corrupted or pickled file
@@ -102,10 +104,14 @@ def read_image_folders(folders: list[Path]) -> np.ndarray:
     return stack_sequences(seqs, [d.name for d in folders])
 
 
-def read_video(path: Path) -> np.ndarray:
-    """A video file -> (T, H, W[, C])."""
+def read_video(path: Path) -> tuple[np.ndarray, str | None]:
+    """A video file -> frames (T, H, W[, C]), a GIF's merged identical frames repeated, and that repair's note
+    (``import_gif``; None for other videos)."""
     try:
-        return np.asarray(iio.imread(path))
+        frames = np.asarray(iio.imread(path))
+        if path.suffix.lower() == ".gif":
+            return restore_merged(frames, gif_durations(path), path)
+        return frames, None
     except Exception as e:  # imageio raises plugin-specific errors
         raise DatasetError(
             f"cannot read video {path}: {e} (for MP4 and other codecs: pip install imageio-ffmpeg)"
@@ -135,7 +141,9 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
     if not path.exists():
         raise DatasetError(f"frames source {path} does not exist")
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-        return read_video(path)[None]
+        frames, note = read_video(path)
+        warn_notes([note] if note else [], path.parent)
+        return frames[None]
     if path.is_file() and path.suffix.lower() in (".npy", ".npz"):
         return read_array(path, "frames", key)
     if path.is_dir():
@@ -144,7 +152,29 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
             return read_image_folders(subdirs)
         videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
         if videos:
-            return stack_sequences([read_video(v) for v in videos], [v.name for v in videos])
+            read = [read_video(v) for v in videos]
+            warn_notes([note for _, note in read if note], path)
+            return stack_sequences([f for f, _ in read], [v.name for v in videos])
     raise DatasetError(
         f"{path}: expected a .npy/.npz file, a video file, or a folder of image folders or videos"
     )
+
+
+def playback_period(source) -> float | None:
+    """Seconds per frame a video source says it plays at (a GIF's shortest frame duration, another video's
+    1 / fps; a folder of videos: its first), or None for arrays, images and videos that do not say."""
+    if not isinstance(source, (str, Path)):
+        return None
+    path = Path(source)
+    if path.is_dir():
+        path = next(iter(sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)), path)
+    if not path.is_file() or path.suffix.lower() not in VIDEO_SUFFIXES:
+        return None
+    try:
+        if path.suffix.lower() == ".gif":
+            durations = gif_durations(path)
+            return None if durations is None else float(durations.min()) / 1000
+        fps = iio.immeta(path).get("fps")
+    except Exception:  # the frames were read already; a player's metadata is only a hint
+        return None
+    return 1.0 / float(fps) if fps else None

@@ -1,0 +1,59 @@
+"""Animated GIFs as frame sequences: undoing an encoder's merged frames.
+
+GIF encoders (Pillow's among them) store a run of identical frames once, with the run's summed display time: a
+50-frame simulation whose bob rests at a turning point for two frames reads back as 49 frames, one shown for
+100 ms. Every frame's duration (ms) is an integer multiple of the rate's when that is what happened, so the frame
+is repeated that many times and the sequence has its frames back. Durations that are not multiples (a GIF timed by
+hand, a dropped frame) are left as they are, with a warning: the frames are then taken as evenly spaced.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def gif_durations(path: Path) -> np.ndarray | None:
+    """Every frame's display time in ms, (T,) int, or None where the file gives none (or a zero)."""
+    with Image.open(path) as im:
+        durations = []
+        for i in range(getattr(im, "n_frames", 1)):
+            im.seek(i)
+            durations.append(im.info.get("duration"))
+    if any(d is None or d <= 0 for d in durations):
+        return None
+    return np.asarray(durations, dtype=np.int64)
+
+
+def restore_merged(
+    frames: np.ndarray, durations: np.ndarray | None, path: Path
+) -> tuple[np.ndarray, str | None]:
+    """frames (T, H, W[, C]) with each frame repeated duration / shortest duration times, where every duration
+    is a whole multiple of the shortest, and a note naming the file where frames were repeated or the durations
+    are uneven (None otherwise)."""
+    if durations is None or len(durations) != len(frames):
+        return frames, None
+    base = int(durations.min())
+    if (durations % base).any():
+        uneven = sorted(set(durations.tolist()))
+        return frames, (
+            f"{path.name} shows its frames for uneven times ({uneven} ms), not multiples of {base} ms: they are "
+            "taken as evenly spaced; pass --times if they were not"
+        )
+    repeats = durations // base
+    if (repeats == 1).all():
+        return frames, None
+    return np.repeat(frames, repeats, axis=0), (
+        f"{path.name}: {int((repeats > 1).sum())} frame(s) shown for several {base} ms periods (an encoder "
+        f"merges identical frames) repeated, {len(frames)} -> {int(repeats.sum())} frames"
+    )
+
+
+def warn_notes(notes: list[str], source: Path) -> None:
+    """One warning for a source's GIF notes: the first named, the others counted."""
+    if notes:
+        more = f" (and {len(notes) - 1} more file(s) like it)" if len(notes) > 1 else ""
+        warnings.warn(f"{source}: {notes[0]}{more}", stacklevel=3)
