@@ -338,9 +338,18 @@ def _import(args: argparse.Namespace) -> None:
 
     test = None
     if args.test_frames:
-        test = Source(args.test_frames, args.test_states, args.test_params, args.test_times, args.test_inputs)
-    elif args.test_states or args.test_params or args.test_times or args.test_inputs:
-        raise ConfigError("--test-states, --test-params, --test-times and --test-inputs need --test-frames")
+        test = Source(
+            args.test_frames,
+            args.test_states,
+            args.test_params,
+            args.test_times,
+            args.test_inputs,
+            args.test_reference,
+        )
+    elif args.test_states or args.test_params or args.test_times or args.test_inputs or args.test_reference:
+        raise ConfigError(
+            "--test-states, --test-params, --test-times, --test-inputs and --test-reference need --test-frames"
+        )
     options = ImportOptions(
         dt=args.dt,
         size=args.size,
@@ -366,6 +375,8 @@ def _import(args: argparse.Namespace) -> None:
         times=args.times,
         inputs=args.inputs,
         input_names=_csv(args.input_names),
+        reference=args.reference,
+        reference_names=_csv(args.reference_names),
         test=test,
         options=options,
         overwrite=args.overwrite,
@@ -590,13 +601,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     i.add_argument("--state-units", help="comma-separated units of the state columns")
     i.add_argument("--params", help="optional .npy of per-sequence parameters (N, P)")
-    i.add_argument("--param-names", help="comma-separated names of the P parameters")
+    i.add_argument(
+        "--param-names",
+        help="comma-separated names of the P parameters (the fit of stated physics needs the pendulum's "
+        "gravity,length,damping with states theta,omega; the spring's k,mass[,damping] with states q,v)",
+    )
     i.add_argument("--param-units", help="comma-separated units of the P parameters")
     i.add_argument(
         "--inputs",
         help="optional .npy/.npz of control inputs (N, T, U): input t acts from frame t to the next",
     )
     i.add_argument("--input-names", help="comma-separated names of the U inputs")
+    i.add_argument(
+        "--reference",
+        help="optional .npy of reference dynamics, (N, R) per sequence or (R,) for all: the frequency (rad/s) and "
+        "damping (1/s) the learned dynamics are compared with by `physvae evaluate`",
+    )
+    i.add_argument(
+        "--reference-names",
+        help="comma-separated names of the R reference columns, of natural_frequency, damping, frequency, decay "
+        "(default: natural_frequency,damping: the ω₀ and γ of x'' = -ω₀² x - γ x')",
+    )
     i.add_argument("--dt", type=float, help="seconds between frames (default: 1.0, with a warning)")
     i.add_argument(
         "--times",
@@ -620,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--test-params", help="per-sequence parameters of --test-frames")
     i.add_argument("--test-times", help="frame times of --test-frames")
     i.add_argument("--test-inputs", help="control inputs of --test-frames")
+    i.add_argument("--test-reference", help="reference dynamics of --test-frames")
     i.add_argument("--test-fraction", type=float, help="share of sequences in the test split (default 0.2)")
     i.add_argument("--val-fraction", type=float, default=0.0, help="share of sequences in a val split")
     i.add_argument("--seed", type=int, help="shuffle the sequences with this seed before splitting")

@@ -34,7 +34,7 @@ from .import_frames import (
     to_uint8,
 )
 from .import_lag import lag_warning
-from .import_read import load_frames, read_array
+from .import_read import load_frames, playback_period, read_array
 from .nets import SIZES
 
 
@@ -79,14 +79,17 @@ class ImportOptions:
 @dataclass
 class Source:
     """One set of sequences: frames and optionally their states (N, T, D), parameters (N, P), times (N, T) or
-    (T,) and control inputs (N, T, U), each an array or a file (see ``load_frames`` and
-    ``import_read.read_array``)."""
+    (T,), control inputs (N, T, U) and reference dynamics (N, R) or (R,), each an array or a file (see
+    ``load_frames`` and ``import_read.read_array``)."""
 
     frames: Any
     states: Any = None
     params: Any = None
     times: Any = None
     inputs: Any = None
+    reference: Any = (
+        None  # (N, R) or (R,) reference dynamics, e.g. ω₀ and γ per sequence (``REFERENCE_UNITS``)
+    )
 
 
 def _label(value, what: str) -> str:
@@ -206,7 +209,44 @@ def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str]
                 f"{role}{_label(src.params, 'params')}: params must have shape (N, P) = ({n}, P) to match the "
                 f"frames, got {p.shape}"
             )
+    seqs["reference"] = _reference(src.reference, n, role)
     return _shift(seqs, opts.state_offset, role)
+
+
+# what a learned oscillation reports (``metrics.dynamics.oscillation``), so what a reference may name, and units
+REFERENCE_UNITS = {"natural_frequency": "rad/s", "damping": "1/s", "frequency": "rad/s", "decay": "1/s"}
+
+
+def _reference(value, n: int, role: str) -> np.ndarray | None:
+    """Reference dynamics (N, R), given per sequence or once for all as (R,)."""
+    if value is None:
+        return None
+    arr = _numeric(value, "reference")
+    if arr.ndim == 1:
+        arr = np.broadcast_to(arr, (n, len(arr))).copy()
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise DatasetError(
+            f"{role}{_label(value, 'reference')}: reference dynamics must have shape (N, R) = ({n}, R) or (R,), "
+            f"got {arr.shape}"
+        )
+    return arr
+
+
+def _reference_columns(reference, names) -> dict:
+    """meta.json's reference columns: names of ``REFERENCE_UNITS`` (default natural_frequency, damping)."""
+    if reference is None:
+        if names:
+            raise ConfigError("--reference-names was given without reference dynamics (--reference FILE)")
+        return {"reference_names": [], "reference_units": []}
+    r = reference.shape[1]
+    names = list(names or ["natural_frequency", "damping"][:r])
+    unknown = [x for x in names if x not in REFERENCE_UNITS]
+    if unknown:
+        raise ConfigError(
+            f"--reference-names: {unknown} is not what a learned oscillation reports; use {list(REFERENCE_UNITS)}"
+        )
+    names = _names(names, r, "reference", "--reference-names")
+    return {"reference_names": names, "reference_units": [REFERENCE_UNITS[x] for x in names]}
 
 
 def _shift(seqs: dict, k: int, role: str) -> dict:
@@ -267,12 +307,22 @@ def _input_names(inputs, names) -> list[str]:
     )
 
 
-def _time_grid(dt: float | None, times: list[np.ndarray], notes: list[str]) -> tuple[float, str]:
-    """Δt and "uniform" or "irregular" from the option and the sources' times (N, T) each."""
+def _time_grid(
+    dt: float | None, times: list[np.ndarray], notes: list[str], playback: float | None = None
+) -> tuple[float, str]:
+    """Δt and "uniform" or "irregular" from the option and the sources' times (N, T) each; ``playback``, the
+    seconds per frame the video says it plays at, only named in the note (a player's rate is not the physics')."""
     if not times:
         if dt is None:
+            plays = (
+                f"; the video plays at {playback:g} s per frame: pass --dt {playback:g} if that is the time "
+                "between the states it shows"
+                if playback
+                else ""
+            )
             notes.append(
                 "--dt not given: the frames are taken to be 1.0 s apart (dt = 1.0); pass --dt SECONDS, or --times"
+                + plays
             )
         return 1.0 if dt is None else float(dt), "uniform"
     if dt is not None:
@@ -320,7 +370,7 @@ def _filled(seqs: dict) -> dict:
 
 def _check_test(seqs: dict, test: dict) -> None:
     """The test source must carry what the main one does, with the same columns."""
-    for what in ("states", "params", "times", "inputs"):
+    for what in ("states", "params", "times", "inputs", "reference"):
         a, b = seqs[what], test[what]
         if (a is None) != (b is None):
             raise ConfigError(
@@ -345,6 +395,8 @@ def import_video(
     times=None,
     inputs=None,
     input_names=None,
+    reference=None,
+    reference_names=None,
     test: Source | None = None,
     options: ImportOptions | None = None,
     overwrite: bool = False,
@@ -366,6 +418,10 @@ def import_video(
         inputs: optional control inputs (N, T, U) (array, .npy or .npz path), input t acting from frame t until
             the next frame (where frames were dropped, the input held over the longer interval); every model
             then takes them (``TemporalVAE`` input_dim U). input_names: U names (default: u0, u1, ...).
+        reference: optional reference dynamics (N, R) per sequence, or (R,) for all (array or .npy path), in
+            rad/s and 1/s: what ``evaluate``'s dynamics read-out compares the learned oscillation with.
+            reference_names: R names of ``REFERENCE_UNITS`` (default: natural_frequency, damping — the ω₀ and γ of
+            ẍ = −ω₀² x − γ ẋ).
         test: a separate source for the test split (then no test sequences are taken from ``source``).
         options: the ``ImportOptions``; any of its fields may also be given as a keyword (``dt=0.05``).
         overwrite: replace an existing folder.
@@ -375,7 +431,7 @@ def import_video(
     """
     opts = replace(options or ImportOptions(), **option_values).validate()
     notes: list[str] = []
-    seqs = _load(Source(source, states, params, times, inputs), opts, None, notes)
+    seqs = _load(Source(source, states, params, times, inputs, reference), opts, None, notes)
     state_meta = _columns(seqs["states"], state_names, state_kinds, state_units)
     param_meta = _param_columns(seqs["params"], param_names, param_units)
     names_of_inputs = _input_names(seqs["inputs"], input_names)
@@ -384,7 +440,8 @@ def import_video(
         test_seqs = _load(test, opts, seqs["frames"].shape[2], notes, role="test ")
         _check_test(seqs, test_seqs)
     all_times = [s["times"] for s in (seqs, test_seqs) if s is not None and s["times"] is not None]
-    dt, grid = _time_grid(opts.dt, all_times, notes)
+    playback = playback_period(source) if opts.dt is None and not all_times else None
+    dt, grid = _time_grid(opts.dt, all_times, notes, playback)
     if seqs["states"] is not None:
         note = lag_warning(
             seqs["frames"],
@@ -408,8 +465,7 @@ def import_video(
         "binarized": all(is_binary(a["frames"]) for a in arrays.values()),
         **state_meta,
         **param_meta,
-        "reference_names": [],
-        "reference_units": [],
+        **_reference_columns(seqs["reference"], reference_names),
         "input_names": names_of_inputs,
         "source": _source_name(source),
         "test_source": None if test is None else _source_name(test.frames),
