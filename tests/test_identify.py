@@ -5,7 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from physvae.physics import PHYSICS
-from physvae.physics.identify import fit, physics_for, read_states
+from physvae.physics.identify import fit, needed_params, no_physics_reason, physics_for, read_states
 from simulators import ConfigError
 
 
@@ -71,6 +71,27 @@ def test_physics_for_picks_the_data_systems_physics():
     assert physics_for(states, ["mass", "length", "gravity", "damping"], targets).name == "pendulum"
     assert physics_for(states, ["mass", "length"], targets) is None  # g/l cannot be known without gravity
     assert physics_for(["x", "y", "vx", "vy"], ["radius"], ["x", "y", "vx", "vy"]) is None
+    # a user's pendulum without a mass: the undriven pendulum needs none (its torque gain is the driven one's)
+    assert physics_for(states, ["gravity", "length", "damping"], targets).name == "pendulum"
+    assert physics_for(states, ["gravity", "length", "damping"], targets, input_dim=1) is None
+    assert physics_for(states, ["gravity", "length", "damping", "mass"], targets, 1).name == "pendulum_driven"
+
+
+def test_a_users_damped_spring_keeps_its_damping():
+    ph = PHYSICS["mass_spring"]
+    values = np.array([[4.0, 2.0, 0.3]])
+    assert ph.true_params(["k", "mass", "damping"], values) == {"k_over_m": 2.0, "damping": 0.3}
+    assert ph.true_params(["k", "mass"], values[:, :2]) == {"k_over_m": 2.0, "damping": 0.0}  # ours: undamped
+
+
+def test_the_needed_names_are_found_and_said_when_none_matches():
+    assert needed_params(PHYSICS["pendulum"]) == ["gravity", "length", "damping"]
+    assert needed_params(PHYSICS["pendulum_driven"]) == ["gravity", "length", "damping", "mass"]
+    assert needed_params(PHYSICS["mass_spring"]) == ["k", "mass"]
+    why = no_physics_reason(["theta", "omega"], ["g", "l", "b"], ["sin_theta", "cos_theta", "omega"])
+    assert "pendulum needs states theta (angle), omega and parameters gravity, length, damping" in why
+    assert "the data has states theta, omega; parameters g, l, b" in why and "--param-names" in why
+    assert "box has no true parameters" in why and "pendulum_driven" not in why  # other input counts left out
 
 
 def test_bad_trajectories_are_named():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics.probe import linear_reader
-from ..physics.identify import fit, physics_for, read_states
+from ..physics.identify import fit, no_physics_reason, physics_for, read_states
 from .sections import Section
 
 
@@ -47,9 +47,7 @@ class Trajectories(Section):
         u_dim = 0 if split.inputs is None else split.inputs.shape[-1]
         ph = physics_for(ctx.test.state_names, split.param_names, targets, u_dim)
         if ph is None:
-            return {
-                "skipped": f"no registered physics with {u_dim} inputs has this dataset's state and parameters"
-            }
+            return {"skipped": no_physics_reason(ctx.test.state_names, split.param_names, targets, u_dim)}
         if split.times is not None or ctx.test.times is not None:
             return {"skipped": "the fit steps by one Δt; these frames are unevenly timed"}
         truth = ph.true_params(split.param_names, np.asarray(split.params)[: ctx.count(split)])

@@ -67,6 +67,45 @@ def physics_for(
     return None
 
 
+def needed_params(ph: KnownPhysics, limit: int = 16) -> list[str]:
+    """The dataset parameter names ``ph``'s truth reads, found by asking it with ever more of them (a missing
+    one raises its KeyError); [] where it has no truth."""
+    if ph.truth is None:
+        return []
+    names: list[str] = []
+    for _ in range(limit):
+        try:
+            ph.truth({n: np.ones(1) for n in names})
+            return names
+        except KeyError as e:
+            names.append(str(e.args[0]))
+    return names
+
+
+def no_physics_reason(
+    state_names: Sequence[str], param_names: Sequence[str], targets: Sequence[str], input_dim: int = 0
+) -> str:
+    """Why ``physics_for`` found none: what each registered physics taking ``input_dim`` inputs needs, beside
+    what the dataset has."""
+    wants = []
+    for ph in PHYSICS.values():
+        if ph.input_dim != input_dim:
+            continue
+        states = ", ".join(f"{s} (angle)" if i in ph.angles else s for i, s in enumerate(ph.state_names))
+        if ph.truth is None and ph.param_names:
+            wants.append(f"{ph.name} has no true parameters to compare with")
+            continue
+        wants.append(
+            f"{ph.name} needs states {states} and parameters {', '.join(needed_params(ph)) or 'none'}"
+        )
+    have = f"the data has states {', '.join(state_names) or 'none'}; parameters {', '.join(param_names) or 'none'}"
+    return (
+        f"no registered physics with {input_dim} inputs has this dataset's state and parameters: "
+        + "; ".join(wants)
+        + f" ({have}; name them so at import: --state-names, --state-kinds, --param-names)"
+    )
+
+
 def flow(
     ph: KnownPhysics, x: torch.Tensor, params: torch.Tensor, dt: float, substeps: int, u: torch.Tensor | None
 ) -> torch.Tensor:

@@ -25,11 +25,13 @@ def _points(y: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
 
 
 def _truth(p: dict) -> dict:
-    return {
-        "g_over_l": p["gravity"] / p["length"],
-        "damping": p["damping"],
-        "torque_gain": 1.0 / (p["mass"] * p["length"] ** 2),
-    }
+    """The undriven pendulum's parameters from a dataset's gravity, length and damping (no mass needed)."""
+    return {"g_over_l": p["gravity"] / p["length"], "damping": p["damping"]}
+
+
+def _truth_driven(p: dict) -> dict:
+    """... and the torque gain, from the mass too."""
+    return {**_truth(p), "torque_gain": 1.0 / (p["mass"] * p["length"] ** 2)}
 
 
 def pendulum(driven: bool = False) -> KnownPhysics:
@@ -46,7 +48,7 @@ def pendulum(driven: bool = False) -> KnownPhysics:
         positive=[True, True, False][: len(names)],
         orientation_free=["torque_gain"] if driven else [],
         input_dim=int(driven),
-        truth=_truth,
+        truth=_truth_driven if driven else _truth,
         points=_points,
         velocities={1: 0},
         driven=None if driven else pendulum(driven=True),
