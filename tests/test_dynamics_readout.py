@@ -95,3 +95,16 @@ def test_describe_warns_where_the_rest_point_lies_outside_the_data():
     out["at_rest"]["motion"] = 0.8
     lines = describe(out)
     assert len(lines) == 2 and lines[1].startswith("warning: the data seldom rests") and "0.80" in lines[1]
+
+
+def test_a_far_off_damping_is_told_how_little_of_one_step_it_rests_on():
+    out = _section_output(0.9)
+    out["dt"] = 0.05
+    assert len(describe(out)) == 1  # 24 % off: no note
+    out["recovered"]["damping"] = {"learned": -0.135, "true": 0.25, "relative_error": 1.54}
+    note = describe(out)[1]
+    # |λ| = exp(−γ Δt / 2): exp(0.003375) = 1.00338, exp(−0.00625) = 0.99377; 0.1 % of |λ| is 2e-3 / 0.05 = 0.04
+    assert "1.0034 learned against 0.9938 for the data's γ (0.97% apart)" in note
+    assert "a 0.1 % change of |λ| moves γ by 0.04 1/s" in note and "trajectories" in note
+    del out["dt"]
+    assert len(describe(out)) == 1  # no Δt recorded: nothing to compute
