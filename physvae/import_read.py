@@ -5,6 +5,7 @@ Every failure is a DatasetError naming the file (and the option that gave it); n
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +70,17 @@ def _guarded(read: Callable[[], Any], path: Path, what: str):
         raise DatasetError(f"{what} file {path}: {why}") from e
 
 
+def natural_key(path: Path) -> tuple[list, str]:
+    """Sort key ordering names as a person counts: frame_2 before frame_10, seq9 before seq10 (a renderer that
+    does not pad its numbers would otherwise have its frames, and its sequences' pairing with the states' rows,
+    shuffled); zero-padded names keep their order."""
+    parts = [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+    return (
+        parts,
+        path.name,
+    )  # text and numbers alternate, so equal positions compare alike; the name breaks ties
+
+
 def _read_image(path: Path) -> np.ndarray:
     try:
         return np.asarray(iio.imread(path))
@@ -87,7 +99,7 @@ def read_image_folders(folders: list[Path]) -> np.ndarray:
     """One sequence per folder of image files -> (N, T, H, W[, C]); every image of one size and channel count."""
     seqs, first = [], None
     for d in folders:
-        files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted((f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
         if not files:
             raise DatasetError(f"sequence folder {d} holds no image files ({sorted(IMAGE_SUFFIXES)})")
         images = []
@@ -147,10 +159,10 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
     if path.is_file() and path.suffix.lower() in (".npy", ".npz"):
         return read_array(path, "frames", key)
     if path.is_dir():
-        subdirs = sorted(p for p in path.iterdir() if p.is_dir())
+        subdirs = sorted((p for p in path.iterdir() if p.is_dir()), key=natural_key)
         if subdirs:
             return read_image_folders(subdirs)
-        videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
+        videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
         if videos:
             read = [read_video(v) for v in videos]
             warn_notes([note for _, note in read if note], path)
@@ -167,7 +179,8 @@ def playback_period(source) -> float | None:
         return None
     path = Path(source)
     if path.is_dir():
-        path = next(iter(sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)), path)
+        videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
+        path = next(iter(videos), path)
     if not path.is_file() or path.suffix.lower() not in VIDEO_SUFFIXES:
         return None
     try:

@@ -92,3 +92,38 @@ def test_imported_video_without_states_trains_and_evaluates(tmp_path, capsys):
     assert (tmp_path / "ev" / "video.gif").exists() and not (tmp_path / "ev" / "state_scatter.png").exists()
     assert main(["evaluate", str(tmp_path / "r"), "--out", str(tmp_path / "ev2"), "--n-context", "3"]) == 0
     assert "no physics metrics" in capsys.readouterr().out
+
+
+def test_unpadded_numbers_keep_frames_and_sequences_in_counting_order(tmp_path):
+    """frame_2 comes before frame_10 and seq9 before seq10: a renderer that does not pad its numbers neither
+    shuffles the frames nor pairs a sequence with another's states."""
+    frames = np.zeros((11, 12, 16, 16), np.uint8)
+    for i in range(11):
+        for j in range(12):
+            frames[i, j, i, j] = 255  # sequence i, frame j: one lit pixel at (i, j)
+    for i, seq in enumerate(frames):
+        (tmp_path / "src" / f"seq{i + 1}").mkdir(parents=True)
+        for j, f in enumerate(seq):
+            Image.fromarray(f).save(tmp_path / "src" / f"seq{i + 1}" / f"frame_{j + 1}.png")
+    states = np.arange(11.0)[:, None, None].repeat(12, 1)
+    data = S.load_dataset(import_video(tmp_path / "src", tmp_path / "d", states=states, dt=0.1))
+    got = np.concatenate([data["train"].frames, data["test"].frames])[..., 0]
+    np.testing.assert_array_equal(got, frames)
+    np.testing.assert_array_equal(np.concatenate([data["train"].states, data["test"].states]), states)
+
+
+def test_natural_key_orders_mixed_names_without_comparing_numbers_with_text():
+    from pathlib import Path
+
+    from physvae.import_read import natural_key
+
+    names = ["x10", "x2", "X2", "x", "2x", "x2b", "x02"]
+    assert [p.name for p in sorted(map(Path, names), key=natural_key)] == [
+        "2x",
+        "x",
+        "X2",
+        "x02",
+        "x2",
+        "x2b",
+        "x10",
+    ]
