@@ -16,7 +16,9 @@ SQUARE = ("crop", "pad")  # how non-square frames are made square
 
 
 def to_uint8(frames, label: str) -> tuple[np.ndarray, list[str]]:
-    """(N, T, H, W[, C]) uint8, bool, or floats in [0, 1] -> (N, T, H, W, C) uint8 with C in {1, 3}, and warnings.
+    """(N, T, H, W[, C]) uint8, uint16, bool, or floats in [0, 1] -> (N, T, H, W, C) uint8 with C in {1, 3}, and
+    warnings. An alpha channel (grey + alpha, RGBA: what matplotlib and many renderers save) is dropped where
+    every pixel is opaque and drawn over black otherwise.
 
     Args:
         frames: the frames; label: where they came from, for errors ("frames file x.npy").
@@ -29,12 +31,20 @@ def to_uint8(frames, label: str) -> tuple[np.ndarray, list[str]]:
         frames = frames[..., None]
     if frames.ndim != 5:
         raise DatasetError(f"{label}: frames must have shape (N, T, H, W[, C]), got {frames.shape}")
-    if frames.shape[-1] == 4:
-        raise DatasetError(f"{label}: frames have 4 channels (RGBA); drop the alpha channel first")
-    if frames.shape[-1] not in (1, 3):
+    if frames.shape[-1] not in (1, 2, 3, 4):
         raise DatasetError(
-            f"{label}: frames must have 1 or 3 channels, got {frames.shape[-1]} (shape {frames.shape})"
+            f"{label}: frames must have 1 or 3 channels (2 or 4 with alpha), got {frames.shape[-1]} "
+            f"(shape {frames.shape})"
         )
+    frames, notes = _uint8(frames, label)
+    if frames.shape[-1] in (2, 4):
+        frames, more = _over_black(frames, label)
+        notes += more
+    return frames, notes
+
+
+def _uint8(frames: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
+    """Any accepted dtype -> uint8 on 0..255, and warnings where the values look like another range."""
     if frames.dtype == np.bool_:
         return frames.astype(np.uint8) * np.uint8(255), []
     if frames.dtype == np.uint8:
@@ -45,6 +55,16 @@ def to_uint8(frames, label: str) -> tuple[np.ndarray, list[str]]:
                 "on 0..255); for 0/1 masks pass bool frames or floats in [0, 1]"
             ]
         return frames, []
+    if frames.dtype == np.uint16:
+        hi = int(frames.max(initial=0))
+        notes = []
+        if hi < 4096:
+            notes.append(
+                f"{label}: uint16 frames are read on 0..65535 and these reach only {hi}, a dark dataset (at most "
+                f"{round(hi / 257)} of 255); a camera's 12-bit or narrower frames need scaling to floats in [0, 1] "
+                "first"
+            )
+        return np.rint(frames / 257).astype(np.uint8), notes
     if np.issubdtype(frames.dtype, np.floating):
         bad = ~np.isfinite(frames)
         if bad.any():
@@ -56,7 +76,23 @@ def to_uint8(frames, label: str) -> tuple[np.ndarray, list[str]]:
         if lo < 0 or hi > 1:
             raise DatasetError(f"{label}: float frames must lie in [0, 1], got values in [{lo}, {hi}]")
         return np.rint(frames * 255).astype(np.uint8), []
-    raise DatasetError(f"{label}: frames must be uint8, bool or float in [0, 1], got dtype {frames.dtype}")
+    raise DatasetError(
+        f"{label}: frames must be uint8, uint16, bool or float in [0, 1], got dtype {frames.dtype}"
+    )
+
+
+def _over_black(frames: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
+    """uint8 (..., C + 1) with alpha last -> (..., C): the colour where every pixel is opaque, else the colour
+    weighted by its opacity (drawn over black), with a warning saying how much was transparent."""
+    colour, alpha = frames[..., :-1], frames[..., -1:]
+    if (alpha == 255).all():
+        return colour, []
+    share = float((alpha < 255).mean())
+    drawn = np.rint(colour.astype(np.float32) * (alpha.astype(np.float32) / 255)).astype(np.uint8)
+    return drawn, [
+        f"{label}: the frames' alpha channel makes {share:.1%} of the pixels (partly) transparent: they are drawn "
+        "over black; flatten them on your own background first if it is not black"
+    ]
 
 
 def make_square(frames: np.ndarray, how: str | None, label: str) -> np.ndarray:

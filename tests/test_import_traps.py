@@ -133,6 +133,39 @@ def test_uint8_frames_holding_0_1_warn_they_would_be_black(tmp_path):
         import_video(frames, tmp_path / "d", dt=0.1)
 
 
+def test_opaque_rgba_frames_as_matplotlib_saves_them_lose_only_the_alpha(tmp_path):
+    rgb = (np.random.default_rng(0).random((4, 3, 16, 16, 3)) * 255).astype(np.uint8)
+    rgba = np.concatenate([rgb, np.full((4, 3, 16, 16, 1), 255, np.uint8)], -1)
+    data = S.load_dataset(import_video(rgba, tmp_path / "d", dt=0.1))  # warnings are errors here
+    np.testing.assert_array_equal(_all(data, "frames"), rgb)
+
+
+def test_transparent_pixels_are_drawn_over_black_with_a_warning(tmp_path):
+    grey = np.full((4, 3, 16, 16, 1), 200, np.uint8)
+    alpha = np.zeros((4, 3, 16, 16, 1), np.uint8)
+    alpha[:, :, :8] = 255  # top half opaque
+    alpha[:, :, 8] = 51  # one row a fifth opaque: 200 · 51 / 255 = 40
+    with pytest.warns(UserWarning, match=r"alpha channel makes 50.0% of the pixels \(partly\) transparent"):
+        data = S.load_dataset(import_video(np.concatenate([grey, alpha], -1), tmp_path / "d", dt=0.1))
+    got = _all(data, "frames")[..., 0]
+    assert (got[:, :, :8] == 200).all() and (got[:, :, 8] == 40).all() and (got[:, :, 9:] == 0).all()
+
+
+def test_uint16_frames_are_scaled_and_narrow_ones_warned(tmp_path):
+    frames = np.zeros((4, 3, 16, 16), np.uint16)
+    frames[:, :, 4:8, 4:8] = 65535
+    frames[:, :, 0, 0] = 257 * 100
+    got = _all(S.load_dataset(import_video(frames, tmp_path / "d", dt=0.1)), "frames")[..., 0]
+    assert (got[:, :, 4:8, 4:8] == 255).all() and (got[:, :, 0, 0] == 100).all()
+    with pytest.warns(UserWarning, match="reach only 4095, a dark dataset \\(at most 16 of 255\\)"):
+        import_video(np.minimum(frames, 4095), tmp_path / "e", dt=0.1)
+
+
+def test_five_channels_are_refused_by_name(tmp_path):
+    with pytest.raises(S.DatasetError, match=r"1 or 3 channels \(2 or 4 with alpha\), got 5"):
+        import_video(np.zeros((4, 3, 16, 16, 5), np.uint8), tmp_path / "d", dt=0.1)
+
+
 # --- .npz keys, --dt, times ----------------------------------------------------------------------------
 
 
