@@ -359,6 +359,7 @@ def _import(args: argparse.Namespace) -> None:
         test_fraction=args.test_fraction,
         val_fraction=args.val_fraction,
         seed=args.seed,
+        clip=args.clip,
         frames_key=args.frames_key,
         states_key=args.states_key,
     )
@@ -649,6 +650,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--test-fraction", type=float, help="share of sequences in the test split (default 0.2)")
     i.add_argument("--val-fraction", type=float, default=0.0, help="share of sequences in a val split")
     i.add_argument("--seed", type=int, help="shuffle the sequences with this seed before splitting")
+    i.add_argument(
+        "--clip",
+        type=int,
+        metavar="T",
+        help="cut every sequence (one long video, say) into consecutive clips of T frames; states, times and "
+        "inputs are cut alike, parameters repeated; splits keep each source sequence's clips together",
+    )
     i.add_argument("--overwrite", action="store_true")
     i.set_defaults(func=_import)
     return p

@@ -54,6 +54,7 @@ class ImportOptions:
     )
     val_fraction: float = 0.0  # share of sequences in a "val" split (0: no val split)
     seed: int | None = None  # shuffle the sequences with this seed before splitting (None: keep their order)
+    clip: int | None = None  # cut every sequence into clips of this many frames (a long video into sequences)
     frames_key: str | None = None  # .npz array holding the frames (None: "frames")
     states_key: str | None = None  # .npz array holding the states (None: "states")
 
@@ -71,6 +72,8 @@ class ImportOptions:
             raise ConfigError(f"--test-fraction must be in [0, 1), got {self.test_fraction}")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.clip is not None and not (isinstance(self.clip, int) and self.clip >= 2):
+            raise ConfigError(f"--clip must be a whole number of frames ≥ 2, got {self.clip!r}")
         if self.seed is not None and not isinstance(self.seed, int):
             raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
         return self
@@ -210,7 +213,35 @@ def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str]
                 f"frames, got {p.shape}"
             )
     seqs["reference"] = _reference(src.reference, n, role)
-    return _shift(seqs, opts.state_offset, role)
+    seqs = _shift(seqs, opts.state_offset, role)
+    return _clip(seqs, opts.clip, role, notes) if opts.clip else seqs
+
+
+PER_FRAME = ("frames", "states", "times", "inputs")  # cut along time by --clip; the rest is per sequence
+
+
+def _clip(seqs: dict, length: int, role: str, notes: list[str]) -> dict:
+    """Each sequence cut into consecutive clips of ``length`` frames (the remainder dropped, with a note);
+    per-sequence arrays repeated per clip; "group" (clips,) the source sequence each clip came from."""
+    n, t = seqs["frames"].shape[:2]
+    k = t // length
+    if k == 0:
+        raise DatasetError(f"--clip {length} is longer than the {role}sequences' {t} frames")
+    if t % length:
+        notes.append(
+            f"--clip {length}: the last {t % length} of each {role}sequence's {t} frames fill no clip and are dropped"
+        )
+    out = {}
+    for key, arr in seqs.items():
+        if arr is None:
+            out[key] = None
+        elif key in PER_FRAME:
+            arr = arr[:, : k * length]
+            out[key] = arr.reshape(n * k, length, *arr.shape[2:])
+        else:
+            out[key] = np.repeat(arr, k, axis=0)
+    out["group"] = np.repeat(np.arange(n), k)
+    return out
 
 
 # what a learned oscillation reports (``metrics.dynamics.oscillation``), so what a reference may name, and units
@@ -332,9 +363,12 @@ def _time_grid(
     return step, "uniform" if np.abs(steps - step).max() <= 1e-6 * step else "irregular"
 
 
-def _splits(seqs: dict, test: dict | None, opts: ImportOptions) -> dict[str, dict[str, np.ndarray]]:
+def _splits(
+    seqs: dict, test: dict | None, opts: ImportOptions, groups: np.ndarray | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """train / val / test arrays: val and test taken from the end of the (shuffled) sequences unless a separate
-    test source gives the test split."""
+    test source gives the test split. With ``groups`` (clips,) of ``--clip``, the seed shuffles the source
+    sequences and each one's clips stay together, in time order, so a split boundary cuts at most one sequence."""
     n = len(seqs["frames"])
     if test is not None and opts.test_fraction:
         raise ConfigError("give --test-fraction or a separate test source (--test-frames), not both")
@@ -349,7 +383,7 @@ def _splits(seqs: dict, test: dict | None, opts: ImportOptions) -> dict[str, dic
     if counts["train"] < 1:
         names = ", ".join(k for k, v in counts.items() if v or k == "train")
         raise DatasetError(f"{n} sequence(s) cannot fill the {names} splits (at least one sequence each)")
-    order = np.arange(n) if opts.seed is None else np.random.default_rng(opts.seed).permutation(n)
+    order = np.arange(n) if opts.seed is None else _shuffled(n, groups, opts.seed)
     out, start = {}, 0
     for name, count in counts.items():
         if count:
@@ -359,6 +393,14 @@ def _splits(seqs: dict, test: dict | None, opts: ImportOptions) -> dict[str, dic
     if test is not None:
         out["test"] = {k: v for k, v in test.items() if v is not None}
     return out
+
+
+def _shuffled(n: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
+    """A seeded order of n rows: a permutation, or one of the groups with each group's rows in their order."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.permutation(n)
+    return np.concatenate([np.flatnonzero(groups == g) for g in rng.permutation(np.unique(groups))])
 
 
 def _filled(seqs: dict) -> dict:
@@ -452,7 +494,10 @@ def import_video(
             _label(states, "states"),
         )
         notes += [note] if note else []
-    arrays = _splits(_filled(seqs), test_seqs and _filled(test_seqs), opts)
+    groups = seqs.pop("group", None)
+    if test_seqs is not None:
+        test_seqs.pop("group", None)
+    arrays = _splits(_filled(seqs), test_seqs and _filled(test_seqs), opts, groups)
     frames = seqs["frames"]
     meta = {
         "system": "imported",
@@ -474,6 +519,7 @@ def import_video(
             "square": opts.square,
             "binarize": opts.binarize,
             "shuffle_seed": opts.seed,
+            "clip": opts.clip,
         },
     }
     for note in notes:
