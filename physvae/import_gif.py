@@ -29,14 +29,16 @@ def gif_durations(path: Path) -> np.ndarray | None:
 
 
 def restore_merged(
-    frames: np.ndarray, durations: np.ndarray | None, path: Path
+    frames: np.ndarray, durations: np.ndarray | None, path: Path, base: int | None = None
 ) -> tuple[np.ndarray, str | None]:
-    """frames (T, H, W[, C]) with each frame repeated duration / shortest duration times, where every duration
-    is a whole multiple of the shortest, and a note naming the file where frames were repeated or the durations
-    are uneven (None otherwise)."""
+    """frames (T, H, W[, C]) with each frame repeated duration / ``base`` times, where every duration is a whole
+    multiple of it, and a note naming the file where frames were repeated or the durations are uneven (None
+    otherwise). ``base``: the frame period in ms, the shortest duration of every GIF of the source (a GIF whose
+    bar rests on some pixel for two frames at every step has no frame shown for one period); default this
+    file's shortest."""
     if durations is None or len(durations) != len(frames):
         return frames, None
-    base = int(durations.min())
+    base = int(durations.min()) if base is None else base
     if (durations % base).any():
         uneven = sorted(set(durations.tolist()))
         return frames, (
@@ -50,6 +52,14 @@ def restore_merged(
         f"{path.name}: {int((repeats > 1).sum())} frame(s) shown for several {base} ms periods (an encoder "
         f"merges identical frames) repeated, {len(frames)} -> {int(repeats.sum())} frames"
     )
+
+
+def shortest_duration(paths: list[Path]) -> int | None:
+    """The shortest frame duration (ms) over the GIFs among ``paths``, or None where none says."""
+    found = [
+        d.min() for d in (gif_durations(p) for p in paths if p.suffix.lower() == ".gif") if d is not None
+    ]
+    return int(min(found)) if found else None
 
 
 def warn_notes(notes: list[str], source: Path) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from simulators import DatasetError
 
-from .import_gif import gif_durations, restore_merged, warn_notes
+from .import_gif import gif_durations, restore_merged, shortest_duration, warn_notes
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
@@ -116,13 +116,14 @@ def read_image_folders(folders: list[Path]) -> np.ndarray:
     return stack_sequences(seqs, [d.name for d in folders])
 
 
-def read_video(path: Path) -> tuple[np.ndarray, str | None]:
-    """A video file -> frames (T, H, W[, C]), a GIF's merged identical frames repeated, and that repair's note
-    (``import_gif``; None for other videos)."""
+def read_video(path: Path, period: int | None = None) -> tuple[np.ndarray, str | None]:
+    """A video file -> frames (T, H, W[, C]), a GIF's merged identical frames repeated (``period``: its frame
+    period in ms, default its shortest duration), and that repair's note (``import_gif``; None for other
+    videos)."""
     try:
         frames = np.asarray(iio.imread(path))
         if path.suffix.lower() == ".gif":
-            return restore_merged(frames, gif_durations(path), path)
+            return restore_merged(frames, gif_durations(path), path, period)
         return frames, None
     except Exception as e:  # imageio raises plugin-specific errors
         raise DatasetError(
@@ -164,7 +165,8 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
             return read_image_folders(subdirs)
         videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
         if videos:
-            read = [read_video(v) for v in videos]
+            period = shortest_duration(videos)  # one renderer, one frame period
+            read = [read_video(v, period) for v in videos]
             warn_notes([note for _, note in read if note], path)
             return stack_sequences([f for f, _ in read], [v.name for v in videos])
     raise DatasetError(
@@ -173,21 +175,22 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
 
 
 def playback_period(source) -> float | None:
-    """Seconds per frame a video source says it plays at (a GIF's shortest frame duration, another video's
-    1 / fps; a folder of videos: its first), or None for arrays, images and videos that do not say."""
+    """Seconds per frame a video source says it plays at (GIFs: the shortest frame duration of them all;
+    another video: 1 / fps, a folder's first), or None for arrays, images and videos that do not say."""
     if not isinstance(source, (str, Path)):
         return None
     path = Path(source)
+    videos = [path]
     if path.is_dir():
         videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
-        path = next(iter(videos), path)
-    if not path.is_file() or path.suffix.lower() not in VIDEO_SUFFIXES:
+    videos = [v for v in videos if v.is_file() and v.suffix.lower() in VIDEO_SUFFIXES]
+    if not videos:
         return None
     try:
-        if path.suffix.lower() == ".gif":
-            durations = gif_durations(path)
-            return None if durations is None else float(durations.min()) / 1000
-        fps = iio.immeta(path).get("fps")
+        if any(v.suffix.lower() == ".gif" for v in videos):
+            ms = shortest_duration(videos)
+            return None if ms is None else ms / 1000
+        fps = iio.immeta(videos[0]).get("fps")
     except Exception:  # the frames were read already; a player's metadata is only a hint
         return None
     return 1.0 / float(fps) if fps else None

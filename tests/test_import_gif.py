@@ -64,6 +64,8 @@ def test_import_of_merged_gifs_keeps_states_paired(tmp_path):
     with pytest.warns(UserWarning, match="repeated"):
         data = S.load_dataset(import_video(src, tmp_path / "d", states=states, dt=0.05, test_fraction=0.25))
     assert data["train"].frames.shape[:2] == (3, 8) and data["train"].states.shape == (3, 8, 1)
+    assert data["train"].frames.shape[-1] == 1  # a GIF decodes grey frames as RGB; equal channels become grey
+    np.testing.assert_array_equal(data["train"].frames[..., 0], seqs[:3])
 
 
 def test_uneven_durations_are_kept_with_a_warning(tmp_path):
@@ -101,3 +103,20 @@ def test_without_dt_the_warning_names_the_gif_playback_period(tmp_path):
 def test_arrays_name_no_playback_period(tmp_path):
     with pytest.warns(UserWarning, match=r"--dt not given: .*--times$"):
         import_video(np.stack([_seq(6, rest=())] * 3), tmp_path / "d", test_fraction=0.34)
+
+
+def test_a_gif_without_a_single_period_frame_takes_the_folders_period(tmp_path):
+    """A bar that rests on each pixel for two frames at every step: every stored frame of that GIF is shown for
+    two periods, so its own shortest duration is 2 periods; the folder's other GIFs say the period."""
+    src = tmp_path / "videos"
+    src.mkdir()
+    slow = np.repeat(_seq(4, rest=()), 2, axis=0)  # 8 frames, each shown twice
+    _gif(src / "a.gif", _seq(8, rest=()))
+    _gif(src / "b.gif", slow)
+    assert gif_durations(src / "b.gif").tolist() == [100] * 4
+    with pytest.warns(
+        UserWarning, match=r"b.gif: 4 frame\(s\) shown for several 50 ms periods.*4 -> 8 frames"
+    ):
+        read = load_frames(src)
+    gray = read if read.ndim == 4 else read[..., 0]
+    np.testing.assert_array_equal(gray[1], slow)
