@@ -95,6 +95,18 @@ def _over_black(frames: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
     ]
 
 
+def grey_if_equal(frames: np.ndarray) -> np.ndarray:
+    """(N, T, H, W, C) uint8 -> one channel where three channels are equal everywhere (a grey GIF or PNG decodes
+    to RGB), else unchanged: the model then reads grey frames as grey."""
+    if (
+        frames.shape[-1] == 3
+        and (frames[..., 0] == frames[..., 1]).all()
+        and (frames[..., 0] == frames[..., 2]).all()
+    ):
+        return frames[..., :1]
+    return frames
+
+
 def make_square(frames: np.ndarray, how: str | None, label: str) -> np.ndarray:
     """(N, T, H, W, C) -> (N, T, S, S, C): the central square ("crop", S = min side) or black borders ("pad",
     S = max side); square frames pass unchanged, others without ``how`` are refused."""

@@ -27,6 +27,7 @@ from .import_frames import (
     SQUARE,
     binarize,
     check_threshold,
+    grey_if_equal,
     is_binary,
     make_square,
     resize,
@@ -136,6 +137,7 @@ def _frames(src: Source, opts: ImportOptions, target: int | None, notes: list[st
     label = role + _label(src.frames, "frames")
     frames, more = to_uint8(load_frames(src.frames, opts.frames_key), label)
     notes += more
+    frames = grey_if_equal(frames)
     was_binary = is_binary(frames)
     frames = make_square(frames, opts.square, label)
     side = frames.shape[2]

@@ -40,8 +40,8 @@ def test_folder_of_image_folders(tmp_path):
     "frames,kwargs,match",
     [
         (_frames() * 2, {}, "float frames must lie in \\[0, 1\\]"),
-        (np.zeros((2, 3, 16, 16), dtype=np.int32), {}, "uint8, bool or float"),
-        (np.zeros((2, 3, 16, 16, 4), dtype=np.uint8), {}, "RGBA"),
+        (np.zeros((2, 3, 16, 16), dtype=np.int32), {}, "uint8, uint16, bool or float"),
+        (np.zeros((2, 3, 16, 16, 5), dtype=np.uint8), {}, "1 or 3 channels \\(2 or 4 with alpha\\), got 5"),
         (np.zeros((2, 3, 16), dtype=np.uint8), {}, "shape \\(N, T, H, W\\[, C\\]\\)"),
         (
             _frames(h=16),
