@@ -346,10 +346,14 @@ def _import(args: argparse.Namespace) -> None:
             args.test_inputs,
             args.test_reference,
         )
-    elif args.test_states or args.test_params or args.test_times or args.test_inputs or args.test_reference:
-        raise ConfigError(
-            "--test-states, --test-params, --test-times, --test-inputs and --test-reference need --test-frames"
-        )
+    else:
+        given = [
+            f"--test-{k}"
+            for k in ("states", "params", "times", "inputs", "reference")
+            if getattr(args, f"test_{k}")
+        ]
+        if given:
+            raise ConfigError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --test-frames")
     options = ImportOptions(
         dt=args.dt,
         size=args.size,

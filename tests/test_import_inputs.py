@@ -125,4 +125,4 @@ def test_cli_import_takes_inputs_names_and_test_inputs(pend16, tmp_path, capsys)
     assert (
         main(["import", str(tmp_path / "f.npy"), "--out", str(tmp_path / "e"), "--test-inputs", "x.npy"]) == 2
     )
-    assert "--test-inputs need --test-frames" in capsys.readouterr().err
+    assert "--test-inputs needs --test-frames" in capsys.readouterr().err

@@ -128,4 +128,4 @@ def test_the_cli_imports_a_reference_and_evaluate_compares_with_it(tmp_path, cap
     assert rec["true"] == pytest.approx(6.0) and rec["learned"] == learned
     assert rec["relative_error"] == pytest.approx(abs(learned - 6.0) / 6.0)
     bad = ["import", str(tmp_path / "f.npy"), "--out", str(tmp_path / "x"), "--test-reference", "r.npy"]
-    assert main(bad) == 2 and "--test-reference need --test-frames" in capsys.readouterr().err
+    assert main(bad) == 2 and "--test-reference needs --test-frames" in capsys.readouterr().err

@@ -396,8 +396,8 @@ def test_bad_inputs_get_one_clear_error(tmp_path, case):
         (["--state-names", "a,b"], "--state-names was given without states"),
         (["--dt", "inf"], "--dt must be a finite"),
         (
-            ["--test-states", "{p}/s.npz"],
-            "--test-states, --test-params, --test-times and --test-inputs need --test-frames",
+            ["--test-states", "{p}/s.npz", "--test-times", "{p}/s.npz"],
+            "--test-states, --test-times need --test-frames",
         ),
     ],
 )
