@@ -333,6 +333,26 @@ def _bench(args: argparse.Namespace) -> None:
     print((out / "results.md").read_text())
 
 
+def _dataset_summary(folder) -> str:
+    """One line on what a dataset folder holds: splits, frames, look, Δt, states, parameters, references."""
+    import simulators
+
+    data = simulators.load_dataset(folder)
+    m = data.meta
+    h, w, c = m["frame_shape"]
+    look = f"{h}×{w} {'grey' if c == 1 else 'RGB'}{', binarized' if m['binarized'] else ''}"
+    splits = ", ".join(f"{s} {len(data[s])}" for s in data.split_names)
+    parts = [
+        f"{splits} sequences of {m['n_frames']} frames, {look}, Δt {data.dt:g} s"
+        + (" (uneven times)" if data.irregular_times else ""),
+        f"states {', '.join(m['state_names']) or 'none'}",
+        f"parameters {', '.join(m['param_names']) or 'none'}",
+    ]
+    if m["reference_names"]:
+        parts.append(f"reference {', '.join(m['reference_names'])}")
+    return "; ".join(parts)
+
+
 def _import(args: argparse.Namespace) -> None:
     from .importer import ImportOptions, Source, import_video
 
@@ -386,7 +406,7 @@ def _import(args: argparse.Namespace) -> None:
         options=options,
         overwrite=args.overwrite,
     )
-    print(f"wrote {out}")
+    print(f"wrote {out}: {_dataset_summary(out)}")
 
 
 def _csv(text: str | None) -> list[str] | None:

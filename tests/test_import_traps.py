@@ -434,6 +434,10 @@ def test_cli_import_with_every_option(tmp_path, capsys):
     assert data.dt == pytest.approx(0.1) and not data.irregular_times
     assert [len(data[s]) for s in data.split_names] == [8, 2, 2] and data["test"].frames.shape[1] == 11
     assert data.state_names == ["x", "y"]
+    assert capsys.readouterr().out.strip() == (
+        f"wrote {tmp_path / 'd'}: train 8, val 2, test 2 sequences of 11 frames, 16×16 grey, binarized, Δt 0.1 s; "
+        "states x, y; parameters none"
+    )
 
 
 def test_options_are_also_a_dataclass(tmp_path):
