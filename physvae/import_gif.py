@@ -62,8 +62,10 @@ def shortest_duration(paths: list[Path]) -> int | None:
     return int(min(found)) if found else None
 
 
-def warn_notes(notes: list[str], source: Path) -> None:
-    """One warning for a source's GIF notes: the first named, the others counted."""
+def warn_notes(notes: list[str], folder: Path | None = None) -> None:
+    """One warning for a source's GIF notes: the first named (after the folder holding the GIFs, if any), the
+    others counted."""
     if notes:
         more = f" (and {len(notes) - 1} more file(s) like it)" if len(notes) > 1 else ""
-        warnings.warn(f"{source}: {notes[0]}{more}", stacklevel=3)
+        where = f"{folder}: " if folder is not None else ""
+        warnings.warn(f"{where}{notes[0]}{more}", stacklevel=3)

@@ -155,7 +155,7 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
         raise DatasetError(f"frames source {path} does not exist")
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         frames, note = read_video(path)
-        warn_notes([note] if note else [], path.parent)
+        warn_notes([note] if note else [])
         return frames[None]
     if path.is_file() and path.suffix.lower() in (".npy", ".npz"):
         return read_array(path, "frames", key)

@@ -32,7 +32,7 @@ def test_pillow_merges_identical_frames_and_the_reader_repeats_them(tmp_path):
     path = _gif(tmp_path / "a.gif", frames)
     assert gif_durations(path).tolist() == [50, 50, 100, 50, 150]  # what the encoder did, read back
     with pytest.warns(
-        UserWarning, match=r"a.gif: 2 frame\(s\) shown for several 50 ms periods.*5 -> 8 frames"
+        UserWarning, match=r"^a.gif: 2 frame\(s\) shown for several 50 ms periods.*5 -> 8 frames$"
     ):
         read = load_frames(path)
     assert read.shape[:2] == (1, 8)
