@@ -101,6 +101,23 @@ def test_a_shift_hidden_by_the_velocity_column_is_still_caught():
     assert lag_warning(frames[:, 1:], after_step[:, :-1], ["th", "om"], ["angle", "velocity"], 1, "s") is None
 
 
+def test_a_shift_is_caught_above_a_noisy_probes_floor_and_aligned_noise_is_not():
+    """Sensor noise (std 40 of 255) raises what the linear probe leaves unexplained at every lag: one step off,
+    the shifted pairing leaves 0.75 of the given one's 1 − R² (not clearly less), but under half of the pairing
+    shifted the other way — the lopsided curve of states one step off; aligned states give a symmetric one."""
+    frames, states = swing_video(w=0.1)
+    noisy = np.clip(frames + np.random.default_rng(0).normal(0, 40, frames.shape), 0, 255).astype(np.uint8)
+    after_step = states[:, 1:]
+    r2 = {
+        lag: r[:2].mean()
+        for lag, r in lag_r2(noisy, probe_targets(after_step, ["th", "om"], ["angle", "velocity"])[0]).items()
+    }
+    assert (1 - r2[1]) > 0.5 * (1 - r2[0]) and (1 - r2[1]) < 0.5 * (1 - r2[-1])
+    kinds = ["angle", "velocity"]
+    assert lag_warning(noisy, after_step, ["th", "om"], kinds, 0, "s") is not None
+    assert lag_warning(noisy, states[:, :-1], ["th", "om"], kinds, 0, "s") is None
+
+
 # --- --binarize, bool and uint8 0/1 frames --------------------------------------------------------------
 
 
