@@ -222,10 +222,15 @@ def _evaluate(args: argparse.Namespace) -> None:
                 "target's R² is below 0 (worse than the test states' own mean), whatever the prediction's MSE says"
             )
     p, base = m["prediction"], m["baselines"]
+    mean, held = base["mean_frame"], base["hold_last"]
+    trivial_vpt = (
+        f" (mean frame {mean['vpt_median']:.0f}, holding the last context frame {held['vpt_median']:.0f})"
+        if "vpt_median" in mean
+        else ""
+    )
     print(
-        f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames; MSE {p['mse']:.4f} "
-        f"(mean frame {base['mean_frame']['pred_mse']:.4f}, holding the last context frame "
-        f"{base['hold_last']['pred_mse']:.4f})"
+        f"prediction: VPT median {p['vpt_median']:.0f} of {p['horizon']} frames{trivial_vpt}; MSE {p['mse']:.4f} "
+        f"(mean frame {mean['pred_mse']:.4f}, holding the last context frame {held['pred_mse']:.4f})"
     )
     if "vpt_quartiles" in p:
         q = p["vpt_quartiles"]
@@ -248,6 +253,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         )
     if "vpt_note" in p:
         print(f"note: {p['vpt_note']}")
+    if "vpt_uninformative" in base:
+        print(f"note: {base['vpt_uninformative']}")
     for flag in base["flags"]:
         print(f"warning: {flag}")
     for line in base.get("advice", []):

@@ -200,6 +200,29 @@ def test_baselines_sit_beside_the_frame_metrics_and_flag_a_model_that_loses(tiny
     # 3 training steps cannot beat holding the last frame: the run is flagged, and says by how much
     assert base["beats_all"] == 0.0 and any("holding the last context frame" in f for f in base["flags"])
 
+    # the trivial predictions' VPT by hand: e_t = mean((gt − pred)²) / mean(gt²), first t over 0.025
+    def vpt(pred):
+        e = ((test[:, 4:] - pred) ** 2).mean((2, 3, 4)) / (test[:, 4:] ** 2).mean((2, 3, 4))
+        over = e > 0.025
+        return float(np.median(np.where(over.any(1), over.argmax(1), 11)))
+
+    assert base["hold_last"]["vpt_median"] == vpt(held)
+    assert base["mean_frame"]["vpt_median"] == vpt(np.broadcast_to(mean, test[:, 4:].shape))
+
+
+def test_vpt_is_called_uninformative_where_the_mean_frame_lasts_as_long():
+    from physvae.evaluation.baselines import _vpt_note
+
+    base = {"mean_frame": {"vpt_median": 44.0}}
+    note = _vpt_note({"vpt_median": 44.0, "horizon": 44}, base)
+    assert (
+        note.startswith("VPT cannot tell this prediction from the mean training frame") and "44 of 44" in note
+    )
+    assert _vpt_note({"vpt_median": 45.0, "horizon": 50}, base) is None  # the model lasts longer
+    assert (
+        _vpt_note({"vpt_median": 0.0, "horizon": 50}, {"mean_frame": {"vpt_median": 0.0}}) is None
+    )  # a tie at 0
+
 
 def test_baseline_flags_on_constructed_figures():
     from physvae.evaluation.baselines import _flags

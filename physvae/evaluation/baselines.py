@@ -6,7 +6,11 @@
 
 ``pred_over_mean_frame`` is the model's prediction MSE over the mean frame's on the same horizon (below 1: it
 beats the mean frame); unlike VPT, whose error is relative to the frames' own energy and so shrinks when a
-background is lit, it compares across backgrounds.
+background is lit, it compares across backgrounds. The trivial predictions get their own VPT (``vpt_median`` of
+the mean frame and of the held frame, same threshold and horizon): on a lit background the mean frame itself can
+stay under VPT's threshold over the whole horizon (an outside renderer's pendulum on a gradient: 44 of 44 frames),
+and a model's VPT no longer than the mean frame's says nothing about its dynamics — ``vpt_uninformative`` says so
+(a note, not a flag: VPT 0 against 0 is the common tie on dark backgrounds, where VPT's threshold fails first).
 
 On the physics front (where the data has true positions), both trivial predictions are judged by the position
 they show: the position targets' mean R² read by the pixel reader (``pixel_reader``, no model) from the held last
@@ -41,6 +45,8 @@ class Baselines(Section):
         "baseline_mean_frame_mse": "mean_frame.recon_mse",
         "baseline_mean_frame_hamming": "mean_frame.hamming",
         "baseline_hold_last_mse": "hold_last.pred_mse",
+        "baseline_mean_frame_vpt": "mean_frame.vpt_median",
+        "baseline_hold_last_vpt": "hold_last.vpt_median",
         "beats_baselines": "beats_all",
         "pred_over_mean_frame": "pred_over_mean_frame",
         "pred_position_r2": "pred_position_r2",
@@ -73,6 +79,10 @@ class Baselines(Section):
                 ),
             },
         }
+        out["mean_frame"]["vpt_median"] = _vpt(ctx, lambda b: mean.expand_as(b.frames[:, window]), window)
+        out["hold_last"]["vpt_median"] = _vpt(
+            ctx, lambda b: b.frames[:, c - 1 : c].expand_as(b.frames[:, window]), window
+        )
         if ctx.data.meta.get("binarized"):
             lit = self._always_lit(ctx)
             out["always_lit"] = {
@@ -85,6 +95,9 @@ class Baselines(Section):
             out["pred_over_mean_frame"] = ctx.results["prediction"]["mse"] / max(
                 out["mean_frame"]["pred_mse"], 1e-12
             )
+            note = _vpt_note(ctx.results["prediction"], out)
+            if note:
+                out["vpt_uninformative"] = note
         physics = ctx.results.get("physics", {})
         position = physics.get("frames_position_r2")
         if position:
@@ -120,6 +133,28 @@ def _average(ctx, split, score) -> float:
             s = score(b)
             total, count = total + float(s.sum()), count + s.numel()
     return total / max(count, 1)
+
+
+def _vpt(ctx, predict, window: slice) -> float:
+    """Median VPT over the predict split's scored sequences of a trivial prediction ``predict(batch)`` (B, H, C,
+    H, W) of the frames in ``window``."""
+    errors = []
+    with torch.no_grad():
+        for b in ctx.batches(ctx.predict_split):
+            errors.append(fm.normalized_error(predict(b), b.frames[:, window]).cpu().numpy())
+    return float(np.median(fm.valid_prediction_time(np.concatenate(errors))))
+
+
+def _vpt_note(prediction: dict, base: dict) -> str | None:
+    """Why VPT says nothing here, where the mean frame's VPT is positive and at least the model's."""
+    model, mean = prediction["vpt_median"], base["mean_frame"]["vpt_median"]
+    if not (mean > 0 and mean >= model):
+        return None
+    return (
+        f"VPT cannot tell this prediction from the mean training frame: the mean frame stays under VPT's threshold "
+        f"for {mean:.0f} of {prediction['horizon']} frames (the model: {model:.0f}); VPT's error is relative to the "
+        "frames' own energy, which a lit background fills. Read pred_over_mean_frame and the position valid frames"
+    )
 
 
 def _flags(results: dict, base: dict) -> list[str]:
