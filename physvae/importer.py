@@ -23,6 +23,7 @@ import numpy as np
 
 from simulators import ConfigError, DatasetError, check_kinds, write_dataset
 
+from .import_clip import clip_sequences, grouped_order
 from .import_frames import (
     SQUARE,
     binarize,
@@ -91,9 +92,8 @@ class Source:
     params: Any = None
     times: Any = None
     inputs: Any = None
-    reference: Any = (
-        None  # (N, R) or (R,) reference dynamics, e.g. ω₀ and γ per sequence (``REFERENCE_UNITS``)
-    )
+    # (N, R) or (R,) reference dynamics, e.g. ω₀ and γ per sequence (``REFERENCE_UNITS``)
+    reference: Any = None
 
 
 def _label(value, what: str) -> str:
@@ -216,34 +216,7 @@ def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str]
             )
     seqs["reference"] = _reference(src.reference, n, role)
     seqs = _shift(seqs, opts.state_offset, role)
-    return _clip(seqs, opts.clip, role, notes) if opts.clip else seqs
-
-
-PER_FRAME = ("frames", "states", "times", "inputs")  # cut along time by --clip; the rest is per sequence
-
-
-def _clip(seqs: dict, length: int, role: str, notes: list[str]) -> dict:
-    """Each sequence cut into consecutive clips of ``length`` frames (the remainder dropped, with a note);
-    per-sequence arrays repeated per clip; "group" (clips,) the source sequence each clip came from."""
-    n, t = seqs["frames"].shape[:2]
-    k = t // length
-    if k == 0:
-        raise DatasetError(f"--clip {length} is longer than the {role}sequences' {t} frames")
-    if t % length:
-        notes.append(
-            f"--clip {length}: the last {t % length} of each {role}sequence's {t} frames fill no clip and are dropped"
-        )
-    out = {}
-    for key, arr in seqs.items():
-        if arr is None:
-            out[key] = None
-        elif key in PER_FRAME:
-            arr = arr[:, : k * length]
-            out[key] = arr.reshape(n * k, length, *arr.shape[2:])
-        else:
-            out[key] = np.repeat(arr, k, axis=0)
-    out["group"] = np.repeat(np.arange(n), k)
-    return out
+    return clip_sequences(seqs, opts.clip, role, notes) if opts.clip else seqs
 
 
 # what a learned oscillation reports (``metrics.dynamics.oscillation``), so what a reference may name, and units
@@ -385,7 +358,7 @@ def _splits(
     if counts["train"] < 1:
         names = ", ".join(k for k, v in counts.items() if v or k == "train")
         raise DatasetError(f"{n} sequence(s) cannot fill the {names} splits (at least one sequence each)")
-    order = np.arange(n) if opts.seed is None else _shuffled(n, groups, opts.seed)
+    order = np.arange(n) if opts.seed is None else grouped_order(n, groups, opts.seed)
     out, start = {}, 0
     for name, count in counts.items():
         if count:
@@ -395,14 +368,6 @@ def _splits(
     if test is not None:
         out["test"] = {k: v for k, v in test.items() if v is not None}
     return out
-
-
-def _shuffled(n: int, groups: np.ndarray | None, seed: int) -> np.ndarray:
-    """A seeded order of n rows: a permutation, or one of the groups with each group's rows in their order."""
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        return rng.permutation(n)
-    return np.concatenate([np.flatnonzero(groups == g) for g in rng.permutation(np.unique(groups))])
 
 
 def _filled(seqs: dict) -> dict:
