@@ -17,12 +17,16 @@ from PIL import Image
 
 
 def gif_durations(path: Path) -> np.ndarray | None:
-    """Every frame's display time in ms, (T,) int, or None where the file gives none (or a zero)."""
-    with Image.open(path) as im:
-        durations = []
-        for i in range(getattr(im, "n_frames", 1)):
-            im.seek(i)
-            durations.append(im.info.get("duration"))
+    """Every frame's display time in ms, (T,) int, or None where the file gives none (or a zero) or cannot be
+    read (reading its frames then names the file)."""
+    try:
+        with Image.open(path) as im:
+            durations = []
+            for i in range(getattr(im, "n_frames", 1)):
+                im.seek(i)
+                durations.append(im.info.get("duration"))
+    except Exception:  # Pillow raises format-specific errors; the frames' reader reports them
+        return None
     if any(d is None or d <= 0 for d in durations):
         return None
     return np.asarray(durations, dtype=np.int64)

@@ -74,11 +74,9 @@ def natural_key(path: Path) -> tuple[list, str]:
     """Sort key ordering names as a person counts: frame_2 before frame_10, seq9 before seq10 (a renderer that
     does not pad its numbers would otherwise have its frames, and its sequences' pairing with the states' rows,
     shuffled); zero-padded names keep their order."""
+    # text and numbers alternate, so equal positions compare alike; the name breaks ties
     parts = [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
-    return (
-        parts,
-        path.name,
-    )  # text and numbers alternate, so equal positions compare alike; the name breaks ties
+    return parts, path.name
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -120,3 +120,13 @@ def test_a_gif_without_a_single_period_frame_takes_the_folders_period(tmp_path):
         read = load_frames(src)
     gray = read if read.ndim == 4 else read[..., 0]
     np.testing.assert_array_equal(gray[1], slow)
+
+
+def test_a_broken_gif_in_a_folder_is_named(tmp_path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    _gif(src / "a.gif", _seq(4, rest=()))
+    (src / "b.gif").write_bytes(b"GIF89a not really")
+    assert gif_durations(src / "b.gif") is None
+    with pytest.raises(S.DatasetError, match="cannot read video .*b.gif"):
+        import_video(src, tmp_path / "d", dt=0.1)
