@@ -344,11 +344,11 @@ def _dataset_summary(folder) -> str:
     """One line on what a dataset folder holds: splits, frames, look, Δt, states, parameters, references."""
     import simulators
 
-    data = simulators.load_dataset(folder)
+    data = simulators.load_dataset(folder, verify=False)  # just written: its sizes are in meta.json
     m = data.meta
     h, w, c = m["frame_shape"]
     look = f"{h}×{w} {'grey' if c == 1 else 'RGB'}{', binarized' if m['binarized'] else ''}"
-    splits = ", ".join(f"{s} {len(data[s])}" for s in data.split_names)
+    splits = ", ".join(f"{s} {m['splits'][s]['n']}" for s in data.split_names)
     parts = [
         f"{splits} sequences of {m['n_frames']} frames, {look}, Δt {data.dt:g} s"
         + (" (uneven times)" if data.irregular_times else ""),

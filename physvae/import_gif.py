@@ -58,11 +58,10 @@ def restore_merged(
     )
 
 
-def shortest_duration(paths: list[Path]) -> int | None:
-    """The shortest frame duration (ms) over the GIFs among ``paths``, or None where none says."""
-    found = [
-        d.min() for d in (gif_durations(p) for p in paths if p.suffix.lower() == ".gif") if d is not None
-    ]
+def shortest_duration(durations: list[np.ndarray | None]) -> int | None:
+    """The shortest frame duration (ms) over GIFs' frame durations (``gif_durations`` each; None skipped), or
+    None where none says."""
+    found = [d.min() for d in durations if d is not None]
     return int(min(found)) if found else None
 
 

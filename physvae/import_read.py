@@ -114,14 +114,17 @@ def read_image_folders(folders: list[Path]) -> np.ndarray:
     return stack_sequences(seqs, [d.name for d in folders])
 
 
-def read_video(path: Path, period: int | None = None) -> tuple[np.ndarray, str | None]:
+def read_video(
+    path: Path, period: int | None = None, durations: np.ndarray | None = None
+) -> tuple[np.ndarray, str | None]:
     """A video file -> frames (T, H, W[, C]), a GIF's merged identical frames repeated (``period``: its frame
-    period in ms, default its shortest duration), and that repair's note (``import_gif``; None for other
-    videos)."""
+    period in ms, default its shortest duration; ``durations``: its frames' durations where already read), and
+    that repair's note (``import_gif``; None for other videos)."""
     try:
         frames = np.asarray(iio.imread(path))
         if path.suffix.lower() == ".gif":
-            return restore_merged(frames, gif_durations(path), path, period)
+            durations = gif_durations(path) if durations is None else durations
+            return restore_merged(frames, durations, path, period)
         return frames, None
     except Exception as e:  # imageio raises plugin-specific errors
         raise DatasetError(
@@ -163,8 +166,9 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
             return read_image_folders(subdirs)
         videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
         if videos:
-            period = shortest_duration(videos)  # one renderer, one frame period
-            read = [read_video(v, period) for v in videos]
+            durations = [gif_durations(v) if v.suffix.lower() == ".gif" else None for v in videos]
+            period = shortest_duration(durations)  # one renderer, one frame period
+            read = [read_video(v, period, d) for v, d in zip(videos, durations)]
             warn_notes([note for _, note in read if note], path)
             return stack_sequences([f for f, _ in read], [v.name for v in videos])
     raise DatasetError(
@@ -186,7 +190,7 @@ def playback_period(source) -> float | None:
         return None
     try:
         if any(v.suffix.lower() == ".gif" for v in videos):
-            ms = shortest_duration(videos)
+            ms = shortest_duration([gif_durations(v) for v in videos if v.suffix.lower() == ".gif"])
             return None if ms is None else ms / 1000
         fps = iio.immeta(videos[0]).get("fps")
     except Exception:  # the frames were read already; a player's metadata is only a hint
