@@ -81,7 +81,9 @@ def lag_r2(frames: np.ndarray, targets: np.ndarray, seed: int = 0) -> dict[int, 
         warnings.simplefilter("ignore")
         for lag in LAGS:
             y_tr, y_te = _split(y[:, 1 - lag : t - 1 - lag])  # frame τ with state τ − lag
-            probe = make_pipeline(PCA(n_components=k), StandardScaler(), Ridge(alpha=1.0)).fit(x_tr, y_tr)
+            probe = make_pipeline(
+                PCA(n_components=k, random_state=seed), StandardScaler(), Ridge(alpha=1.0)
+            ).fit(x_tr, y_tr)
             scores[lag] = np.atleast_1d(r2_score(y_te, probe.predict(x_te), multioutput="raw_values"))
     return scores
 
