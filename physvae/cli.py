@@ -330,6 +330,14 @@ def _bench(args: argparse.Namespace) -> None:
     out = _folder(args.out or Path("bench_out") / suite.name)
     from .bench.failed import CellsFailed
 
+    if args.refresh_baselines:
+        from .bench.refresh import refresh_suite
+        from .bench.runner import report_suite
+
+        added = refresh_suite(suite, out, jobs=args.jobs)
+        report_suite(suite, out)
+        print(f"refreshed {len(added)} records; wrote {out}/results.md")
+        return
     try:
         run_suite(suite, out, jobs=args.jobs, device=args.device, cells=args.cells)
     except CellsFailed:
@@ -608,6 +616,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'box__*__s0' or 'box__GRU__s0,pendulum__*'",
     )
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    b.add_argument(
+        "--refresh-baselines",
+        action="store_true",
+        help="train nothing: add to the finished cells' records the trivial predictions' figures they predate "
+        "(from their data made again), then rewrite the report",
+    )
     b.set_defaults(func=_bench)
 
     i = sub.add_parser("import", parents=[common], help="make a dataset folder from your own frames or video")

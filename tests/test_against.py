@@ -14,6 +14,7 @@ from physvae.metrics.probe import probe_targets, target_kinds
 from simulators import ConfigError
 
 PENDULUM_NAMES = ["theta", "omega", "sin_theta", "cos_theta", "x", "y", "energy"]
+NR = "; mean frame's not on record"  # the VPT column of a record that predates the trivial VPT
 PENDULUM_KINDS = ["angle", "velocity", "derived", "derived", "derived", "derived", "energy"]
 
 
@@ -120,7 +121,7 @@ def test_a_noisy_variant_is_judged_by_its_vpt_against_the_clean_frames(tmp_path)
     noisy["metrics"]["prediction"]["clean"]["vpt_median"] = 10.0
     assert compare(noisy, PLAIN, Tolerances())["misses"] == ["VPT 10 vs 20 (drop 50% > 25%)"]
     md = table(load_suite(_suite_file(tmp_path)), [compare(noisy, PLAIN, Tolerances())])
-    assert "| 20 → 10 (clean frames) |" in md
+    assert "| 20 → 10 (clean frames); mean frame's not on record |" in md
     noisy_plain = copy.deepcopy(PLAIN)  # a plain drawing with noise too: both read against their clean frames
     noisy_plain["metrics"]["prediction"].update(vpt_median=0.0, clean={"vpt_median": 12.0})
     assert compare(noisy, noisy_plain, Tolerances())["vpt"] == {"plain": 12.0, "variant": 10.0}
@@ -276,14 +277,14 @@ def test_report_shows_the_comparison_and_writes_against_json(tmp_path):
     assert "+0.080 (omega)" in row and "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05)" in row
     plain_row = next(line for line in md.splitlines() if line.startswith("| pendulum | (plain) |"))
     assert plain_row.endswith("| 1 | no | none |")  # judged on collapse and the baselines
-    assert "| 20 → 20 | — | 0.300 → 0.300 |" in row  # records without position valid frames show a dash
+    assert f"| 20 → 20{NR} | — | 0.300 → 0.300 |" in row  # records without position valid frames show a dash
     plain, valid = copy.deepcopy(PLAIN), copy.deepcopy(variant)
     plain["metrics"]["physics"]["position_valid_frames"] = 12
     valid["metrics"]["physics"]["position_valid_frames"] = 7
     row = next(
         line for line in tables(suite, [plain, valid]).splitlines() if line.startswith("| pendulum_grey")
     )
-    assert "| 20 → 20 | 12 → 7 | 0.300 → 0.300 |" in row  # shown, not judged
+    assert f"| 20 → 20{NR} | 12 → 7 | 0.300 → 0.300 |" in row  # shown, not judged
     assert "omega R² 0.900 vs 0.980 (drop 0.080 > 0.05) |" in row
     write_report(suite, [PLAIN, variant], tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "against.json").read_text())
@@ -309,7 +310,7 @@ def test_dropped_frames_leave_vpt_unjudged(tmp_path):
     variant = _record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 2.0, 0.3)  # VPT 20 -> 2 in kept frames
     row = comparisons(suite, [PLAIN, variant])[1]
     assert row["misses"] == [] and row["vpt_judged"] is False
-    assert "| 20 → 2 (not judged) |" in tables(suite, [PLAIN, variant])
+    assert f"| 20 → 2{NR} (not judged) |" in tables(suite, [PLAIN, variant])
 
 
 def test_vpt_is_judged_in_seconds_where_the_frame_rates_differ(tmp_path):
@@ -330,7 +331,7 @@ def test_vpt_is_judged_in_seconds_where_the_frame_rates_differ(tmp_path):
     suite = load_suite(_suite_file(tmp_path, against='"pendulum"\nset = ["dt=0.2"]'))
     row = comparisons(suite, [PLAIN, slow])[1]
     assert row["misses"] == [] and row["vpt_seconds"] == pytest.approx({"plain": 2.0, "variant": 2.4})
-    assert "| 20 → 12 frames (2 s → 2.4 s) |" in table(suite, [row])
+    assert f"| 20 → 12 frames (2 s → 2.4 s){NR} |" in table(suite, [row])
 
 
 @pytest.mark.parametrize(
@@ -372,3 +373,83 @@ def test_rows_of_several_seeds_name_their_seed(tmp_path):
         ["| pendulum_grey", "pendulum", "LL, seed 0"],
         ["| pendulum_grey", "pendulum", "LL, seed 1"],
     ]
+
+
+def _with_mean_vpt(record: dict, mean: float, horizon: float = 45, clean: float | None = None) -> dict:
+    """``record`` with the mean frame's VPT (and its clean VPT) over a horizon of ``horizon`` frames."""
+    r = copy.deepcopy(record)
+    r["metrics"]["prediction"]["horizon"] = horizon
+    r["metrics"]["baselines"]["mean_frame"] = {"vpt_median": mean}
+    if clean is not None:
+        r["metrics"]["baselines"]["mean_frame"]["vpt_clean_median"] = clean
+    return r
+
+
+def test_vpt_is_not_judged_where_the_mean_frame_lasts_the_whole_horizon(tmp_path):
+    # a lit plain background: the mean frame stays under VPT's threshold over all 45 frames; a drop 20 -> 5 says
+    # nothing of the dynamics there
+    lit_plain = _with_mean_vpt(PLAIN, 45)
+    variant = _with_mean_vpt(_record("pendulum_bar", [0.98, 0.99, 0.99, 0.9], 5.0, 0.3), 0)
+    c = compare(variant, lit_plain, Tolerances())
+    assert c["vpt_judged"] is False and c["misses"] == []
+    assert c["vpt_unjudged"].startswith("the mean frame lasts the whole horizon on the plain cell (45 of 45")
+    md = table(load_suite(_suite_file(tmp_path)), [c])
+    assert "| 20 → 5; mean frame 45 → 0 (not judged: the mean frame lasts the whole horizon" in md
+    # a lit variant whose prediction lasts the whole horizon too: a tie VPT cannot break
+    tie = _with_mean_vpt(_record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 45.0, 0.3), 45)
+    c = compare(tie, _with_mean_vpt(PLAIN, 0), Tolerances())
+    assert c["misses"] == [] and c["vpt_unjudged"].startswith(
+        "the variant and its mean frame both last the whole"
+    )
+
+
+def test_a_variant_shorter_than_a_mean_frame_that_fills_the_horizon_misses():
+    # the box on grey: the mean frame holds all 36 frames, the model 28 (a gain over the plain 1 by VPT alone)
+    plain = _with_mean_vpt(_record("box", [0.98, 0.99, 0.99, 0.9], 1.0, 0.5), 0, horizon=36)
+    grey = _with_mean_vpt(_record("box_grey", [0.98, 0.99, 0.99, 0.9], 28.0, 0.55), 36, horizon=36)
+    c = compare(grey, plain, Tolerances())
+    assert c["vpt_judged"] is True and c["misses"] == [
+        "VPT 28 shorter than the variant's mean frame's 36: the prediction leaves VPT's threshold no later than "
+        "drawing the mean training frame"
+    ]
+
+
+def test_a_plain_vpt_no_longer_than_its_mean_frames_is_not_judged():
+    plain = _with_mean_vpt(PLAIN, 20)  # the plain model's 20 frames: the mean frame's too
+    worse = _with_mean_vpt(_record("pendulum_bar", [0.98, 0.99, 0.99, 0.9], 8.0, 0.3), 0)
+    c = compare(worse, plain, Tolerances())
+    assert (
+        c["misses"] == []
+        and c["vpt_unjudged"] == "the plain cell's VPT 20 is no longer than its mean frame's 20"
+    )
+    plain_longer = _with_mean_vpt(PLAIN, 19)  # one frame longer than the mean frame: judged, a 60 % drop
+    assert compare(worse, plain_longer, Tolerances())["misses"] == ["VPT 8 vs 20 (drop 60% > 25%)"]
+
+
+def test_a_variant_no_longer_than_its_mean_frame_misses_even_within_the_vpt_tolerance():
+    plain = _with_mean_vpt(PLAIN, 2)
+    tie = _with_mean_vpt(_record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 18.0, 0.3), 18)
+    assert compare(tie, plain, Tolerances())["misses"] == [
+        "VPT 18 no longer than the variant's mean frame's 18: the prediction leaves VPT's threshold no later than "
+        "drawing the mean training frame"
+    ]
+    ahead = _with_mean_vpt(_record("pendulum_grey", [0.98, 0.99, 0.99, 0.9], 18.0, 0.3), 17)
+    assert compare(ahead, plain, Tolerances())["misses"] == []  # one frame past the mean frame: a 10 % drop
+    # VPT 0 against a mean frame's 0, the common tie on a dark background, is no such miss (the drop is judged)
+    dark = _with_mean_vpt(_record("pendulum_bar", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3), 0)
+    assert compare(dark, plain, Tolerances())["misses"] == ["VPT 0 vs 20 (drop 100% > 25%)"]
+
+
+def test_a_noisy_cells_mean_frame_vpt_is_read_against_the_clean_frames_too():
+    # against the noisy frames both the model and the mean frame score 0; against the clean ones 14 and 45
+    noisy = _record("pendulum_noise", [0.98, 0.99, 0.99, 0.9], 0.0, 0.3)
+    noisy["metrics"]["prediction"]["clean"] = {"vpt_median": 14.0}
+    c = compare(_with_mean_vpt(noisy, 0, clean=45), _with_mean_vpt(PLAIN, 0), Tolerances())
+    assert c["vpt"]["variant"] == 14.0 and c["vpt_mean_frame"]["variant"] == 45
+    assert c["misses"] == [
+        "VPT 14 vs 20 (drop 30% > 25%)",
+        "VPT 14 shorter than the variant's mean frame's 45: the prediction leaves VPT's threshold no later than "
+        "drawing the mean training frame",
+    ]
+    c = compare(_with_mean_vpt(noisy, 45, clean=0), _with_mean_vpt(PLAIN, 0), Tolerances())
+    assert c["vpt_mean_frame"]["variant"] == 0 and c["misses"] == ["VPT 14 vs 20 (drop 30% > 25%)"]

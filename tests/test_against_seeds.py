@@ -14,7 +14,7 @@ from physvae.bench.against_seeds import across_seeds, judge_mean, seeds_table
 from physvae.bench.report import write_report
 from simulators import ConfigError
 
-from .test_against import _record, _suite_file
+from .test_against import _record, _suite_file, _with_mean_vpt
 
 
 def _seeded(record: dict, seed: int, **metrics) -> dict:
@@ -85,6 +85,31 @@ def test_vpt_of_the_means_in_frames_and_in_seconds():
     row = judge_mean(noisy, Tolerances())
     assert row["vpt"] == pytest.approx({"plain": 20.0, "variant": 9.0}) and row["vpt_clean"]
     assert row["misses"] == ["VPT 9 vs 20 (drop 55% > 25%)"]
+
+
+def test_vpt_of_the_means_is_not_judged_where_a_seeds_mean_frame_says_it_cannot_be(tmp_path):
+    # seed 1's plain cell: the mean frame lasts the whole horizon (a lit background); the mean VPT 20 -> 11 is not
+    # judged
+    (v0, p0), (v1, p1) = _pair(0, 0.98, 0.98, variant_vpt=12.0), _pair(1, 0.98, 0.98, variant_vpt=10.0)
+    pairs = [(_with_mean_vpt(v0, 0), _with_mean_vpt(p0, 0)), (_with_mean_vpt(v1, 0), _with_mean_vpt(p1, 45))]
+    row = judge_mean(pairs, Tolerances())
+    assert row["vpt"] == {"plain": 20.0, "variant": 11.0} and row["vpt_judged"] is False
+    assert row["vpt_unjudged"].startswith("the mean frame lasts the whole horizon on the plain cell")
+    assert row["misses"] == [] and row["per_seed_misses"]["0"] == ["VPT 12 vs 20 (drop 40% > 25%)"]
+    md = seeds_table(load_suite(_suite_file(tmp_path)), [row])
+    assert "| 20 → 11 (not judged: the mean frame lasts the whole horizon on the plain cell (45 of 45" in md
+    pairs[1] = (
+        _with_mean_vpt(v1, 0),
+        _with_mean_vpt(p1, 0),
+    )  # no lit background: the mean drop 45 % is a miss
+    assert judge_mean(pairs, Tolerances())["misses"] == ["VPT 11 vs 20 (drop 45% > 25%)"]
+    pairs[1] = (
+        _with_mean_vpt(v1, 10),
+        _with_mean_vpt(p1, 0),
+    )  # seed 1's variant no longer than its mean frame
+    assert judge_mean(pairs, Tolerances())["misses"][1].startswith(
+        "seed 1: VPT 10 no longer than the variant's mean frame's 10"
+    )
 
 
 def test_every_seed_must_beat_the_baselines_and_train_alike():

@@ -1,3 +1,4 @@
+import copy
 import csv
 import dataclasses
 import json
@@ -107,6 +108,45 @@ def test_a_record_trained_otherwise_than_the_suite_now_says_is_marked_stale(smok
     run_suite(suite, tmp_path, jobs=1, log=logs.append)  # the suite as the records were made: nothing stale
     assert not [line for line in logs if line.startswith("warning:")]
     assert "Stale" not in (tmp_path / "results.md").read_text()
+
+
+def test_refresh_baselines_gives_older_records_the_trivial_vpt_from_their_data(smoke_out, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "old"
+    shutil.copytree(smoke_out / "cells", out / "cells")
+    shutil.copytree(smoke_out / "work" / "data", out / "work" / "data")  # the suite's data, as a rerun reuses
+    kept = {p.name: json.loads(p.read_text()) for p in (out / "cells").glob("*.json")}
+    for name, record in kept.items():  # as evaluated before the trivial VPT existed
+        old = copy.deepcopy(record)
+        for kind in ("mean_frame", "hold_last"):
+            del old["metrics"]["baselines"][kind]["vpt_median"]
+        old["metrics"]["baselines"].pop("vpt_uninformative", None)
+        if name == "box__GRU__s0.json":  # a record whose data cannot be made again
+            old["metrics"]["baselines"]["mean_frame"]["recon_mse"] *= 1.01
+        (out / "cells" / name).write_text(json.dumps(old))
+    assert main(["bench", "--suite", "smoke", "--out", str(out), "--refresh-baselines"]) == 0
+    printed = capsys.readouterr().out
+    assert "box__GRU__s0: not the data it was evaluated on (mean_frame.recon_mse" in printed
+    assert "refreshed 7 records" in printed
+    for name, record in kept.items():
+        now = json.loads((out / "cells" / name).read_text())
+        base = now["metrics"]["baselines"]
+        if name == "box__GRU__s0.json":
+            assert "vpt_median" not in base["mean_frame"] and "refreshed" not in base
+            continue
+        for kind in (
+            "mean_frame",
+            "hold_last",
+        ):  # the data alone give what the evaluation with the model gave
+            assert base[kind]["vpt_median"] == record["metrics"]["baselines"][kind]["vpt_median"]
+        assert base["refreshed"]["fields"] == ["mean_frame.vpt_median", "hold_last.vpt_median"]
+        assert base.get("vpt_uninformative") == record["metrics"]["baselines"].get("vpt_uninformative")
+        assert now["metrics"]["prediction"] == record["metrics"]["prediction"]
+    results = json.loads(
+        (out / "results.json").read_text()
+    )  # the report rewritten from the refreshed records
+    assert len(results) == 8 and sum("refreshed" in r["metrics"]["baselines"] for r in results) == 7
 
 
 def test_killed_cell_resumes_from_its_checkpoint(smoke_out):

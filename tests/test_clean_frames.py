@@ -86,3 +86,31 @@ def test_reconstructions_over_the_threshold_are_counted_and_bound_vpt_with_a_not
     assert _bound({"over_vpt_threshold": 0.8})["vpt_note"].startswith("80% of the test frames are over")
     ctx.results["reconstruction"] = out
     assert ("vpt_note" in Prediction().run(ctx)) == (out["over_vpt_threshold"] > 0.5)
+
+
+def test_the_trivial_predictions_are_scored_against_the_clean_frames_too_with_no_model(tmp_path):
+    from physvae.evaluation.trivial import trivial_for_data
+
+    look = S.preset("dvbf_pendulum16", splits={"train": 6, "test": 7}, n_frames=10)
+    look.render.binarize, look.render.noise, look.render.background = False, 0.1, (0.6, 0.6, 0.6)
+    data = S.load_dataset(S.generate(look, tmp_path / "lit"))
+    cfg = EvalConfig(n_context=4, horizon=6, batch_size=3, poly_probe=False)
+    out = trivial_for_data(data.path, cfg)  # the folder alone: no model
+    test, train = data["test"], data["train"]
+    mean = (np.asarray(train.frames, np.float64) / 255).mean((0, 1))  # (H, W, C)
+    clean = np.asarray(test.frames_clean, np.float64)[:, 4:] / 255
+    noisy = np.asarray(test.frames, np.float64)[:, 4:] / 255
+    held = np.repeat(np.asarray(test.frames, np.float64)[:, 3:4] / 255, 6, axis=1)
+
+    def vpt(pred, truth):  # e_t = mean((gt − pred)²) / mean(gt²), the first t over VPT's threshold
+        e = ((truth - pred) ** 2).mean((2, 3, 4)) / (truth**2).mean((2, 3, 4))
+        over = e > fm.VPT_THRESHOLD
+        return float(np.median(np.where(over.any(1), over.argmax(1), 6)))
+
+    means = np.broadcast_to(mean, clean.shape)
+    # on a lit background the mean frame lasts the horizon against the clean frames, not against the noisy ones
+    assert out["mean_frame"]["vpt_clean_median"] == vpt(means, clean) == 6
+    assert out["mean_frame"]["vpt_median"] == vpt(means, noisy) == 0
+    assert out["hold_last"]["vpt_clean_median"] == vpt(held, clean)
+    assert out["hold_last"]["pred_mse"] == pytest.approx(((held - noisy) ** 2).mean(), rel=1e-5)
+    assert "vpt_clean_median" not in trivial_for_data(_data(tmp_path, 0.0).path, cfg)["mean_frame"]

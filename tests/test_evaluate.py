@@ -211,16 +211,16 @@ def test_baselines_sit_beside_the_frame_metrics_and_flag_a_model_that_loses(tiny
 
 
 def test_vpt_is_called_uninformative_where_the_mean_frame_lasts_as_long():
-    from physvae.evaluation.baselines import _vpt_note
+    from physvae.evaluation.baselines import vpt_note
 
     base = {"mean_frame": {"vpt_median": 44.0}}
-    note = _vpt_note({"vpt_median": 44.0, "horizon": 44}, base)
+    note = vpt_note({"vpt_median": 44.0, "horizon": 44}, base)
     assert (
         note.startswith("VPT cannot tell this prediction from the mean training frame") and "44 of 44" in note
     )
-    assert _vpt_note({"vpt_median": 45.0, "horizon": 50}, base) is None  # the model lasts longer
+    assert vpt_note({"vpt_median": 45.0, "horizon": 50}, base) is None  # the model lasts longer
     assert (
-        _vpt_note({"vpt_median": 0.0, "horizon": 50}, {"mean_frame": {"vpt_median": 0.0}}) is None
+        vpt_note({"vpt_median": 0.0, "horizon": 50}, {"mean_frame": {"vpt_median": 0.0}}) is None
     )  # a tie at 0
 
 

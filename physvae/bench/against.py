@@ -19,7 +19,13 @@ gives
   kept frames; in seconds, frames × Δt, where the variant's frame interval differs from the plain one's: at half
   the frame rate a frame is twice the time); on a variant drawn with sensor noise, the VPT against its frames
   before the noise where the record has it (``vpt_clean_median``: the noise alone can put a perfect prediction
-  over VPT's threshold);
+  over VPT's threshold); beside it the mean training frame's VPT over the same frames (``baseline_mean_frame_vpt``,
+  the trivial prediction's): the drop is not judged where the plain cell's mean frame fills the horizon (no
+  prediction can last longer: a lit background) or the plain VPT is no longer than it (a drop from it is no loss
+  of dynamics), nor where the variant and its mean frame both fill the horizon (a tie VPT cannot break); a
+  variant whose VPT is no longer than its own mean frame's misses;
+  a record that predates the trivial VPT is judged as before and says so (``physvae bench --refresh-baselines``
+  adds it from the data);
 - the frames over which the predicted frames show the position better than the held and the mean frame and
   with R² > 0 (``position_valid_frames``, the physics front's VPT) on both, shown, not judged;
 - the prediction MSE over the mean frame's on both (``pred_over_mean_frame``): unlike VPT, whose error is relative
@@ -50,6 +56,8 @@ COLUMNS = [
     "r2_linear",
     "vpt_median",
     "vpt_clean_median",
+    "baseline_mean_frame_vpt",
+    "baseline_mean_frame_vpt_clean",
     "position_valid_frames",
     "pred_over_mean_frame",
     "beats_baselines",
@@ -136,6 +144,9 @@ def _row(record: dict, against: str) -> dict:
         "velocity": None,
         "rollout": None,
         "vpt": {"plain": None, "variant": _vpt(f)},
+        # the mean training frame's VPT over the same frames (None: the record predates it)
+        "vpt_mean_frame": {"plain": None, "variant": _mean_frame_vpt(f)},
+        "horizon": {"plain": None, "variant": _horizon(record)},
         # the variant's VPT scored against its frames before sensor noise
         "vpt_clean": f.get("vpt_clean_median") is not None,
         "position_valid": {"plain": None, "variant": f.get("position_valid_frames")},
@@ -150,6 +161,60 @@ def _vpt(flat: dict):
     its frames before the noise), else its VPT."""
     clean = flat.get("vpt_clean_median")
     return flat.get("vpt_median") if clean is None else clean
+
+
+def _mean_frame_vpt(flat: dict):
+    """The mean frame's VPT over the frames a record's VPT was scored against (``_vpt``): its clean VPT where
+    the model's is clean, else its VPT; None where the record predates the trivial VPT (see ``refresh.py``)."""
+    if flat.get("vpt_clean_median") is not None:
+        return flat.get("baseline_mean_frame_vpt_clean")
+    return flat.get("baseline_mean_frame_vpt")
+
+
+def _horizon(record: dict):
+    """The frames a record's prediction was scored over (None where it has no prediction)."""
+    return record["metrics"].get("prediction", {}).get("horizon")
+
+
+def _fills(mean, horizon) -> bool:
+    """The mean frame's VPT fills the horizon: no prediction can last longer."""
+    return mean is not None and bool(horizon) and mean >= horizon
+
+
+def vpt_unjudged(c: dict) -> str | None:
+    """Why the VPT drop cannot be judged on a comparison row, where the mean frame's VPT says so: on the plain cell
+    it fills the horizon or the plain VPT is no longer than it (a positive one: a drop from it is no loss of
+    dynamics), or on the variant both it and the variant's VPT fill the horizon (a tie VPT cannot break). None:
+    judge it."""
+    mean, model, horizon = c["vpt_mean_frame"], c["vpt"], c["horizon"]
+    if _fills(mean["plain"], horizon["plain"]):
+        return (
+            f"the mean frame lasts the whole horizon on the plain cell ({mean['plain']:g} of {horizon['plain']:g} "
+            "frames): VPT cannot tell a prediction from it there"
+        )
+    if mean["plain"] is not None and model["plain"] is not None and 0 < model["plain"] <= mean["plain"]:
+        return f"the plain cell's VPT {model['plain']:g} is no longer than its mean frame's {mean['plain']:g}"
+    if _fills(mean["variant"], horizon["variant"]) and _fills(model["variant"], horizon["variant"]):
+        return (
+            f"the variant and its mean frame both last the whole horizon ({horizon['variant']:g} frames): VPT "
+            "cannot tell them apart"
+        )
+    return None
+
+
+def mean_frame_misses(c: dict) -> list[str]:
+    """A variant whose VPT is no longer than its own mean frame's (a positive one; a tie over the whole horizon
+    excepted, which VPT cannot break): its prediction leaves VPT's threshold no later than the trivial one."""
+    mean, frames, horizon = c["vpt_mean_frame"]["variant"], c["vpt"]["variant"], c["horizon"]["variant"]
+    if mean is None or frames is None or not 0 < mean or frames > mean:
+        return []
+    if _fills(mean, horizon) and _fills(frames, horizon):
+        return []
+    shorter = "shorter than" if frames < mean else "no longer than"
+    return [
+        f"VPT {frames:g} {shorter} the variant's mean frame's {mean:g}: the prediction leaves VPT's threshold "
+        "no later than drawing the mean training frame"
+    ]
 
 
 def compare(
@@ -170,9 +235,13 @@ def compare(
     if out["rollout"] is not None:
         out["rollout"]["probe"] = probe
     out["vpt"]["plain"] = _vpt(fp)
+    out["vpt_mean_frame"]["plain"] = _mean_frame_vpt(fp)
+    out["horizon"]["plain"] = _horizon(plain)
     out["position_valid"]["plain"] = fp.get("position_valid_frames")
     out["pred_over_mean_frame"]["plain"] = fp.get("pred_over_mean_frame")
-    out["vpt_judged"] = judge_vpt
+    out["vpt_unjudged"] = vpt_unjudged(out) if judge_vpt else None
+    out["vpt_judged"] = judge_vpt and out["vpt_unjudged"] is None
+    out["vpt_mean_frame_misses"] = mean_frame_misses(out) if judge_vpt else []
     if dt is not None and dt[0] != dt[1]:
         frames = out["vpt"]
         out["vpt_seconds"] = {
@@ -183,6 +252,7 @@ def compare(
         _settings_misses(variant, plain)
         + _r2_misses(out, tol, variant)
         + _vpt_misses(out, tol)
+        + out["vpt_mean_frame_misses"]
         + _health_misses(out)
     )
     return out
@@ -313,6 +383,19 @@ def _pair(values: dict, judged: bool = True, clean: bool = False, seconds: dict 
     return text if judged else f"{text} (not judged)"
 
 
+def _vpt_cell(c: dict, judged: bool) -> str:
+    """The VPT column of a row: the model's VPT on both cells, then the mean frame's over the same frames ("mean
+    frame's not on record" where a record predates it), then why it is not judged where it is not."""
+    text = _pair(c["vpt"], True, c.get("vpt_clean", False), c.get("vpt_seconds"))
+    mean = c.get("vpt_mean_frame")
+    if mean is not None:
+        known = mean["variant"] is not None and (c["against"] == PLAIN or mean["plain"] is not None)
+        text += f"; mean frame {_pair(mean)}" if known else "; mean frame's not on record"
+    if c.get("vpt_unjudged"):
+        return f"{text} (not judged: {c['vpt_unjudged']})"
+    return text if judged else f"{text} (not judged)"
+
+
 def table(suite, rows: list[dict]) -> str:
     """Markdown: one row per judged cell, the tolerances and what each row misses; where the rows span several
     seeds, the model column names each row's seed (``LocallyLinear, seed 1``)."""
@@ -322,7 +405,7 @@ def table(suite, rows: list[dict]) -> str:
         "## Each variation against its plain dataset",
         "",
         "| dataset | against | model | R² drop, position/angle | R² drop, velocity | rollout R² drop (shown) "
-        "| VPT plain → variant | position valid frames, plain → variant (shown) "
+        "| VPT plain → variant; the mean frame's | position valid frames, plain → variant (shown) "
         "| pred MSE / mean frame's, plain → variant | beats baselines | collapsed | misses |",
         "|---" * 12 + "|",
     ]
@@ -332,7 +415,7 @@ def table(suite, rows: list[dict]) -> str:
         out.append(
             f"| {c['dataset']} | {c['against']} | {model} | {_drop(c['position'])} | {_drop(c['velocity'])} "
             f"| {_drop(c.get('rollout'))} "
-            f"| {_pair(c['vpt'], vpt_judged, c.get('vpt_clean', False), c.get('vpt_seconds'))} "
+            f"| {_vpt_cell(c, vpt_judged)} "
             f"| {_pair(c['position_valid']) if 'position_valid' in c else '—'} "
             f"| {_pair(c['pred_over_mean_frame'])} "
             f"| {_num(c['beats_baselines'])} "
@@ -343,8 +426,11 @@ def table(suite, rows: list[dict]) -> str:
         "",
         f"Tolerances (drops only; a better variant misses nothing): position/angle R² {tol.position}, velocity R² "
         f"{tol.velocity}, VPT {tol.vpt:.0%} of the plain VPT (in seconds where the frame rates differ; not judged "
-        "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames; *clean frames*: a noisy "
-        "variant's VPT scored against its frames before the noise). R² is the linear probe's (DVBF's protocol); "
+        "where the plain VPT is 0, nor on dropped frames, whose VPT counts kept frames, nor where the mean "
+        "training frame's VPT over the same frames fills the plain cell's horizon or matches its VPT, or where "
+        "the variant and its mean frame both fill the horizon: VPT cannot tell those predictions from the mean "
+        "frame; a variant whose VPT is no longer than its own mean frame's misses; *clean frames*: a noisy variant's VPT scored against its frames before "
+        "the noise, its mean frame's too). R² is the linear probe's (DVBF's protocol); "
         "an R² miss also gives its target's *degree-3 probe* (ridge on degree-3 features of the latents' top 8 "
         "principal components) on both cells: *held through a curved chart* where the drop there is within the "
         "tolerance, *lost* where not; the miss stands either way. Position valid frames (the leading frames whose "

@@ -7,7 +7,8 @@ the mean over those seeds with the suite's tolerances:
 - R²: for every position/angle and every velocity target, the mean over seeds of the plain and of the variant's
   posterior R²; the worst target's drop of the means is judged, as ``against.compare`` judges one seed;
 - VPT: the relative drop of the mean VPT (in seconds where the frame rates differ; not judged where the suite
-  does not judge it, as on dropped frames);
+  does not judge it, as on dropped frames, nor where on any seed the mean frame's VPT says it cannot be, see
+  ``against.vpt_unjudged``);
 - the baselines and collapse: every seed must beat the trivial baselines and end uncollapsed (a mean cannot
   hide a seed that collapsed); the seeds that do not are named;
 - training settings: a seed whose cells were trained otherwise than each other is named.
@@ -80,7 +81,9 @@ def judge_mean(
         "position": _worst(_mean_r2(pairs, POSITION_KINDS)),
         "velocity": _worst(_mean_r2(pairs, VELOCITY_KINDS)),
         "vpt": _mean_pair([c["vpt"] for c in per_seed]),
-        "vpt_judged": judge_vpt,
+        # not judged where a seed's mean frame says its VPT cannot be (``against.vpt_unjudged``)
+        "vpt_judged": judge_vpt and all(c["vpt_judged"] for c in per_seed),
+        "vpt_unjudged": next((c["vpt_unjudged"] for c in per_seed if c["vpt_unjudged"]), None),
         "vpt_clean": all(
             c["vpt_clean"] for c in per_seed
         ),  # noisy data: VPT against the frames before the noise
@@ -97,6 +100,7 @@ def judge_mean(
         _seed_settings_misses(pairs)
         + _r2_misses(row, tol, variant)
         + _vpt_misses(row, tol)
+        + [f"seed {c['seed']}: {m}" for c in per_seed for m in c["vpt_mean_frame_misses"]]
         + _health(per_seed)
     )
     return row
@@ -164,6 +168,8 @@ def seeds_table(suite, rows: list[dict]) -> str:
     ]
     for r in rows:
         vpt = _pair(r["vpt"], r["vpt_judged"], r["vpt_clean"], r.get("vpt_seconds"))
+        if r.get("vpt_unjudged"):
+            vpt = vpt.replace("(not judged)", f"(not judged: {r['vpt_unjudged']})")
         each = "; ".join(f"s{s}: " + (", ".join(m) or "none") for s, m in r["per_seed_misses"].items())
         out.append(
             f"| {r['dataset']} | {r['against']} | {r['model']} | {', '.join(map(str, r['seeds']))} "

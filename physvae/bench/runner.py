@@ -215,9 +215,7 @@ def run_suite(
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1 (worker processes), got {jobs}")
     out = Path(out)
-    all_cells = [
-        Cell(d, m, s) for d in suite.datasets for m in suite.models if m.runs_on(d) for s in suite.seeds
-    ]
+    all_cells = suite_cells(suite)
     globs = None if cells is None else [g.strip() for g in cells.split(",")]
     for g in globs or []:
         if not any(fnmatch.fnmatchcase(c.id, g) for c in all_cells):
@@ -255,12 +253,30 @@ def run_suite(
             }
             for f in as_completed(futures):
                 log(_outcome(futures[f].id, f.result()))
+    records = report_suite(suite, out, all_cells, stale)
+    raise_if_failed(failures_on_record(out, [i for i, p in paths.items() if not p.is_file()]), out)
+    return records
+
+
+def suite_cells(suite: Suite) -> list[Cell]:
+    """Every dataset × model × seed cell of ``suite`` (a model only on the datasets it runs on)."""
+    return [Cell(d, m, s) for d in suite.datasets for m in suite.models if m.runs_on(d) for s in suite.seeds]
+
+
+def report_suite(
+    suite: Suite, out: Path, cells: list[Cell] | None = None, stale: dict[str, str] | None = None
+) -> list[dict]:
+    """Write the report of the finished records of ``cells`` (default: all the suite's) under ``out``, naming the
+    failed and missing ones; returns the records. ``stale``: {cell id: why} (default: worked out here)."""
+    cells = suite_cells(suite) if cells is None else cells
+    paths = {c.id: c.record_path(out) for c in cells}
+    if stale is None:
+        stale = stale_cells(suite, [c for c in cells if paths[c.id].is_file()], out)
     records = [json.loads(p.read_text()) for p in paths.values() if p.is_file()]
     failed = failures_on_record(out, [i for i, p in paths.items() if not p.is_file()])
     missing = [i for i, p in paths.items() if not p.is_file() and i not in failed]
     if records or failed:
         write_report(suite, records, out, missing, stale, failed)
-    raise_if_failed(failed, out)
     return records
 
 

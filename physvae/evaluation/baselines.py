@@ -6,8 +6,9 @@
 
 ``pred_over_mean_frame`` is the model's prediction MSE over the mean frame's on the same horizon (below 1: it
 beats the mean frame); unlike VPT, whose error is relative to the frames' own energy and so shrinks when a
-background is lit, it compares across backgrounds. The trivial predictions get their own VPT (``vpt_median`` of
-the mean frame and of the held frame, same threshold and horizon): on a lit background the mean frame itself can
+background is lit, it compares across backgrounds. The trivial predictions (scored from the data alone in
+``trivial.py``) get their own VPT (``vpt_median`` of the mean frame and of the held frame, same threshold and
+horizon; ``vpt_clean_median`` too where the data kept its frames before sensor noise): on a lit background the mean frame itself can
 stay under VPT's threshold over the whole horizon (an outside renderer's pendulum on a gradient: 44 of 44 frames),
 and a model's VPT no longer than the mean frame's says nothing about its dynamics — ``vpt_uninformative`` says so
 (a note, not a flag: VPT 0 against 0 is the common tie on dark backgrounds, where VPT's threshold fails first).
@@ -37,6 +38,7 @@ from ..frame_stats import median_frame
 from ..metrics import frames as fm
 from .advice import prediction_advice
 from .sections import Section
+from .trivial import average, trivial_predictions
 
 
 class Baselines(Section):
@@ -47,6 +49,7 @@ class Baselines(Section):
         "baseline_hold_last_mse": "hold_last.pred_mse",
         "baseline_mean_frame_vpt": "mean_frame.vpt_median",
         "baseline_hold_last_vpt": "hold_last.vpt_median",
+        "baseline_mean_frame_vpt_clean": "mean_frame.vpt_clean_median",
         "beats_baselines": "beats_all",
         "pred_over_mean_frame": "pred_over_mean_frame",
         "pred_position_r2": "pred_position_r2",
@@ -56,46 +59,21 @@ class Baselines(Section):
     }
 
     def run(self, ctx) -> dict:
-        mean = ctx.mean_frame  # (C, H, W)
-        recon = _average(ctx, ctx.test, lambda b: fm.mse(mean.expand_as(b.frames), b.frames))
-        c, horizon = ctx.predictions.n_context, ctx.predictions.horizon
-        window = slice(c, c + horizon)
-        out = {
-            "mean_frame": {
-                "recon_mse": recon,
-                "pred_mse": _average(
-                    ctx,
-                    ctx.predict_split,
-                    lambda b: fm.mse(mean.expand_as(b.frames[:, window]), b.frames[:, window]),
-                ),
-            },
-            "hold_last": {
-                "pred_mse": _average(
-                    ctx,
-                    ctx.predict_split,
-                    lambda b: fm.mse(
-                        b.frames[:, c - 1 : c].expand_as(b.frames[:, window]), b.frames[:, window]
-                    ),
-                ),
-            },
-        }
-        out["mean_frame"]["vpt_median"] = _vpt(ctx, lambda b: mean.expand_as(b.frames[:, window]), window)
-        out["hold_last"]["vpt_median"] = _vpt(
-            ctx, lambda b: b.frames[:, c - 1 : c].expand_as(b.frames[:, window]), window
-        )
+        out = trivial_predictions(ctx)
         if ctx.data.meta.get("binarized"):
             lit = self._always_lit(ctx)
             out["always_lit"] = {
-                "hamming": _average(ctx, ctx.test, lambda b: fm.hamming(lit.expand_as(b.frames), b.frames))
+                "hamming": average(ctx, ctx.test, lambda b: fm.hamming(lit.expand_as(b.frames), b.frames))
             }
-            out["mean_frame"]["hamming"] = _average(
+            mean = ctx.mean_frame
+            out["mean_frame"]["hamming"] = average(
                 ctx, ctx.test, lambda b: fm.hamming(mean.expand_as(b.frames), b.frames)
             )
         if "prediction" in ctx.results:  # a background-free score: VPT's error shrinks on a lit background
             out["pred_over_mean_frame"] = ctx.results["prediction"]["mse"] / max(
                 out["mean_frame"]["pred_mse"], 1e-12
             )
-            note = _vpt_note(ctx.results["prediction"], out)
+            note = vpt_note(ctx.results["prediction"], out)
             if note:
                 out["vpt_uninformative"] = note
         physics = ctx.results.get("physics", {})
@@ -125,29 +103,12 @@ class Baselines(Section):
         return lit.float()
 
 
-def _average(ctx, split, score) -> float:
-    """Mean of ``score(batch)`` (per-frame values) over the scored sequences of ``split``."""
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for b in ctx.batches(split):
-            s = score(b)
-            total, count = total + float(s.sum()), count + s.numel()
-    return total / max(count, 1)
-
-
-def _vpt(ctx, predict, window: slice) -> float:
-    """Median VPT over the predict split's scored sequences of a trivial prediction ``predict(batch)`` (B, H, C,
-    H, W) of the frames in ``window``."""
-    errors = []
-    with torch.no_grad():
-        for b in ctx.batches(ctx.predict_split):
-            errors.append(fm.normalized_error(predict(b), b.frames[:, window]).cpu().numpy())
-    return float(np.median(fm.valid_prediction_time(np.concatenate(errors))))
-
-
-def _vpt_note(prediction: dict, base: dict) -> str | None:
-    """Why VPT says nothing here, where the mean frame's VPT is positive and at least the model's."""
-    model, mean = prediction["vpt_median"], base["mean_frame"]["vpt_median"]
+def vpt_note(prediction: dict, base: dict) -> str | None:
+    """Why VPT says nothing here, where the mean frame's VPT is positive and at least the model's (both against
+    the frames before sensor noise where the data kept them)."""
+    clean = "clean" in prediction and "vpt_clean_median" in base["mean_frame"]
+    model = prediction["clean"]["vpt_median"] if clean else prediction["vpt_median"]
+    mean = base["mean_frame"]["vpt_clean_median" if clean else "vpt_median"]
     if not (mean > 0 and mean >= model):
         return None
     return (

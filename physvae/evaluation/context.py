@@ -75,11 +75,15 @@ class EvalContext:
         cfg: the protocol.
         predict_data: a dataset whose ``cfg.test_split`` prediction and the rollout probe use (default:
             ``data``), e.g. longer sequences of the same physics.
+        device: where the batches go when ``model`` is None (the data alone: the trivial predictions, see
+            ``trivial.py``; nothing that reads the model may be asked of such a context).
     """
 
-    def __init__(self, model, data: Dataset, cfg: EvalConfig, predict_data: Dataset | None = None):
+    def __init__(
+        self, model, data: Dataset, cfg: EvalConfig, predict_data: Dataset | None = None, device: str = "cpu"
+    ):
         self.model, self.data, self.cfg = model, data, cfg
-        self.device = model.device
+        self.device = model.device if model is not None else torch.device(device)
         self.train, self.test = data[cfg.train_split], data[cfg.test_split]
         self.predict_data = (predict_data or data).path
         self.predict_split = predict_data[cfg.test_split] if predict_data else self.test

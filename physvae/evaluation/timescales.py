@@ -25,8 +25,8 @@ from ..collapse import mean_frame
 from ..metrics import frames as fm
 from ..metrics.probe import linear_probe
 from ..sampled_prediction import supports_sampling
-from .baselines import _average
 from .sections import Section
+from .trivial import average
 
 PARAMETER_COLUMNS = ("g", "l", "gamma")  # state columns in which simulators save a parameter that varies
 
@@ -119,7 +119,7 @@ def long_horizon(ctx) -> dict:
     first = p.horizon // 2
     window = slice(p.n_context + first, p.n_context + p.horizon)
     mean = mean_frame(ctx.train.frames, ctx.device, ctx.count(ctx.train))  # (C, H, W)
-    baseline = _average(
+    baseline = average(
         ctx, ctx.predict_split, lambda b: fm.mse(mean.expand_as(b.frames[:, window]), b.frames[:, window])
     )
     return {
