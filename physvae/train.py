@@ -26,6 +26,7 @@ from simulators import ConfigError, remove_stale, write_json_atomic, write_text_
 from . import checkpoint, collapse
 from .build import auto_likelihood
 from .config import RunConfig
+from .cost import CostEstimate
 from .data import SequenceDataset
 from .devices import resolve_device
 from .kl_weight import beta_at, rewarm_due, rewarm_steps
@@ -191,9 +192,12 @@ def fit(
         desc=f"train {config.model.transition}",
     )
     model.train()
+    estimate = CostEstimate(cfg.steps - start, device.type, torch.get_num_threads())
     for step in bar:
         beta = beta_at(cfg, step, rewarms)
         metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, beta)
+        for line in estimate.tick() if progress else []:
+            tqdm.write(line)
         if rewarm_due(cfg, step, metrics.get("collapsed", False), rewarms):
             rewarms.append(step)
             metrics["rewarm"] = True
