@@ -5,12 +5,15 @@ Every transition is linearized at rest: the one-step map's Jacobian at the poste
 lowest true energy (the mean latent of the lowest 1 %), whose observed oscillating eigen-pair (the one whose
 modal coordinates in the test latents best read the true velocities, ``metrics.dynamics.observed_oscillation``;
 without states the slowest-decaying pair) gives a frequency and a damping comparable with a small-angle
-reference. Where the data seldom rests (an undamped pendulum swinging wide), even its lowest-energy frames move,
+reference. Where the data has no energy column (video imported without one), the rest point is where the learned
+dynamics themselves rest: their most stable fixed point among the test latents (``rest_point``), where it is stable
+(spectral radius at most ``STABLE``); ``at_rest.rest`` says which rest point was used, ``no_rest_point`` why there
+is none. Where the data seldom rests (an undamped pendulum swinging wide), even its lowest-energy frames move,
 the rest point lies outside what the model saw and its linearization extrapolates: ``at_rest.motion`` (the RMS
 true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
 says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the
 eigen-analysis of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with
-the reference (the mean map's where the data has no energy column)."""
+the reference (the mean map's where no rest point is found)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import torch
 
 from ..metrics.dynamics import modes, observed_oscillation, oscillation
 from ..metrics.probe import target_kinds
+from .rest_point import find_rest_point, jacobian, one_step
 from .sections import Section
 
 
@@ -47,10 +51,28 @@ class Dynamics(Section):
             rest = z.reshape(-1, z.shape[-1])[picked].mean(0)
             J = step_jacobian(tr, torch.from_numpy(rest).float().to(ctx.device), dt)
             osc = pick(J)
-            out["at_rest"] = {"oscillation": osc, "modes": [m.to_dict() for m in modes(J, dt)]}
+            out["at_rest"] = {
+                "rest": "lowest-energy frames",
+                "oscillation": osc,
+                "modes": [m.to_dict() for m in modes(J, dt)],
+            }
             motion = rest_motion(states, kinds, picked)
             if motion is not None:
                 out["at_rest"]["motion"] = motion
+        else:  # no energy column: where the learned dynamics themselves rest
+            point = find_rest_point(one_step(tr, dt, ctx.device), _sample(z), ctx.device)
+            if point is not None and point.radius <= STABLE:
+                osc = pick(point.jacobian)
+                out["at_rest"] = {
+                    "rest": "fixed point of the learned dynamics",
+                    "fixed_point": point.to_dict(),
+                    "oscillation": osc,
+                    "modes": [m.to_dict() for m in modes(point.jacobian, dt)],
+                }
+            else:
+                out["no_rest_point"] = _no_rest(point)
+                if point is not None:  # where the learned dynamics come nearest to resting, and grow
+                    out["unstable_fixed_point"] = point.to_dict()
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
@@ -63,7 +85,7 @@ class Dynamics(Section):
                 {"usage": float(u), "oscillation": oscillation(A, dt), "eigenvalues": _eigenvalues(A)}
                 for u, A in zip(maps.usage.cpu().numpy(), maps.maps.detach().cpu().numpy())
             ]
-            osc = osc if picked is not None else out["mean_map"]["oscillation"]
+            osc = osc if "at_rest" in out else out["mean_map"]["oscillation"]
         if osc and reference:
             out["recovered"] = {
                 k: {"learned": osc[k], "true": v, "relative_error": abs(osc[k] - v) / abs(v) if v else None}
@@ -109,7 +131,9 @@ def describe(out: dict) -> list[str]:
         + (f", {r['relative_error']:.0%} off)" if r["relative_error"] is not None else ")")
         for name, r in recovered.items()
     )
-    where = "at rest" if "at_rest" in out else "from the mean map"
+    rest = (out.get("at_rest") or {}).get("rest", "")
+    suffix = f" ({rest})" if "fixed" in rest else ""
+    where = "at rest" + suffix if "at_rest" in out else "from the mean map"
     osc = (out.get("at_rest") or out.get("mean_map") or {}).get("oscillation") or {}
     lines = [f"dynamics {where}: {figures}"]
     if "r2" in osc:
@@ -158,13 +182,31 @@ def _damping_resolution(out: dict) -> list[str]:
 
 def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:
     """The Jacobian (D, D) of the transition's one-step mean at latent z (D,), no control, initial state."""
-    u = torch.zeros(1, tr.input_dim, device=z.device) if tr.input_dim else None
-    state = tr.init_state(1, z.device, z.dtype)
+    return jacobian(one_step(tr, dt, z.device), z, z.device)
 
-    def mean(x: torch.Tensor) -> torch.Tensor:
-        return tr.step(x[None], state, dt, u)[0][0]
 
-    return torch.autograd.functional.jacobian(mean, z).detach().double().cpu().numpy()
+STABLE = 1.01  # a fixed point whose Jacobian's spectral radius exceeds this: the learned dynamics grow there
+
+
+def _no_rest(point) -> str:
+    """Why data without an energy column got no rest point: no fixed point among the test latents, or only ones
+    where the learned dynamics grow (``point``: the most stable of them)."""
+    why = "the data have no energy column and "
+    if point is None:
+        return why + "no fixed point of the learned one-step map lies among the test latents"
+    return why + (
+        f"the learned one-step map's most stable fixed point among the test latents has spectral radius "
+        f"{point.radius:.4f} > {STABLE}: the learned dynamics grow there, they have no rest"
+    )
+
+
+FIXED_POINT_FRAMES = 2000  # test latents the fixed-point search scores its starts on (evenly spaced)
+
+
+def _sample(z: np.ndarray) -> np.ndarray:
+    """At most ``FIXED_POINT_FRAMES`` of the test latents z (N, T, D), evenly spaced: (M, D)."""
+    flat = z.reshape(-1, z.shape[-1])
+    return flat[np.linspace(0, len(flat) - 1, min(len(flat), FIXED_POINT_FRAMES)).astype(int)]
 
 
 def _rest_frames(states: np.ndarray, kinds: list[str]) -> np.ndarray | None:
