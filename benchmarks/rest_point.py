@@ -9,7 +9,9 @@ dynamics section then takes the most stable fixed point of the learned one-step 
 γ 0.5, small-angle ω₀ 3.13; LocallyLinear and NeuralODE with the quick suite's settings and seed, so their
 figures are the quick record's) and reads each model's dynamics three ways on the same test latents: at the
 lowest-energy frames (the data's energy column), at the fixed point (the energy column hidden, as imported video
-has it), and from the usage-weighted mean map (what LocallyLinear fell back to before; NeuralODE had nothing).
+has it), and from the usage-weighted mean map (what LocallyLinear fell back to before; NeuralODE had nothing); beside
+them the baseline with no transition, a least-squares linear map of the test posterior's consecutive latents
+near rest (``evaluation.posterior_map``).
 Beside them: how far the fixed point (the one read, or the most stable one where it grows and is not read) lies
 from the lowest-energy frames' mean latent (in standard deviations of the test latents, largest coordinate) and
 its residual, spread and spectral radius. Writes
@@ -90,6 +92,11 @@ def rows(results: dict) -> list[list[str]]:
                 r["fixed_point"].get("at_rest", {}).get("fixed_point"),
             ),
             ("mean map", (r["energy"].get("mean_map") or {}).get("oscillation"), None),
+            (
+                "baseline: the posterior latents' own linear map near rest",
+                (r["energy"].get("posterior_map") or {}).get("oscillation"),
+                None,
+            ),
         ]
         for name, osc, fp in readings:
             where = "—"

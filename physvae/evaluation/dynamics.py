@@ -12,7 +12,11 @@ is none. Where the data seldom rests (an undamped pendulum swinging wide), even 
 the rest point lies outside what the model saw and its linearization extrapolates: ``at_rest.motion`` (the RMS
 true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
 says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the
-eigen-analysis of its usage-weighted mean map and of each regime. ``recovered`` compares the at-rest figures with
+eigen-analysis of its usage-weighted mean map and of each regime. Beside the learned figures, where the data has
+an energy column, the baseline that needs no transition: a linear map fitted by least squares to the test
+posterior's consecutive latents near rest (``posterior_map``; ``recovered.*.posterior_map``): where it reads the
+data's dynamics and the transition does not, the latents carry the motion and the transition missed it.
+``recovered`` compares the at-rest figures with
 the reference (the mean map's where no rest point is found)."""
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 
 from ..metrics.dynamics import modes, observed_oscillation, oscillation
 from ..metrics.probe import target_kinds
+from .posterior_map import SHARE, posterior_map
 from .rest_point import find_rest_point, jacobian, one_step
 from .sections import Section
 
@@ -34,6 +39,8 @@ class Dynamics(Section):
         "damping_error": "recovered.damping.relative_error",
         "frequency_error": "recovered.natural_frequency.relative_error",
         "rest_motion": "at_rest.motion",
+        "posterior_map_frequency": "recovered.natural_frequency.posterior_map",
+        "posterior_map_damping": "recovered.damping.posterior_map",
     }
 
     def run(self, ctx) -> dict:
@@ -73,6 +80,10 @@ class Dynamics(Section):
                 out["no_rest_point"] = _no_rest(point)
                 if point is not None:  # where the learned dynamics come nearest to resting, and grow
                     out["unstable_fixed_point"] = point.to_dict()
+        if picked is not None:  # the baseline: the posterior latents' own linear dynamics near rest
+            A = posterior_map(z, states[..., kinds.index("energy")], _inputs(ctx))
+            if A is not None:
+                out["posterior_map"] = {"oscillation": pick(A), "share": SHARE}
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
@@ -92,6 +103,10 @@ class Dynamics(Section):
                 for k, v in reference.items()
                 if k in osc
             }
+            base = (out.get("posterior_map") or {}).get("oscillation") or {}
+            for k, r in out["recovered"].items():
+                if k in base:
+                    r["posterior_map"] = base[k]
         return out
 
 
@@ -148,6 +163,13 @@ def describe(out: dict) -> list[str]:
             )
     elif osc.get("selected"):
         lines[0] += f"; {osc['selected']}"
+    base = {k: r["posterior_map"] for k, r in recovered.items() if r.get("posterior_map") is not None}
+    if base:
+        lines.append(
+            "baseline: the posterior latents' own linear map near rest (least squares on the lowest-energy "
+            f"{SHARE:.0%} of consecutive test latents, no transition): "
+            + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in base.items())
+        )
     lines += _damping_resolution(out)
     motion = (out.get("at_rest") or {}).get("motion")
     if motion is not None and motion > RESTLESS:
@@ -198,6 +220,12 @@ def _no_rest(point) -> str:
         f"the learned one-step map's most stable fixed point among the test latents has spectral radius "
         f"{point.radius:.4f} > {STABLE}: the learned dynamics grow there, they have no rest"
     )
+
+
+def _inputs(ctx) -> np.ndarray | None:
+    """The scored test sequences' control inputs (N, T, U), or None where the data has none."""
+    inputs = ctx.test.inputs
+    return None if inputs is None else np.asarray(inputs[: len(ctx.test_latents.z)], dtype=np.float64)
 
 
 FIXED_POINT_FRAMES = 2000  # test latents the fixed-point search scores its starts on (evenly spaced)
