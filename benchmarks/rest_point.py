@@ -11,7 +11,7 @@ figures are the quick record's) and reads each model's dynamics three ways on th
 lowest-energy frames (the data's energy column), at the fixed point (the energy column hidden, as imported video
 has it), and from the usage-weighted mean map (what LocallyLinear fell back to before; NeuralODE had nothing); beside
 them the baseline with no transition, a least-squares linear map of the test posterior's consecutive latents
-near rest (``evaluation.posterior_map``).
+near rest (``evaluation.posterior_map``), and that map's ceiling: the same fit to the true (θ, ω).
 Beside them: how far the fixed point (the one read, or the most stable one where it grows and is not read) lies
 from the lowest-energy frames' mean latent (in standard deviations of the test latents, largest coordinate) and
 its residual, spread and spectral radius. Writes
@@ -95,6 +95,11 @@ def rows(results: dict) -> list[list[str]]:
             (
                 "baseline: the posterior latents' own linear map near rest",
                 (r["energy"].get("posterior_map") or {}).get("oscillation"),
+                None,
+            ),
+            (
+                "ceiling: the same map of the true state",
+                (r["energy"].get("state_map") or {}).get("oscillation"),
                 None,
             ),
         ]

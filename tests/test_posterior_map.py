@@ -79,7 +79,11 @@ def test_the_dynamics_section_shows_the_posterior_map_beside_the_transitions_fig
     assert rec["natural_frequency"]["posterior_map"] == pytest.approx(3.0, rel=1e-6)
     assert rec["damping"]["posterior_map"] == pytest.approx(0.4, rel=1e-6)
     assert rec["damping"]["learned"] < 0  # the transition's own figure stays beside it
-    assert describe(out)[1].startswith(
+    # the same reading of the true (x, v): the ceiling
+    assert rec["natural_frequency"]["state_map"] == pytest.approx(3.0, rel=1e-6)
+    assert out["state_map"]["columns"] == ["x", "v"]
+    assert describe(out)[1] == (
         "baseline: the posterior latents' own linear map near rest (least squares on the lowest-energy 20% of "
-        "consecutive test latents, no transition): natural frequency 3, damping 0.4"
+        "consecutive test latents, no transition): natural frequency 3, damping 0.4; the same map of the true "
+        "state: natural frequency 3, damping 0.4"
     )

@@ -15,7 +15,8 @@ says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear tran
 eigen-analysis of its usage-weighted mean map and of each regime. Beside the learned figures, where the data has
 an energy column, the baseline that needs no transition: a linear map fitted by least squares to the test
 posterior's consecutive latents near rest (``posterior_map``; ``recovered.*.posterior_map``): where it reads the
-data's dynamics and the transition does not, the latents carry the motion and the transition missed it.
+data's dynamics and the transition does not, the latents carry the motion and the transition missed it; the same
+map fitted to the true state's angle, coordinate and velocity columns (``state_map``) is that reading's ceiling.
 ``recovered`` compares the at-rest figures with
 the reference (the mean map's where no rest point is found)."""
 
@@ -41,6 +42,8 @@ class Dynamics(Section):
         "rest_motion": "at_rest.motion",
         "posterior_map_frequency": "recovered.natural_frequency.posterior_map",
         "posterior_map_damping": "recovered.damping.posterior_map",
+        "state_map_frequency": "recovered.natural_frequency.state_map",
+        "state_map_damping": "recovered.damping.state_map",
     }
 
     def run(self, ctx) -> dict:
@@ -81,9 +84,17 @@ class Dynamics(Section):
                 if point is not None:  # where the learned dynamics come nearest to resting, and grow
                     out["unstable_fixed_point"] = point.to_dict()
         if picked is not None:  # the baseline: the posterior latents' own linear dynamics near rest
-            A = posterior_map(z, states[..., kinds.index("energy")], _inputs(ctx))
+            energy, inputs = states[..., kinds.index("energy")], _inputs(ctx)
+            A = posterior_map(z, energy, inputs)
             if A is not None:
                 out["posterior_map"] = {"oscillation": pick(A), "share": SHARE}
+            carried = [i for i, k in enumerate(kinds) if k in STATE_MAP_KINDS]
+            A = posterior_map(states[..., carried], energy, inputs) if carried else None
+            if A is not None:  # the same reading of the true state: its ceiling
+                out["state_map"] = {
+                    "oscillation": oscillation(A, dt),
+                    "columns": [ctx.test.state_names[i] for i in carried],
+                }
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
@@ -103,13 +114,19 @@ class Dynamics(Section):
                 for k, v in reference.items()
                 if k in osc
             }
-            base = (out.get("posterior_map") or {}).get("oscillation") or {}
-            for k, r in out["recovered"].items():
-                if k in base:
-                    r["posterior_map"] = base[k]
+            for name in ("posterior_map", "state_map"):
+                base = (out.get(name) or {}).get("oscillation") or {}
+                for k, r in out["recovered"].items():
+                    if k in base:
+                        r[name] = base[k]
         return out
 
 
+STATE_MAP_KINDS = (
+    "angle",
+    "coordinate",
+    "velocity",
+)  # the true state's columns its own linear map is fitted on
 CARRIED_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair may be asked to read
 
 
@@ -165,10 +182,17 @@ def describe(out: dict) -> list[str]:
         lines[0] += f"; {osc['selected']}"
     base = {k: r["posterior_map"] for k, r in recovered.items() if r.get("posterior_map") is not None}
     if base:
+        ceiling = {k: r["state_map"] for k, r in recovered.items() if r.get("state_map") is not None}
         lines.append(
             "baseline: the posterior latents' own linear map near rest (least squares on the lowest-energy "
             f"{SHARE:.0%} of consecutive test latents, no transition): "
             + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in base.items())
+            + (
+                "; the same map of the true state: "
+                + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in ceiling.items())
+                if ceiling
+                else ""
+            )
         )
     lines += _damping_resolution(out)
     motion = (out.get("at_rest") or {}).get("motion")
