@@ -10,8 +10,10 @@ dynamics section then takes the most stable fixed point of the learned one-step 
 figures are the quick record's) and reads each model's dynamics three ways on the same test latents: at the
 lowest-energy frames (the data's energy column), at the fixed point (the energy column hidden, as imported video
 has it), and from the usage-weighted mean map (what LocallyLinear fell back to before; NeuralODE had nothing); beside
-them the baseline with no transition, a least-squares linear map of the test posterior's consecutive latents
-near rest (``evaluation.posterior_map``), and that map's ceiling: the same fit to the true (θ, ω).
+them the baseline with no transition model, a least-squares linear map of the posterior's consecutive latents
+near rest (``evaluation.posterior_map``; the posterior fuses the transition's prior in), the same map of the
+inference network's evidence means before that fusion (free of the transition, but noisy: least squares then
+reads too much damping), and that map's ceiling: the same fit to the true (θ, ω).
 Beside them: how far the fixed point (the one read, or the most stable one where it grows and is not read) lies
 from the lowest-energy frames' mean latent (in standard deviations of the test latents, largest coordinate) and
 its residual, spread and spectral radius. Writes
@@ -25,12 +27,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import simulators
 from physvae.bench import load_suite
 from physvae.bench.runner import prepare_data
 from physvae.evaluation.context import EvalContext
-from physvae.evaluation.dynamics import Dynamics, _rest_frames
+from physvae.evaluation.dynamics import Dynamics, _inputs, _picker, _rest_frames
+from physvae.evaluation.posterior_map import posterior_map
 from physvae.run import Run
 from physvae.train import fit
 
@@ -64,16 +68,28 @@ def readings(run: Run, data: str, longer: str | None, eval_cfg) -> dict:
     model = run.model.eval()
     ctx = EvalContext(model, simulators.load_dataset(data), eval_cfg, simulators.load_dataset(longer))
     with_energy = Dynamics().run(ctx)
+    evidence_map = _evidence_map(ctx, model)
     z = ctx.test_latents.z.reshape(-1, ctx.test_latents.z.shape[-1])
     picked = _rest_frames(ctx.test_latents.states, ctx.test.state_kinds)
     energy_rest = z[picked].mean(0)
     ctx.test.state_kinds = ["other" if k == "energy" else k for k in ctx.test.state_kinds]
     without = Dynamics().run(ctx)
-    out = {"energy": with_energy, "fixed_point": without}
+    out = {"energy": with_energy, "fixed_point": without, "evidence_map": evidence_map}
     point = (without.get("at_rest") or {}).get("fixed_point") or without.get("unstable_fixed_point")
     if point:
         out["distance"] = float(np.abs((np.array(point["z"]) - energy_rest) / (z.std(0) + 1e-12)).max())
     return out
+
+
+def _evidence_map(ctx, model) -> dict | None:
+    """The oscillation of the least-squares map near rest of the inference network's evidence means (before the
+    transition's prior), its pair read from its own modal coordinates."""
+    with torch.no_grad():
+        evidence = np.concatenate([model.evidence(b.frames)[0].cpu().numpy() for b in ctx.batches(ctx.test)])
+    kinds = ctx.test.state_kinds
+    energy = ctx.test_latents.states[..., kinds.index("energy")]
+    A = posterior_map(evidence, energy, _inputs(ctx))
+    return None if A is None else _picker(ctx, evidence)(A)
 
 
 def _fig(osc: dict | None, key: str) -> str:
@@ -97,6 +113,7 @@ def rows(results: dict) -> list[list[str]]:
                 (r["energy"].get("posterior_map") or {}).get("oscillation"),
                 None,
             ),
+            ("the same map of the evidence, before the transition's prior", r["evidence_map"], None),
             (
                 "ceiling: the same map of the true state",
                 (r["energy"].get("state_map") or {}).get("oscillation"),

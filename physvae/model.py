@@ -194,13 +194,24 @@ class TemporalVAE(nn.Module):
         """
         return self.infer_features(self.encode(frames), mask, inputs, sample, times)
 
+    def evidence(self, frames, mask=None, times=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inference network's evidence about every z_t, mean and std (B, T, D), before its fusion with the
+        transition's prior: what the frames alone say (``infer``'s arguments)."""
+        feats = self.encode(frames)
+        b, t_len = feats.shape[:2]
+        mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
+        return self._evidence(feats, mask, times)
+
+    def _evidence(self, feats, mask, times) -> tuple[torch.Tensor, torch.Tensor]:
+        ev_mean, ev_std = self.inference(feats, mask)
+        return self.transition.evidence(ev_mean, ev_std, mask, self._times(times, feats.shape[1], ev_mean))
+
     def infer_features(self, feats, mask=None, inputs=None, sample: bool = True, times=None) -> Posterior:
         """``infer`` from encoded frames feats (B, T, F)."""
         b, t_len = feats.shape[:2]
         mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
         steps = self._intervals(times, t_len, feats)
-        ev_mean, ev_std = self.inference(feats, mask)
-        ev_mean, ev_std = self.transition.evidence(ev_mean, ev_std, mask, self._times(times, t_len, ev_mean))
+        ev_mean, ev_std = self._evidence(feats, mask, times)
         dts = self.spec.dt if steps is None else steps
         state = self.transition.init_state_from(ev_mean, mask, dts, inputs)
         z = None

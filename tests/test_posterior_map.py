@@ -84,6 +84,28 @@ def test_the_dynamics_section_shows_the_posterior_map_beside_the_transitions_fig
     assert out["state_map"]["columns"] == ["x", "v"]
     assert describe(out)[1] == (
         "baseline: the posterior latents' own linear map near rest (least squares on the lowest-energy 20% of "
-        "consecutive test latents, no transition): natural frequency 3, damping 0.4; the same map of the true "
-        "state: natural frequency 3, damping 0.4"
+        "consecutive test latents): natural frequency 3, damping 0.4; the same map of the true state: natural "
+        "frequency 3, damping 0.4"
     )
+
+
+def test_the_evidence_is_the_inference_networks_before_the_transitions_prior(tiny_model_and_frames):
+    model, frames = tiny_model_and_frames
+    with torch.no_grad():
+        mean, std = model.evidence(frames)
+        ev_mean, ev_std = model.inference(model.encode(frames), torch.ones(frames.shape[:2]))
+        post = model.infer(frames, sample=False)
+    torch.testing.assert_close(mean, ev_mean)
+    torch.testing.assert_close(std, ev_std)
+    assert not torch.allclose(post.q_mean, mean)  # the posterior fuses the transition's prior in
+
+
+@pytest.fixture
+def tiny_model_and_frames():
+    from physvae.build import DataSpec, build_model
+    from physvae.config import ModelConfig
+
+    torch.manual_seed(0)
+    spec = DataSpec(size=16, channels=1, input_dim=0, dt=0.1, binarized=False, state_names=[])
+    cfg = ModelConfig(transition="locally_linear", latent_dim=4, channels=4, features=16, rnn_hidden=16)
+    return build_model(spec, cfg).eval(), torch.rand(3, 6, 1, 16, 16)

@@ -13,10 +13,11 @@ the rest point lies outside what the model saw and its linearization extrapolate
 true velocity of those frames over the data's, 0 at rest, about 1 where they move as fast as the data does)
 says how far, and ``describe`` warns above ``RESTLESS``. A (locally) linear transition also reports the
 eigen-analysis of its usage-weighted mean map and of each regime. Beside the learned figures, where the data has
-an energy column, the baseline that needs no transition: a linear map fitted by least squares to the test
-posterior's consecutive latents near rest (``posterior_map``; ``recovered.*.posterior_map``): where it reads the
-data's dynamics and the transition does not, the latents carry the motion and the transition missed it; the same
-map fitted to the true state's angle, coordinate and velocity columns (``state_map``) is that reading's ceiling.
+an energy column, the baseline that needs no transition model: a linear map fitted by least squares to the test
+posterior's consecutive latents near rest (``posterior_map``; ``recovered.*.posterior_map``), what the inferred
+latents do there, and its ceiling, the same map fitted to the true state's angle, coordinate and velocity columns
+(``state_map``). The posterior fuses the frames' evidence with the transition's prior, so its map is not free of
+the transition: it shows whether the inferred motion (frames and dynamics together) holds the data's dynamics.
 ``recovered`` compares the at-rest figures with
 the reference (the mean map's where no rest point is found)."""
 
@@ -185,7 +186,7 @@ def describe(out: dict) -> list[str]:
         ceiling = {k: r["state_map"] for k, r in recovered.items() if r.get("state_map") is not None}
         lines.append(
             "baseline: the posterior latents' own linear map near rest (least squares on the lowest-energy "
-            f"{SHARE:.0%} of consecutive test latents, no transition): "
+            f"{SHARE:.0%} of consecutive test latents): "
             + ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in base.items())
             + (
                 "; the same map of the true state: "

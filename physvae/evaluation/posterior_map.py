@@ -1,12 +1,14 @@
-"""What the inferred latents do near rest on their own: a linear map fitted to consecutive posterior latents.
+"""What the inferred latents do near rest: a linear map fitted to consecutive latents, beside the transition's.
 
-The learned transition's frequency and damping at rest can be wrong for two reasons: the latents do not carry
-the motion (the encoder's fault), or they do and the transition has not learned it. A least-squares linear map
-z_{t+1} ≈ A z_t + B u_t + b over the test posterior's consecutive latents, taken where the true energy is lowest
-(the lowest ``SHARE`` of the pairs: near rest, where a linear map holds), reads the latents' own motion with no
-transition at all; its frequency and damping (read from its oscillating pairs as the transition's are) are the
-baseline the transition's are shown beside. Where this map reads the data's dynamics and the transition does
-not, the transition is what is wrong.
+The learned transition's frequency and damping at rest can be wrong where the latents carry the motion and the
+transition has not learned it, or where the latents do not carry it. A least-squares linear map
+z_{t+1} ≈ A z_t + B u_t + b over consecutive latents, taken where the true energy is lowest (the lowest ``SHARE``
+of the pairs: near rest, where a linear map holds), reads their motion with no transition model; fitted to the
+true state's columns it reads the data's (the ceiling of this reading); its frequency and damping are read from
+its oscillating pairs as the transition's are. Fitted to the posterior latents it is not free of the transition:
+each q(z_t | ·) fuses the inference network's evidence with the transition's prior. Fitted to that evidence
+alone (``TemporalVAE.evidence``, before the fusion) it is, but the evidence is noisy frame to frame, and least
+squares on noisy regressors reads too much damping (``benchmarks.rest_point`` shows both).
 """
 
 from __future__ import annotations
