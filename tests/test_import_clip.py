@@ -79,3 +79,23 @@ def test_bad_clips_are_named(tmp_path):
         == 0
     )
     assert S.load_dataset(tmp_path / "e").meta["n_frames"] == 5
+
+
+def test_a_separate_test_source_is_cut_into_clips_too(tmp_path):
+    from physvae.importer import Source
+
+    frames, states = _long(n=1, t=90)
+    test_frames, test_states = _long(n=2, t=60)
+    test_states[..., 0] += 5000  # the test source's rows: 5000 and 6000
+    out = import_video(
+        frames,
+        tmp_path / "d",
+        states=states,
+        test=Source(test_frames, states=test_states),
+        clip=30,
+        dt=0.1,
+    )
+    data = S.load_dataset(out)
+    assert _rows(data, "train") == [(0, 0), (0, 30), (0, 60)]  # the main source: every clip for training
+    assert _rows(data, "test") == [(5000, 0), (5000, 30), (6000, 0), (6000, 30)]  # the test source, cut alike
+    np.testing.assert_array_equal(data["test"].frames[3, :, 0, 0, 0], np.arange(30, 60) + 1)
