@@ -8,8 +8,9 @@
 beats the mean frame); unlike VPT, whose error is relative to the frames' own energy and so shrinks when a
 background is lit, it compares across backgrounds. The trivial predictions (scored from the data alone in
 ``trivial.py``) get their own VPT (``vpt_median`` of the mean frame and of the held frame, same threshold and
-horizon; ``vpt_clean_median`` too where the data kept its frames before sensor noise): on a lit background the mean frame itself can
-stay under VPT's threshold over the whole horizon (an outside renderer's pendulum on a gradient: 44 of 44 frames),
+horizon; ``vpt_clean_median`` too where the data kept its frames before sensor noise): on a lit background the
+mean frame itself can stay under VPT's threshold over the whole horizon (an outside renderer's pendulum on a
+gradient: 44 of 44 frames),
 and a model's VPT no longer than the mean frame's says nothing about its dynamics — ``vpt_uninformative`` says so
 (a note, not a flag: VPT 0 against 0 is the common tie on dark backgrounds, where VPT's threshold fails first).
 

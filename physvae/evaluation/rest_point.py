@@ -2,8 +2,8 @@
 
 Data with an energy column show where the system rests (its lowest-energy frames). Video imported without one
 does not, yet the learned transition knows: a resting pendulum stays put, so the bottom is a fixed point z* of the
-one-step mean map f, f(z*) = z*. Newton's method on g(z) = f(z) − z, z ← z − (J(z) − I)⁻¹ g(z), started from the
-mean test latent and from the test latents that move least in one step, finds the fixed points near the data;
+one-step mean map f, f(z*) = z*. Newton's method on g(z) = f(z) − z, z ← z − (J(z) − I)⁻¹ g(z), started from
+the mean test latent and from the test latents that move least in one step, finds the fixed points near the data;
 among those that
 
 - converge: ‖f(z*) − z*‖ at most ``RESIDUAL`` of the RMS one-step movement of the test latents, and
@@ -12,8 +12,8 @@ among those that
 the rest point is the most stable one (the smallest spectral radius of J(z*): the bottom, not the inverted
 pendulum's top, where both are near the data). None where no start converges to such a point (a model whose
 dynamics have no rest among the frames it saw). Whether the point found is a rest at all (a spectral radius at
-most 1: the dynamics do not grow there) is the caller's to judge (``dynamics.STABLE``). Works for any transition with a one-step mean; the Jacobian is
-torch's autograd, Newton's solve numpy's in float64.
+most 1: the dynamics do not grow there) is the caller's to judge (``dynamics.STABLE``). Works for any
+transition with a one-step mean; the Jacobian is torch's autograd, Newton's solve numpy's in float64.
 """
 
 from __future__ import annotations
