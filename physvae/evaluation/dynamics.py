@@ -71,31 +71,10 @@ class Dynamics(Section):
             if motion is not None:
                 out["at_rest"]["motion"] = motion
         else:  # no energy column: where the learned dynamics themselves rest
-            point = find_rest_point(one_step(tr, dt, ctx.device), _sample(z), ctx.device)
-            if point is not None and point.radius <= STABLE:
-                osc = pick(point.jacobian)
-                out["at_rest"] = {
-                    "rest": "fixed point of the learned dynamics",
-                    "fixed_point": point.to_dict(),
-                    "oscillation": osc,
-                    "modes": [m.to_dict() for m in modes(point.jacobian, dt)],
-                }
-            else:
-                out["no_rest_point"] = _no_rest(point)
-                if point is not None:  # where the learned dynamics come nearest to resting, and grow
-                    out["unstable_fixed_point"] = point.to_dict()
-        if picked is not None:  # the baseline: the posterior latents' own linear dynamics near rest
-            energy, inputs = states[..., kinds.index("energy")], _inputs(ctx)
-            A = posterior_map(z, energy, inputs)
-            if A is not None:
-                out["posterior_map"] = {"oscillation": pick(A), "share": SHARE}
-            carried = [i for i, k in enumerate(kinds) if k in STATE_MAP_KINDS]
-            A = posterior_map(states[..., carried], energy, inputs) if carried else None
-            if A is not None:  # the same reading of the true state: its ceiling
-                out["state_map"] = {
-                    "oscillation": oscillation(A, dt),
-                    "columns": [ctx.test.state_names[i] for i in carried],
-                }
+            out.update(_at_fixed_point(ctx, z, pick))
+            osc = (out.get("at_rest") or {}).get("oscillation")
+        if picked is not None:
+            out.update(_maps_near_rest(ctx, z, pick))
         with torch.no_grad():
             maps = tr.linear_maps(torch.from_numpy(z.reshape(-1, z.shape[-1])).float().to(ctx.device))
         if maps is not None:
@@ -123,11 +102,8 @@ class Dynamics(Section):
         return out
 
 
-STATE_MAP_KINDS = (
-    "angle",
-    "coordinate",
-    "velocity",
-)  # the true state's columns its own linear map is fitted on
+# the true state's columns its own linear map (the posterior map's ceiling) is fitted on
+STATE_MAP_KINDS = ("angle", "coordinate", "velocity")
 CARRIED_KINDS = ("angle", "coordinate", "derived", "velocity")  # what the observed pair may be asked to read
 
 
@@ -230,6 +206,44 @@ def _damping_resolution(out: dict) -> list[str]:
 def step_jacobian(tr, z: torch.Tensor, dt: float) -> np.ndarray:
     """The Jacobian (D, D) of the transition's one-step mean at latent z (D,), no control, initial state."""
     return jacobian(one_step(tr, dt, z.device), z, z.device)
+
+
+def _at_fixed_point(ctx, z: np.ndarray, pick) -> dict:
+    """The section's ``at_rest`` read at the learned dynamics' most stable fixed point among the test latents z
+    (N, T, D) where it is a rest, else ``no_rest_point`` (and the unstable point where there is one)."""
+    tr, dt = ctx.model.transition, ctx.test.dt
+    point = find_rest_point(one_step(tr, dt, ctx.device), _sample(z), ctx.device)
+    if point is None or point.radius > STABLE:
+        out = {"no_rest_point": _no_rest(point)}
+        if point is not None:  # where the learned dynamics come nearest to resting, and grow
+            out["unstable_fixed_point"] = point.to_dict()
+        return out
+    at_rest = {
+        "rest": "fixed point of the learned dynamics",
+        "fixed_point": point.to_dict(),
+        "oscillation": pick(point.jacobian),
+        "modes": [m.to_dict() for m in modes(point.jacobian, dt)],
+    }
+    return {"at_rest": at_rest}
+
+
+def _maps_near_rest(ctx, z: np.ndarray, pick) -> dict:
+    """The baselines beside the learned figures (data with an energy column): the least-squares linear map near
+    rest of the posterior latents z (N, T, D) (``posterior_map``) and of the true state (``state_map``)."""
+    states, kinds, dt = ctx.test_latents.states, ctx.test.state_kinds, ctx.test.dt
+    energy, inputs = states[..., kinds.index("energy")], _inputs(ctx)
+    out = {}
+    A = posterior_map(z, energy, inputs)
+    if A is not None:
+        out["posterior_map"] = {"oscillation": pick(A), "share": SHARE}
+    carried = [i for i, k in enumerate(kinds) if k in STATE_MAP_KINDS]
+    A = posterior_map(states[..., carried], energy, inputs) if carried else None
+    if A is not None:
+        out["state_map"] = {
+            "oscillation": oscillation(A, dt),
+            "columns": [ctx.test.state_names[i] for i in carried],
+        }
+    return out
 
 
 STABLE = 1.01  # a fixed point whose Jacobian's spectral radius exceeds this: the learned dynamics grow there
