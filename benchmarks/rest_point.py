@@ -7,7 +7,8 @@ Video imported without an energy column has no lowest-energy frames to linearize
 dynamics section then takes the most stable fixed point of the learned one-step map among the test latents
 (``physvae.evaluation.rest_point``). This trains the quick suite's pendulum cells (``dvbf_pendulum16``, damped,
 γ 0.5, small-angle ω₀ 3.13; LocallyLinear and NeuralODE with the quick suite's settings and seed, so their
-figures are the quick record's) and reads each model's dynamics three ways on the same test latents: at the
+figures are the quick record's) and the physics_looks suite's PhysicsRender (the stated pendulum, whose learned
+damping dissipates) on the same preset, and reads each model's dynamics three ways on the same test latents: at the
 lowest-energy frames (the data's energy column), at the fixed point (the energy column hidden, as imported video
 has it), and from the usage-weighted mean map (what LocallyLinear fell back to before; NeuralODE had nothing); beside
 them the baseline with no transition model, a least-squares linear map of the posterior's consecutive latents
@@ -40,26 +41,33 @@ from physvae.train import fit
 
 from .machine import markdown_table, run_main, write_result
 
-MODELS = ("LocallyLinear", "NeuralODE")
+# (suite, dataset, model): the quick suite's damped pendulum cells, and the physics_looks suite's stated pendulum
+# (the physics transition, whose learned γ dissipates) on the same preset
+CELLS = (
+    ("quick", "pendulum", "LocallyLinear"),
+    ("quick", "pendulum", "NeuralODE"),
+    ("physics_looks", "pendulum", "PhysicsRender"),
+)
 
 
 def train(out: Path, steps: int | None) -> dict[str, tuple]:
-    """The quick suite's pendulum cells of ``MODELS``, trained (or reused) under ``out``: {model: (run, data,
-    long test data, EvalConfig)}."""
-    suite = load_suite("quick")
-    entry = next(d for d in suite.datasets if d.name == "pendulum")
-    data, longer = prepare_data(entry, out / "data", jobs=1)
+    """The ``CELLS``, trained (or reused) under ``out`` with their suite's settings and seed 0: {model: (run,
+    data, long test data, EvalConfig)}."""
     runs = {}
-    for model in (m for m in suite.models if m.name in MODELS):
+    for suite_name, dataset, name in CELLS:
+        suite = load_suite(suite_name)
+        entry = next(d for d in suite.datasets if d.name == dataset)
+        data, longer = prepare_data(entry, out / "data", jobs=1)
+        model = next(m for m in suite.models if m.name == name)
         cfg = suite.run_config(model, data, 0, entry)
         if steps:
             cfg.train.steps = steps
-        run_dir = out / "runs" / model.name
+        run_dir = out / "runs" / name
         if (run_dir / "model.pt").is_file():
             run = Run(run_dir)
         else:
             run = fit(cfg, run_dir, resume=(run_dir / "config.toml").is_file(), progress=False)
-        runs[model.name] = (run, data, longer, cfg.eval)
+        runs[name] = (run, data, longer, cfg.eval)
     return runs
 
 

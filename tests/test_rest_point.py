@@ -12,6 +12,7 @@ from physvae.evaluation.dynamics import Dynamics, describe
 from physvae.evaluation.rest_point import RESIDUAL, find_rest_point
 from physvae.metrics.probe import probe_targets
 
+from .problems import damped_oscillator_map
 from .test_metrics import _ghost_and_oscillator
 
 
@@ -77,6 +78,23 @@ def test_the_stable_fixed_point_is_the_rest_point_where_the_data_come_near_an_un
     ]  # data only near the top, on one side: the saddle is the fixed point among them
     top = find_rest_point(_pendulum(), near_top)
     assert top.z[0] == pytest.approx(np.pi, abs=1e-4) and top.radius > 1
+
+
+def test_a_conserved_coordinate_does_not_stop_newton():
+    # the physics transition carries a parameter in its latent unchanged: J has the eigenvalue 1 there and J − I
+    # is singular; every point along that coordinate is fixed
+    dt, rng = 0.1, np.random.default_rng(2)
+    B = np.zeros((4, 4))
+    B[0, 0], B[1:3, 1:3], B[3, 3] = 1.0, damped_oscillator_map(3.0, 0.4, dt), 0.5
+    P = np.eye(4)
+    P[1:, 1:] = rng.normal(size=(3, 3))  # the conserved coordinate stays an axis: J − I exactly singular
+    A = P @ B @ np.linalg.inv(P)
+    z = rng.normal(size=(600, 4)) @ P.T
+    z0 = z.mean(0) + 0.5 * z.std(0)
+    point = find_rest_point(_affine(A, z0), z)
+    assert point is not None and point.residual <= RESIDUAL
+    moved = _affine(A, z0)(torch.tensor(point.z[None], dtype=torch.float32)).numpy()[0] - point.z
+    assert np.abs(moved).max() < 1e-4 and point.radius == pytest.approx(1.0, abs=1e-4)
 
 
 def test_no_rest_point_where_the_map_has_none_among_the_data():

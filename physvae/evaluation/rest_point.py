@@ -2,7 +2,7 @@
 
 Data with an energy column show where the system rests (its lowest-energy frames). Video imported without one
 does not, yet the learned transition knows: a resting pendulum stays put, so the bottom is a fixed point z* of the
-one-step mean map f, f(z*) = z*. Newton's method on g(z) = f(z) − z, z ← z − (J(z) − I)⁻¹ g(z), started from
+one-step mean map f, f(z*) = z*. Newton's method (least-squares steps, see ``_newton``) on g(z) = f(z) − z, z ← z − (J(z) − I)⁻¹ g(z), started from
 the mean test latent and from the test latents that move least in one step, finds the fixed points near the data;
 among those that
 
@@ -106,12 +106,14 @@ def _apply(f, z: np.ndarray, device) -> np.ndarray:
 
 
 def _newton(f, z: np.ndarray, device) -> np.ndarray:
-    """Newton's iteration on f(z) − z from z (D,), each step halved until the residual falls (at most 10 times)."""
+    """Newton's iteration on f(z) − z from z (D,), each step halved until the residual falls (at most 10 times);
+    the step solves (J − I) s = −g by least squares (minimum norm), so a direction along which every point is
+    fixed (a conserved coordinate, J's eigenvalue 1) does not stop it."""
     eye = np.eye(len(z))
     g = _apply(f, z[None], device)[0] - z
     for _ in range(ITERATIONS):
-        try:
-            step = np.linalg.solve(jacobian(f, z, device) - eye, -g)
+        try:  # least squares: a conserved coordinate (a parameter the latent carries) makes J − I singular
+            step = np.linalg.lstsq(jacobian(f, z, device) - eye, -g, rcond=None)[0]
         except np.linalg.LinAlgError:
             break
         for _ in range(10):
