@@ -9,6 +9,7 @@ hand, a dropped frame) are left as they are, with a warning: the frames are then
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -18,7 +19,20 @@ from PIL import Image
 
 def gif_durations(path: Path) -> np.ndarray | None:
     """Every frame's display time in ms, (T,) int, or None where the file gives none (or a zero) or cannot be
-    read (reading its frames then names the file)."""
+    read (reading its frames then names the file). Pillow decodes every frame to seek it, so each version of a
+    file (its path, modification time and size) is read once; later calls reuse that reading."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    durations = _read_durations(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return None if durations is None else np.asarray(durations, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_durations(path: str, mtime_ns: int, size: int) -> tuple[int, ...] | None:
+    """``gif_durations`` of one version of a file (``mtime_ns`` and ``size`` key the cache only)."""
     try:
         with Image.open(path) as im:
             durations = []
@@ -29,7 +43,7 @@ def gif_durations(path: Path) -> np.ndarray | None:
         return None
     if any(d is None or d <= 0 for d in durations):
         return None
-    return np.asarray(durations, dtype=np.int64)
+    return tuple(int(d) for d in durations)
 
 
 def restore_merged(

@@ -130,3 +130,27 @@ def test_a_broken_gif_in_a_folder_is_named(tmp_path):
     assert gif_durations(src / "b.gif") is None
     with pytest.raises(S.DatasetError, match="cannot read video .*b.gif"):
         import_video(src, tmp_path / "d", dt=0.1)
+
+
+def test_each_gifs_durations_are_read_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    import physvae.import_gif as ig
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    for i in range(3):
+        _gif(src / f"s{i}.gif", _seq(6, rest=()), durations=40)
+    opened = []
+    real_open = ig.Image.open
+
+    def counting_open(p, *a, **k):  # the durations' reader opens a path; imageio's frame reader a file object
+        if isinstance(p, str):
+            opened.append(p)
+        return real_open(p, *a, **k)
+
+    monkeypatch.setattr(ig.Image, "open", counting_open)
+    with pytest.warns(UserWarning, match="--dt not given"):  # the hint reads the durations a third time
+        import_video(src, tmp_path / "d", test_fraction=0.34)
+    assert sorted(opened) == sorted(str((src / f"s{i}.gif").resolve()) for i in range(3))  # once each
+    _gif(src / "s0.gif", _seq(6, rest=()), durations=[40, 40, 40, 40, 40, 80])  # a new version of one file
+    np.testing.assert_array_equal(gif_durations(src / "s0.gif"), [40, 40, 40, 40, 40, 80])
+    assert gif_durations(src / "missing.gif") is None
