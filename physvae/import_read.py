@@ -5,7 +5,10 @@ Every failure is a DatasetError naming the file (and the option that gave it); n
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -121,15 +124,29 @@ def read_video(
     period in ms, default its shortest duration; ``durations``: its frames' durations where already read), and
     that repair's note (``import_gif``; None for other videos)."""
     try:
-        frames = np.asarray(iio.imread(path))
         if path.suffix.lower() == ".gif":
+            frames = np.asarray(iio.imread(path))
             durations = gif_durations(path) if durations is None else durations
             return restore_merged(frames, durations, path, period)
-        return frames, None
+        with _ffmpeg_pipes():
+            return np.asarray(iio.imread(path)), None
     except Exception as e:  # imageio raises plugin-specific errors
         raise DatasetError(
-            f"cannot read video {path}: {e} (for MP4 and other codecs: pip install imageio-ffmpeg)"
+            f"cannot read video {path}: {e} (for MP4 and other codecs: pip install 'physvae[video]', which "
+            "brings imageio-ffmpeg)"
         ) from e
+
+
+@contextlib.contextmanager
+def _ffmpeg_pipes():
+    """Read a video through ffmpeg without its ResourceWarning: imageio-ffmpeg leaves a pipe of the ffmpeg process
+    to the garbage collector; it is collected here, inside the block."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            yield
+        finally:
+            gc.collect()
 
 
 def stack_sequences(seqs: list[np.ndarray], names: list[str]) -> np.ndarray:
@@ -192,7 +209,8 @@ def playback_period(source) -> float | None:
         if any(v.suffix.lower() == ".gif" for v in videos):
             ms = shortest_duration([gif_durations(v) for v in videos if v.suffix.lower() == ".gif"])
             return None if ms is None else ms / 1000
-        fps = iio.immeta(videos[0]).get("fps")
+        with _ffmpeg_pipes():
+            fps = iio.immeta(videos[0]).get("fps")
     except Exception:  # the frames were read already; a player's metadata is only a hint
         return None
     return 1.0 / float(fps) if fps else None
