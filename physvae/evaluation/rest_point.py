@@ -2,9 +2,9 @@
 
 Data with an energy column show where the system rests (its lowest-energy frames). Video imported without one
 does not, yet the learned transition knows: a resting pendulum stays put, so the bottom is a fixed point z* of the
-one-step mean map f, f(z*) = z*. Newton's method (least-squares steps, see ``_newton``) on g(z) = f(z) − z, z ← z − (J(z) − I)⁻¹ g(z), started from
-the mean test latent and from the test latents that move least in one step, finds the fixed points near the data;
-among those that
+one-step mean map f, f(z*) = z*. Newton's method on g(z) = f(z) − z, z ← z − (J(z) − I)⁺ g(z) (the
+least-squares, minimum-norm step: see ``_newton``), started from the mean test latent and from the test latents
+that move least in one step, finds the fixed points near the data; among those that
 
 - converge: ‖f(z*) − z*‖ at most ``RESIDUAL`` of the RMS one-step movement of the test latents, and
 - lie among the data: every coordinate within ``SPREAD`` standard deviations of the test latents' mean,
