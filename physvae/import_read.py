@@ -117,17 +117,14 @@ def read_image_folders(folders: list[Path]) -> np.ndarray:
     return stack_sequences(seqs, [d.name for d in folders])
 
 
-def read_video(
-    path: Path, period: int | None = None, durations: np.ndarray | None = None
-) -> tuple[np.ndarray, str | None]:
+def read_video(path: Path, period: int | None = None) -> tuple[np.ndarray, str | None]:
     """A video file -> frames (T, H, W[, C]), a GIF's merged identical frames repeated (``period``: its frame
-    period in ms, default its shortest duration; ``durations``: its frames' durations where already read), and
-    that repair's note (``import_gif``; None for other videos)."""
+    period in ms, default its shortest duration), and that repair's note (``import_gif``; None for other
+    videos)."""
     try:
         if path.suffix.lower() == ".gif":
             frames = np.asarray(iio.imread(path))
-            durations = gif_durations(path) if durations is None else durations
-            return restore_merged(frames, durations, path, period)
+            return restore_merged(frames, gif_durations(path), path, period)
         with _ffmpeg_pipes():
             return np.asarray(iio.imread(path)), None
     except Exception as e:  # imageio raises plugin-specific errors
@@ -183,9 +180,9 @@ def load_frames(source, key: str | None = None) -> np.ndarray:
             return read_image_folders(subdirs)
         videos = sorted((f for f in path.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES), key=natural_key)
         if videos:
-            durations = [gif_durations(v) if v.suffix.lower() == ".gif" else None for v in videos]
-            period = shortest_duration(durations)  # one renderer, one frame period
-            read = [read_video(v, period, d) for v, d in zip(videos, durations)]
+            gifs = [gif_durations(v) for v in videos if v.suffix.lower() == ".gif"]  # each file read once
+            period = shortest_duration(gifs)  # one renderer, one frame period
+            read = [read_video(v, period) for v in videos]
             warn_notes([note for _, note in read if note], path)
             return stack_sequences([f for f, _ in read], [v.name for v in videos])
     raise DatasetError(

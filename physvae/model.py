@@ -121,6 +121,11 @@ class Posterior:
     content: Content | None = None
 
 
+def _seen(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The mask (B, T) of the frames seen, on the device of x (B, T, ...): all of them where ``mask`` is None."""
+    return torch.ones(x.shape[:2], device=x.device) if mask is None else mask.to(x.device)
+
+
 class TemporalVAE(nn.Module):
     """Frame encoder, inference network, transition and decoder; see the module docstring for the model.
 
@@ -198,9 +203,7 @@ class TemporalVAE(nn.Module):
         """The inference network's evidence about every z_t, mean and std (B, T, D), before its fusion with the
         transition's prior: what the frames alone say (``infer``'s arguments)."""
         feats = self.encode(frames)
-        b, t_len = feats.shape[:2]
-        mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
-        return self._evidence(feats, mask, times)
+        return self._evidence(feats, _seen(feats, mask), times)
 
     def _evidence(self, feats, mask, times) -> tuple[torch.Tensor, torch.Tensor]:
         ev_mean, ev_std = self.inference(feats, mask)
@@ -209,7 +212,7 @@ class TemporalVAE(nn.Module):
     def infer_features(self, feats, mask=None, inputs=None, sample: bool = True, times=None) -> Posterior:
         """``infer`` from encoded frames feats (B, T, F)."""
         b, t_len = feats.shape[:2]
-        mask = torch.ones(b, t_len, device=feats.device) if mask is None else mask.to(feats.device)
+        mask = _seen(feats, mask)
         steps = self._intervals(times, t_len, feats)
         ev_mean, ev_std = self._evidence(feats, mask, times)
         dts = self.spec.dt if steps is None else steps
@@ -260,7 +263,7 @@ class TemporalVAE(nn.Module):
             transition has none), the posterior and the emission parameters of its sample (B, T, C, H, W).
         """
         b, t_len = frames.shape[:2]
-        mask = torch.ones(b, t_len, device=frames.device) if mask is None else mask.to(frames.device)
+        mask = _seen(frames, mask)
         feats = self.encode(frames)
         post = self.infer_features(feats, mask, inputs, sample=True, times=times)
         emission = self.decode(post.z, _z(post.content))

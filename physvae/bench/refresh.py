@@ -80,7 +80,7 @@ def refresh_suite(suite, out: str | Path, jobs: int = 1, log=print) -> dict[str,
     entries = {d.name: d for d in suite.datasets}
     paths = sorted((out / "cells").glob("*.json"))
     log(f"suite {suite.name}: {len(paths)} finished cells to check for trivial figures")
-    dirs, added, source = {}, {}, code_source()
+    dirs, scored, added, source = {}, {}, {}, code_source()
     for path in paths:
         record = json.loads(path.read_text())
         cell, entry = record["cell"], entries.get(record["dataset"])
@@ -92,8 +92,13 @@ def refresh_suite(suite, out: str | Path, jobs: int = 1, log=print) -> dict[str,
             continue
         if entry.name not in dirs:
             dirs[entry.name] = prepare_data(entry, out / "work" / "data", jobs, log)
-        data_dir, eval_dir = dirs[entry.name]
-        trivial = trivial_for_data(data_dir, _protocol(record), eval_dir)
+        key = (entry.name, json.dumps(record["metrics"]["protocol"], sort_keys=True))
+        if (
+            key not in scored
+        ):  # the models of one dataset share its data and, but for the seed, their protocol
+            data_dir, eval_dir = dirs[entry.name]
+            scored[key] = trivial_for_data(data_dir, _protocol(record), eval_dir)
+        trivial = scored[key]
         try:
             fields = refresh_record(record, trivial, source)
         except ValueError as e:

@@ -253,8 +253,8 @@ def run_suite(
             }
             for f in as_completed(futures):
                 log(_outcome(futures[f].id, f.result()))
-    records = report_suite(suite, out, all_cells, stale)
-    raise_if_failed(failures_on_record(out, [i for i, p in paths.items() if not p.is_file()]), out)
+    records, failed = report_suite(suite, out, all_cells, stale)
+    raise_if_failed(failed, out)
     return records
 
 
@@ -265,9 +265,10 @@ def suite_cells(suite: Suite) -> list[Cell]:
 
 def report_suite(
     suite: Suite, out: Path, cells: list[Cell] | None = None, stale: dict[str, str] | None = None
-) -> list[dict]:
+) -> tuple[list[dict], dict[str, str]]:
     """Write the report of the finished records of ``cells`` (default: all the suite's) under ``out``, naming the
-    failed and missing ones; returns the records. ``stale``: {cell id: why} (default: worked out here)."""
+    failed and missing ones; returns the records and the failed cells ({cell id: why}). ``stale``: {cell id:
+    why} (default: worked out here)."""
     cells = suite_cells(suite) if cells is None else cells
     paths = {c.id: c.record_path(out) for c in cells}
     if stale is None:
@@ -277,7 +278,7 @@ def report_suite(
     missing = [i for i, p in paths.items() if not p.is_file() and i not in failed]
     if records or failed:
         write_report(suite, records, out, missing, stale, failed)
-    return records
+    return records, failed
 
 
 def _outcome(cell_id: str, result: dict) -> str:
