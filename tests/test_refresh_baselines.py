@@ -76,3 +76,12 @@ def test_no_note_where_the_model_outlasts_the_mean_frame():
     trivial["mean_frame"]["vpt_median"] = 3.0
     refresh_record(record, trivial)
     assert "vpt_uninformative" not in record["metrics"]["baselines"]
+
+
+def test_a_folder_without_cell_records_is_refused_by_name(tmp_path, capsys):
+    from physvae.cli import main
+
+    assert main(["bench", "--suite", "smoke", "--out", str(tmp_path / "none"), "--refresh-baselines"]) == 2
+    err = capsys.readouterr().err
+    assert f"no finished cell records in {tmp_path / 'none' / 'cells'}: nothing to refresh" in err
+    assert not (tmp_path / "none" / "results.md").exists()

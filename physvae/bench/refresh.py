@@ -73,12 +73,17 @@ def refresh_suite(suite, out: str | Path, jobs: int = 1, log=print) -> dict[str,
     a folder run with other seeds than the suite's is refreshed too) and that lacks a trivial figure; the data
     are made (or reused) under ``out/work/data`` as a suite run makes them. Returns {cell id: fields added}; a
     record whose data disagree, or whose dataset the suite does not define, is named on ``log`` and left as it
-    was."""
+    was. ConfigError where ``out`` holds no cell records."""
     from .runner import prepare_data
 
     out = Path(out)
     entries = {d.name: d for d in suite.datasets}
     paths = sorted((out / "cells").glob("*.json"))
+    if not paths:
+        raise ConfigError(
+            f"no finished cell records in {out / 'cells'}: nothing to refresh (give --out the folder a run of "
+            f"suite {suite.name!r} wrote, the one holding cells/)"
+        )
     log(f"suite {suite.name}: {len(paths)} finished cells to check for trivial figures")
     dirs, scored, added, source = {}, {}, {}, code_source()
     for path in paths:
