@@ -28,7 +28,7 @@ SPREAD_FLOOR = 0.05
 SPREAD_MIN_STEP = 100
 ADVICE = (
     "the model draws the mean frame and its latents carry nothing: try a KL warm-up (--train.kl_warmup=500), "
-    "free bits (--train.free_bits=0.05), the multi-step prediction term if it was off (--train.predict_weight=1), "
+    "free bits (--train.free_bits=0.05), the multi-step prediction term if it was off (--train.predict_weight=auto), "
     "a smaller learning rate, or a fixed pixel noise (--model.obs_std=0.05) if the learned one grew large"
 )
 

@@ -27,6 +27,13 @@ DECODE_FROM = ("all", "position")
 ENCODER_INPUTS = ("raw", "centered")
 RENDER_COMPOSES = ("over", "add")
 RENDER_COLORS = ("field", "extras")
+# λ of the multi-step prediction term where train.predict_weight is "auto", by transition (every other: 1). Measured
+# (benchmarks/results/predict_weight_suites_cpu2.md): at 1 LocallyLinear's learned damping at rest came out
+# negative (the pendulum's at-rest dynamics grew), at 0.25 it was within a third of the data's and prediction as
+# good or better on every default-length cell; the neural ODE predicted worse at 0.25 (robustness pendulum VPT
+# 10 → 3 frames), so it keeps 1.
+PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
+PREDICT_WEIGHT_OTHERWISE = 1.0
 
 
 @dataclass
@@ -238,7 +245,9 @@ class TrainConfig:
     # from a quarter of the steps on, β back at 1, ending by the last step, so at most 0.75); 0: only reported
     collapse_rewarm: float = 0.25
     mask_prob: float = 0.0  # hide each frame after the first with this probability (trains imputation)
-    predict_weight: float = 1.0  # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO
+    # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO; "auto": by transition
+    # (PREDICT_WEIGHT_AUTO: 0.25 for locally_linear, 1 otherwise), written as the number when a run is made
+    predict_weight: float | str = "auto"
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the
@@ -271,7 +280,13 @@ class TrainConfig:
             )
         if not 0.0 <= self.mask_prob < 1.0:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
-        non_negative("train.predict_weight", self.predict_weight)
+        if isinstance(self.predict_weight, str):
+            if self.predict_weight != "auto":
+                raise ConfigError(
+                    f'train.predict_weight must be a number >= 0 or "auto" (by transition), got {self.predict_weight!r}'
+                )
+        else:
+            non_negative("train.predict_weight", self.predict_weight)
         non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)
@@ -293,7 +308,7 @@ class TrainConfig:
                 f"train.window of {self.window} frames is longer than the sequences of {where} ({n_frames} frames)"
             )
         length = self.window or n_frames
-        if self.predict_weight > 0 and self.predict_context >= length:
+        if self.predict_weight != 0 and self.predict_context >= length:
             raise ConfigError(
                 f"train.predict_context is {self.predict_context} but the training windows of {where} hold "
                 f"{length} frames: the prediction term would predict nothing (use at most {length - 1}, or "
@@ -310,10 +325,20 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)  # the protocol ``evaluate`` uses for this run
 
     def validate(self) -> RunConfig:
+        """Check every table; a ``train.predict_weight`` of "auto" becomes its transition's number here."""
         self.model.validate()
+        self.train.predict_weight = self.predict_weight()
         self.train.validate()
         self.eval.validate()
         return self
+
+    def predict_weight(self) -> float:
+        """The prediction term's λ this run trains with: ``train.predict_weight``, or where that is "auto" the
+        transition's (``PREDICT_WEIGHT_AUTO``, else ``PREDICT_WEIGHT_OTHERWISE``)."""
+        w = self.train.predict_weight
+        if w == "auto":
+            return PREDICT_WEIGHT_AUTO.get(self.model.transition, PREDICT_WEIGHT_OTHERWISE)
+        return w
 
     def to_dict(self) -> dict:
         return {"model": self.model.to_dict(), "train": to_dict(self.train), "eval": to_dict(self.eval)}
