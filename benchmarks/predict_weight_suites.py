@@ -91,6 +91,7 @@ def pair_rows(new_folder: Path, base_folder: Path) -> list[dict]:
     return [
         {
             "suite": new[c]["suite"],
+            "against": base_folder.name,
             "cell": c,
             "new": side(new[c]),
             "base": side(base[c]),
@@ -118,7 +119,7 @@ def _health(s: dict) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["suite", "cell", "weight", "VPT (mean frame's)", "pred / mean frame", "position valid frames",
+    cols = ["suite", "against", "cell", "weight", "VPT (mean frame's)", "pred / mean frame", "position valid frames",
             "worst position R²", "worst velocity R²", "ω₀ at rest (data)", "γ at rest (data)", "health", "note"]  # fmt: skip
     out = []
     for r in rows:
@@ -126,6 +127,7 @@ def table(rows: list[dict]) -> str:
         out.append(
             [
                 r["suite"],
+                r["against"],
                 r["cell"],
                 f"{b['predict_weight']:g} → {n['predict_weight']:g}",
                 f"{_both(r, 'vpt')} ({_n(n['vpt_mean_frame'])}){' clean' if n['vpt_clean'] else ''}",
