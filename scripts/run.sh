@@ -13,5 +13,5 @@ published="benchmarks/results/${suite}_${tag}"
 .venv/bin/physvae bench --suite "$suite" --jobs 2 --out "$work" "$@"
 mkdir -p "$published"
 rm -rf "$published/cells"
-cp -r "$work/cells" "$work"/results.{md,csv,json} "$work/comparison.png" "$published/"
+cp -r "$work/cells" "$work"/results.{md,csv,json} "$work/comparison.png" "$work/suite.toml" "$published/"
 .venv/bin/python -m benchmarks.readme_tables

@@ -85,6 +85,37 @@ def test_rerun_skips_finished_cells_and_redoes_missing_ones(smoke_out):
     assert any(line.startswith("done box__GRU__s0") for line in logs)
 
 
+def test_the_suite_is_written_beside_its_records(smoke_out):
+    """run_suite leaves ``suite.toml`` in the folder (the smoke_out fixture ran the smoke suite there)."""
+    assert load_suite(smoke_out / "suite.toml") == load_suite("smoke")
+
+
+def test_a_suite_file_written_by_hand_is_kept_where_it_is_the_suite(tmp_path):
+    from physvae.bench.runner import keep_suite_file
+    from physvae.bench.suite import suites_dir
+
+    path = tmp_path / "suite.toml"
+    hand = "# kept: a note written by hand\n" + suites_dir().joinpath("smoke.toml").read_text()
+    path.write_text(hand)
+    keep_suite_file(load_suite("smoke"), path)
+    assert path.read_text() == hand
+    quick = load_suite("quick")
+    keep_suite_file(quick, path)  # another suite: written anew
+    assert load_suite(path) == quick and "kept: a note" not in path.read_text()
+    path.write_text("not = [toml")
+    keep_suite_file(quick, path)
+    assert load_suite(path) == quick
+
+
+def test_a_saved_suite_reads_back_equal(tmp_path):
+    """Every built-in suite round-trips through Suite.save; a suite of changed settings writes them."""
+    for name in ("quick", "robustness", "kvae", "physics"):
+        assert load_suite(load_suite(name).save(tmp_path / f"{name}.toml")) == load_suite(name)
+    quick = load_suite("quick")
+    changed = dataclasses.replace(quick, train={**quick.train, "predict_weight": 0.5})
+    assert load_suite(changed.save(tmp_path / "changed.toml")).train["predict_weight"] == 0.5
+
+
 def test_a_record_trained_otherwise_than_the_suite_now_says_is_marked_stale(smoke_out, tmp_path):
     import shutil
 

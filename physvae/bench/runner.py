@@ -37,7 +37,7 @@ from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
 from .settings import describe, differing
-from .suite import DatasetEntry, ModelEntry, Suite
+from .suite import DatasetEntry, ModelEntry, Suite, load_suite
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,7 @@ def run_suite(
         if c.id not in done and (globs is None or any(fnmatch.fnmatchcase(c.id, g) for g in globs))
     ]
     log(f"suite {suite.name}: {len(all_cells)} cells, {len(done)} already done, {len(todo)} to run")
+    keep_suite_file(suite, out / "suite.toml")
     stale = stale_cells(suite, [c for c in all_cells if c.id in done], out)
     for cell_id, why in stale.items():
         log(f"warning: {why}; its record is kept and marked stale (delete {paths[cell_id]} to re-run it)")
@@ -287,6 +288,17 @@ def _outcome(cell_id: str, result: dict) -> str:
     if result.get("failed"):
         return f"FAILED {cell_id}: {result['error']}"
     return f"done {cell_id} in {result['train_seconds']:.0f} s"
+
+
+def keep_suite_file(suite: Suite, path: Path) -> None:
+    """Leave the suite these records are run under beside them (``Suite.save``); a file already there that reads
+    back as this suite (one written by hand, with its comments) is kept as it is."""
+    try:
+        if load_suite(path) == suite:
+            return
+    except ConfigError:
+        pass  # none there, or one of an older form: written anew
+    suite.save(path)
 
 
 def stale_cells(suite: Suite, cells: list[Cell], out: Path) -> dict[str, str]:

@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from simulators import PRESETS, ConfigError, DatasetConfig, from_dict, preset
+import tomli_w
+
+from simulators import PRESETS, ConfigError, DatasetConfig, from_dict, preset, to_dict, write_text_atomic
 
 from ..config import RunConfig
 from ..dataset_drop import kept_count
@@ -122,6 +124,12 @@ class Suite:
     tolerances: dict = field(default_factory=dict)  # against-comparison tolerances (bench.against.Tolerances)
     datasets: list[DatasetEntry] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
+
+    def save(self, path: str | Path) -> Path:
+        """Write this suite as a suite file (atomically) that ``load_suite(path)`` reads back equal, every field
+        of the suite written out (RunConfig's defaults are not: each cell record's ``settings`` holds them)."""
+        header = f"# suite {self.name!r} as physvae bench ran it (physvae bench --suite {Path(path).name} reruns it)\n"
+        return write_text_atomic(path, header + tomli_w.dumps(to_dict(self)))
 
     def validate(self) -> Suite:
         """Raise ConfigError naming the first bad entry; builds every cell's RunConfig to type-check overrides."""
