@@ -2,8 +2,9 @@
 
     OMP_NUM_THREADS=2 python -m benchmarks.predict_weight [--weights 0 0.1 0.25 0.5 1] [--seeds 0] [--also 0.25:1]
 
-Since f077d2b the ELBO carries the multi-step prediction term at weight 1 (``train.predict_weight``): it took the
-robustness pendulum's VPT from 0 to 14, and its at-rest damping from 0.38 to −0.06 (data 0.5). This trains the
+Since f077d2b the ELBO carries the multi-step prediction term (``train.predict_weight``; 1 for every transition
+until 2026-12-07, when this sweep and ``benchmarks.predict_weight_suites`` made LocallyLinear's default 0.25): at 1
+it took the robustness pendulum's VPT from 0 to 14, and its at-rest damping from 0.38 to −0.06 (data 0.5). This trains the
 quick suite's pendulum LocallyLinear cell (``dvbf_pendulum16``, damped, γ 0.5, small-angle ω₀ 3.13; the quick
 suite's settings but the weight) at each weight and seed, one thread each, and reads on the same long test set:
 VPT, prediction MSE over the mean frame's, θ̇'s posterior R², the at-rest frequency and damping of the learned

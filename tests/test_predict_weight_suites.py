@@ -22,7 +22,10 @@ def _write(folder: Path, record: dict) -> None:
 
 @pytest.fixture
 def base() -> dict:
-    return json.loads(RECORD.read_text())
+    """A real cell record, as if trained at weight 1."""
+    record = json.loads(RECORD.read_text())
+    record["settings"]["train"]["predict_weight"] = 1.0
+    return record
 
 
 def _reweighted(record: dict, weight: float, vpt: float) -> dict:
