@@ -119,8 +119,9 @@ def _health(s: dict) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["suite", "against", "cell", "weight", "VPT (mean frame's)", "pred / mean frame", "position valid frames",
-            "worst position R²", "worst velocity R²", "ω₀ at rest (data)", "γ at rest (data)", "health", "note"]  # fmt: skip
+    cols = ["suite", "against", "cell", "weight", "VPT (mean frame's)", "pred / mean frame",
+            "position valid frames", "worst position R²", "worst velocity R²", "ω₀ at rest (data)",
+            "γ at rest (data)", "health", "note"]  # fmt: skip
     out = []
     for r in rows:
         b, n = r["base"], r["new"]

@@ -27,12 +27,13 @@ DECODE_FROM = ("all", "position")
 ENCODER_INPUTS = ("raw", "centered")
 RENDER_COMPOSES = ("over", "add")
 RENDER_COLORS = ("field", "extras")
-# λ of the multi-step prediction term where train.predict_weight is "auto", by transition (every other: 1). Measured
-# (benchmarks/results/predict_weight_suites_cpu2.md): at 1 LocallyLinear's learned damping at rest came out
-# negative on the pendulum (its at-rest dynamics grew); at 0.25 it was closer to the data's 0.5 (0.16–0.50, at 1
-# −0.50–0.41) and the prediction as good or better on all five pendulum cells, worse on three of four box cells (the ratio to the mean
-# frame's up by 0.03 on average, against 0.10 down on the pendulum); the neural ODE predicted worse at 0.25 on
-# three of four cells (robustness pendulum VPT 10 → 3 frames), so it keeps 1.
+# λ of the multi-step prediction term where train.predict_weight is "auto", by transition (every other: 1).
+# Measured (benchmarks/results/predict_weight_suites_cpu2.md): at 1 LocallyLinear's learned damping at rest came
+# out negative on the pendulum (its at-rest dynamics grew); at 0.25 it was closer to the data's 0.5 (0.16–0.50;
+# at 1, −0.50–0.41) and the prediction as good or better on all five pendulum cells but one (0.15 → 0.17× the
+# mean frame's), worse on three of four box cells (the ratio up by 0.03 on average, against 0.10 down on the
+# pendulum); the neural ODE predicted worse at 0.25 on three of four cells (robustness pendulum VPT 10 → 3
+# frames), so it keeps 1.
 PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
 PREDICT_WEIGHT_OTHERWISE = 1.0
 
