@@ -23,6 +23,7 @@ import json
 import shutil
 from pathlib import Path
 
+from physvae.bench.against import VELOCITY_KINDS, _num
 from physvae.bench.flatten import flatten
 from physvae.bench.settings import describe, differing
 from physvae.metrics.probe import POSITION_KINDS
@@ -66,7 +67,7 @@ def side(record: dict) -> dict:
         "pred_over_mean_frame": f.get("pred_over_mean_frame"),
         "position_valid_frames": f.get("position_valid_frames"),
         "position_r2": _worst_r2(record, POSITION_KINDS),
-        "velocity_r2": _worst_r2(record, ("velocity",)),
+        "velocity_r2": _worst_r2(record, VELOCITY_KINDS),
         "frequency": recovered.get("natural_frequency", {}).get("learned"),
         "damping": recovered.get("damping", {}).get("learned"),
         "true_frequency": recovered.get("natural_frequency", {}).get("true"),
@@ -101,16 +102,8 @@ def pair_rows(new_folder: Path, base_folder: Path) -> list[dict]:
     ]
 
 
-def _n(v, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.{digits}f}"
-
-
-def _both(row: dict, key: str, digits: int = 3) -> str:
-    return f"{_n(row['base'][key], digits)} → {_n(row['new'][key], digits)}"
+def _both(row: dict, key: str) -> str:
+    return f"{_num(row['base'][key])} → {_num(row['new'][key])}"
 
 
 def _health(s: dict) -> str:
@@ -131,13 +124,13 @@ def table(rows: list[dict]) -> str:
                 r["against"],
                 r["cell"],
                 f"{b['predict_weight']:g} → {n['predict_weight']:g}",
-                f"{_both(r, 'vpt')} ({_n(n['vpt_mean_frame'])}){' clean' if n['vpt_clean'] else ''}",
+                f"{_both(r, 'vpt')} ({_num(n['vpt_mean_frame'])}){' clean' if n['vpt_clean'] else ''}",
                 _both(r, "pred_over_mean_frame"),
                 _both(r, "position_valid_frames"),
                 _both(r, "position_r2"),
                 _both(r, "velocity_r2"),
-                f"{_both(r, 'frequency')} ({_n(n['true_frequency'])})",
-                f"{_both(r, 'damping')} ({_n(n['true_damping'])})",
+                f"{_both(r, 'frequency')} ({_num(n['true_frequency'])})",
+                f"{_both(r, 'damping')} ({_num(n['true_damping'])})",
                 f"{_health(b)} → {_health(n)}",
                 f"also differs: {r['other_settings']}" if r["other_settings"] else "",
             ]

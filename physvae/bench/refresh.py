@@ -97,10 +97,9 @@ def refresh_suite(suite, out: str | Path, jobs: int = 1, log=print) -> dict[str,
             continue
         if entry.name not in dirs:
             dirs[entry.name] = prepare_data(entry, out / "work" / "data", jobs, log)
+        # the models of one dataset share its data and, but for the seed, their protocol: scored once per pair
         key = (entry.name, json.dumps(record["metrics"]["protocol"], sort_keys=True))
-        if (
-            key not in scored
-        ):  # the models of one dataset share its data and, but for the seed, their protocol
+        if key not in scored:
             data_dir, eval_dir = dirs[entry.name]
             scored[key] = trivial_for_data(data_dir, _protocol(record), eval_dir)
         trivial = scored[key]
