@@ -232,6 +232,18 @@ def test_a_field_added_since_the_plain_cell_ran_counts_at_its_default():
     assert "model.kalman.nonesuch None → 1" in compare(variant, PLAIN, Tolerances())["misses"][0]
 
 
+def test_a_record_older_than_the_prediction_weight_trained_without_the_term():
+    """train.predict_weight was added at 0 (the plain ELBO) and its default changed since: a record that lacks it
+    ran at 0, not at today's "auto"."""
+    from physvae.bench.settings import differing
+
+    old = {"model": {"latent_dim": 8}, "train": {"steps": 10}}  # written before the field existed
+    at = lambda w: {"model": {"latent_dim": 8}, "train": {"steps": 10, "predict_weight": w}}  # noqa: E731
+    assert differing(old, at(0.0)) == []
+    assert differing(old, at(1.0)) == [("train.predict_weight", 0.0, 1.0)]
+    assert differing(at(0.25), old) == [("train.predict_weight", 0.25, 0.0)]
+
+
 def test_a_cell_record_keeps_its_settings_less_where_it_ran():
     from physvae.bench.runner import training_settings
     from physvae.config import RunConfig

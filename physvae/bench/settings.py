@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from ..config import RunConfig
 
+# Fields whose default has changed since they were added: a record that lacks one was trained before it existed,
+# at the value it was added with (what physvae did before), not at today's default.
+BEFORE_FIELD = {
+    # added 2026-11-22 at 0 (the plain ELBO); the default became 1 on 2026-12-02, "auto" (0.25 / 1) on 2026-12-07
+    "train.predict_weight": 0.0,
+}
+
 
 def differing(a: dict, b: dict) -> list[tuple[str, object, object]]:
     """The leaves ("model.latent_dim", ...) where settings ``a`` and ``b`` disagree, sorted, as (key, a's, b's);
-    a field only one of them has (added to physvae after the other was trained) counts as the other's default."""
+    a field only one of them has (added to physvae after the other was trained) counts as the value it was added
+    with: its ``BEFORE_FIELD`` value where its default has changed since, else today's default."""
     fa, fb = leaves(a), leaves(b)
-    defaults = leaves(RunConfig().to_dict())
+    defaults = leaves(RunConfig().to_dict()) | BEFORE_FIELD
     keys = sorted(k for k in fa.keys() | fb.keys() if not _alike(k, fa, fb, defaults))
     return [(k, fa.get(k, defaults.get(k)), fb.get(k, defaults.get(k))) for k in keys]
 
@@ -23,8 +31,8 @@ def describe(diff: list[tuple[str, object, object]], limit: int = 4) -> str:
 
 def _alike(key: str, a: dict, b: dict, defaults: dict) -> bool:
     """Whether two records' settings agree on ``key``. A field only one of them has was added to physvae after the
-    other was trained: that one ran as the field's default (``defaults``: today's, as leaves) does, so the two
-    agree when the other holds the default."""
+    other was trained: that one ran as the field's value when added (``defaults``: as leaves) does, so the two
+    agree when the other holds that value."""
     if key in a and key in b:
         return a[key] == b[key]
     present = a if key in a else b
