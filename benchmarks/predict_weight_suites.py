@@ -11,8 +11,9 @@ against. Every cell both folders finished gets one row: the weight each was trai
 before sensor noise where the record has them) beside the mean training frame's, the prediction MSE over the mean
 frame's, the frames over which the predictions show the position (``position_valid_frames``), the worst linear-probe
 R² of a position and of a velocity, the learned frequency and damping at rest against the data's (where the data
-have them), and whether training ended collapsed or the cell fails the trivial baselines. ``--publish`` copies
-each new folder's records and report to ``benchmarks/results/<its folder name>_<machine>/``. Writes
+have them), and whether training ended collapsed or the cell fails the trivial baselines; a cell whose record is
+the same in both folders (copied, not trained again) is left out. ``--publish`` copies each new folder's records
+and report to ``benchmarks/results/<its folder name>_<machine>/``. Writes
 benchmarks/results/predict_weight_suites_<machine>.{json,md}.
 """
 
@@ -84,11 +85,12 @@ def _other_settings(new: dict, base: dict) -> str | None:
 
 
 def pair_rows(new_folder: Path, base_folder: Path) -> list[dict]:
-    """One row per cell both folders finished, in cell order."""
+    """One row per cell both folders finished, in cell order; a cell whose record is the same in both (copied
+    into the new folder, as a suite at new defaults keeps the cells the change leaves alone) is no comparison."""
     new, base = _records(new_folder), _records(base_folder)
-    shared = [c for c in new if c in base]
+    shared = [c for c in new if c in base and new[c] != base[c]]
     if not shared:
-        raise ConfigError(f"{new_folder} and {base_folder} share no finished cell")
+        raise ConfigError(f"{new_folder} and {base_folder} share no finished cell trained apart")
     return [
         {
             "suite": new[c]["suite"],
@@ -144,7 +146,8 @@ def publish(folder: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(dest / "cells", ignore_errors=True)
     shutil.copytree(folder / "cells", dest / "cells")
-    for name in ("results.md", "results.csv", "results.json", "suite.toml", "comparison.png"):
+    for name in ("results.md", "results.csv", "results.json", "against.md", "against.json", "suite.toml",
+                 "comparison.png"):  # fmt: skip
         if (folder / name).is_file():
             shutil.copy2(folder / name, dest / name)
     return dest

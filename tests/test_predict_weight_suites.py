@@ -75,3 +75,8 @@ def test_folders_without_records_or_without_a_shared_cell_are_refused_by_name(tm
     _write(tmp_path / "new", other)
     with pytest.raises(ConfigError, match="share no finished cell"):
         pair_rows(tmp_path / "new", tmp_path / "base")
+    _write(tmp_path / "new", base)  # the same record copied into the new folder: not a comparison
+    with pytest.raises(ConfigError, match="share no finished cell trained apart"):
+        pair_rows(tmp_path / "new", tmp_path / "base")
+    _write(tmp_path / "new", _reweighted(base, 0.25, 17.0))
+    assert [r["cell"] for r in pair_rows(tmp_path / "new", tmp_path / "base")] == [base["cell"]]
