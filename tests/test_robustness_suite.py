@@ -147,3 +147,18 @@ def test_only_the_noisy_looks_show_clipped_noise(entry):
     cfg = entry.dataset_config(frames=10, splits={"train": 8})
     frames = make_chunk(cfg, "train", 0, 8)["frames"]
     assert (clipped_noise(frames) is not None) == entry.name.endswith("_noise")
+
+
+def test_every_cell_trains_with_the_default_settings():
+    """The issue's rule: each look trained with default settings — every cell's training settings are those of a
+    bare RunConfig with the cell's transition (so LocallyLinear at its "auto" prediction weight, 0.25)."""
+    from physvae.bench.runner import training_settings
+    from physvae.config import RunConfig
+
+    for dataset in SUITE.datasets:
+        for model in (m for m in SUITE.models if m.runs_on(dataset)):
+            bare = RunConfig()
+            bare.model.transition = model.transition
+            cell = training_settings(SUITE.run_config(model, "", 0, dataset))
+            assert cell == training_settings(bare), (dataset.name, model.name)
+            assert cell["train"]["predict_weight"] == (0.25 if model.transition == "locally_linear" else 1.0)
