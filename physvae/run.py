@@ -91,6 +91,9 @@ def _saved_config(path: Path) -> RunConfig:
     if "collapse_rewarm" not in saved.get("train", {}):
         # saved before the re-warm: a collapsed run resumed goes on unwarmed, as it began
         config.train.collapse_rewarm = 0.0
+    if "predict_weight" not in saved.get("train", {}):
+        # saved before the prediction term (2026-11-22): the plain ELBO, not today's "auto"
+        config.train.predict_weight = 0.0
     return config
 
 

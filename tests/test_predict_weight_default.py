@@ -65,3 +65,19 @@ def test_training_at_auto_is_training_at_the_resolved_number(pend16, tmp_path):
 
     auto = losses("auto")
     assert len(auto) == 4 and auto == losses("0.25") and auto != losses("1.0")
+
+
+def test_a_run_saved_before_the_prediction_term_resumes_without_it(pend16, tmp_path):
+    """A config.toml without predict_weight was written before the term existed: the run trained the plain ELBO and
+    goes on so, not at today's "auto" (0.25 for this LocallyLinear)."""
+    from physvae.run import Run
+
+    cfg = RunConfig()
+    cfg.model.latent_dim, cfg.model.channels, cfg.model.features, cfg.model.rnn_hidden = 2, 4, 16, 16
+    cfg.train.data, cfg.train.batch_size, cfg.train.steps, cfg.train.threads = str(pend16), 4, 2, 1
+    run = fit(cfg, tmp_path / "r", progress=False)
+    saved = (run.path / "config.toml").read_text()
+    assert "predict_weight = 0.25" in saved and Run(run.path).config.train.predict_weight == 0.25
+    older = "".join(line for line in saved.splitlines(keepends=True) if not line.startswith("predict_weight"))
+    (run.path / "config.toml").write_text(older)  # as physvae wrote it before the term
+    assert Run(run.path).config.train.predict_weight == 0.0
