@@ -37,6 +37,13 @@ RENDER_COLORS = ("field", "extras")
 # bar collapses on both seeds where at 1 it trained: the weight is not settled (README, the suite at the defaults).
 PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
 PREDICT_WEIGHT_OTHERWISE = 1.0
+# λ's early weight where train.predict_weight_start is "auto" and train.predict_weight is "auto", by transition
+# (every other, and any run whose predict_weight is a number: 0, no early weight). The early weight falls from this
+# to 0 over train.predict_weight_fall × the steps, from step 0 and again from each re-warm of β (a collapsed run
+# starts over), and λ is the larger of it and predict_weight (physvae.train.predict_weight_at): the
+# collapse of LocallyLinear at 0.25 set in by step 100 (robustness box drawn as a bar, both seeds), where at 1 the
+# same model trained.
+PREDICT_WEIGHT_START_AUTO = {"locally_linear": 1.0}
 
 
 @dataclass
@@ -251,6 +258,11 @@ class TrainConfig:
     # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO; "auto": by transition
     # (PREDICT_WEIGHT_AUTO: 0.25 for locally_linear, 1 otherwise), written as the number when a run is made
     predict_weight: float | str = "auto"
+    # λ's early weight at step 0, falling (half a cosine) to 0 over predict_weight_fall × the steps, and again from
+    # each re-warm of β; λ at a step is the larger of it and predict_weight (0: λ = predict_weight throughout);
+    # "auto": by transition where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
+    predict_weight_start: float | str = "auto"
+    predict_weight_fall: float = 0.5  # fraction of the steps over which the early weight falls to 0
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the
@@ -290,6 +302,18 @@ class TrainConfig:
                 )
         else:
             non_negative("train.predict_weight", self.predict_weight)
+        if isinstance(self.predict_weight_start, str):
+            if self.predict_weight_start != "auto":
+                raise ConfigError(
+                    'train.predict_weight_start must be a number >= 0 or "auto" (by transition), '
+                    f"got {self.predict_weight_start!r}"
+                )
+        else:
+            non_negative("train.predict_weight_start", self.predict_weight_start)
+        if not 0.0 < self.predict_weight_fall <= 1.0:
+            raise ConfigError(
+                f"train.predict_weight_fall must be a fraction of the steps in (0, 1], got {self.predict_weight_fall!r}"
+            )
         non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)
@@ -311,7 +335,7 @@ class TrainConfig:
                 f"train.window of {self.window} frames is longer than the sequences of {where} ({n_frames} frames)"
             )
         length = self.window or n_frames
-        if self.predict_weight != 0 and self.predict_context >= length:
+        if (self.predict_weight != 0 or self.predict_weight_start != 0) and self.predict_context >= length:
             raise ConfigError(
                 f"train.predict_context is {self.predict_context} but the training windows of {where} hold "
                 f"{length} frames: the prediction term would predict nothing (use at most {length - 1}, or "
@@ -328,9 +352,13 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)  # the protocol ``evaluate`` uses for this run
 
     def validate(self) -> RunConfig:
-        """Check every table; a ``train.predict_weight`` of "auto" becomes its transition's number here."""
+        """Check every table; ``train.predict_weight`` and ``train.predict_weight_start`` of "auto" become their
+        transition's numbers here."""
         self.model.validate()
+        # the start before predict_weight is resolved: it reads whether that is "auto"
+        start = self.predict_weight_start()
         self.train.predict_weight = self.predict_weight()
+        self.train.predict_weight_start = start
         self.train.validate()
         self.eval.validate()
         return self
@@ -342,6 +370,17 @@ class RunConfig:
         if w == "auto":
             return PREDICT_WEIGHT_AUTO.get(self.model.transition, PREDICT_WEIGHT_OTHERWISE)
         return w
+
+    def predict_weight_start(self) -> float:
+        """The prediction term's early weight at step 0: ``train.predict_weight_start``, or where that is "auto"
+        the transition's (``PREDICT_WEIGHT_START_AUTO``) when ``train.predict_weight`` is "auto" too, else 0 (a
+        weight set by hand trains as set, from the first step)."""
+        start = self.train.predict_weight_start
+        if start != "auto":
+            return start
+        if self.train.predict_weight != "auto":
+            return 0.0
+        return PREDICT_WEIGHT_START_AUTO.get(self.model.transition, 0.0)
 
     def to_dict(self) -> dict:
         return {"model": self.model.to_dict(), "train": to_dict(self.train), "eval": to_dict(self.eval)}

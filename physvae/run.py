@@ -30,7 +30,7 @@ class Run:
         self.path = Path(path)
         if not (self.path / "config.toml").is_file():
             raise ConfigError(f"{self.path} is not a run folder (no config.toml)")
-        self.config = _saved_config(self.path / "config.toml")
+        self.config = saved_config(self.path / "config.toml")
         self.spec = _load_spec(self.path / "spec.json")
         self.device = torch.device(device)
         self._model: TemporalVAE | KalmanVAE | None = None
@@ -80,7 +80,7 @@ def seeded_model(config: RunConfig, spec: DataSpec, device: torch.device) -> Tem
     return build_model(spec, config.model).to(device)
 
 
-def _saved_config(path: Path) -> RunConfig:
+def saved_config(path: Path) -> RunConfig:
     """A run folder's config.toml (which holds every field the physvae that wrote it had); a field added since
     takes the value that physvae used where it differs from today's default."""
     config = RunConfig.load(path)
@@ -94,6 +94,9 @@ def _saved_config(path: Path) -> RunConfig:
     if "predict_weight" not in saved.get("train", {}):
         # saved before the prediction term (2026-11-22): the plain ELBO, not today's "auto"
         config.train.predict_weight = 0.0
+    if "predict_weight_start" not in saved.get("train", {}):
+        # saved before the early weight (2026-12-07): λ as saved from the first step
+        config.train.predict_weight_start = 0.0
     return config
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +45,17 @@ def lr_at(cfg, step: int) -> float:
     """Cosine decay from lr to lr · lr_final over the run."""
     f = 0.5 * (1 + math.cos(math.pi * min(step, cfg.steps) / cfg.steps))
     return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * f)
+
+
+def predict_weight_at(cfg, step: int, rewarms: Sequence[int] = ()) -> float:
+    """λ of the prediction term at ``step`` (1-based): the larger of ``predict_weight`` and the early weight, which
+    falls from ``predict_weight_start`` to 0 over ``predict_weight_fall`` × the steps (half a cosine), counted from
+    step 0 or from the latest re-warm of β in ``rewarms`` (``physvae.kl_weight``: a collapsed run starts over, and
+    the prediction term's pull on the latents with it)."""
+    origin = rewarms[-1] if rewarms else 0
+    span = cfg.predict_weight_fall * cfg.steps
+    early = cfg.predict_weight_start * 0.5 * (1 + math.cos(math.pi * min((step - origin) / span, 1.0)))
+    return max(cfg.predict_weight, early)
 
 
 def _prepare(
@@ -195,7 +206,8 @@ def fit(
     estimate = CostEstimate(cfg.steps - start, device.type, torch.get_num_threads())
     for step in bar:
         beta = beta_at(cfg, step, rewarms)
-        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, beta)
+        weight = predict_weight_at(cfg, step, rewarms)
+        metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, beta, weight)
         for line in estimate.tick() if progress else []:
             tqdm.write(line)
         if rewarm_due(cfg, step, metrics.get("collapsed", False), rewarms):
@@ -238,6 +250,7 @@ def _step(
     amp,
     mean_frame,
     beta: float,
+    weight: float,
 ) -> dict:
     rng = np.random.default_rng([cfg.seed, step])
     torch.manual_seed(cfg.seed * 1_000_003 + step)
@@ -252,7 +265,7 @@ def _step(
             mask,
             beta=beta,
             free_bits=cfg.free_bits,
-            predict_weight=cfg.predict_weight,
+            predict_weight=weight,
             predict_context=_predict_context(cfg, rng, batch.frames.shape[1]),
             times=batch.times,
             predict_latent_weight=cfg.predict_latent_weight,
@@ -282,6 +295,7 @@ def _step(
         "predict": out["predict"].item(),
         "regularizer": out["regularizer"].item(),
         "beta": beta,
+        "predict_weight": weight,
         "lr": lr_at(cfg, step),
         "nfe": nfe,
     }

@@ -244,6 +244,17 @@ def test_a_record_older_than_the_prediction_weight_trained_without_the_term():
     assert differing(at(0.25), old) == [("train.predict_weight", 0.25, 0.0)]
 
 
+def test_a_record_older_than_the_early_weight_trained_without_one():
+    """train.predict_weight_start was added with "auto" (1 for LocallyLinear at its auto weight): a record that
+    lacks it trained at its weight from the first step, as a start of 0 does."""
+    from physvae.bench.settings import differing
+
+    old = {"train": {"predict_weight": 0.25}}
+    assert differing(old, {"train": {"predict_weight": 0.25, "predict_weight_start": 0.0}}) == []
+    new = {"train": {"predict_weight": 0.25, "predict_weight_start": 1.0}}
+    assert differing(old, new) == [("train.predict_weight_start", 0.0, 1.0)]
+
+
 def test_a_cell_record_keeps_its_settings_less_where_it_ran():
     from physvae.bench.runner import training_settings
     from physvae.config import RunConfig

@@ -33,6 +33,7 @@ from ..dataset_resize import resize_dataset
 from ..devices import resolve_device
 from ..evaluate import evaluate
 from ..provenance import code_source, cpu_name
+from ..run import saved_config
 from ..train import fit
 from .failed import attempt, failures_on_record, raise_if_failed
 from .report import write_report
@@ -110,6 +111,7 @@ def training_settings(cfg) -> dict:
     a field left to its transition ("auto") as the value it resolves to."""
     d = cfg.to_dict()
     d["train"]["predict_weight"] = cfg.predict_weight()  # "auto" as the number it trains with
+    d["train"]["predict_weight_start"] = cfg.predict_weight_start()
     return {"model": d["model"], "train": {k: v for k, v in d["train"].items() if k not in UNSETTLING}}
 
 
@@ -179,9 +181,7 @@ def set_aside_if_changed(run_dir: Path, cfg, aside: Path) -> Path | None:
     resuming the old settings; says so on stdout and returns where the folder went (None when nothing moved)."""
     if not (run_dir / "config.toml").is_file():
         return None
-    from ..config import RunConfig
-
-    old = RunConfig.load(run_dir / "config.toml")
+    old = saved_config(run_dir / "config.toml")  # a field added since read as the value it ran with
     diff = differing(training_settings(old), training_settings(cfg))
     if not diff:
         return None
