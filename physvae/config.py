@@ -262,7 +262,7 @@ class TrainConfig:
     # each re-warm of β; λ at a step is the larger of it and predict_weight (0: λ = predict_weight throughout);
     # "auto": by transition where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
     predict_weight_start: float | str = "auto"
-    predict_weight_fall: float = 0.5  # fraction of the steps over which the early weight falls to 0
+    predict_weight_fall: float = 0.75  # fraction of the steps over which the early weight falls to 0
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the

@@ -78,9 +78,11 @@ def test_a_run_judged_collapsed_rewarms_and_resumes_through_it(pend16, tmp_path,
     assert [round(m["beta"], 6) for m in lines] == [1, 1, 1, 0.333333, 0.666667, 1, 0.333333, 0.666667, 1,
                                                    0.333333, 0.666667, 1]  # fmt: skip
     assert full.summary()["collapse"]["rewarmed_at"] == [3, 6, 9]
-    # LocallyLinear's prediction weight starts over with each re-warm: 1 falling to 0.25 over 6 of the 12 steps
+    # LocallyLinear's prediction weight starts over with each re-warm: 1 falling to 0.25 over a fraction of the steps
+    span = cfg.train.predict_weight_fall * 12
     origins = [0] * 3 + [3] * 3 + [6] * 3 + [9] * 3
-    expected = [max(0.25, 0.5 * (1 + math.cos(math.pi * (s - o) / 6))) for s, o in zip(range(1, 13), origins)]
+    early = [0.5 * (1 + math.cos(math.pi * min((s - o) / span, 1))) for s, o in zip(range(1, 13), origins)]
+    expected = [max(0.25, e) for e in early]
     assert [m["predict_weight"] for m in lines] == pytest.approx(expected)
 
     class Killed(Exception):

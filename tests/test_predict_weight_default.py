@@ -136,9 +136,9 @@ def test_training_logs_the_lambda_of_each_step(pend16, tmp_path):
     fit(cfg, tmp_path / "r", progress=False)
     lines = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     logged = [x["predict_weight"] for x in lines if "loss" in x]
-    # the early weight falls over 2 of the 4 steps
-    expected = [0.5 * (1 + math.cos(math.pi * s / 2)) for s in (1, 2)] + [0.25, 0.25]
-    assert logged == pytest.approx([max(0.25, e) for e in expected])
+    span = cfg.train.predict_weight_fall * 4  # the early weight falls over this many of the 4 steps
+    expected = [max(0.25, 0.5 * (1 + math.cos(math.pi * min(s / span, 1)))) for s in range(1, 5)]
+    assert logged == pytest.approx(expected) and logged[0] > logged[-1] == 0.25
 
 
 @pytest.mark.parametrize(
