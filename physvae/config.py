@@ -33,16 +33,17 @@ RENDER_COLORS = ("field", "extras")
 # at 1, −0.50–0.41) and the prediction as good or better on all five pendulum cells but one (0.15 → 0.17× the
 # mean frame's), worse on three of four box cells (the ratio up by 0.03 on average, against 0.10 down on the
 # pendulum); the neural ODE predicted worse at 0.25 on three of four cells (robustness pendulum VPT 10 → 3
-# frames), so it keeps 1. On the whole robustness suite at 0.25 (results/robustness_auto_cpu2) the box drawn as a
-# bar collapses on both seeds where at 1 it trained: the weight is not settled (README, the suite at the defaults).
+# frames), so it keeps 1. At 0.25 from the first step the robustness box drawn as a bar collapsed on both seeds
+# (results/robustness_w025_cpu2), where at 1 it trained: hence the early weight below.
 PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
 PREDICT_WEIGHT_OTHERWISE = 1.0
 # λ's early weight where train.predict_weight_start is "auto" and train.predict_weight is "auto", by transition
 # (every other, and any run whose predict_weight is a number: 0, no early weight). The early weight falls from this
 # to 0 over train.predict_weight_fall × the steps, from step 0 and again from each re-warm of β (a collapsed run
-# starts over), and λ is the larger of it and predict_weight (physvae.train.predict_weight_at): the
-# collapse of LocallyLinear at 0.25 set in by step 100 (robustness box drawn as a bar, both seeds), where at 1 the
-# same model trained.
+# starts over), and λ is the larger of it and predict_weight (physvae.train.predict_weight_at). Measured on the
+# bar's LocallyLinear (results/robustness_auto_cpu2, README): falling over half the steps, seed 0 trained and
+# seed 1 stayed collapsed through two re-warms; over 0.75, both trained (x R² 0.98 on seed 1, 0.75× the mean
+# frame's MSE; at 1: 0.92, 0.83×).
 PREDICT_WEIGHT_START_AUTO = {"locally_linear": 1.0}
 
 
@@ -355,12 +356,17 @@ class RunConfig:
         """Check every table; ``train.predict_weight`` and ``train.predict_weight_start`` of "auto" become their
         transition's numbers here."""
         self.model.validate()
-        # the start before predict_weight is resolved: it reads whether that is "auto"
-        start = self.predict_weight_start()
-        self.train.predict_weight = self.predict_weight()
-        self.train.predict_weight_start = start
+        self.resolve_auto()
         self.train.validate()
         self.eval.validate()
+        return self
+
+    def resolve_auto(self) -> RunConfig:
+        """Write the train fields left to "auto" (``predict_weight``, ``predict_weight_start``) as the numbers
+        they resolve to for this transition; returns self."""
+        start = self.predict_weight_start()  # first: it reads whether predict_weight is "auto"
+        self.train.predict_weight = self.predict_weight()
+        self.train.predict_weight_start = start
         return self
 
     def predict_weight(self) -> float:

@@ -12,6 +12,7 @@ Layout of ``out``::
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import hashlib
 import json
@@ -109,9 +110,7 @@ def training_settings(cfg) -> dict:
     """What a cell was trained with: the run config's model and train tables, less the fields that name where
     and how fast it ran (``UNSETTLING``), so that two cells' settings compare equal when only their data differ;
     a field left to its transition ("auto") as the value it resolves to."""
-    d = cfg.to_dict()
-    d["train"]["predict_weight"] = cfg.predict_weight()  # "auto" as the number it trains with
-    d["train"]["predict_weight_start"] = cfg.predict_weight_start()
+    d = copy.deepcopy(cfg).resolve_auto().to_dict()  # "auto" as the number it trains with
     return {"model": d["model"], "train": {k: v for k, v in d["train"].items() if k not in UNSETTLING}}
 
 
