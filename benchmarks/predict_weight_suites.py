@@ -61,7 +61,7 @@ def side(record: dict) -> dict:
     clean = f.get("vpt_clean_median") is not None
     recovered = record["metrics"].get("dynamics", {}).get("recovered", {})
     return {
-        "predict_weight": record["settings"]["train"]["predict_weight"],
+        "predict_weight": weight_label(record["settings"]["train"]),
         "vpt": f.get("vpt_clean_median" if clean else "vpt_median"),
         "vpt_mean_frame": f.get("baseline_mean_frame_vpt_clean" if clean else "baseline_mean_frame_vpt"),
         "vpt_clean": clean,
@@ -78,9 +78,19 @@ def side(record: dict) -> dict:
     }
 
 
+def weight_label(train: dict) -> str:
+    """The prediction term's weight a record trained with: "0.25", or "1↘0.25" where an early weight
+    (``predict_weight_start``, absent before 2026-12-07: none) fell to it."""
+    weight, start = train["predict_weight"], train.get("predict_weight_start", 0.0)
+    return f"{start:g}↘{weight:g}" if start > weight else f"{weight:g}"
+
+
+WEIGHT_FIELDS = ("train.predict_weight", "train.predict_weight_start", "train.predict_weight_fall")
+
+
 def _other_settings(new: dict, base: dict) -> str | None:
     """The settings the two records differ in besides the prediction term's weight (None: none)."""
-    diff = [d for d in differing(base["settings"], new["settings"]) if d[0] != "train.predict_weight"]
+    diff = [d for d in differing(base["settings"], new["settings"]) if d[0] not in WEIGHT_FIELDS]
     return describe(diff) if diff else None
 
 
@@ -125,7 +135,7 @@ def table(rows: list[dict]) -> str:
                 r["suite"],
                 r["against"],
                 r["cell"],
-                f"{b['predict_weight']:g} → {n['predict_weight']:g}",
+                f"{b['predict_weight']} → {n['predict_weight']}",
                 f"{_both(r, 'vpt')} ({_num(n['vpt_mean_frame'])}){' clean' if n['vpt_clean'] else ''}",
                 _both(r, "pred_over_mean_frame"),
                 _both(r, "position_valid_frames"),

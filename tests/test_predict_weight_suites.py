@@ -25,6 +25,7 @@ def base() -> dict:
     """A real cell record, as if trained at weight 1."""
     record = json.loads(RECORD.read_text())
     record["settings"]["train"]["predict_weight"] = 1.0
+    record["settings"]["train"]["predict_weight_start"] = 0.0  # no early weight
     return record
 
 
@@ -45,7 +46,7 @@ def test_a_side_reads_the_worst_position_and_velocity_and_the_dynamics(base):
     recovered = base["metrics"]["dynamics"]["recovered"]
     assert s["damping"] == recovered["damping"]["learned"] and s["true_damping"] == 0.5
     assert s["vpt"] == base["metrics"]["prediction"]["vpt_median"] and not s["vpt_clean"]
-    assert s["predict_weight"] == base["settings"]["train"]["predict_weight"]
+    assert s["predict_weight"] == "1"
 
 
 def test_rows_pair_the_same_cell_and_name_any_other_setting(tmp_path, base):
@@ -53,7 +54,7 @@ def test_rows_pair_the_same_cell_and_name_any_other_setting(tmp_path, base):
     _write(tmp_path / "new", _reweighted(base, 0.25, 17.0))
     [row] = pair_rows(tmp_path / "new", tmp_path / "base")
     assert row["cell"] == base["cell"] and row["other_settings"] is None
-    assert (row["base"]["predict_weight"], row["new"]["predict_weight"]) == (1.0, 0.25)
+    assert (row["base"]["predict_weight"], row["new"]["predict_weight"]) == ("1", "0.25")
     assert row["new"]["vpt"] == 17.0 and row["base"]["vpt"] == base["metrics"]["prediction"]["vpt_median"]
     assert "| 1 → 0.25 |" in table([row])
 
@@ -63,6 +64,16 @@ def test_rows_pair_the_same_cell_and_name_any_other_setting(tmp_path, base):
     [row] = pair_rows(tmp_path / "new", tmp_path / "base")
     assert row["other_settings"] == "model.latent_dim 32 → 8"
     assert "also differs: model.latent_dim 32 → 8" in table([row])
+
+
+def test_an_early_weight_is_shown_as_part_of_the_weight_not_as_another_setting(tmp_path, base):
+    at_quarter = _reweighted(base, 0.25, 15.0)
+    falling = _reweighted(base, 0.25, 17.0)
+    falling["settings"]["train"].update(predict_weight_start=1.0, predict_weight_fall=0.75)
+    _write(tmp_path / "base", at_quarter)
+    _write(tmp_path / "new", falling)
+    [row] = pair_rows(tmp_path / "new", tmp_path / "base")
+    assert row["other_settings"] is None and "| 0.25 → 1↘0.25 |" in table([row])
 
 
 def test_folders_without_records_or_without_a_shared_cell_are_refused_by_name(tmp_path, base):
