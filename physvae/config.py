@@ -37,13 +37,15 @@ RENDER_COLORS = ("field", "extras")
 # (results/robustness_w025_cpu2), where at 1 it trained: hence the early weight below.
 PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
 PREDICT_WEIGHT_OTHERWISE = 1.0
-# λ's early weight where train.predict_weight_start is "auto" and train.predict_weight is "auto", by transition
-# (every other, and any run whose predict_weight is a number: 0, no early weight). The early weight falls from this
-# to 0 over train.predict_weight_fall × the steps, from step 0 and again from each re-warm of β (a collapsed run
-# starts over), and λ is the larger of it and predict_weight (physvae.train.predict_weight_at). Measured on the
-# bar's LocallyLinear (results/robustness_auto_cpu2, README): falling over half the steps, seed 0 trained and
-# seed 1 stayed collapsed through two re-warms; over 0.75, both trained (x R² 0.98 on seed 1, 0.75× the mean
-# frame's MSE; at 1: 0.92, 0.83×).
+# λ's start weight where train.predict_weight_start is "auto" and train.predict_weight is "auto", by transition
+# (every other, and any run whose predict_weight is a number: 0, none). λ holds at it while the decoder draws one
+# frame whatever the latents and relaxes to predict_weight as the decoded frames come to vary as the data do
+# (physvae.train.predict_weight_at: the larger of predict_weight and start × (1 − the decoded frames' spread over
+# the data's)). Measured (README, *The suite at today's defaults*): at 0.25 from the first step the robustness box
+# drawn as a bar collapsed on both seeds, its decoder drawing one frame from step 100 on; a start weight of 1
+# falling with the steps instead of the spread (over half the steps, results/robustness_fall05_cpu2, or three
+# quarters, robustness_fall075_cpu2) kept the bar but lost most of 0.25's gain on the pendulum (damping at rest,
+# rollouts), since it held λ high for most of training where the latents were in use from step 100.
 PREDICT_WEIGHT_START_AUTO = {"locally_linear": 1.0}
 
 
@@ -259,11 +261,11 @@ class TrainConfig:
     # λ of the multi-step prediction term (TemporalVAE.elbo); 0: plain ELBO; "auto": by transition
     # (PREDICT_WEIGHT_AUTO: 0.25 for locally_linear, 1 otherwise), written as the number when a run is made
     predict_weight: float | str = "auto"
-    # λ's early weight at step 0, falling (half a cosine) to 0 over predict_weight_fall × the steps, and again from
-    # each re-warm of β; λ at a step is the larger of it and predict_weight (0: λ = predict_weight throughout);
-    # "auto": by transition where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
+    # λ while the decoder draws one frame whatever the latents (the decoded frames' spread over the data's near 0: at
+    # the start of every run, and in a collapse), relaxing to predict_weight as that spread reaches 1; λ is the
+    # larger of predict_weight and start × (1 − spread) (0: λ = predict_weight throughout); "auto": by transition
+    # where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
     predict_weight_start: float | str = "auto"
-    predict_weight_fall: float = 0.75  # fraction of the steps over which the early weight falls to 0
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the
@@ -311,10 +313,6 @@ class TrainConfig:
                 )
         else:
             non_negative("train.predict_weight_start", self.predict_weight_start)
-        if not 0.0 < self.predict_weight_fall <= 1.0:
-            raise ConfigError(
-                f"train.predict_weight_fall must be a fraction of the steps in (0, 1], got {self.predict_weight_fall!r}"
-            )
         non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)

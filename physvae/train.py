@@ -11,7 +11,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -47,15 +47,14 @@ def lr_at(cfg, step: int) -> float:
     return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * f)
 
 
-def predict_weight_at(cfg, step: int, rewarms: Sequence[int] = ()) -> float:
-    """λ of the prediction term at ``step`` (1-based): the larger of ``predict_weight`` and the early weight, which
-    falls from ``predict_weight_start`` to 0 over ``predict_weight_fall`` × the steps (half a cosine), counted from
-    step 0 or from the latest re-warm of β in ``rewarms`` (``physvae.kl_weight``: a collapsed run starts over, and
-    the prediction term's pull on the latents with it)."""
-    origin = rewarms[-1] if rewarms else 0
-    span = cfg.predict_weight_fall * cfg.steps
-    early = cfg.predict_weight_start * 0.5 * (1 + math.cos(math.pi * min((step - origin) / span, 1.0)))
-    return max(cfg.predict_weight, early)
+def predict_weight_at(cfg, spread: float) -> float:
+    """λ of the prediction term at a step: the larger of ``predict_weight`` and ``predict_weight_start`` × (1 − s),
+    s the decoded frames' spread over the data's at the step before (``collapse.spread_ratio`` of the training
+    batch, clipped to [0, 1]; 0 before the first step). While the decoder draws one frame whatever the latents (s near
+    0: at the start of every run, and in a collapse) λ holds at the start weight, whose pull through the rolled-out
+    transition makes the latents carry the state; once the decoded frames vary as the data do, λ is
+    ``predict_weight``."""
+    return max(cfg.predict_weight, cfg.predict_weight_start * (1.0 - min(max(spread, 0.0), 1.0)))
 
 
 def _prepare(
@@ -171,6 +170,7 @@ def fit(
     start, before = 0, 0.0  # steps and training seconds already in the checkpoint
     # the steps after which β was re-warmed, training having been judged collapsed (physvae.kl_weight)
     rewarms: list[int] = []
+    spread = 0.0  # the decoded frames' spread over the data's at the last step (predict_weight_at)
     if resume and run.checkpoint_path.is_file():
         state = checkpoint.load(run.checkpoint_path, device)
         load_weights(model, state["model"], run.checkpoint_path)
@@ -183,6 +183,7 @@ def fit(
             ) from e
         start, before = state["step"], state.get("train_seconds", 0.0)
         rewarms = list(state.get("rewarms", []))
+        spread = state.get("spread", 0.0)
     _trim_metrics(run_dir / "metrics.jsonl", start)
     amp = (
         torch.autocast("cuda", dtype=torch.bfloat16)
@@ -206,8 +207,10 @@ def fit(
     estimate = CostEstimate(cfg.steps - start, device.type, torch.get_num_threads())
     for step in bar:
         beta = beta_at(cfg, step, rewarms)
-        weight = predict_weight_at(cfg, step, rewarms)
+        weight = predict_weight_at(cfg, spread)
         metrics = _step(model, optim, train, cfg, step, device, amp, mean_frame, beta, weight)
+        if metrics.get("decoded_spread") is not None:
+            spread = metrics["decoded_spread"]
         for line in estimate.tick() if progress else []:
             tqdm.write(line)
         if rewarm_due(cfg, step, metrics.get("collapsed", False), rewarms):
@@ -230,6 +233,7 @@ def fit(
                 "optimizer": optim.state_dict(),
                 "step": step,
                 "rewarms": rewarms,
+                "spread": spread,
             }
             checkpoint.save_atomic({**state, "train_seconds": elapsed}, run.checkpoint_path)
         if callback:
@@ -299,18 +303,22 @@ def _step(
         "lr": lr_at(cfg, step),
         "nfe": nfe,
     }
-    if _logged(cfg, step):  # the collapse check: the reconstruction against drawing the mean frame
+    logged = _logged(cfg, step)
+    if not (logged or cfg.predict_weight_start > cfg.predict_weight):
+        return metrics
+    with torch.no_grad():
+        frames = batch.frames.float()
+        decoded = model.likelihood.mean(out["emission"].float())
+        spread = collapse.spread_ratio(decoded, frames)
+    metrics["decoded_spread"] = spread  # every step where it steers λ (predict_weight_at), else where logged
+    if logged:  # the collapse check: the reconstruction against drawing the mean frame
         with torch.no_grad():
-            frames = batch.frames.float()
-            decoded = model.likelihood.mean(out["emission"].float())
             recon_mse = (decoded - frames).pow(2).mean().item()
             mean_mse = (mean_frame - frames).pow(2).mean().item()
-            spread = collapse.spread_ratio(decoded, frames)
         judged = spread if spread is not None and collapse.spread_judged(step, cfg.steps) else None
         metrics.update(
             recon_mse=recon_mse,
             mean_frame_mse=mean_mse,
-            decoded_spread=spread,
             collapsed=collapse.collapsed(kl, recon_mse, mean_mse, judged),
         )
     return metrics

@@ -10,8 +10,8 @@ from __future__ import annotations
 GENERAL = (
     "the frames are drawn but the prediction loses to a trivial baseline, so the transition has not learned how "
     "the state moves: train longer (--train.steps), keep the multi-step prediction term on "
-    "(--train.predict_weight=auto, the default: 1 falling to 0.25 for locally_linear, 1 otherwise), or state the "
-    "physics where it is known (--model.transition=physics)"
+    "(--train.predict_weight=auto, the default: 0.25 for locally_linear once its decoded frames vary, 1 before; 1 "
+    "otherwise), or state the physics where it is known (--model.transition=physics)"
 )
 NEURAL_ODE_NARROW = (
     "for a neural ODE of the second order in a wide latent, a first-order field in a latent near the state's size "
