@@ -79,12 +79,14 @@ def side(record: dict) -> dict:
 
 
 def weight_label(train: dict) -> str:
-    """The prediction term's weight a record trained with: "0.25", or "1↘0.25" where an early weight
-    (``predict_weight_start``, absent before 2026-12-07: none) fell to it."""
+    """The prediction term's weight a record trained with: "0.25", or "1↘0.25" where a start weight
+    (``predict_weight_start``, absent before 2026-12-07: none) came before it (held while the decoder drew one
+    frame; in records of 2026-12-07 made before 90a86b1, falling with the steps: ``predict_weight_fall``)."""
     weight, start = train["predict_weight"], train.get("predict_weight_start", 0.0)
     return f"{start:g}↘{weight:g}" if start > weight else f"{weight:g}"
 
 
+# the fields of the weight (predict_weight_fall: records made before 90a86b1)
 WEIGHT_FIELDS = ("train.predict_weight", "train.predict_weight_start", "train.predict_weight_fall")
 
 
