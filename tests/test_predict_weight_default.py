@@ -159,3 +159,22 @@ def test_a_killed_cell_from_before_the_fields_is_judged_by_what_it_ran(tmp_path)
     assert set_aside_if_changed(run_dir, plain, tmp_path / "aside") is None
     moved = set_aside_if_changed(run_dir, RunConfig().with_overrides(["train.data=x"]), tmp_path / "aside")
     assert moved == tmp_path / "aside" / "cell-1" and not run_dir.exists()
+
+
+def test_a_killed_cell_whose_settings_cannot_be_read_is_set_aside(tmp_path, capsys):
+    """A run folder left by a physvae that had a field since removed (train.predict_weight_fall, 2026-12-07) trains
+    afresh, saying why, rather than stopping the cell on an unknown key."""
+    from physvae.bench.runner import set_aside_if_changed
+
+    cfg = RunConfig().with_overrides(["train.data=x"]).validate()
+    run_dir = tmp_path / "cell"
+    run_dir.mkdir()
+    text = cfg.save(run_dir / "config.toml").read_text()
+    (run_dir / "config.toml").write_text(text.replace("[train]\n", "[train]\npredict_weight_fall = 0.75\n"))
+    assert set_aside_if_changed(run_dir, cfg, tmp_path / "aside") == tmp_path / "aside" / "cell-1"
+    out = capsys.readouterr().out
+    assert (
+        "settings this physvae cannot read" in out
+        and "predict_weight_fall" in out
+        and "training afresh" in out
+    )

@@ -176,21 +176,26 @@ def run_cell(
 
 def set_aside_if_changed(run_dir: Path, cfg, aside: Path) -> Path | None:
     """Move a cell's earlier run folder to ``aside/<cell>-N`` when it was started with other training settings than
-    ``cfg`` (the suite changed after a killed or failed attempt), so that the cell trains afresh rather than
-    resuming the old settings; says so on stdout and returns where the folder went (None when nothing moved)."""
+    ``cfg`` (the suite changed after a killed or failed attempt), or with settings this physvae cannot read (a field
+    since removed), so that the cell trains afresh rather than resuming the old settings; says so on stdout and
+    returns where the folder went (None when nothing moved)."""
     if not (run_dir / "config.toml").is_file():
         return None
-    old = saved_config(run_dir / "config.toml")  # a field added since read as the value it ran with
-    diff = differing(training_settings(old), training_settings(cfg))
-    if not diff:
-        return None
+    try:
+        old = saved_config(run_dir / "config.toml")  # a field added since read as the value it ran with
+    except ConfigError as e:
+        why = f"settings this physvae cannot read ({e})"
+    else:
+        diff = differing(training_settings(old), training_settings(cfg))
+        if not diff:
+            return None
+        why = f"other settings ({describe(diff)})"
     aside.mkdir(parents=True, exist_ok=True)
     n = sum(1 for p in aside.iterdir() if p.name.startswith(f"{run_dir.name}-"))
     target = aside / f"{run_dir.name}-{n + 1}"
     run_dir.rename(target)
     print(
-        f"warning: {run_dir.name}'s earlier run was started with other settings ({describe(diff)}); "
-        f"moved to {target}, training afresh",
+        f"warning: {run_dir.name}'s earlier run was started with {why}; moved to {target}, training afresh",
         flush=True,
     )
     return target
