@@ -34,7 +34,7 @@ RENDER_COLORS = ("field", "extras")
 # mean frame's), worse on three of four box cells (the ratio up by 0.03 on average, against 0.10 down on the
 # pendulum); the neural ODE predicted worse at 0.25 on three of four cells (robustness pendulum VPT 10 → 3
 # frames), so it keeps 1. At 0.25 from the first step the robustness box drawn as a bar collapsed on both seeds
-# (results/robustness_w025_cpu2), where at 1 it trained: hence the early weight below.
+# (results/robustness_w025_cpu2), where at 1 it trained: hence the start weight below.
 PREDICT_WEIGHT_AUTO = {"locally_linear": 0.25}
 PREDICT_WEIGHT_OTHERWISE = 1.0
 # λ's start weight where train.predict_weight_start is "auto" and train.predict_weight is "auto", by transition
@@ -378,9 +378,9 @@ class RunConfig:
         return w
 
     def predict_weight_start(self) -> float:
-        """The prediction term's early weight at step 0: ``train.predict_weight_start``, or where that is "auto"
-        the transition's (``PREDICT_WEIGHT_START_AUTO``) when ``train.predict_weight`` is "auto" too, else 0 (a
-        weight set by hand trains as set, from the first step)."""
+        """The prediction term's start weight (λ while the decoder draws one frame): ``train.predict_weight_start``,
+        or where that is "auto" the transition's (``PREDICT_WEIGHT_START_AUTO``) when ``train.predict_weight`` is
+        "auto" too, else 0 (a weight set by hand trains as set, from the first step)."""
         start = self.train.predict_weight_start
         if start != "auto":
             return start

@@ -95,7 +95,7 @@ def saved_config(path: Path) -> RunConfig:
         # saved before the prediction term (2026-11-22): the plain ELBO, not today's "auto"
         config.train.predict_weight = 0.0
     if "predict_weight_start" not in saved.get("train", {}):
-        # saved before the early weight (2026-12-07): λ as saved from the first step
+        # saved before the start weight (2026-12-07): λ as saved from the first step
         config.train.predict_weight_start = 0.0
     return config
 

@@ -43,7 +43,7 @@ def test_auto_still_needs_frames_to_predict():
 
 def test_a_cell_left_to_auto_records_the_number_it_trained_with():
     """A record's settings hold the resolved weights: a neural ODE cell at "auto" compares equal to one trained at
-    1 with no early weight (as before either existed), a LocallyLinear one to one trained at 0.25 from 1."""
+    1 with no start weight (as before either existed), a LocallyLinear one to one trained at 0.25 from 1."""
     auto = RunConfig()
     assert training_settings(auto) == training_settings(
         RunConfig().with_overrides(["train.predict_weight=0.25", "train.predict_weight_start=1"])
@@ -52,7 +52,7 @@ def test_a_cell_left_to_auto_records_the_number_it_trained_with():
     assert training_settings(ode) == training_settings(
         ode.with_overrides(["train.predict_weight=1.0", "train.predict_weight_start=0"])
     )
-    for other in (["train.predict_weight=1.0"], ["train.predict_weight=0.25"]):  # the second: no early weight
+    for other in (["train.predict_weight=1.0"], ["train.predict_weight=0.25"]):  # the second: no start weight
         assert training_settings(auto) != training_settings(RunConfig().with_overrides(other))
 
 

@@ -25,7 +25,7 @@ def base() -> dict:
     """A real cell record, as if trained at weight 1."""
     record = json.loads(RECORD.read_text())
     record["settings"]["train"]["predict_weight"] = 1.0
-    record["settings"]["train"]["predict_weight_start"] = 0.0  # no early weight
+    record["settings"]["train"]["predict_weight_start"] = 0.0  # no start weight
     return record
 
 

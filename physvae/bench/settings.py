@@ -10,7 +10,7 @@ from ..config import RunConfig
 BEFORE_FIELD = {
     # added 2026-11-22 at 0 (the plain ELBO); the default became 1 on 2026-12-02, "auto" (0.25 / 1) on 2026-12-07
     "train.predict_weight": 0.0,
-    # added 2026-12-07 with "auto" (1 for LocallyLinear at its auto weight, else 0); before it, no early weight
+    # added 2026-12-07 with "auto" (1 for LocallyLinear at its auto weight, else 0); before it, no start weight
     "train.predict_weight_start": 0.0,
 }
 
