@@ -300,21 +300,8 @@ class TrainConfig:
             )
         if not 0.0 <= self.mask_prob < 1.0:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
-        if isinstance(self.predict_weight, str):
-            if self.predict_weight != "auto":
-                raise ConfigError(
-                    f'train.predict_weight must be a number >= 0 or "auto" (by transition), got {self.predict_weight!r}'
-                )
-        else:
-            non_negative("train.predict_weight", self.predict_weight)
-        if isinstance(self.predict_weight_start, str):
-            if self.predict_weight_start != "auto":
-                raise ConfigError(
-                    'train.predict_weight_start must be a number >= 0 or "auto" (by transition), '
-                    f"got {self.predict_weight_start!r}"
-                )
-        else:
-            non_negative("train.predict_weight_start", self.predict_weight_start)
+        _number_or_auto("train.predict_weight", self.predict_weight)
+        _number_or_auto("train.predict_weight_start", self.predict_weight_start)
         non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)
@@ -342,6 +329,14 @@ class TrainConfig:
                 f"{length} frames: the prediction term would predict nothing (use at most {length - 1}, or "
                 "train.predict_weight=0)"
             )
+
+
+def _number_or_auto(name: str, value) -> None:
+    """ConfigError unless ``value`` is a finite number >= 0 or the word "auto" (by transition)."""
+    if not isinstance(value, str):
+        non_negative(name, value)
+    elif value != "auto":
+        raise ConfigError(f'{name} must be a number >= 0 or "auto" (by transition), got {value!r}')
 
 
 @dataclass
