@@ -46,11 +46,12 @@ def _records(folder: Path) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in cells}
 
 
-def _worst_r2(record: dict, kinds: tuple[str, ...]) -> float | None:
-    """The lowest posterior linear-probe R² over the targets of ``kinds`` (None: the record has none)."""
+def _worst_r2(record: dict, kinds: tuple[str, ...], probe: str = "linear") -> float | None:
+    """The lowest linear-probe R² over the targets of ``kinds`` (None: the record has none); ``probe``
+    "linear" reads the posterior's probe, "rollout_linear" the same probe on the latents the model rolls out."""
     physics = record["metrics"].get("physics", {})
     kind_of = dict(zip(physics.get("targets", []), physics.get("kinds", [])))
-    r2 = physics.get("linear", {}).get("r2", {})
+    r2 = physics.get(probe, {}).get("r2", {})
     values = [v for n, v in r2.items() if kind_of.get(n) in kinds]
     return min(values) if values else None
 
@@ -69,6 +70,7 @@ def side(record: dict) -> dict:
         "position_valid_frames": f.get("position_valid_frames"),
         "position_r2": _worst_r2(record, POSITION_KINDS),
         "velocity_r2": _worst_r2(record, VELOCITY_KINDS),
+        "rollout_position_r2": _worst_r2(record, POSITION_KINDS, "rollout_linear"),
         "frequency": recovered.get("natural_frequency", {}).get("learned"),
         "damping": recovered.get("damping", {}).get("learned"),
         "true_frequency": recovered.get("natural_frequency", {}).get("true"),
@@ -165,7 +167,7 @@ def publish(folder: Path) -> Path:
     return dest
 
 
-def _pair(text: str) -> tuple[Path, Path]:
+def folder_pair(text: str) -> tuple[Path, Path]:
     new, sep, base = text.partition(":")
     if not sep or not new or not base:
         raise argparse.ArgumentTypeError(f"--pair wants NEW:BASE (two suite folders), got {text!r}")
@@ -174,7 +176,7 @@ def _pair(text: str) -> tuple[Path, Path]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pair", type=_pair, action="append", required=True, help="NEW:BASE suite folders")
+    p.add_argument("--pair", type=folder_pair, action="append", required=True, help="NEW:BASE suite folders")
     p.add_argument("--publish", action="store_true", help="copy each NEW folder to benchmarks/results/")
     args = p.parse_args()
     rows = [r for new, base in args.pair for r in pair_rows(new, base)]
