@@ -1,8 +1,13 @@
 """The prediction term's weight judged over seeds: pairs of record folders pooled cell by cell.
 
+    R=benchmarks/results
     python -m benchmarks.weight_seeds \
-        --pair benchmarks/results/quick_cpu2:benchmarks/results/quick_pw025_cpu2 \
-        --pair benchmarks/results/quick_seeds12_cpu2:benchmarks/results/quick_pw025_seeds12_cpu2
+        --pair $R/quick_cpu2:$R/quick_pw025_cpu2 --pair $R/quick_seeds12_cpu2:$R/quick_pw025_seeds12_cpu2 \
+        --pair $R/robustness_auto_cpu2:$R/robustness_w025_cpu2 \
+        --pair $R/robustness_auto_seeds12_cpu2:$R/robustness_w025_seeds12_cpu2
+
+(the command that wrote benchmarks/results/weight_seeds_cpu2.md: the pendulum LocallyLinear cells, seeds 0-2, at
+the default start weight against 0.25 from the first step).
 
 One seed cannot tell a weight from luck: two weights that differ in ~150 of 2000 steps moved the quick pendulum's
 prediction MSE from 0.13× to 0.29× the mean frame's. Each ``--pair NEW:BASE`` is read as in
