@@ -46,9 +46,21 @@ PREDICT_WEIGHT_OTHERWISE = 1.0
 # falling with the steps instead of the spread (over half the steps, results/robustness_fall05_cpu2, or three
 # quarters, robustness_fall075_cpu2) kept the bar but lost most of 0.25's gain on the pendulum (damping at rest,
 # rollouts), holding λ high long after the latents were in use. Held by the spread, the bar trains on both seeds
-# (results/robustness_auto_cpu2: x R² 0.98 and 0.93), but the quick pendulum predicts at 0.29× the mean frame's
-# against 0.13× at 0.25 from the first step (one seed each: the seed's share is not measured).
+# (results/robustness_auto_cpu2: x R² 0.98 and 0.93). Over seeds 0-2 (results/weight_seeds_cpu2.md) it costs the
+# robustness pendulum nothing measurable (0.131× → 0.132× the mean frame's MSE, better on two seeds of three) and
+# the quick suite's 1000-step pendulum 0.19× → 0.25×, worse or equal on every seed.
 PREDICT_WEIGHT_START_AUTO = {"locally_linear": 1.0}
+
+# Fields whose default has changed since they were added: a config or record that lacks one was made before the
+# field existed and ran at the value it was added with (what physvae did before), not at today's default. Read
+# where a run folder is resumed (run.saved_config) and where two records' settings are compared
+# (bench.settings.differing); saved_config also reads two fields that only resuming needs (see there).
+BEFORE_FIELD = {
+    # added 2026-11-22 at 0 (the plain ELBO); the default became 1 on 2026-12-02, "auto" (0.25 / 1) on 2026-12-07
+    "train.predict_weight": 0.0,
+    # added 2026-12-07 with "auto" (1 for LocallyLinear at its auto weight, else 0); before it, no start weight
+    "train.predict_weight_start": 0.0,
+}
 
 
 @dataclass

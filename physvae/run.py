@@ -18,7 +18,7 @@ from simulators import ConfigError, write_json_atomic
 
 from . import checkpoint
 from .build import build_model
-from .config import RunConfig
+from .config import BEFORE_FIELD, RunConfig
 from .kvae import KalmanVAE
 from .model import DataSpec, TemporalVAE
 
@@ -82,21 +82,23 @@ def seeded_model(config: RunConfig, spec: DataSpec, device: torch.device) -> Tem
 
 def saved_config(path: Path) -> RunConfig:
     """A run folder's config.toml (which holds every field the physvae that wrote it had); a field added since
-    takes the value that physvae used where it differs from today's default."""
+    takes the value that physvae used where it differs from today's default (``config.BEFORE_FIELD``, and two
+    that only a resumed run needs, below)."""
     config = RunConfig.load(path)
     saved = tomllib.loads(path.read_text())
+    for key, before in BEFORE_FIELD.items():
+        section, name = key.split(".")
+        if name not in saved.get(section, {}):
+            setattr(getattr(config, section), name, before)
     model = saved.get("model", {})
     if model.get("decoder") == "render" and "render_compose" not in model:
-        config.model.render_compose = "add"  # saved before the option: the first, additive render decoder
+        # saved before the option: the first, additive render decoder (a before-value only for the render
+        # decoder, so not in BEFORE_FIELD: a conv decoder ran as any conv decoder does, the option unread)
+        config.model.render_compose = "add"
     if "collapse_rewarm" not in saved.get("train", {}):
-        # saved before the re-warm: a collapsed run resumed goes on unwarmed, as it began
+        # saved before the re-warm: a collapsed run resumed goes on unwarmed, as it began (records compare as
+        # today's: a run that never collapses never re-warms, and one that did says so in its collapse record)
         config.train.collapse_rewarm = 0.0
-    if "predict_weight" not in saved.get("train", {}):
-        # saved before the prediction term (2026-11-22): the plain ELBO, not today's "auto"
-        config.train.predict_weight = 0.0
-    if "predict_weight_start" not in saved.get("train", {}):
-        # saved before the start weight (2026-12-07): λ as saved from the first step
-        config.train.predict_weight_start = 0.0
     return config
 
 

@@ -3,16 +3,7 @@ compared leaf by leaf, a field one record lacks read as the default it ran with.
 
 from __future__ import annotations
 
-from ..config import RunConfig
-
-# Fields whose default has changed since they were added: a record that lacks one was trained before it existed,
-# at the value it was added with (what physvae did before), not at today's default.
-BEFORE_FIELD = {
-    # added 2026-11-22 at 0 (the plain ELBO); the default became 1 on 2026-12-02, "auto" (0.25 / 1) on 2026-12-07
-    "train.predict_weight": 0.0,
-    # added 2026-12-07 with "auto" (1 for LocallyLinear at its auto weight, else 0); before it, no start weight
-    "train.predict_weight_start": 0.0,
-}
+from ..config import BEFORE_FIELD, RunConfig
 
 
 def differing(a: dict, b: dict) -> list[tuple[str, object, object]]:
