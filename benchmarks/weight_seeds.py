@@ -9,9 +9,10 @@
 (the command that wrote benchmarks/results/weight_seeds_cpu2.md: the pendulum LocallyLinear cells, seeds 0-2, at
 the default start weight against 0.25 from the first step).
 
-One seed cannot tell a weight from luck: two weights that differ in ~150 of 2000 steps moved the quick pendulum's
-prediction MSE from 0.13× to 0.29× the mean frame's. Each ``--pair NEW:BASE`` is read as in
-``benchmarks.predict_weight_suites`` (the same cell of two folders trained at two weights); the pairs are pooled
+One seed cannot tell a weight from luck: two weights that differ over ~100 of 1000 steps moved the quick pendulum's
+prediction MSE from 0.13× to 0.29× the mean frame's on seed 0, 0.19× to 0.25× on the mean of three. Each
+``--pair NEW:BASE`` is read as in ``benchmarks.predict_weight_suites`` (the same cell of two folders trained at two
+weights); the pairs are pooled
 by suite, cell without its seed, and the two weights, and every pool of two seeds or more gets one row: for each
 figure the mean over the seeds on both sides and on how many seeds the new weight did better (prediction MSE over
 the mean frame's: lower; VPT and the worst position, velocity and rollout position R²: higher; the damping at rest:
