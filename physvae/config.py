@@ -60,6 +60,8 @@ BEFORE_FIELD = {
     "train.predict_weight": 0.0,
     # added 2026-12-07 with "auto" (1 for LocallyLinear at its auto weight, else 0); before it, no start weight
     "train.predict_weight_start": 0.0,
+    # added 2026-12-08 at 1 (λ relaxes over the whole rise of the decoded spread, as it did since the start weight)
+    "train.predict_weight_release": 1.0,
 }
 
 
@@ -280,6 +282,9 @@ class TrainConfig:
     # larger of predict_weight and start × (1 − spread) (0: λ = predict_weight throughout); "auto": by transition
     # where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
     predict_weight_start: float | str = "auto"
+    # the decoded frames' spread over the data's (s) at which λ is back at predict_weight: λ = max(predict_weight,
+    # start × (1 − min(1, s / release))); 1: λ relaxes over the whole rise of s to the data's, smaller: sooner
+    predict_weight_release: float = 1.0
     predict_context: int = 2  # frames the prediction term conditions on before rolling the transition out
     predict_context_max: int = 6  # context drawn from [predict_context, min(this, window − 1)] per step
     # weight of latent overshooting (TemporalVAE.elbo): the prediction term's rolled-out latents held to the
@@ -314,6 +319,11 @@ class TrainConfig:
             raise ConfigError(f"train.mask_prob must be in [0, 1), got {self.mask_prob!r}")
         _number_or_auto("train.predict_weight", self.predict_weight)
         _number_or_auto("train.predict_weight_start", self.predict_weight_start)
+        if positive("train.predict_weight_release", self.predict_weight_release) > 1.0:
+            raise ConfigError(
+                "train.predict_weight_release must be in (0, 1] (the decoded frames' spread over the data's at "
+                f"which the start weight is released), got {self.predict_weight_release!r}"
+            )
         non_negative("train.predict_latent_weight", self.predict_latent_weight)
         integer("train.predict_context", self.predict_context, minimum=1)
         integer("train.predict_context_max", self.predict_context_max, minimum=0)

@@ -48,13 +48,14 @@ def lr_at(cfg, step: int) -> float:
 
 
 def predict_weight_at(cfg, spread: float) -> float:
-    """λ of the prediction term at a step: the larger of ``predict_weight`` and ``predict_weight_start`` × (1 − s),
-    s the decoded frames' spread over the data's at the step before (``collapse.spread_ratio`` of the training
-    batch, clipped to [0, 1]; 0 before the first step). While the decoder draws one frame whatever the latents (s near
-    0: at the start of every run, and in a collapse) λ holds at the start weight, whose pull through the rolled-out
-    transition makes the latents carry the state; once the decoded frames vary as the data do, λ is
-    ``predict_weight``."""
-    return max(cfg.predict_weight, cfg.predict_weight_start * (1.0 - min(max(spread, 0.0), 1.0)))
+    """λ of the prediction term at a step: the larger of ``predict_weight`` and ``predict_weight_start`` ×
+    (1 − min(1, s / ``predict_weight_release``)), s the decoded frames' spread over the data's at the step before
+    (``collapse.spread_ratio`` of the training batch, clipped to [0, 1]; 0 before the first step). While the decoder
+    draws one frame whatever the latents (s near 0: at the start of every run, and in a collapse) λ holds at the
+    start weight, whose pull through the rolled-out transition makes the latents carry the state; once the decoded
+    frames vary by the release's share of the data's spread, λ is ``predict_weight``."""
+    released = min(max(spread, 0.0) / cfg.predict_weight_release, 1.0)
+    return max(cfg.predict_weight, cfg.predict_weight_start * (1.0 - released))
 
 
 def _prepare(

@@ -255,6 +255,16 @@ def test_a_record_older_than_the_early_weight_trained_without_one():
     assert differing(old, new) == [("train.predict_weight_start", 0.0, 1.0)]
 
 
+def test_a_record_older_than_the_release_released_over_the_whole_spread():
+    """train.predict_weight_release was added at 1 (today's behaviour): a record that lacks it compares as 1."""
+    from physvae.bench.settings import differing
+
+    old = {"train": {"predict_weight_start": 1.0}}
+    assert differing(old, {"train": {"predict_weight_start": 1.0, "predict_weight_release": 1.0}}) == []
+    half = {"train": {"predict_weight_start": 1.0, "predict_weight_release": 0.5}}
+    assert differing(old, half) == [("train.predict_weight_release", 1.0, 0.5)]
+
+
 def test_a_cell_record_keeps_its_settings_less_where_it_ran():
     from physvae.bench.runner import training_settings
     from physvae.config import RunConfig

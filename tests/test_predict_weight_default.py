@@ -178,3 +178,19 @@ def test_a_killed_cell_whose_settings_cannot_be_read_is_set_aside(tmp_path, caps
         and "predict_weight_fall" in out
         and "training afresh" in out
     )
+
+
+def test_the_release_sets_the_spread_at_which_lambda_is_back_at_the_weight():
+    cfg = TrainConfig(data="x", predict_weight=0.25, predict_weight_start=1.0, predict_weight_release=0.5)
+    assert predict_weight_at(cfg, 0.0) == 1.0  # the hold is the same
+    assert predict_weight_at(cfg, 0.2) == pytest.approx(0.6)  # 1 × (1 − 0.2 / 0.5)
+    assert predict_weight_at(cfg, 0.375) == 0.25  # 1 × (1 − 0.75) reaches the weight
+    assert predict_weight_at(cfg, 0.5) == predict_weight_at(cfg, 0.9) == 0.25
+    whole = TrainConfig(data="x", predict_weight=0.25, predict_weight_start=1.0)
+    assert whole.predict_weight_release == 1.0 and predict_weight_at(whole, 0.2) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, float("nan"), "half"])
+def test_a_release_outside_zero_to_one_is_refused_by_name(bad):
+    with pytest.raises(ConfigError, match=r"train\.predict_weight_release"):
+        TrainConfig(data="x", predict_weight_release=bad).validate()
