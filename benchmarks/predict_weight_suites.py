@@ -83,13 +83,19 @@ def side(record: dict) -> dict:
 def weight_label(train: dict) -> str:
     """The prediction term's weight a record trained with: "0.25", or "1↘0.25" where a start weight
     (``predict_weight_start``, absent before 2026-12-07: none) came before it (held while the decoder drew one
-    frame; in records of 2026-12-07 made before 90a86b1, falling with the steps: ``predict_weight_fall``)."""
+    frame; in records of 2026-12-07 made before 90a86b1, falling with the steps: ``predict_weight_fall``), with
+    " by s 0.5" where it was released at a decoded spread other than the data's (``predict_weight_release``,
+    absent before 2026-12-08: 1)."""
     weight, start = train["predict_weight"], train.get("predict_weight_start", 0.0)
-    return f"{start:g}↘{weight:g}" if start > weight else f"{weight:g}"
+    if start <= weight:
+        return f"{weight:g}"
+    release = train.get("predict_weight_release", 1.0)
+    return f"{start:g}↘{weight:g}" + (f" by s {release:g}" if release != 1.0 else "")
 
 
 # the fields of the weight (predict_weight_fall: records made before 90a86b1)
-WEIGHT_FIELDS = ("train.predict_weight", "train.predict_weight_start", "train.predict_weight_fall")
+WEIGHT_FIELDS = ("train.predict_weight", "train.predict_weight_start", "train.predict_weight_release",
+                 "train.predict_weight_fall")  # fmt: skip
 
 
 def _other_settings(new: dict, base: dict) -> str | None:
@@ -110,6 +116,9 @@ def pair_rows(new_folder: Path, base_folder: Path) -> list[dict]:
             "suite": new[c]["suite"],
             "against": base_folder.name,
             "cell": c,
+            "dataset": new[c]["dataset"],
+            "model": new[c]["model"],
+            "seed": new[c]["seed"],
             "new": side(new[c]),
             "base": side(base[c]),
             "other_settings": _other_settings(new[c], base[c]),

@@ -37,19 +37,11 @@ BETTER = {"pred_over_mean_frame": -1, "vpt": 1, "position_r2": 1, "velocity_r2":
           "damping": 0}  # fmt: skip
 
 
-def _seed(cell: str) -> tuple[str, int]:
-    """("pendulum__LocallyLinear", 2) from the cell id "pendulum__LocallyLinear__s2"."""
-    stem, _, seed = cell.rpartition("__s")
-    if not stem or not seed.isdigit():
-        raise ConfigError(f"cell id {cell!r} does not end in __s<seed>")
-    return stem, int(seed)
-
-
 def pools(rows: list[dict]) -> dict[tuple, dict[int, dict]]:
     """{(suite, cell without seed, base weight, new weight): {seed: row}}; ConfigError names a seed found twice."""
     out: dict[tuple, dict[int, dict]] = {}
     for r in rows:
-        stem, seed = _seed(r["cell"])
+        seed, stem = r["seed"], f"{r['dataset']}__{r['model']}"  # the record's fields, not its cell id parsed
         key = (r["suite"], stem, r["base"]["predict_weight"], r["new"]["predict_weight"])
         pool = out.setdefault(key, {})
         if seed in pool:

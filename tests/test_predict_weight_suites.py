@@ -76,6 +76,18 @@ def test_an_early_weight_is_shown_as_part_of_the_weight_not_as_another_setting(t
     assert row["other_settings"] is None and "| 0.25 → 1↘0.25 |" in table([row])
 
 
+def test_a_release_before_the_data_spread_is_part_of_the_weight(tmp_path, base):
+    held = _reweighted(base, 0.25, 15.0)
+    held["settings"]["train"].update(predict_weight_start=1.0)
+    released = _reweighted(base, 0.25, 17.0)
+    released["settings"]["train"].update(predict_weight_start=1.0, predict_weight_release=0.5)
+    _write(tmp_path / "base", held)
+    _write(tmp_path / "new", released)
+    [row] = pair_rows(tmp_path / "new", tmp_path / "base")
+    assert row["other_settings"] is None and "| 1↘0.25 → 1↘0.25 by s 0.5 |" in table([row])
+    assert (row["dataset"], row["model"], row["seed"]) == (base["dataset"], base["model"], base["seed"])
+
+
 def test_folders_without_records_or_without_a_shared_cell_are_refused_by_name(tmp_path, base):
     _write(tmp_path / "base", base)
     with pytest.raises(ConfigError, match="empty: no cell records"):

@@ -68,8 +68,9 @@ def test_a_seed_paired_twice_in_one_pool_is_refused_by_name(tmp_path):
         pools(rows + [again])
 
 
-def test_a_cell_id_without_a_seed_is_refused(tmp_path):
-    [row] = _rows(tmp_path, {0: (0.3, 0.2, 0.1, 0.4)})
-    row["cell"] = "pendulum__LocallyLinear"
-    with pytest.raises(ConfigError, match="does not end in __s<seed>"):
-        pools([row])
+def test_seeds_are_pooled_by_the_records_fields_not_by_the_cell_id(tmp_path):
+    rows = _rows(tmp_path, {0: (0.3, 0.2, 0.1, 0.4), 1: (0.1, 0.4, 0.6, 0.9)})
+    for r in rows:
+        r["cell"] = "renamed"  # the id is not parsed: dataset, model and seed come from the record
+    [(key, pool)] = pools(rows).items()
+    assert key[1] == "pendulum__LocallyLinear" and sorted(pool) == [0, 1]
