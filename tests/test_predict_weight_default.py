@@ -88,6 +88,7 @@ def test_a_run_saved_before_the_prediction_term_resumes_without_it(pend16, tmp_p
     (run.path / "config.toml").write_text(older)  # as physvae wrote it before the term
     assert Run(run.path).config.train.predict_weight == 0.0
     assert Run(run.path).config.train.predict_weight_start == 0.0
+    assert Run(run.path).config.train.predict_weight_release == 1.0  # the whole rise, as before the field
 
 
 def test_the_early_weight_is_resolved_by_transition_only_where_the_weight_is_auto():
