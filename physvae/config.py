@@ -278,9 +278,10 @@ class TrainConfig:
     # (PREDICT_WEIGHT_AUTO: 0.25 for locally_linear, 1 otherwise), written as the number when a run is made
     predict_weight: float | str = "auto"
     # λ while the decoder draws one frame whatever the latents (the decoded frames' spread over the data's near 0: at
-    # the start of every run, and in a collapse), relaxing to predict_weight as that spread reaches 1; λ is the
-    # larger of predict_weight and start × (1 − spread) (0: λ = predict_weight throughout); "auto": by transition
-    # where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for locally_linear), else 0
+    # the start of every run, and in a collapse), relaxing to predict_weight as that spread reaches the release
+    # (below); λ is the larger of predict_weight and start × (1 − spread / release) (0: λ = predict_weight
+    # throughout); "auto": by transition where predict_weight is "auto" (PREDICT_WEIGHT_START_AUTO: 1 for
+    # locally_linear), else 0
     predict_weight_start: float | str = "auto"
     # the decoded frames' spread over the data's (s) at which λ is back at predict_weight: λ = max(predict_weight,
     # start × (1 − min(1, s / release))); 1: λ relaxes over the whole rise of s to the data's, smaller: sooner
