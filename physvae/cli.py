@@ -401,6 +401,8 @@ def _import(args: argparse.Namespace) -> None:
         clip=args.clip,
         frames_key=args.frames_key,
         states_key=args.states_key,
+        times_key=args.times_key,
+        inputs_key=args.inputs_key,
     )
     out = import_video(
         args.source,
@@ -657,6 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--inputs",
         help="optional .npy/.npz of control inputs (N, T, U): input t acts from frame t to the next",
     )
+    i.add_argument("--inputs-key", help="the .npz array holding the inputs (default: inputs)")
     i.add_argument("--input-names", help="comma-separated names of the U inputs")
     i.add_argument(
         "--reference",
@@ -673,6 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--times",
         help="optional .npy of frame times in seconds, (N, T) or (T,), increasing (or a 'times' array in the "
         "source .npz); uneven times are stored: continuous-time transitions follow them, discrete ones refuse",
+    )
+    i.add_argument(
+        "--times-key",
+        help="the .npz array holding the frame times, in --times or else in the source .npz (default: times)",
     )
     i.add_argument("--size", type=int, help="resize frames to this side (16, 32 or 64; default: the nearest)")
     i.add_argument(

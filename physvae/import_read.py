@@ -32,7 +32,7 @@ def read_array(path, what: str, key: str | None = None, required: bool = True) -
 
     Args:
         path: the file.
-        what: which data it holds ("frames", "states", "params", "times"); names the file in errors, is the
+        what: which data it holds ("frames", "states", "params", "times", "inputs"); names the file in errors, is the
             default .npz key, and ``--<what>-key`` is the option that picks another.
         key: the .npz array to read (a .npy's single array is read whatever the key).
         required: without it, a .npz lacking the key gives None instead of an error.
@@ -51,7 +51,7 @@ def read_array(path, what: str, key: str | None = None, required: bool = True) -
             return None
         pick = (
             f"pick one with --{what}-key NAME"
-            if what in ("frames", "states")
+            if what in ("frames", "states", "times", "inputs")
             else f"save it as {name!r} or as a .npy of its own"
         )
         raise DatasetError(

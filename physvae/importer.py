@@ -59,6 +59,8 @@ class ImportOptions:
     clip: int | None = None  # cut every sequence into clips of this many frames (a long video into sequences)
     frames_key: str | None = None  # .npz array holding the frames (None: "frames")
     states_key: str | None = None  # .npz array holding the states (None: "states")
+    times_key: str | None = None  # .npz array of the frame times, in --times or the frames (None: "times")
+    inputs_key: str | None = None  # .npz array holding the inputs (None: "inputs")
 
     def validate(self) -> ImportOptions:
         if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
@@ -175,9 +177,9 @@ def _per_frame(value, what: str, key, n: int, t: int, role: str, width: bool) ->
     return arr
 
 
-def _times(value, n: int, t: int, role: str) -> np.ndarray | None:
-    """Frame times (N, T), strictly increasing along each sequence."""
-    arr = _per_frame(value, "times", None, n, t, role, width=False)
+def _times(value, n: int, t: int, role: str, key: str | None = None) -> np.ndarray | None:
+    """Frame times (N, T), strictly increasing along each sequence (``key``: the .npz array holding them)."""
+    arr = _per_frame(value, "times", key, n, t, role, width=False)
     if arr is not None and not (np.diff(arr, axis=1) > 0).all():
         i, j = (int(k) for k in np.argwhere(np.diff(arr, axis=1) <= 0)[0])
         raise DatasetError(
@@ -187,10 +189,14 @@ def _times(value, n: int, t: int, role: str) -> np.ndarray | None:
     return arr
 
 
-def _npz_times(frames) -> Any:
-    """A frames .npz may carry the frame times as an array named "times"."""
+def _npz_times(frames, key: str | None = None) -> Any:
+    """A frames .npz may carry the frame times as an array named "times", or ``key`` (then it must)."""
     if isinstance(frames, (str, Path)) and Path(frames).suffix == ".npz":
-        return read_array(frames, "times", required=False)
+        return read_array(frames, "times", key, required=key is not None)
+    if key is not None:
+        raise ConfigError(
+            f"--times-key {key!r} names an .npz array, but neither --times nor the frames are a .npz"
+        )
     return None
 
 
@@ -203,8 +209,14 @@ def _load(src: Source, opts: ImportOptions, target: int | None, notes: list[str]
         "frames": frames,
         "states": _per_frame(src.states, "states", opts.states_key, n, t, role, width=True),
         "params": None if src.params is None else _numeric(src.params, "params"),
-        "times": _times(src.times if src.times is not None else _npz_times(src.frames), n, t, role),
-        "inputs": _per_frame(src.inputs, "inputs", None, n, t, role, width=True),
+        "times": _times(
+            src.times if src.times is not None else _npz_times(src.frames, opts.times_key),
+            n,
+            t,
+            role,
+            opts.times_key,
+        ),
+        "inputs": _per_frame(src.inputs, "inputs", opts.inputs_key, n, t, role, width=True),
     }
     p = seqs["params"]
     if p is not None:

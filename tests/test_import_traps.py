@@ -246,6 +246,31 @@ def test_even_times_set_dt_and_an_npz_may_carry_them(tmp_path):
     np.testing.assert_allclose(data["train"].times, np.broadcast_to(0.05 * np.arange(8) + 3.0, (5, 8)))
 
 
+def test_times_and_inputs_under_other_names_in_the_source_or_their_own_npz(tmp_path):
+    frames, _ = blob_video(n=6, t=8)
+    times, inputs = 0.04 * np.arange(8) + 1.0, np.arange(6 * 8.0).reshape(6, 8, 1)
+    np.savez(tmp_path / "f.npz", frames=frames, t=times, u=inputs)
+    data = S.load_dataset(import_video(tmp_path / "f.npz", tmp_path / "d", times_key="t", inputs=tmp_path / "f.npz",
+                                       inputs_key="u"))  # fmt: skip
+    assert not data.irregular_times and data.dt == pytest.approx(0.04)
+    np.testing.assert_allclose(_all(data, "times"), np.broadcast_to(times, (6, 8)))
+    np.testing.assert_array_equal(_all(data, "inputs"), inputs)
+    np.savez(tmp_path / "t.npz", stamps=np.cumsum(np.linspace(0.1, 0.3, 8)))  # uneven, in a file of its own
+    data = S.load_dataset(import_video(frames, tmp_path / "e", times=tmp_path / "t.npz", times_key="stamps"))
+    assert data.irregular_times
+    np.testing.assert_allclose(_all(data, "times")[0], np.cumsum(np.linspace(0.1, 0.3, 8)))
+
+
+def test_a_times_key_the_source_lacks_is_an_error_naming_the_option(tmp_path):
+    frames, _ = blob_video(n=6, t=8)
+    np.savez(tmp_path / "f.npz", frames=frames, t=np.arange(8.0))
+    with pytest.raises(S.DatasetError, match=r"holds no array named 'stamps' .*pick one with --times-key"):
+        import_video(tmp_path / "f.npz", tmp_path / "d", times_key="stamps")
+    with pytest.raises(S.ConfigError, match=r"--times-key 'stamps' names an .npz array, but neither --times"):
+        import_video(frames, tmp_path / "d", times_key="stamps")
+    assert not (tmp_path / "d").exists()
+
+
 def test_datasets_without_times_load_as_before(pend16):
     data = S.load_dataset(pend16)
     assert data["train"].times is None and not data.irregular_times
@@ -432,14 +457,14 @@ def test_cli_import_errors_are_one_line(tmp_path, capsys, extra, match):
 
 def test_cli_import_with_every_option(tmp_path, capsys):
     frames, pos = blob_video(n=10, size=20)
-    np.savez(tmp_path / "f.npz", video=frames > 0.5, times=0.1 * np.arange(12))
+    np.savez(tmp_path / "f.npz", video=frames > 0.5, stamps=0.1 * np.arange(12))
     np.savez(tmp_path / "s.npz", q=pos[:, 1:])
     test_frames, test_pos = blob_video(n=2, size=20, seed=3)
     np.save(tmp_path / "tf.npy", test_frames > 0.5)
     np.save(tmp_path / "ts.npy", test_pos[:, 1:])
     np.save(tmp_path / "tt.npy", 0.1 * np.arange(12))
     args = ["import", str(tmp_path / "f.npz"), "--out", str(tmp_path / "d"), "--frames-key", "video",
-            "--states", str(tmp_path / "s.npz"), "--states-key", "q", "--state-offset", "1", "--state-names", "x,y",
+            "--times-key", "stamps", "--states", str(tmp_path / "s.npz"), "--states-key", "q", "--state-offset", "1", "--state-names", "x,y",
             "--binarize", "0.5", "--size", "16", "--test-frames", str(tmp_path / "tf.npy"),
             "--test-states", str(tmp_path / "ts.npy"), "--test-times", str(tmp_path / "tt.npy"),
             "--val-fraction", "0.2", "--seed", "1"]  # fmt: skip
